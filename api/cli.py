@@ -1,0 +1,126 @@
+"""The ``partnermatch`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from graph.database import DatabaseUnavailable, open_database
+from graph.document import json_schema
+from graph.files import Loaded, load_path, taxonomy_first
+from graph.local_server import LocalServer, LocalServerError
+from graph.settings import DatabaseSettings
+from graph.store import NetworkNotFound, export_network
+from graph.validation import DocumentInvalid
+
+
+def _print_summary(loaded: Loaded) -> None:
+    if loaded.summary is None:
+        print(f"  taxonomy {loaded.path.name}: {loaded.taxonomy_size} capabilities")
+        return
+    s = loaded.summary
+    ties = ", ".join(f"{n} {t}" for t, n in s.ties.items()) or "no ties"
+    print(f"  network {s.network}: {s.members} members, {s.capabilities} capabilities, "
+          f"{s.weaknesses} weaknesses, {s.needs} needs; ties: {ties}")
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    paths = taxonomy_first([Path(p) for p in args.files])
+    failures: list[DocumentInvalid] = []
+    loaded: list[Loaded] = []
+    with open_database() as db:
+        for path in tqdm(paths, desc="loading", unit="file", file=sys.stderr,
+                         disable=len(paths) < 2 and not sys.stderr.isatty()):
+            try:
+                loaded.append(load_path(db, path))
+            except DocumentInvalid as exc:
+                failures.append(exc)
+    for item in loaded:
+        _print_summary(item)
+    for exc in failures:
+        print(f"error: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_database() as db:
+        document = export_network(db, args.network)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = DatabaseSettings.from_env()
+    if not settings.is_local:
+        print(f"NEO4J_URI is set ({settings.uri}): that server is not managed by partnermatch",
+              file=sys.stderr)
+        return 2
+    server = LocalServer(settings.data_dir, java_heap=settings.java_heap)
+    if args.action == "start":
+        info, started = server.start()
+        print(f"{'started' if started else 'already running'}: {info.uri} (pid {info.pid}, "
+              f"data {server.data_dir})")
+    elif args.action == "stop":
+        print("stopped" if server.stop() else "not running")
+    else:
+        info = server.status()
+        if info is None:
+            print(f"not running (data {server.data_dir})")
+            return 3
+        print(f"running: {info.uri} (pid {info.pid}, data {server.data_dir})")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="partnermatch", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    load = commands.add_parser("load", help="validate and load network documents (JSON or CSV)")
+    load.add_argument("files", nargs="+", help="JSON documents, CSV folders or CSV zips")
+    load.set_defaults(run=cmd_load)
+
+    export = commands.add_parser("export", help="write a network back as a document")
+    export.add_argument("network")
+    export.add_argument("--format", choices=["json"], default="json")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.set_defaults(run=cmd_export)
+
+    db = commands.add_parser("db", help="manage the local database server")
+    db.add_argument("action", choices=["start", "stop", "status"])
+    db.set_defaults(run=cmd_db)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a network document")
+    schema.set_defaults(run=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LocalServerError as exc:
+        print(f"error: the local database could not be used: {exc}", file=sys.stderr)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except NetworkNotFound as exc:
+        print(f"error: no network {exc.args[0]!r} is stored", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

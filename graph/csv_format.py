@@ -1,0 +1,182 @@
+"""The CSV form of a network document: a folder or zip of plain tables.
+
+| file                      | columns                                          |
+|---------------------------|--------------------------------------------------|
+| network.csv (one row)     | id, name, sector, region, description            |
+| capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``-joined) |
+| members.csv               | id, name, sector, region, size, description      |
+| member_capabilities.csv   | member, capability, level                        |
+| member_weaknesses.csv     | member, capability, severity (optional file)     |
+| member_needs.csv          | member, capability, kind, urgency, volume        |
+| ties.csv                  | source, target, type, weight, since              |
+
+Empty cells mean "not given". Problems are reported by file and row (``members.csv row 4: name:
+...``) and validation is exactly that of the JSON document, which this module builds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from graph.validation import DocumentInvalid, Problem
+
+SYNONYM_SEPARATOR = "|"
+TABLES: dict[str, tuple[str, ...]] = {
+    "network.csv": ("id", "name", "sector", "region", "description"),
+    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms"),
+    "members.csv": ("id", "name", "sector", "region", "size", "description"),
+    "member_capabilities.csv": ("member", "capability", "level"),
+    "member_weaknesses.csv": ("member", "capability", "severity"),
+    "member_needs.csv": ("member", "capability", "kind", "urgency", "volume"),
+    "ties.csv": ("source", "target", "type", "weight", "since"),
+}
+REQUIRED = ("network.csv", "members.csv")
+_MEMBER_LISTS = {  # file -> (member list, value column)
+    "member_capabilities.csv": ("capabilities", "level"),
+    "member_weaknesses.csv": ("weaknesses", "severity"),
+    "member_needs.csv": ("needs", "urgency"),
+}
+
+
+def _number(text: str) -> Any:
+    """Numbers become numbers; anything else stays text, so validation can say what is wrong."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _clean(row: dict[str, str | None], numeric: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key is None or value is None or value.strip() == "":
+            continue
+        value = value.strip()
+        out[key] = _number(value) if key in numeric else value
+    return out
+
+
+def _read_tables(source: Path) -> dict[str, list[dict[str, str | None]]]:
+    texts: dict[str, str] = {}
+    if source.is_dir():
+        for name in TABLES:
+            if (source / name).exists():
+                texts[name] = (source / name).read_text(encoding="utf-8-sig")
+    elif zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            for info in archive.infolist():
+                name = Path(info.filename).name
+                if name in TABLES:
+                    texts[name] = archive.read(info).decode("utf-8-sig")
+    else:
+        raise DocumentInvalid([Problem("", "expected a folder or zip of CSV files")], str(source))
+    missing = [name for name in REQUIRED if name not in texts]
+    if missing:
+        raise DocumentInvalid([Problem(name, "required file is missing") for name in missing],
+                              str(source))
+    return {name: list(csv.DictReader(io.StringIO(text))) for name, text in texts.items()}
+
+
+def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Build the raw network document from CSV tables.
+
+    Returns the document and a map from JSON paths to "file row N", for ``relocate``.
+    """
+    source = Path(source)
+    tables = _read_tables(source)
+    where: dict[str, str] = {}
+    problems: list[Problem] = []
+    network_rows = tables["network.csv"]
+    if len(network_rows) != 1:
+        problems.append(Problem("network.csv", f"must have exactly one row, has {len(network_rows)}"))
+    document: dict[str, Any] = {
+        "network": _clean(network_rows[0], ()) if network_rows else {},
+        "capabilities": [], "members": [], "ties": [],
+    }
+    where["network"] = "network.csv row 2"
+    for n, row in enumerate(tables.get("capabilities.csv", []), start=2):
+        cap = _clean(row, ())
+        cap["synonyms"] = [s.strip() for s in cap.get("synonyms", "").split(SYNONYM_SEPARATOR)
+                           if s.strip()]
+        where[f"capabilities[{len(document['capabilities'])}]"] = f"capabilities.csv row {n}"
+        document["capabilities"].append(cap)
+    members: dict[str, dict[str, Any]] = {}
+    for n, row in enumerate(tables["members.csv"], start=2):
+        member = _clean(row, ())
+        member.update(capabilities=[], weaknesses=[], needs=[])
+        prefix = f"members[{len(document['members'])}]"
+        where[prefix] = f"members.csv row {n}"
+        document["members"].append(member)
+        members.setdefault(str(member.get("id")), member)
+        member["_prefix"] = prefix
+    for file, (key, value) in _MEMBER_LISTS.items():
+        numeric = (value, "volume")
+        for n, row in enumerate(tables.get(file, []), start=2):
+            entry = _clean(row, numeric)
+            owner = members.get(str(entry.pop("member", None)))
+            if owner is None:
+                problems.append(Problem(f"{file} row {n}", f"member {row.get('member')!r} is not "
+                                        "in members.csv"))
+                continue
+            if "capability" in entry:
+                entry["id"] = entry.pop("capability")
+            where[f"{owner['_prefix']}.{key}[{len(owner[key])}]"] = f"{file} row {n}"
+            owner[key].append(entry)
+    for member in document["members"]:
+        del member["_prefix"]
+    for n, row in enumerate(tables.get("ties.csv", []), start=2):
+        where[f"ties[{len(document['ties'])}]"] = f"ties.csv row {n}"
+        document["ties"].append(_clean(row, ("weight",)))
+    if problems:
+        raise DocumentInvalid(problems, str(source))
+    return document, where
+
+
+def relocate(error: DocumentInvalid, where: dict[str, str]) -> DocumentInvalid:
+    """Rewrite JSON paths of ``error`` as CSV file and row (``members.csv row 4, name``)."""
+    problems = []
+    for problem in error.problems:
+        path, best = problem.path, ""
+        for prefix in where:
+            if (path == prefix or path.startswith(prefix + ".")) and len(prefix) > len(best):
+                best = prefix
+        if best:
+            rest = path[len(best) + 1:]
+            path = where[best] + (f", {rest}" if rest else "")
+        problems.append(Problem(path, problem.message))
+    return DocumentInvalid(problems, error.source)
+
+
+def write_csv_zip(document: dict[str, Any]) -> bytes:
+    """The CSV tables of an exported document, zipped; ``read_csv_document`` reads them back."""
+
+    def table(name: str, rows: list[dict[str, Any]]) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=TABLES[name], extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+
+    members = document.get("members", [])
+    capabilities = [{**c, "synonyms": SYNONYM_SEPARATOR.join(c.get("synonyms", []))}
+                    for c in document.get("capabilities", [])]
+    listed = {
+        file: [{"member": m["id"], "capability": e["id"], **e} for m in members for e in m[key]]
+        for file, (key, _) in _MEMBER_LISTS.items()
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("network.csv", table("network.csv", [document["network"]]))
+        archive.writestr("capabilities.csv", table("capabilities.csv", capabilities))
+        archive.writestr("members.csv", table("members.csv", members))
+        for file, rows in listed.items():
+            archive.writestr(file, table(file, rows))
+        archive.writestr("ties.csv", table("ties.csv", document.get("ties", [])))
+    return buffer.getvalue()

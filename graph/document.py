@@ -1,0 +1,144 @@
+"""The import format: one JSON document per network, defined by pydantic models.
+
+Structure (types, ranges, required fields) is checked by the models; references between parts of
+the document and the stored taxonomy (unknown ids, duplicates, cycles) by ``graph.validation``.
+Both report every problem with its JSON path before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
+
+Identifier = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", min_length=1, max_length=100)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=5000)]
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class CapabilityKind(StrEnum):
+    SERVICE = "service"
+    PRODUCT = "product"
+    KNOWHOW = "knowhow"
+    CERTIFICATION = "certification"
+    ASSET = "asset"
+    PURCHASE = "purchase"
+
+
+class NeedKind(StrEnum):
+    PURCHASE = "purchase"
+    SERVICE = "service"
+    KNOWHOW = "knowhow"
+    PARTNER = "partner"
+
+
+class MemberSize(StrEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class TieType(StrEnum):
+    COLLABORATES_WITH = "COLLABORATES_WITH"
+    COMPETES_WITH = "COMPETES_WITH"
+    SUPPLIES = "SUPPLIES"
+    TRUSTS = "TRUSTS"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class Capability(_Strict):
+    """A node of the shared taxonomy; ``broader`` names its parent."""
+
+    id: Identifier
+    label: Text
+    kind: CapabilityKind | None = None
+    broader: Identifier | None = None
+    synonyms: list[Text] = Field(default_factory=list, max_length=100)
+
+
+class CapabilityLevel(_Strict):
+    id: Identifier
+    level: Score
+
+
+class Weakness(_Strict):
+    id: Identifier
+    severity: Score
+
+
+class Need(_Strict):
+    id: Identifier
+    kind: NeedKind | None = None
+    urgency: Score = 3
+    volume: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # annual spend, EUR
+
+
+class Member(_Strict):
+    id: Identifier
+    name: Text
+    sector: Text | None = None
+    region: Text | None = None
+    size: MemberSize | None = None
+    description: LongText | None = None
+    capabilities: list[CapabilityLevel] = Field(default_factory=list, max_length=500)
+    weaknesses: list[Weakness] = Field(default_factory=list, max_length=500)
+    needs: list[Need] = Field(default_factory=list, max_length=500)
+
+
+class Tie(_Strict):
+    source: Identifier
+    target: Identifier
+    type: TieType
+    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    since: dt.date | None = None
+
+    @field_serializer("since")
+    def _iso(self, value: dt.date | None) -> str | None:
+        # Stored as an ISO string: Bolt date values do not round-trip exactly on every server.
+        return value.isoformat() if value else None
+
+
+class Network(_Strict):
+    id: Identifier
+    name: Text
+    sector: Text | None = None
+    region: Text | None = None
+    description: LongText | None = None
+
+
+class NetworkDocument(_Strict):
+    """One network: its members, their capabilities, weaknesses and needs, and their ties."""
+
+    network: Network
+    capabilities: list[Capability] = Field(default_factory=list)
+    members: list[Member] = Field(default_factory=list)
+    ties: list[Tie] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class TaxonomyDocument(_Strict):
+    """The shared taxonomy (``seed_data/taxonomy.json``): capabilities only."""
+
+    capabilities: list[Capability]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a network document, generated from the models."""
+    schema = NetworkDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "partnermatch network document"
+    return schema

@@ -1,0 +1,295 @@
+"""The embedded default database: ArcadeDB's Bolt endpoint in a child Java process.
+
+ArcadeDB runs as a separate process (the Java runtime bundled in the ``arcadedb-embedded`` wheel
+with its server jars), never in-process through JPype, which crashes at interpreter exit. One data
+directory has at most one server; its ports and process id are kept in ``server.json`` there so
+that a second command reuses a running server instead of starting another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DATABASE_NAME = "partnermatch"
+ROOT_USER = "root"
+_STATE_FILE = "server.json"
+_PASSWORD_FILE = "root-password"
+_LOG_FILE = "server.log"
+_LOCK_FILE = ".lock"
+
+
+class LocalServerError(RuntimeError):
+    """The local database server could not be started, reached or stopped."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    pid: int
+    bolt_port: int
+    http_port: int
+    started_at: float
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+
+def _arcadedb_home() -> Path:
+    try:
+        import arcadedb_embedded  # only for its install location: the server runs out of process
+    except ImportError as exc:  # pragma: no cover - a dependency of the distribution
+        raise LocalServerError(
+            "the package arcadedb-embedded is not installed; run `pip install .` again"
+        ) from exc
+    return Path(arcadedb_embedded.__file__).parent
+
+
+def find_java() -> Path:
+    bundled = _arcadedb_home() / "jre" / "bin" / "java"
+    if bundled.is_file() and os.access(bundled, os.X_OK):
+        return bundled
+    system = shutil.which("java")
+    if system:
+        return Path(system)
+    raise LocalServerError(
+        f"no Java runtime: neither the bundled {bundled} nor `java` on PATH exists; "
+        "reinstall arcadedb-embedded or set NEO4J_URI to use a Neo4j server"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _process_alive(pid: int, data_dir: Path) -> bool:
+    """True when ``pid`` runs and is an ArcadeDB server for this data directory (pids get reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    if "\tZ" in status.split("State:", 1)[-1].splitlines()[0]:
+        return False
+    return "ArcadeDBServer" in cmdline and f"rootPath={data_dir}" in cmdline
+
+
+class LocalServer:
+    """Start, find and stop the ArcadeDB Bolt server that keeps its data in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, *, java_heap: str = "2g", startup_timeout: float = 90.0):
+        self.data_dir = Path(data_dir).resolve()
+        self.java_heap = java_heap
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # -- files in the data directory ------------------------------------------------------------
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / _LOG_FILE
+
+    def password(self) -> str:
+        """The root password, generated on first use and kept readable by the owner only."""
+        path = self.data_dir / _PASSWORD_FILE
+        if path.exists():
+            return path.read_text().strip()
+        secret = secrets.token_urlsafe(24)  # ArcadeDB refuses root passwords under 8 characters
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        return secret
+
+    def _read_state(self) -> ServerInfo | None:
+        try:
+            return ServerInfo(**json.loads((self.data_dir / _STATE_FILE).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _write_state(self, info: ServerInfo) -> None:
+        tmp = self.data_dir / (_STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(asdict(info)))
+        tmp.replace(self.data_dir / _STATE_FILE)
+
+    def _clear_state(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / _STATE_FILE).unlink()
+
+    def _prepare_data_dir(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-probe"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise LocalServerError(
+                f"cannot write to the data directory {self.data_dir}: {exc.strerror or exc}; "
+                "set PARTNERMATCH_DATA to a writable directory"
+            ) from exc
+
+    @contextlib.contextmanager
+    def _start_lock(self):
+        """Serialise start-ups so two commands on one directory do not launch two servers."""
+        with open(self.data_dir / _LOCK_FILE, "w") as handle:
+            deadline = time.monotonic() + self.startup_timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LocalServerError(
+                            f"the data directory {self.data_dir} is locked by another "
+                            "partnermatch process that is starting a server"
+                        ) from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def status(self) -> ServerInfo | None:
+        """The running server of this data directory, or None."""
+        info = self._read_state()
+        if info is None or not _process_alive(info.pid, self.data_dir):
+            return None
+        return info
+
+    def start(self) -> tuple[ServerInfo, bool]:
+        """Return the running server, starting one if needed; the flag says whether we started it."""
+        self._prepare_data_dir()
+        with self._start_lock():
+            running = self.status()
+            if running is not None:
+                self._wait_for_bolt(running, None)
+                return running, False
+            self._clear_state()
+            info = self._launch()
+            self._write_state(info)
+            return info, True
+
+    def _command(self, bolt_port: int, http_port: int) -> list[str]:
+        jars = _arcadedb_home() / "jars"
+        settings = {
+            "arcadedb.server.rootPath": str(self.data_dir),
+            "arcadedb.server.rootPassword": self.password(),
+            "arcadedb.server.plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
+            "arcadedb.bolt.host": "127.0.0.1",
+            "arcadedb.bolt.port": str(bolt_port),
+            # The HTTP listener always starts: keep it on loopback, on a port of its own.
+            "arcadedb.server.httpIncomingHost": "127.0.0.1",
+            "arcadedb.server.httpIncomingPort": str(http_port),
+            "arcadedb.server.defaultDatabases": f"{DATABASE_NAME}[{ROOT_USER}]",
+            # fsync every commit: a facilitator's data must survive a power cut.
+            "arcadedb.txWalFlush": "2",
+        }
+        return [
+            str(find_java()),
+            f"-Xmx{self.java_heap}",
+            *[f"-D{key}={value}" for key, value in settings.items()],
+            "-cp",
+            f"{jars}/*",
+            "com.arcadedb.server.ArcadeDBServer",
+        ]
+
+    def _launch(self) -> ServerInfo:
+        bolt_port, http_port = _free_port(), _free_port()
+        command = self._command(bolt_port, http_port)
+        with open(self.log_path, "ab") as log:
+            # ArcadeDB writes ./log relative to its working directory: run it inside the data dir.
+            # A session of its own keeps a Ctrl-C in the terminal from killing it mid-write.
+            self._process = subprocess.Popen(
+                command,
+                cwd=self.data_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        info = ServerInfo(self._process.pid, bolt_port, http_port, time.time())
+        try:
+            self._wait_for_bolt(info, self._process)
+        except BaseException:
+            self._kill(info.pid)
+            raise
+        return info
+
+    def _wait_for_bolt(self, info: ServerInfo, process: subprocess.Popen[bytes] | None) -> None:
+        """Wait until Bolt answers ``RETURN 1``: a taken port is only logged, the process lives on."""
+        from neo4j import GraphDatabase
+        from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+
+        deadline = time.monotonic() + self.startup_timeout
+        last_error: Exception | None = None
+        with GraphDatabase.driver(
+            info.uri, auth=(ROOT_USER, self.password()), connection_timeout=2.0
+        ) as driver:
+            while time.monotonic() < deadline:
+                if process is not None and process.poll() is not None:
+                    raise LocalServerError(
+                        f"the database server exited with code {process.returncode} during "
+                        f"start-up; last lines of {self.log_path}:\n{self.log_tail()}"
+                    )
+                try:
+                    # An auto-commit query: execute_query would retry (and log) on its own.
+                    with driver.session(database=DATABASE_NAME) as session:
+                        session.run("RETURN 1 AS ok").consume()
+                    return
+                except AuthError as exc:
+                    raise LocalServerError(
+                        f"the database in {self.data_dir} refused the stored root password "
+                        f"({exc.message}); was the data directory copied without its "
+                        f"{_PASSWORD_FILE} file?"
+                    ) from exc
+                except (ServiceUnavailable, Neo4jError, OSError) as exc:
+                    last_error = exc
+                    time.sleep(0.3)
+        raise LocalServerError(
+            f"the database server did not answer on {info.uri} within {self.startup_timeout:.0f} s "
+            f"(last error: {last_error}); last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop this directory's server cleanly; False when none was running."""
+        info = self.status()
+        if info is None:
+            self._clear_state()
+            return False
+        self._kill(info.pid, timeout)
+        self._clear_state()
+        return True
+
+    def _kill(self, pid: int, timeout: float = 30.0) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # ArcadeDB's shutdown hook closes its databases
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.pid == pid:
+                if self._process.poll() is not None:
+                    return
+            elif not _process_alive(pid, self.data_dir):
+                return
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if self._process is not None and self._process.pid == pid:
+            self._process.wait(timeout=10)

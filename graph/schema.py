@@ -1,0 +1,31 @@
+"""Constraints and indexes, created idempotently on every start.
+
+Member ids are unique within a network through a composite uniqueness constraint, so the database
+itself refuses a duplicate, whatever code path writes it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from neo4j import ManagedTransaction
+
+if TYPE_CHECKING:
+    from graph.database import Database
+
+STATEMENTS = (
+    "CREATE CONSTRAINT network_id IF NOT EXISTS FOR (n:Network) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT capability_id IF NOT EXISTS FOR (c:Capability) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT member_key IF NOT EXISTS "
+    "FOR (m:Member) REQUIRE (m.network, m.id) IS UNIQUE",
+    "CREATE INDEX member_network IF NOT EXISTS FOR (m:Member) ON (m.network)",
+)
+
+
+def ensure(db: Database) -> None:
+    for statement in STATEMENTS:
+        # Schema statements cannot share a transaction with each other on Neo4j.
+        def work(tx: ManagedTransaction, cypher: str = statement) -> None:
+            tx.run(cypher).consume()
+
+        db.write(work)

@@ -1,0 +1,218 @@
+"""Import and export of network documents: validate everything first, then write in one transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from graph import queries as q
+from graph.database import Database
+from graph.document import Capability, NetworkDocument, TaxonomyDocument
+from graph.validation import Problem, DocumentInvalid, validate_network, validate_taxonomy
+
+
+class NetworkNotFound(LookupError):
+    """No network with this id is stored."""
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    network: str
+    members: int
+    capabilities: int
+    weaknesses: int
+    needs: int
+    ties: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"network": self.network, "members": self.members,
+                "capabilities": self.capabilities, "weaknesses": self.weaknesses,
+                "needs": self.needs, "ties": dict(self.ties)}
+
+
+# -- taxonomy -------------------------------------------------------------------------------
+def read_taxonomy(db: Database) -> list[dict[str, Any]]:
+    """Every stored capability as a taxonomy entry (id, label, kind, broader, synonyms)."""
+    return db.query(q.TAXONOMY)
+
+
+def known_broader(db: Database) -> dict[str, str | None]:
+    return {row["id"]: row["broader"] for row in read_taxonomy(db)}
+
+
+def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability]) -> None:
+    if not capabilities:
+        return
+    rows = [{"id": c.id, "label": c.label, "kind": c.kind, "synonyms": c.synonyms}
+            for c in capabilities]
+    tx.run(q.UPSERT_CAPABILITIES, rows=rows).consume()
+    # A document that names a parent replaces the stored one; without one the stored link stays.
+    with_parent = [{"id": c.id, "broader": c.broader} for c in capabilities if c.broader]
+    tx.run(q.DELETE_BROADER, ids=[row["id"] for row in with_parent]).consume()
+    tx.run(q.CREATE_BROADER, rows=with_parent).consume()
+
+
+def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> TaxonomyDocument:
+    """Validate and upsert a taxonomy document; label, kind and parent win, synonyms merge."""
+    document = validate_taxonomy(raw, known_broader(db), source)
+    db.write(_write_capabilities, document.capabilities)
+    return document
+
+
+# -- networks -------------------------------------------------------------------------------
+def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    nid = document.network.id
+    members = document.members
+    tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=[m.id for m in members]).consume()
+    tx.run(q.DELETE_MEMBER_EDGES, nid=nid).consume()
+    rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description"})
+            for m in members]
+    tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
+    capability_rows = [{"member": m.id, **c.model_dump()} for m in members for c in m.capabilities]
+    weakness_rows = [{"member": m.id, **w.model_dump()} for m in members for w in m.weaknesses]
+    need_rows = [{"member": m.id, **n.model_dump()} for m in members for n in m.needs]
+    tx.run(q.CREATE_HAS_CAPABILITY, nid=nid, rows=capability_rows).consume()
+    tx.run(q.CREATE_HAS_WEAKNESS, nid=nid, rows=weakness_rows).consume()
+    tx.run(q.CREATE_NEEDS, nid=nid, rows=need_rows).consume()
+
+
+def _write_ties(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    nid = document.network.id
+    tx.run(q.DELETE_TIES, nid=nid).consume()
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for tie in document.ties:
+        by_type.setdefault(tie.type, []).append(tie.model_dump(mode="json"))
+    for tie_type, rows in by_type.items():
+        tx.run(q.CREATE_TIE[tie_type], nid=nid, rows=rows).consume()
+
+
+def _write_network(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    _write_capabilities(tx, document.capabilities)
+    tx.run(q.UPSERT_NETWORK, network=document.network.model_dump()).consume()
+    _write_members(tx, document)
+    _write_ties(tx, document)
+
+
+def summarise(document: NetworkDocument) -> ImportSummary:
+    members = document.members
+    return ImportSummary(
+        network=document.network.id,
+        members=len(members),
+        capabilities=sum(len(m.capabilities) for m in members),
+        weaknesses=sum(len(m.weaknesses) for m in members),
+        needs=sum(len(m.needs) for m in members),
+        ties=dict(sorted(Counter(str(t.type) for t in document.ties).items())),
+    )
+
+
+def import_network(
+    db: Database, raw: Any, source: str | None = None, expected_id: str | None = None
+) -> ImportSummary:
+    """Validate a network document and write it in one transaction.
+
+    The document replaces what is stored for its network: members absent from it are removed, and
+    the members' capabilities, weaknesses, needs and ties become exactly the document's, so
+    importing the same document twice leaves the same graph.
+    """
+    document = validate_network(raw, known_broader(db), source)
+    if expected_id is not None and document.network.id != expected_id:
+        raise DocumentInvalid(
+            [Problem("network.id", f"is {document.network.id!r} but the document is imported into "
+                                   f"network {expected_id!r}")], source)
+    db.write(_write_network, document)
+    return summarise(document)
+
+
+# -- reading back ---------------------------------------------------------------------------
+def list_networks(db: Database) -> list[dict[str, Any]]:
+    return [_without_none(row) for row in db.query(q.NETWORKS)]
+
+
+def read_network(db: Database, nid: str) -> dict[str, Any]:
+    rows = db.query(q.NETWORK, nid=nid)
+    if not rows:
+        raise NetworkNotFound(nid)
+    return _without_none(rows[0])
+
+
+def _without_none(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _used_capabilities(taxonomy: list[dict[str, Any]], used: set[str]) -> list[dict[str, Any]]:
+    """The taxonomy entries of ``used`` ids and all their ancestors, parents first."""
+    by_id = {row["id"]: row for row in taxonomy}
+    closure: list[str] = []
+    seen: set[str] = set()
+
+    def visit(cid: str) -> None:
+        if cid in seen or cid not in by_id:
+            return
+        seen.add(cid)
+        parent = by_id[cid]["broader"]
+        if parent:
+            visit(parent)
+        closure.append(cid)
+
+    for cid in sorted(used):
+        visit(cid)
+    entries = []
+    for cid in closure:
+        entry = _without_none(by_id[cid])
+        entry["synonyms"] = list(entry.get("synonyms") or [])
+        entries.append(entry)
+    return entries
+
+
+@dataclass(frozen=True)
+class NetworkRows:
+    """One network as read in a single transaction of four statements."""
+
+    network: dict[str, Any]
+    members: list[dict[str, Any]]
+    ties: list[dict[str, Any]]
+    taxonomy: list[dict[str, Any]]
+
+
+def read_network_rows(db: Database, nid: str) -> NetworkRows:
+    def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
+        return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid).data(),
+                tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY).data())
+
+    network_rows, member_rows, tie_rows, taxonomy = db.read(work)
+    if not network_rows:
+        raise NetworkNotFound(nid)
+    return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy)
+
+
+def export_network(db: Database, nid: str, *, include_weaknesses: bool = True) -> dict[str, Any]:
+    """The stored network as an import document.
+
+    The document carries the taxonomy entries it uses (with their ancestors), so it loads into an
+    empty database too; a load/export round trip is lossless.
+    """
+    rows = read_network_rows(db, nid)
+    member_rows, tie_rows, taxonomy = rows.members, rows.ties, rows.taxonomy
+    members = []
+    used: set[str] = set()
+    for row in member_rows:
+        member = _without_none({k: row[k] for k in
+                                ("id", "name", "sector", "region", "size", "description")})
+        member["capabilities"] = sorted(row["capabilities"], key=lambda c: c["id"])
+        member["weaknesses"] = (sorted(row["weaknesses"], key=lambda c: c["id"])
+                                if include_weaknesses else [])
+        member["needs"] = sorted((_without_none(n) for n in row["needs"]), key=lambda c: c["id"])
+        used.update(c["id"] for key in ("capabilities", "weaknesses", "needs")
+                    for c in member[key])
+        members.append(member)
+    document = {
+        "network": _without_none(rows.network),
+        "capabilities": _used_capabilities(taxonomy, used),
+        "members": members,
+        "ties": [_without_none(t) for t in tie_rows],
+    }
+    # Read back through the models so the export is exactly the import format.
+    return NetworkDocument.model_validate(document).to_json()

@@ -1,0 +1,217 @@
+"""Validate an import document completely before anything is written.
+
+Every problem is reported at once, each with the JSON path of the offending value
+(``members[3].capabilities[0].level``) and a sentence saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from graph.document import NetworkDocument, TaxonomyDocument, TieType
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(document)'}: {self.message}"
+
+
+class DocumentInvalid(ValueError):
+    """A document with at least one problem; nothing of it was written."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{where}{len(self.problems)} problem(s), nothing written:\n{lines}")
+
+    def as_errors(self) -> list[dict[str, str]]:
+        return [{"path": p.path, "message": p.message} for p in self.problems]
+
+
+def json_path(loc: Iterable[Any]) -> str:
+    """``('members', 3, 'level')`` -> ``members[3].level``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "extra_forbidden":
+        return "is not a field of this format (check the spelling)"
+    shown = repr(error.get("input"))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{error['msg']} (got {shown})"
+
+
+def _structure_problems(exc: ValidationError) -> list[Problem]:
+    return [Problem(json_path(e["loc"]), _describe(e)) for e in exc.errors()]
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file, turning syntax errors into a located problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentInvalid([Problem("", f"cannot read the file: {exc}")], str(path)) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentInvalid(
+            [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")],
+            str(path),
+        ) from exc
+
+
+def _items(raw: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The dict items of ``raw[key]`` with their indexes (structure errors are reported elsewhere)."""
+    values = raw.get(key) if isinstance(raw, dict) else None
+    if not isinstance(values, list):
+        return []
+    return [(i, item) for i, item in enumerate(values) if isinstance(item, dict)]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _capability_problems(
+    raw: Any, known_broader: Mapping[str, str | None]
+) -> tuple[list[Problem], set[str]]:
+    """Duplicate ids, unknown parents and cycles among the document's capabilities."""
+    problems: list[Problem] = []
+    defined: dict[str, int] = {}
+    for i, cap in _items(raw, "capabilities"):
+        cid = _text(cap.get("id"))
+        if cid is None:
+            continue
+        if cid in defined:
+            problems.append(Problem(f"capabilities[{i}].id", f"duplicate capability id {cid!r} "
+                                    f"(also capabilities[{defined[cid]}])"))
+        else:
+            defined[cid] = i
+    broader = dict(known_broader)
+    for i, cap in _items(raw, "capabilities"):
+        cid, parent = _text(cap.get("id")), _text(cap.get("broader"))
+        if cid is None:
+            continue
+        broader[cid] = parent
+        if parent is not None and parent not in known_broader and parent not in defined:
+            problems.append(Problem(f"capabilities[{i}].broader",
+                                    f"unknown capability {parent!r} (not in the taxonomy or this "
+                                    "document)"))
+    hierarchy = nx.DiGraph((child, parent) for child, parent in broader.items() if parent)
+    for cycle_nodes in nx.simple_cycles(hierarchy):
+        local = [c for c in cycle_nodes if c in defined]
+        if local:
+            first = min(local, key=defined.__getitem__)
+            loop = " -> ".join([*cycle_nodes, cycle_nodes[0]])
+            problems.append(Problem(f"capabilities[{defined[first]}].broader",
+                                    f"broader links form a cycle: {loop}"))
+    return problems, set(defined) | set(known_broader)
+
+
+def _member_problems(raw: Any, capability_ids: set[str]) -> tuple[list[Problem], set[str]]:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, member in _items(raw, "members"):
+        mid = _text(member.get("id"))
+        if mid is not None:
+            if mid in seen:
+                problems.append(Problem(f"members[{i}].id", f"duplicate member id {mid!r} "
+                                        f"(also members[{seen[mid]}])"))
+            else:
+                seen[mid] = i
+        for field in ("capabilities", "weaknesses", "needs"):
+            listed: dict[str, int] = {}
+            for j, entry in _items(member, field):
+                cid = _text(entry.get("id"))
+                if cid is None:
+                    continue
+                where = f"members[{i}].{field}[{j}].id"
+                if cid not in capability_ids:
+                    problems.append(Problem(where, f"unknown capability {cid!r} (not in the "
+                                            "taxonomy or this document)"))
+                if cid in listed:
+                    problems.append(Problem(where, f"capability {cid!r} is listed twice in "
+                                            f"{field} (also {field}[{listed[cid]}])"))
+                listed.setdefault(cid, j)
+    return problems, set(seen)
+
+
+def _tie_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, tie in _items(raw, "ties"):
+        source, target, kind = (_text(tie.get(k)) for k in ("source", "target", "type"))
+        for end, mid in (("source", source), ("target", target)):
+            if mid is not None and mid not in member_ids:
+                problems.append(Problem(f"ties[{i}].{end}",
+                                        f"member {mid!r} is not in this network's members"))
+        if source is not None and source == target:
+            problems.append(Problem(f"ties[{i}]", f"a member cannot be tied to itself ({source!r})"))
+        if source and target and kind in TieType.__members__:
+            key = (source, target, kind)
+            if key in seen:
+                problems.append(Problem(f"ties[{i}]", f"duplicate {kind} tie {source} -> {target} "
+                                        f"(also ties[{seen[key]}])"))
+            seen.setdefault(key, i)
+    return problems
+
+
+def validate_network(
+    raw: Any, known_broader: Mapping[str, str | None], source: str | None = None
+) -> NetworkDocument:
+    """Return the parsed document, or raise ``DocumentInvalid`` listing every problem.
+
+    ``known_broader`` maps each capability id already in the shared taxonomy to its parent id.
+    """
+    if not isinstance(raw, dict):
+        raise DocumentInvalid([Problem("", "a network document must be a JSON object")], source)
+    problems: list[Problem] = []
+    document: NetworkDocument | None = None
+    try:
+        document = NetworkDocument.model_validate(raw)
+    except ValidationError as exc:
+        problems += _structure_problems(exc)
+    cap_problems, capability_ids = _capability_problems(raw, known_broader)
+    member_problems, member_ids = _member_problems(raw, capability_ids)
+    problems += cap_problems + member_problems + _tie_problems(raw, member_ids)
+    if problems or document is None:
+        raise DocumentInvalid(problems, source)
+    return document
+
+
+def validate_taxonomy(
+    raw: Any, known_broader: Mapping[str, str | None], source: str | None = None
+) -> TaxonomyDocument:
+    """Like ``validate_network`` for a taxonomy document (``{"capabilities": [...]}``)."""
+    if not isinstance(raw, dict):
+        raise DocumentInvalid([Problem("", "a taxonomy document must be a JSON object")], source)
+    problems: list[Problem] = []
+    document: TaxonomyDocument | None = None
+    try:
+        document = TaxonomyDocument.model_validate(raw)
+    except ValidationError as exc:
+        problems += _structure_problems(exc)
+    problems += _capability_problems(raw, known_broader)[0]
+    if problems or document is None:
+        raise DocumentInvalid(problems, source)
+    return document

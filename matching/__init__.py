@@ -1,0 +1,1 @@
+"""Pure computation on an in-memory network projection: no database driver, no HTTP."""

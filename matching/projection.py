@@ -1,0 +1,118 @@
+"""The in-memory form of one network that every matching algorithm works on.
+
+``graph`` reads a network from the database and hands the plain rows to ``build_projection``;
+nothing here knows where they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+MEMBER_ATTRIBUTES = ("name", "sector", "region", "size", "description")
+
+
+@dataclass(frozen=True)
+class NetworkProjection:
+    """Members, taxonomy and ties of one network as graphs and sparse member x capability arrays.
+
+    Attributes
+    ----------
+    network : dict
+        The network's own properties (id, name, ...).
+    member_ids : list of str
+        Row order of the member arrays; ``member_index`` inverts it.
+    capability_ids : list of str
+        Column order of the member arrays: every capability of the taxonomy.
+    taxonomy : networkx.DiGraph
+        One node per capability (``label``, ``kind``, ``synonyms``), an edge child -> parent
+        for each BROADER link.
+    levels, severities, urgencies : scipy.sparse.csr_array
+        ``levels[i, j]`` is member i's level (1-5) in capability j, 0 when absent; likewise the
+        severity of its weakness and the urgency of its need.
+    needs : list of list of dict
+        Per member, its needs with ``id``, ``kind``, ``urgency`` and ``volume``.
+    ties : networkx.MultiDiGraph
+        One node per member (with its public attributes); one edge per tie, keyed by tie type,
+        with ``weight`` and ``since``.
+    """
+
+    network: dict[str, Any]
+    member_ids: list[str]
+    member_index: dict[str, int]
+    capability_ids: list[str]
+    capability_index: dict[str, int]
+    taxonomy: nx.DiGraph
+    levels: sp.csr_array
+    severities: sp.csr_array
+    urgencies: sp.csr_array
+    needs: list[list[dict[str, Any]]]
+    ties: nx.MultiDiGraph
+
+    @property
+    def n_members(self) -> int:
+        return len(self.member_ids)
+
+
+def _matrix(
+    members: list[Mapping[str, Any]], key: str, value: str, index: Mapping[str, int]
+) -> sp.csr_array:
+    rows, cols, data = [], [], []
+    for i, member in enumerate(members):
+        for entry in member.get(key) or ():
+            rows.append(i)
+            cols.append(index[entry["id"]])
+            data.append(entry[value] if entry.get(value) is not None else 3)
+    shape = (len(members), len(index))
+    return sp.csr_array((np.asarray(data, dtype=np.float32), (rows, cols)), shape=shape)
+
+
+def build_projection(
+    network: Mapping[str, Any],
+    taxonomy: Iterable[Mapping[str, Any]],
+    members: Iterable[Mapping[str, Any]],
+    ties: Iterable[Mapping[str, Any]],
+) -> NetworkProjection:
+    """Build the projection from plain rows in the shape of the import document.
+
+    ``taxonomy`` rows carry ``id``, ``label``, ``kind``, ``broader``, ``synonyms``; ``members``
+    rows the member fields with their ``capabilities``, ``weaknesses`` and ``needs`` lists;
+    ``ties`` rows ``source``, ``target``, ``type``, ``weight``, ``since``.
+    """
+    members = sorted(members, key=lambda m: m["id"])
+    hierarchy = nx.DiGraph()
+    for row in sorted(taxonomy, key=lambda r: r["id"]):
+        hierarchy.add_node(row["id"], label=row.get("label"), kind=row.get("kind"),
+                           synonyms=list(row.get("synonyms") or []))
+    for row in taxonomy:
+        if row.get("broader"):
+            hierarchy.add_edge(row["id"], row["broader"])
+    capability_ids = list(hierarchy.nodes)
+    capability_index = {cid: j for j, cid in enumerate(capability_ids)}
+    member_ids = [m["id"] for m in members]
+
+    tie_graph = nx.MultiDiGraph()
+    for m in members:
+        tie_graph.add_node(m["id"], **{k: m.get(k) for k in MEMBER_ATTRIBUTES})
+    for t in ties:
+        tie_graph.add_edge(t["source"], t["target"], key=t["type"], type=t["type"],
+                           weight=t.get("weight"), since=t.get("since"))
+
+    return NetworkProjection(
+        network=dict(network),
+        member_ids=member_ids,
+        member_index={mid: i for i, mid in enumerate(member_ids)},
+        capability_ids=capability_ids,
+        capability_index=capability_index,
+        taxonomy=hierarchy,
+        levels=_matrix(members, "capabilities", "level", capability_index),
+        severities=_matrix(members, "weaknesses", "severity", capability_index),
+        urgencies=_matrix(members, "needs", "urgency", capability_index),
+        needs=[[dict(n) for n in (m.get("needs") or [])] for m in members],
+        ties=tie_graph,
+    )
