@@ -9,7 +9,7 @@ from pathlib import Path
 
 from graph.database import DatabaseUnavailable, open_database
 from graph.document import json_schema
-from graph.files import Loaded, load_path, taxonomy_first
+from graph.files import DocumentFile, Loaded, load_document_file, read_document_file
 from graph.local_server import LocalServer, LocalServerError
 from graph.settings import DatabaseSettings
 from graph.store import NetworkNotFound, export_network
@@ -29,14 +29,20 @@ def _print_summary(loaded: Loaded) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    paths = taxonomy_first([Path(p) for p in args.files])
     failures: list[DocumentInvalid] = []
+    documents: list[DocumentFile] = []
+    for path in args.files:
+        try:
+            documents.append(read_document_file(path))
+        except DocumentInvalid as exc:
+            failures.append(exc)
+    # Taxonomies first, so a network may use capabilities that a taxonomy file on the line defines.
+    documents.sort(key=lambda d: not d.is_taxonomy)
     loaded: list[Loaded] = []
     with open_database() as db:
-        for path in tqdm(paths, desc="loading", unit="file", file=sys.stderr,
-                         disable=len(paths) < 2 and not sys.stderr.isatty()):
+        for document in tqdm(documents, desc="loading", unit="file", file=sys.stderr):
             try:
-                loaded.append(load_path(db, path))
+                loaded.append(load_document_file(db, document))
             except DocumentInvalid as exc:
                 failures.append(exc)
     for item in loaded:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from graph.csv_format import read_csv_document, relocate
 from graph.database import Database
 from graph.store import ImportSummary, import_network, load_taxonomy
 from graph.validation import DocumentInvalid, Problem, read_json
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    """A parsed file, not yet validated against the stored taxonomy."""
+
+    path: Path
+    raw: Any
+    csv_rows: dict[str, str] = field(default_factory=dict)  # JSON path -> "file row N"
+
+    @property
+    def is_taxonomy(self) -> bool:
+        return isinstance(self.raw, dict) and "network" not in self.raw and "capabilities" in self.raw
 
 
 @dataclass(frozen=True)
@@ -18,32 +32,27 @@ class Loaded:
     summary: ImportSummary | None = None  # set for a network document
 
 
-def is_taxonomy_file(path: Path) -> bool:
-    if path.suffix != ".json":
-        return False
-    raw = read_json(path)
-    return isinstance(raw, dict) and "network" not in raw and "capabilities" in raw
+def read_document_file(path: str | Path) -> DocumentFile:
+    path = Path(path)
+    if not path.exists():
+        raise DocumentInvalid([Problem("", "no such file or folder")], str(path))
+    if path.suffix == ".json":
+        return DocumentFile(path, read_json(path))
+    raw, where = read_csv_document(path)
+    return DocumentFile(path, raw, where)
+
+
+def load_document_file(db: Database, document: DocumentFile) -> Loaded:
+    """Validate and write one parsed file; on any problem raise ``DocumentInvalid``, writing nothing."""
+    source = str(document.path)
+    if document.is_taxonomy:
+        taxonomy = load_taxonomy(db, document.raw, source)
+        return Loaded(document.path, taxonomy_size=len(taxonomy.capabilities))
+    try:
+        return Loaded(document.path, summary=import_network(db, document.raw, source))
+    except DocumentInvalid as exc:
+        raise relocate(exc, document.csv_rows) if document.csv_rows else exc from None
 
 
 def load_path(db: Database, path: str | Path) -> Loaded:
-    """Validate and write one file; raises ``DocumentInvalid`` with every problem, writing nothing."""
-    path = Path(path)
-    source = str(path)
-    if not path.exists():
-        raise DocumentInvalid([Problem("", "no such file or folder")], source)
-    if path.suffix == ".json":
-        raw = read_json(path)
-        if isinstance(raw, dict) and "network" not in raw and "capabilities" in raw:
-            document = load_taxonomy(db, raw, source)
-            return Loaded(path, taxonomy_size=len(document.capabilities))
-        return Loaded(path, summary=import_network(db, raw, source))
-    raw, where = read_csv_document(path)
-    try:
-        return Loaded(path, summary=import_network(db, raw, source))
-    except DocumentInvalid as exc:
-        raise relocate(exc, where) from None
-
-
-def taxonomy_first(paths: list[Path]) -> list[Path]:
-    """Taxonomies before networks, so a network may use capabilities a taxonomy file defines."""
-    return sorted(paths, key=lambda p: not is_taxonomy_file(p))
+    return load_document_file(db, read_document_file(path))

@@ -1,0 +1,118 @@
+"""Shared fixtures: one real Bolt server for the whole session.
+
+Without ``NEO4J_URI`` the tests start partnermatch's own local ArcadeDB server in a temporary data
+directory; with it they run against that Neo4j server. Each test works in a network id of its
+own, so tests do not see each other's data.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from graph.database import Database, open_database
+from graph.files import load_path
+from graph.settings import DatabaseSettings
+from seed_data import SEED_DIR
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> DatabaseSettings:
+    settings = DatabaseSettings.from_env()
+    if settings.is_local:
+        settings = dataclasses.replace(settings, data_dir=tmp_path_factory.mktemp("graph-data"))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def db(settings: DatabaseSettings) -> Iterator[Database]:
+    with open_database(settings) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def seeded(db: Database) -> Database:
+    """The database with the shared taxonomy and the five seed networks loaded."""
+    load_path(db, SEED_DIR / "taxonomy.json")
+    for path in sorted(SEED_DIR.glob("*.json")):
+        if path.name != "taxonomy.json":
+            load_path(db, path)
+    return db
+
+
+@pytest.fixture
+def nid() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def small_document(nid: str) -> dict[str, Any]:
+    """A tiny valid network that defines its own capabilities (prefixed by the network id)."""
+    c = f"{nid}-"
+    return copy.deepcopy({
+        "network": {"id": nid, "name": "Test network", "sector": "health", "region": "Madrid"},
+        "capabilities": [
+            {"id": c + "genetics", "label": "Genetic testing", "kind": "service",
+             "synonyms": ["análisis genético"]},
+            {"id": c + "pgt", "label": "Preimplantation genetic testing", "kind": "service",
+             "broader": c + "genetics", "synonyms": ["PGT", "DGP"]},
+            {"id": c + "fuel", "label": "Fuel", "kind": "purchase", "synonyms": []},
+            {"id": c + "quality", "label": "Quality management", "kind": "knowhow",
+             "synonyms": ["gestión de calidad"]},
+        ],
+        "members": [
+            {"id": "clinic", "name": "Clínica Sol", "sector": "fertility-clinic",
+             "region": "Madrid", "size": "small", "description": "IVF clinic",
+             "capabilities": [{"id": c + "quality", "level": 2}],
+             "weaknesses": [{"id": c + "quality", "severity": 4}],
+             "needs": [{"id": c + "pgt", "kind": "service", "urgency": 5},
+                       {"id": c + "fuel", "kind": "purchase", "urgency": 2, "volume": 5000}]},
+            {"id": "genlab", "name": "GenLab", "sector": "genetics-lab", "region": "Madrid",
+             "size": "micro",
+             "capabilities": [{"id": c + "pgt", "level": 5}, {"id": c + "genetics", "level": 4}],
+             "weaknesses": [], "needs": [{"id": c + "fuel", "kind": "purchase", "urgency": 3}]},
+            {"id": "cro", "name": "CRO Iberia", "capabilities": [{"id": c + "quality", "level": 5}],
+             "weaknesses": [], "needs": []},
+        ],
+        "ties": [
+            {"source": "clinic", "target": "cro", "type": "TRUSTS", "weight": 0.9,
+             "since": "2019-05-01"},
+            {"source": "cro", "target": "genlab", "type": "COLLABORATES_WITH", "weight": 0.5},
+            {"source": "clinic", "target": "genlab", "type": "SUPPLIES"},
+        ],
+    })
+
+
+def normalised(document: dict[str, Any]) -> str:
+    """A canonical text of a document: lists sorted, so two equal graphs compare equal."""
+    doc = copy.deepcopy(document)
+    for member in doc.get("members", []):
+        for key in ("capabilities", "weaknesses", "needs"):
+            member[key] = sorted(member.get(key, []), key=lambda e: e["id"])
+            for entry in member[key]:
+                if "volume" in entry:
+                    entry["volume"] = float(entry["volume"])
+    doc["members"] = sorted(doc.get("members", []), key=lambda m: m["id"])
+    doc["ties"] = sorted(doc.get("ties", []), key=lambda t: (t["source"], t["target"], t["type"]))
+    for tie in doc["ties"]:
+        if "weight" in tie:
+            tie["weight"] = float(tie["weight"])
+    # An export carries the capabilities its members use and their ancestors, no others.
+    by_id = {c["id"]: c for c in doc.get("capabilities", [])}
+    used = {e["id"] for m in doc["members"] for k in ("capabilities", "weaknesses", "needs")
+            for e in m[k]}
+    frontier = set(used)
+    while frontier:
+        parents = {by_id[c].get("broader") for c in frontier if c in by_id} - {None} - used
+        used |= parents
+        frontier = parents
+    doc["capabilities"] = sorted((c for c in by_id.values() if c["id"] in used),
+                                 key=lambda c: c["id"])
+    for cap in doc["capabilities"]:
+        cap["synonyms"] = sorted(cap.get("synonyms", []))
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1)

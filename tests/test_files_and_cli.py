@@ -1,0 +1,112 @@
+"""CSV tables, files, the command line and the local server's lifecycle."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from graph.csv_format import write_csv_zip
+from graph.database import Database, open_database
+from graph.document import json_schema
+from graph.files import load_path
+from graph.local_server import LocalServer
+from graph.settings import DatabaseSettings
+from graph.store import export_network, import_network
+from graph.validation import DocumentInvalid
+from tests.conftest import normalised, small_document
+
+pytestmark = pytest.mark.database
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_csv_zip_round_trip(db: Database, nid: str, tmp_path: Path) -> None:
+    document = small_document(nid)
+    archive = tmp_path / "network.zip"
+    archive.write_bytes(write_csv_zip(document))
+    load_path(db, archive)
+    assert normalised(export_network(db, nid)) == normalised(document)
+
+
+def test_csv_folder_problems_name_file_row_and_column(db: Database, nid: str, tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "x.zip", "w") as archive:
+        archive.writestr("network.csv", f"id,name\n{nid},CSV network\n")
+        archive.writestr("members.csv", "id,name\nbakery,Panadería\nforge,\n")
+        archive.writestr("member_capabilities.csv",
+                         "member,capability,level\nbakery,nothing-like-this,3\nghost,x,2\n")
+        archive.writestr("ties.csv", "source,target,type,weight\nbakery,forge,TRUSTS,heavy\n")
+    folder = tmp_path / "tables"
+    with zipfile.ZipFile(tmp_path / "x.zip") as archive:
+        archive.extractall(folder)
+    with pytest.raises(DocumentInvalid) as caught:
+        load_path(db, folder)
+    assert [p.path for p in caught.value.problems] == ["member_capabilities.csv row 3"]
+    (folder / "member_capabilities.csv").write_text("member,capability,level\n"
+                                                    "bakery,nothing-like-this,3\n")
+    with pytest.raises(DocumentInvalid) as caught:
+        load_path(db, folder)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert "members.csv row 3, name" in problems
+    assert "ties.csv row 2, weight" in problems
+    assert "unknown capability" in problems["member_capabilities.csv row 2, id"]
+    with pytest.raises(Exception):
+        export_network(db, nid)
+
+
+def test_cli_load_reports_every_problem_and_exits_non_zero(
+    db: Database, settings: DatabaseSettings, nid: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PARTNERMATCH_DATA", str(settings.data_dir))  # reuses the running server
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(small_document(nid)))
+    broken = small_document(nid + "-bad")
+    broken["members"][0]["capabilities"][0]["level"] = 0
+    broken["ties"][0]["target"] = "nobody"
+    bad.write_text(json.dumps(broken))
+    assert main(["load", str(good), str(bad)]) == 1
+    out, err = capsys.readouterr()
+    assert f"network {nid}: 3 members" in out
+    assert "members[0].capabilities[0].level" in err and "ties[0].target" in err
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('{"network": {"id": "x",}')
+    assert main(["load", str(malformed)]) == 1
+    assert "not valid JSON" in capsys.readouterr().err
+
+    exported = tmp_path / "out.json"
+    assert main(["export", nid, "-o", str(exported)]) == 0
+    assert normalised(json.loads(exported.read_text())) == normalised(small_document(nid))
+    assert main(["export", "no-such-network"]) == 1
+    assert "no network 'no-such-network'" in capsys.readouterr().err
+
+
+def test_a_second_command_reuses_the_running_server(settings: DatabaseSettings, db: Database) -> None:
+    if not settings.is_local:
+        pytest.skip("only the local server is managed by partnermatch")
+    running = LocalServer(settings.data_dir).status()
+    info, started = LocalServer(settings.data_dir).start()
+    assert running is not None and not started and info.pid == running.pid
+
+
+@pytest.mark.slow
+def test_data_survives_a_server_restart(tmp_path: Path, nid: str) -> None:
+    if os.environ.get("NEO4J_URI"):
+        pytest.skip("only the local server is managed by partnermatch")
+    settings = dataclasses.replace(DatabaseSettings.from_env(), data_dir=tmp_path / "data")
+    with open_database(settings) as db:
+        import_network(db, small_document(nid))
+    server = LocalServer(settings.data_dir)
+    assert server.status() is None  # the command that started it stopped it
+    assert (settings.data_dir / "root-password").stat().st_mode & 0o777 == 0o600
+    with open_database(settings) as db:
+        assert normalised(export_network(db, nid)) == normalised(small_document(nid))
+
+
+def test_committed_json_schema_matches_the_models() -> None:
+    committed = json.loads((DOCS / "network-document.schema.json").read_text())
+    assert committed == json_schema()
