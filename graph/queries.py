@@ -49,7 +49,14 @@ DETACH DELETE m
 
 DELETE_MEMBER_EDGES = """
 MATCH (m:Member {network: $nid})-[r:HAS_CAPABILITY|HAS_WEAKNESS|NEEDS]->()
+WHERE m.id IN $ids
 DELETE r
+"""
+
+DELETE_MEMBER = """
+MATCH (m:Member {network: $nid, id: $mid})
+DETACH DELETE m
+RETURN count(*) AS deleted
 """
 
 DELETE_TIES = """
@@ -106,8 +113,17 @@ RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
 ORDER BY n.id
 """
 
+# Every filter is optional (null = any); the capability filter includes narrower capabilities.
 MEMBERS = """
 MATCH (m:Member {network: $nid})
+WHERE ($mid IS NULL OR m.id = $mid)
+  AND ($sector IS NULL OR m.sector = $sector)
+  AND ($region IS NULL OR m.region = $region)
+  AND ($capability IS NULL OR EXISTS {
+        MATCH (m)-[:HAS_CAPABILITY]->(:Capability)-[:BROADER*0..]->(:Capability {id: $capability})
+      })
+  AND ($text IS NULL OR toLower(m.name) CONTAINS $text
+       OR toLower(coalesce(m.description, '')) CONTAINS $text)
 RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.size AS size,
        m.description AS description,
        [(m)-[r:HAS_CAPABILITY]->(c:Capability) | {id: c.id, level: r.level}] AS capabilities,
@@ -122,4 +138,30 @@ MATCH (a:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRU
       (b:Member {network: $nid})
 RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
 ORDER BY source, target, type
+"""
+
+# -- access tokens (only their SHA-256 is stored) ---------------------------------------------
+CREATE_TOKEN = """
+CREATE (t:Token {id: $id, hash: $hash, role: $role, network: $network, member: $member,
+                 created: $created})
+"""
+
+REPLACE_BOOTSTRAP_TOKEN = """
+MERGE (t:Token {id: $id})
+SET t.hash = $hash, t.role = 'admin', t.network = null, t.member = null, t.created = $created
+"""
+
+TOKEN_BY_HASH = """
+MATCH (t:Token {hash: $hash})
+RETURN t.id AS id, t.role AS role, t.network AS network, t.member AS member
+"""
+
+TOKEN_BY_ID = """
+MATCH (t:Token {id: $id})
+RETURN t.id AS id, t.role AS role, t.network AS network, t.member AS member
+"""
+
+DELETE_TOKEN = """
+MATCH (t:Token {id: $id})
+DELETE t
 """

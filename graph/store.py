@@ -10,7 +10,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.database import Database
-from graph.document import Capability, NetworkDocument, TaxonomyDocument
+from graph.document import Capability, Member, NetworkDocument, TaxonomyDocument
 from graph.validation import Problem, DocumentInvalid, validate_network, validate_taxonomy
 
 
@@ -63,11 +63,9 @@ def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> Taxonomy
 
 
 # -- networks -------------------------------------------------------------------------------
-def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
-    nid = document.network.id
-    members = document.members
-    tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=[m.id for m in members]).consume()
-    tx.run(q.DELETE_MEMBER_EDGES, nid=nid).consume()
+def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> None:
+    """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones."""
+    tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
     rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description"})
             for m in members]
     tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
@@ -77,6 +75,12 @@ def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
     tx.run(q.CREATE_HAS_CAPABILITY, nid=nid, rows=capability_rows).consume()
     tx.run(q.CREATE_HAS_WEAKNESS, nid=nid, rows=weakness_rows).consume()
     tx.run(q.CREATE_NEEDS, nid=nid, rows=need_rows).consume()
+
+
+def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    nid = document.network.id
+    tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=[m.id for m in document.members]).consume()
+    write_members(tx, nid, document.members)
 
 
 def _write_ties(tx: ManagedTransaction, document: NetworkDocument) -> None:
@@ -167,6 +171,10 @@ def _used_capabilities(taxonomy: list[dict[str, Any]], used: set[str]) -> list[d
     return entries
 
 
+NO_FILTER: dict[str, Any] = {"mid": None, "sector": None, "region": None, "capability": None,
+                             "text": None}
+
+
 @dataclass(frozen=True)
 class NetworkRows:
     """One network as read in a single transaction of four statements."""
@@ -179,7 +187,7 @@ class NetworkRows:
 
 def read_network_rows(db: Database, nid: str) -> NetworkRows:
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
-        return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid).data(),
+        return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
                 tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY).data())
 
     network_rows, member_rows, tie_rows, taxonomy = db.read(work)

@@ -1,0 +1,88 @@
+"""Members one at a time: list with filters, read, replace and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from graph import queries as q
+from graph.database import Database
+from graph.document import Member, Network
+from graph.store import NO_FILTER, known_broader, read_network, write_members
+from graph.validation import DocumentInvalid, Problem, validate_network
+
+
+class MemberNotFound(LookupError):
+    """No member with this id in this network."""
+
+
+def _member(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row in the import format's member shape."""
+    member = {k: row[k] for k in ("id", "name", "sector", "region", "size", "description")
+              if row.get(k) is not None}
+    for key in ("capabilities", "weaknesses", "needs"):
+        entries = [{k: v for k, v in e.items() if v is not None} for e in row[key]]
+        member[key] = sorted(entries, key=lambda e: e["id"])
+    return member
+
+
+def list_members(
+    db: Database, nid: str, *, sector: str | None = None, region: str | None = None,
+    capability: str | None = None, text: str | None = None,
+) -> list[dict[str, Any]]:
+    """Members of ``nid`` matching every given filter; ``capability`` includes narrower ones."""
+    read_network(db, nid)
+    filters = {**NO_FILTER, "sector": sector, "region": region, "capability": capability,
+               "text": text.lower() if text else None}
+    return [_member(row) for row in db.query(q.MEMBERS, nid=nid, **filters)]
+
+
+def get_member(db: Database, nid: str, mid: str) -> dict[str, Any]:
+    read_network(db, nid)
+    rows = db.query(q.MEMBERS, nid=nid, **{**NO_FILTER, "mid": mid})
+    if not rows:
+        raise MemberNotFound(mid)
+    return _member(rows[0])
+
+
+def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
+    """Validate one member object exactly as the import does; paths are relative to the member."""
+    if isinstance(raw, dict) and raw.get("id", mid) != mid:
+        raise DocumentInvalid([Problem("id", f"is {raw.get('id')!r} but the address names "
+                                             f"member {mid!r}")])
+    if isinstance(raw, dict):
+        raw = {"id": mid, **raw}
+    wrapper = {"network": {"id": nid, "name": nid}, "members": [raw]}
+    try:
+        return validate_network(wrapper, known_broader(db)).members[0]
+    except DocumentInvalid as exc:
+        prefix = "members[0]"
+        problems = [Problem(p.path[len(prefix) + 1:] if p.path.startswith(prefix + ".") else
+                            p.path.replace(prefix, "", 1) or "", p.message) for p in exc.problems]
+        raise DocumentInvalid(problems) from None
+
+
+def put_member(db: Database, nid: str, mid: str, raw: Any) -> dict[str, Any]:
+    """Create or replace one member (its ties stay); validates first, writes in one transaction."""
+    read_network(db, nid)
+    member = validate_member(db, nid, mid, raw)
+    db.write(write_members, nid, [member])
+    return get_member(db, nid, mid)
+
+
+def delete_member(db: Database, nid: str, mid: str) -> None:
+    def work(tx: ManagedTransaction) -> int:
+        return tx.run(q.DELETE_MEMBER, nid=nid, mid=mid).single(strict=True)["deleted"]
+
+    read_network(db, nid)
+    if not db.write(work):
+        raise MemberNotFound(mid)
+
+
+def upsert_network(db: Database, network: Network) -> dict[str, Any]:
+    def work(tx: ManagedTransaction) -> None:
+        tx.run(q.UPSERT_NETWORK, network=network.model_dump()).consume()
+
+    db.write(work)
+    return read_network(db, network.id)
