@@ -85,6 +85,30 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+    from graph.store import list_networks
+    from graph.tokens import replace_bootstrap_token
+    from seed_data import seed_files
+
+    settings = ApiSettings.from_env()
+    with open_database() as db:
+        if not list_networks(db):
+            print("empty database: loading the seed networks", file=sys.stderr)
+            for path in seed_files():
+                _print_summary(load_document_file(db, read_document_file(path)))
+        if settings.admin_token is None:
+            token = replace_bootstrap_token(db)
+            print(f"admin token (shown once, only its hash is stored): {token}", flush=True)
+        app = create_app(settings, database=db)
+        print(f"partnermatch on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2))
     return 0
@@ -107,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="manage the local database server")
     db.add_argument("action", choices=["start", "stop", "status"])
     db.set_defaults(run=cmd_db)
+
+    serve = commands.add_parser("serve", help="run the HTTP API (loads the seeds into an empty "
+                                              "database)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=cmd_serve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a network document")
     schema.set_defaults(run=cmd_schema)

@@ -62,9 +62,11 @@ class Database:
         return self.read(work)
 
     def ping(self) -> None:
+        """Raise ``DatabaseUnavailable`` unless the server answers now (no retries)."""
         try:
-            self.query("RETURN 1 AS ok")
-        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            with self._session() as session:
+                session.run("RETURN 1 AS ok").consume()
+        except OSError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
 
     @contextlib.contextmanager

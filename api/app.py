@@ -1,0 +1,57 @@
+"""The FastAPI application: composition root of partnermatch's HTTP service."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, status
+
+from api import errors
+from api.routers import health, members, networks, tokens
+from api.settings import ApiSettings
+from graph.database import Database, open_database
+from graph.tokens import digest
+
+DESCRIPTION = """
+partnermatch helps networks of small firms cooperate: a facilitator's instrument for complementary
+partners, shared purchases, shared services and cross-training.
+
+Every endpoint but `/health` needs `Authorization: Bearer <token>`. Errors have one shape:
+`{"detail": ..., "errors"?: [{"path", "message"}]}`.
+"""
+
+
+def create_app(settings: ApiSettings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app; with ``database`` given (serve, tests) it is used, else one is opened."""
+    settings = settings or ApiSettings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is not None:
+            app.state.db = database
+            yield
+            return
+        with open_database() as db:
+            app.state.db = db
+            yield
+
+    app = FastAPI(title="partnermatch", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
+    if database is not None:
+        app.state.db = database
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return errors.error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                                f"the request body is larger than "
+                                f"{settings.max_body_bytes // (1024 * 1024)} MB")
+        return await call_next(request)
+
+    errors.install(app)
+    for router in (health.router, tokens.router, networks.router, members.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,73 @@
+"""One error shape everywhere: ``{"detail": ..., "errors"?: [{"path", "message"}]}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from graph.database import DatabaseUnavailable
+from graph.members import MemberNotFound
+from graph.store import NetworkNotFound
+from graph.validation import DocumentInvalid, json_path
+
+log = logging.getLogger("partnermatch.api")
+
+
+def error(status_code: int, detail: str, errors: list[dict] | None = None,
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict = {"detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _request_problem(e: dict) -> dict[str, str]:
+    loc = list(e.get("loc", ()))
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+    path = json_path(loc) if loc else "body"
+    message = e.get("msg", "invalid")
+    if e.get("type") == "json_invalid":
+        message = f"malformed JSON: {e.get('ctx', {}).get('error', message)}"
+    elif e.get("type") == "missing":
+        message = "is required but missing"
+    elif "input" in e and not isinstance(e["input"], (dict, list)):
+        message += f" (got {e['input']!r})"
+    return {"path": path, "message": message}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(status.HTTP_422_UNPROCESSABLE_CONTENT, "the request is invalid",
+                     [_request_problem(e) for e in exc.errors()])
+
+    @app.exception_handler(DocumentInvalid)
+    async def document_invalid(request: Request, exc: DocumentInvalid) -> JSONResponse:
+        return error(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                     f"{len(exc.problems)} problem(s) found; nothing was written", exc.as_errors())
+
+    @app.exception_handler(NetworkNotFound)
+    async def network_not_found(request: Request, exc: NetworkNotFound) -> JSONResponse:
+        return error(status.HTTP_404_NOT_FOUND, f"no network {exc.args[0]!r}")
+
+    @app.exception_handler(MemberNotFound)
+    async def member_not_found(request: Request, exc: MemberNotFound) -> JSONResponse:
+        return error(status.HTTP_404_NOT_FOUND, f"no member {exc.args[0]!r} in this network")
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return error(status.HTTP_503_SERVICE_UNAVAILABLE, "the graph database is unavailable")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error")

@@ -1,0 +1,60 @@
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from api.deps import DbDep, PrincipalDep
+from api.schemas import ErrorResponse, MembersPublic
+from api.security import forbidden, member_view, require_manager, require_network
+from graph.members import delete_member, get_member, list_members, put_member
+from graph.store import known_broader, read_network
+from graph.validation import DocumentInvalid, Problem
+
+router = APIRouter(prefix="/networks/{nid}/members", tags=["members"],
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              404: {"model": ErrorResponse}})
+
+
+@router.get("", response_model=MembersPublic, responses={422: {"model": ErrorResponse}})
+def get_members(
+    nid: str, db: DbDep, principal: PrincipalDep,
+    sector: str | None = Query(None, max_length=200),
+    region: str | None = Query(None, max_length=200),
+    capability: str | None = Query(None, max_length=100,
+                                   description="Members with it or a narrower capability"),
+    q: str | None = Query(None, max_length=200, description="Text in name or description"),
+) -> dict[str, Any]:
+    """Members of the network; others' weaknesses are never shown."""
+    require_network(principal, nid)
+    read_network(db, nid)
+    if capability is not None and capability not in known_broader(db):
+        raise DocumentInvalid([Problem("query.capability", f"unknown capability {capability!r}")])
+    members = list_members(db, nid, sector=sector, region=region, capability=capability, text=q)
+    views = [member_view(principal, nid, m) for m in members]
+    return {"network": nid, "count": len(views), "members": views}
+
+
+@router.get("/{mid}")
+def get_one(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """A member's profile: full for itself, its facilitators and admins; public otherwise."""
+    require_network(principal, nid)
+    return member_view(principal, nid, get_member(db, nid, mid))
+
+
+@router.put("/{mid}", responses={422: {"model": ErrorResponse}})
+def put_one(
+    nid: str, mid: str, db: DbDep, principal: PrincipalDep,
+    member: dict[str, Any] = Body(description="The member object of the import format"),
+) -> dict[str, Any]:
+    """Create or replace a member (facilitator, admin, or the member itself); validated like import."""
+    require_network(principal, nid)
+    if not (principal.manages(nid) or principal.is_member(nid, mid)):
+        raise forbidden("only the member itself, its facilitators and admins may change it")
+    return put_member(db, nid, mid, member)
+
+
+@router.delete("/{mid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_one(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> Response:
+    """Remove a member and its ties (facilitator, admin)."""
+    require_manager(principal, nid)
+    delete_member(db, nid, mid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

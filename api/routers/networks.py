@@ -1,0 +1,70 @@
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+
+from api.deps import DbDep, PrincipalDep
+from api.schemas import ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate
+from api.security import Role, forbidden, require_manager, require_network, require_roles
+from graph.document import Network
+from graph.export_formats import FORMATS, render
+from graph.members import upsert_network
+from graph.store import export_network, import_network, list_networks, read_network
+from graph.validation import DocumentInvalid, Problem
+
+router = APIRouter(prefix="/networks", tags=["networks"],
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              404: {"model": ErrorResponse}})
+
+ExportFormat = Literal["json", "gexf", "graphml", "cytoscape", "csv", "png", "svg"]
+
+
+@router.get("", response_model=list[NetworkPublic])
+def get_networks(db: DbDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The networks this token may see (all for admins)."""
+    return [n for n in list_networks(db) if principal.in_network(n["id"])]
+
+
+@router.get("/{nid}", response_model=NetworkPublic)
+def get_network(nid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """One network's description."""
+    require_network(principal, nid)
+    return read_network(db, nid)
+
+
+@router.put("/{nid}", response_model=NetworkPublic, responses={422: {"model": ErrorResponse}})
+def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Create or describe a network (admin)."""
+    if not principal.is_admin:
+        raise forbidden("only admins create or change networks")
+    if body.id is not None and body.id != nid:
+        raise DocumentInvalid([Problem("id", f"is {body.id!r} but the address names {nid!r}")])
+    return upsert_network(db, Network(**body.model_dump(exclude={"id"}), id=nid))
+
+
+@router.post("/{nid}/import", response_model=ImportResult,
+             responses={422: {"model": ErrorResponse}})
+def import_document(
+    nid: str, db: DbDep, principal: PrincipalDep,
+    document: dict[str, Any] = Body(description="A network document (docs/format.md)"),
+) -> dict[str, Any]:
+    """Validate a whole network document, then replace the network with it in one transaction."""
+    require_manager(principal, nid)
+    return import_network(db, document, expected_id=nid).as_dict()
+
+
+@router.get("/{nid}/export", response_class=Response,
+            responses={200: {"content": {media: {} for media, _ in FORMATS.values()}},
+                       422: {"model": ErrorResponse}})
+def export(
+    nid: str, db: DbDep, principal: PrincipalDep,
+    format: ExportFormat = Query("json", description="File format"),
+    include: Literal["capabilities"] | None = Query(
+        None, description="Also write capabilities as nodes (gexf, graphml, cytoscape)"),
+) -> Response:
+    """The network for analysis tools; weaknesses only for facilitators and admins."""
+    require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
+    document = export_network(db, nid, include_weaknesses=principal.manages(nid))
+    media_type, extension = FORMATS[format]
+    content = render(document, format, include_capabilities=include == "capabilities")
+    return Response(content, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{nid}.{extension}"'})

@@ -1,0 +1,72 @@
+"""Request and response bodies of the HTTP API (the member object is the import format's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.security import Role
+from graph.document import Identifier, LongText, Text
+
+
+class ErrorItem(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    errors: list[ErrorItem] | None = None
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    network: Identifier | None = None
+    member: Identifier | None = None
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="The secret; shown once, only its hash is stored")
+    id: str
+    role: Role
+    network: str | None = None
+    member: str | None = None
+
+
+class NetworkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Identifier | None = None
+    name: Text
+    sector: Text | None = None
+    region: Text | None = None
+    description: LongText | None = None
+
+
+class NetworkPublic(BaseModel):
+    id: str
+    name: str
+    sector: str | None = None
+    region: str | None = None
+    description: str | None = None
+
+
+class ImportResult(BaseModel):
+    network: str
+    members: int
+    capabilities: int
+    weaknesses: int
+    needs: int
+    ties: dict[str, int]
+
+
+class MembersPublic(BaseModel):
+    network: str
+    count: int
+    members: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: str
+    database: str

@@ -1,0 +1,80 @@
+"""Who is asking, and what each role may see and do.
+
+| role        | scope            | may                                                          |
+|-------------|------------------|--------------------------------------------------------------|
+| admin       | everything       | everything                                                   |
+| facilitator | one network      | read and write everything in it, weaknesses included         |
+| member      | one member       | its own full profile; others' public profiles; edit itself  |
+| analyst     | one network      | read-only: members' public profiles, exports, metrics        |
+
+A member's weaknesses are confidential to the member, its network's facilitators and admins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fastapi import HTTPException, status
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    FACILITATOR = "facilitator"
+    MEMBER = "member"
+    ANALYST = "analyst"
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    role: Role
+    network: str | None = None
+    member: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def in_network(self, nid: str) -> bool:
+        return self.is_admin or self.network == nid
+
+    def manages(self, nid: str) -> bool:
+        """Admins, and facilitators of ``nid``: full read and write in the network."""
+        return self.is_admin or (self.role is Role.FACILITATOR and self.network == nid)
+
+    def is_member(self, nid: str, mid: str) -> bool:
+        return self.role is Role.MEMBER and self.network == nid and self.member == mid
+
+    def sees_weaknesses_of(self, nid: str, mid: str) -> bool:
+        return self.manages(nid) or self.is_member(nid, mid)
+
+
+def forbidden(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, reason)
+
+
+def require_network(principal: Principal, nid: str) -> None:
+    if not principal.in_network(nid):
+        raise forbidden(f"this token is not valid for network {nid!r}")
+
+
+def require_manager(principal: Principal, nid: str) -> None:
+    require_network(principal, nid)
+    if not principal.manages(nid):
+        raise forbidden(f"only the network's facilitators and admins may do this (you are "
+                        f"{principal.role})")
+
+
+def require_roles(principal: Principal, nid: str, *roles: Role) -> None:
+    require_network(principal, nid)
+    if not principal.is_admin and principal.role not in roles:
+        raise forbidden(f"the role {principal.role} may not do this")
+
+
+def member_view(principal: Principal, nid: str, member: dict[str, Any]) -> dict[str, Any]:
+    """The member as this principal may see it: without weaknesses unless entitled to them."""
+    if principal.sees_weaknesses_of(nid, member["id"]):
+        return member
+    return {k: v for k, v in member.items() if k != "weaknesses"}

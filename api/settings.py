@@ -1,0 +1,19 @@
+"""Settings of the HTTP service, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    admin_token: str | None = None  # PARTNERMATCH_ADMIN_TOKEN; without it serve generates one
+    max_body_bytes: int = 32 * 1024 * 1024  # a 10k-member network document is about 6 MB
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        return cls(
+            admin_token=os.environ.get("PARTNERMATCH_ADMIN_TOKEN") or None,
+            max_body_bytes=int(os.environ.get("PARTNERMATCH_MAX_BODY_MB", "32")) * 1024 * 1024,
+        )
