@@ -46,7 +46,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     async def limit_body_size(request: Request, call_next):
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return errors.error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            return errors.error(413,
                                 f"the request body is larger than "
                                 f"{settings.max_body_bytes // (1024 * 1024)} MB")
         return await call_next(request)

@@ -177,6 +177,7 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
         archive.writestr("capabilities.csv", table("capabilities.csv", capabilities))
         archive.writestr("members.csv", table("members.csv", members))
         for file, rows in listed.items():
-            archive.writestr(file, table(file, rows))
+            if rows or file != "member_weaknesses.csv":  # absent from exports without weaknesses
+                archive.writestr(file, table(file, rows))
         archive.writestr("ties.csv", table("ties.csv", document.get("ties", [])))
     return buffer.getvalue()

@@ -95,7 +95,9 @@ def open_database(settings: DatabaseSettings | None = None) -> Iterator[Database
     else:
         assert settings.uri is not None
         uri, auth, database = settings.uri, (settings.user, settings.password or ""), settings.database
-    driver = GraphDatabase.driver(uri, auth=auth)
+    # Transient failures are retried for a few seconds, not the driver's default 30: a request
+    # waiting on a dead database should get its 503 promptly.
+    driver = GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=5.0)
     try:
         db = Database(driver, database)
         db.ping()

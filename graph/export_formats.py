@@ -150,53 +150,59 @@ def _short(name: str, limit: int = 24) -> str:
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
-def _spread(pos: dict[Any, Any], width: float = 0.15, height: float = 0.055) -> dict[Any, Any]:
-    """Nudge nodes apart until no two node+label boxes (``width`` x ``height``) overlap.
+def _spread(pos: dict[Any, Any], boxes: dict[Any, tuple[float, float]]) -> dict[Any, Any]:
+    """Nudge nodes apart until no two node+label boxes (width, height in axes fractions) overlap.
 
-    Positions are scaled to the unit square first; boxes are wide because labels are.
+    Positions are scaled to the unit square first; the boxes are wide because labels are.
     """
     if len(pos) < 2:
         return pos
     nodes, xy = list(pos), np.array(list(pos.values()), dtype=float)
     xy = (xy - xy.min(0)) / np.maximum(xy.max(0) - xy.min(0), 1e-9)
-    box = np.array([width, height])
-    for _ in range(100):
+    size = np.array([boxes[n] for n in nodes])
+    need = (size[:, None, :] + size[None, :, :]) / 2  # centre distance at which two boxes touch
+    for _ in range(200):
         delta = xy[:, None, :] - xy[None, :, :]
-        overlap = box - np.abs(delta)
+        overlap = need - np.abs(delta)
         clash = (overlap > 0).all(-1)
         np.fill_diagonal(clash, False)
         if not clash.any():
             break
         # Separate each clashing pair along the axis where it needs the smaller relative move.
-        axis = np.argmin(overlap / box, axis=-1)
+        axis = np.argmin(overlap / need, axis=-1)
         sign = np.where(delta >= 0, 1.0, -1.0)
         push = np.zeros_like(delta)
         for a in (0, 1):
-            mask = clash & (axis == a)
-            push[..., a] = np.where(mask, sign[..., a] * overlap[..., a] * 0.5, 0.0)
-        xy = np.clip(xy + push.sum(1) * 0.5, 0.0, 1.0)
+            push[..., a] = np.where(clash & (axis == a), sign[..., a] * overlap[..., a], 0.0)
+        xy = np.clip(xy + push.sum(1) * 0.3, 0.0, 1.0)
     return dict(zip(nodes, xy))
 
 
-def _layout(graph: nx.Graph) -> dict[Any, Any]:
+def _layout(graph: nx.Graph, boxes: dict[Any, tuple[float, float]]) -> dict[Any, Any]:
     # Kamada-Kawai spreads small connected networks evenly; it collapses when components are
     # disconnected, so larger or fragmented networks use a seeded (deterministic) spring layout.
     if 2 < len(graph) <= 80 and nx.is_connected(graph):
         pos = nx.kamada_kawai_layout(graph)
     else:
         pos = nx.spring_layout(graph, seed=42, k=2.5 / math.sqrt(max(len(graph), 1)))
-    return _spread(pos) if len(graph) <= 150 else pos
+    return _spread(pos, boxes) if len(graph) <= 150 else pos  # beyond that labels cannot fit
 
 
 def _draw(graph: nx.MultiDiGraph) -> Figure:
     """Members coloured by sector, sized by degree, ties styled by type; legends beside the plot."""
     members = [n for n, d in graph.nodes(data=True) if d.get("kind") == "member"]
-    pos = _layout(nx.Graph(graph.subgraph(members).to_undirected()))
+    label = {n: _short(graph.nodes[n].get("name", n)) for n in members}
+    radius = {n: math.sqrt(50 + 30 * graph.nodes[n].get("degree", 0)) / 2 for n in members}
     figure = Figure(figsize=(12, 9))
     ax = figure.add_axes((0.01, 0.02, 0.76, 0.92))
     ax.set_axis_off()
+    ax.margins(0.06)
+    # Label boxes in unit-square units: the axes is 0.76 x 0.92 of 864 x 648 pt, less margins.
+    width_pt, height_pt = 0.76 * 864 / 1.12, 0.92 * 648 / 1.12
+    boxes = {n: (max(4.2 * len(label[n]) + 10, 2 * radius[n]) / width_pt,
+                 (2 * radius[n] + 14) / height_pt) for n in members}
+    pos = _layout(nx.Graph(graph.subgraph(members).to_undirected()), boxes)
     figure.suptitle(graph.graph.get("name", ""), fontsize=15, x=0.39)
-    radius = {n: math.sqrt(60 + 45 * graph.nodes[n].get("degree", 0)) / 2 for n in members}
     parallel: Counter[frozenset[Any]] = Counter()
     for u, v, kind in graph.subgraph(members).edges(keys=True):
         # Parallel and reciprocal ties bend apart so each remains visible.
@@ -208,22 +214,29 @@ def _draw(graph: nx.MultiDiGraph) -> Figure:
             pos[u], pos[v], arrowstyle=style["arrowstyle"], mutation_scale=9, lw=0.9, alpha=0.6,
             color=style["color"], linestyle=style["linestyle"],
             connectionstyle=f"arc3,rad={rad}", shrinkA=radius[u], shrinkB=radius[v] + 1))
-    sectors = sorted({graph.nodes[n].get("sector", "(no sector)") for n in members})
+    sector = {n: graph.nodes[n].get("sector") for n in members}
+    sectors: list[str | None] = sorted({s for s in sector.values() if s is not None})
     palette = matplotlib.colormaps["tab10" if len(sectors) <= 10 else "tab20"]
-    for i, sector in enumerate(sectors):
-        nodes = [n for n in members if graph.nodes[n].get("sector", "(no sector)") == sector]
-        ax.scatter([pos[n][0] for n in nodes], [pos[n][1] for n in nodes], label=sector,
-                   s=[(2 * radius[n]) ** 2 for n in nodes], color=palette(i % palette.N),
+    colors: dict[str | None, Any] = {s: palette(i % palette.N) for i, s in enumerate(sectors)}
+    if None in sector.values():
+        sectors.append(None)
+        colors[None] = "#b0b0b0"
+    sector_handles = []
+    for name in sectors:
+        nodes = [n for n in members if sector[n] == name]
+        color = colors[name]
+        ax.scatter([pos[n][0] for n in nodes], [pos[n][1] for n in nodes],
+                   s=[(2 * radius[n]) ** 2 for n in nodes], color=color,
                    edgecolors="white", linewidths=0.8, zorder=3)
+        sector_handles.append(Line2D([], [], marker="o", linestyle="", markersize=9,
+                                     color=color, label=name or "(no sector)"))
     for n in members:
-        ax.annotate(_short(graph.nodes[n].get("name", n)), pos[n], xytext=(0, -radius[n] - 1),
-                    textcoords="offset points", ha="center", va="top", fontsize=7, zorder=4,
+        ax.annotate(label[n], pos[n], xytext=(0, -radius[n] - 1), textcoords="offset points",
+                    ha="center", va="top", fontsize=7, zorder=4,
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
-    ax.margins(0.06)
-    if sectors:
-        sector_legend = ax.legend(title="Sector", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                                  fontsize=8, frameon=False, markerscale=0.6)
-        ax.add_artist(sector_legend)
+    if sector_handles:
+        ax.add_artist(ax.legend(handles=sector_handles, title="Sector", loc="upper left",
+                                bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False))
     tie_handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], lw=1.5,
                           label=kind.replace("_", " ").lower()) for kind, s in TIE_STYLES.items()]
     ax.legend(handles=tie_handles, title="Tie", loc="lower left", bbox_to_anchor=(1.01, 0.0),

@@ -1,0 +1,197 @@
+"""What users of the HTTP API rely on: confidentiality, clear errors, exports, health."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+
+import networkx as nx
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import GraphDatabase
+
+from api.app import create_app
+from api.settings import ApiSettings
+from graph.database import Database
+from graph.store import export_network
+from tests.conftest import normalised, small_document
+from tests.test_api_access import ADMIN_SECRET, World
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture(scope="module")
+def world(db: Database) -> World:
+    return World(db)
+
+
+@pytest.fixture(scope="module")
+def client(db: Database) -> Iterator[TestClient]:
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=256 * 1024), database=db)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def weakness_id(world: World) -> str:
+    return f"{world.nid}-quality"  # the clinic's only weakness
+
+
+# -- confidentiality -----------------------------------------------------------------------
+@pytest.mark.parametrize("role", ["other-member", "analyst"])
+def test_others_never_see_a_members_weaknesses(client: TestClient, world: World, role: str) -> None:
+    h = world.headers(role)
+    profile = client.get(f"/networks/{world.nid}/members/clinic", headers=h).json()
+    assert "weaknesses" not in profile and profile["needs"]
+    listing = client.get(f"/networks/{world.nid}/members", headers=h).json()["members"]
+    clinic = next(m for m in listing if m["id"] == "clinic")
+    assert "weaknesses" not in clinic
+
+
+@pytest.mark.parametrize("role", ["member", "facilitator", "admin"])
+def test_the_member_and_its_managers_see_its_weaknesses(
+    client: TestClient, world: World, role: str
+) -> None:
+    profile = client.get(f"/networks/{world.nid}/members/clinic", headers=world.headers(role)).json()
+    assert profile["weaknesses"] == [{"id": weakness_id(world), "severity": 4}]
+
+
+def test_a_member_sees_only_its_own_weaknesses_in_the_listing(
+    client: TestClient, world: World
+) -> None:
+    listing = client.get(f"/networks/{world.nid}/members",
+                         headers=world.headers("other-member")).json()["members"]
+    assert [m["id"] for m in listing if "weaknesses" in m] == ["genlab"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "gexf", "graphml", "cytoscape", "csv", "svg"])
+def test_analyst_exports_carry_no_weaknesses(client: TestClient, world: World, fmt: str) -> None:
+    response = client.get(f"/networks/{world.nid}/export",
+                          params={"format": fmt, "include": "capabilities"} if fmt != "json"
+                          else {"format": fmt}, headers=world.headers("analyst"))
+    assert response.status_code == 200
+    body = response.content
+    if fmt == "csv":
+        import zipfile
+        body = b"".join(zipfile.ZipFile(io.BytesIO(body)).read(n)
+                        for n in zipfile.ZipFile(io.BytesIO(body)).namelist())
+    assert b"severity" not in body
+    if fmt == "json":
+        assert all(m["weaknesses"] == [] for m in response.json()["members"])
+
+
+def test_facilitator_json_export_is_lossless(client: TestClient, world: World) -> None:
+    response = client.get(f"/networks/{world.other}/export", params={"format": "json"},
+                          headers=world.headers("other-facilitator"))
+    assert normalised(response.json()) == normalised(small_document(world.other))
+
+
+# -- exports -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("fmt", "reader"), [("gexf", nx.read_gexf), ("graphml", nx.read_graphml)])
+def test_gexf_and_graphml_open_in_networkx(client: TestClient, world: World, fmt, reader) -> None:
+    h = world.headers("facilitator")
+    response = client.get(f"/networks/{world.nid}/export", params={"format": fmt}, headers=h)
+    assert response.status_code == 200
+    assert f'{world.nid}.{fmt}' in response.headers["content-disposition"]
+    graph = reader(io.BytesIO(response.content))
+    assert set(graph.nodes) == {"clinic", "genlab", "cro"}
+    assert graph.number_of_edges() == 3
+    with_caps = client.get(f"/networks/{world.nid}/export",
+                           params={"format": fmt, "include": "capabilities"}, headers=h)
+    assert len(reader(io.BytesIO(with_caps.content)).nodes) > 3
+
+
+def test_png_export_is_a_real_picture(client: TestClient, world: World) -> None:
+    response = client.get(f"/networks/{world.nid}/export", params={"format": "png"},
+                          headers=world.headers("analyst"))
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n") and len(response.content) > 10_000
+    width = int.from_bytes(response.content[16:20], "big")
+    height = int.from_bytes(response.content[20:24], "big")
+    assert width >= 800 and height >= 600
+
+
+def test_cytoscape_export(client: TestClient, world: World) -> None:
+    response = client.get(f"/networks/{world.nid}/export", params={"format": "cytoscape"},
+                          headers=world.headers("analyst"))
+    elements = response.json()["elements"]
+    assert {n["data"]["id"] for n in elements["nodes"]} == {"clinic", "genlab", "cro"}
+    assert len(elements["edges"]) == 3
+
+
+# -- bad input: 4xx with a clear message, never 500, nothing written -------------------------
+def test_invalid_import_lists_every_error_and_writes_nothing(
+    client: TestClient, world: World, db: Database
+) -> None:
+    before = normalised(export_network(db, world.nid))
+    document = small_document(world.nid)
+    document["members"][1]["capabilities"][0]["level"] = 9
+    document["members"][0]["needs"][0]["id"] = "unheard-of"
+    document["ties"][0]["type"] = "LOVES"
+    response = client.post(f"/networks/{world.nid}/import", json=document,
+                           headers=world.headers("facilitator"))
+    assert response.status_code == 422
+    paths = {e["path"] for e in response.json()["errors"]}
+    assert paths == {"members[1].capabilities[0].level", "members[0].needs[0].id", "ties[0].type"}
+    assert normalised(export_network(db, world.nid)) == before
+
+
+BAD_REQUESTS = [  # method, path, body or raw text, status, path or words expected in the answer
+    ("POST", "/networks/{nid}/import", "{not json", 422, "malformed JSON"),
+    ("POST", "/networks/{nid}/import", [1, 2], 422, "body"),
+    ("POST", "/networks/{nid}/import", {"network": {"id": "elsewhere", "name": "X"}}, 422,
+     "network.id"),
+    ("PUT", "/networks/{nid}/members/clinic", {"name": "C", "capabilities": [{"id": "x",
+                                                                             "level": "top"}]},
+     422, "capabilities[0].level"),
+    ("PUT", "/networks/{nid}/members/clinic", {"name": "C", "needs": [{"id": "nope"}]}, 422,
+     "needs[0].id"),
+    ("PUT", "/networks/{nid}/members/clinic", {"id": "genlab", "name": "C"}, 422, "id"),
+    ("PUT", "/networks/{nid}/members/clinic", {"capabilities": []}, 422, "name"),
+    ("GET", "/networks/{nid}/export?format=xls", None, 422, "format"),
+    ("GET", "/networks/{nid}/export?include=everything", None, 422, "include"),
+    ("GET", "/networks/{nid}/members?capability=no-such-thing", None, 422, "capability"),
+    ("POST", "/tokens", {"role": "superuser"}, 422, "role"),
+    ("PUT", "/networks/{nid}", {"name": 42}, 422, "name"),
+    ("POST", "/networks/{nid}/import", {"network": {"id": "{nid}", "name": "N"},
+                                        "members": [{"id": "x", "name": "y" * 300_000}]}, 413,
+     "larger than"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "words"), BAD_REQUESTS,
+                         ids=[f"{b[0]} {b[1]} -> {b[3]} {b[4]}" for b in BAD_REQUESTS])
+def test_bad_requests_answer_4xx_and_write_nothing(
+    client: TestClient, world: World, db: Database, method, path, body, status, words
+) -> None:
+    before = normalised(export_network(db, world.nid))
+    url = path.format(nid=world.nid)
+    kwargs: dict = {"headers": world.headers("admin")}
+    if isinstance(body, str):
+        kwargs["content"] = body.encode()
+        kwargs["headers"] = {**kwargs["headers"], "Content-Type": "application/json"}
+    elif body is not None:
+        kwargs["json"] = json.loads(json.dumps(body).replace("{nid}", world.nid))
+    response = client.request(method, url, **kwargs)
+    assert response.status_code == status, response.text
+    assert words in response.text
+    assert normalised(export_network(db, world.nid)) == before
+
+
+# -- health --------------------------------------------------------------------------------
+def test_health_needs_no_token(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_health_reports_an_unreachable_database() -> None:
+    driver = GraphDatabase.driver("bolt://127.0.0.1:9", auth=("x", "y"), connection_timeout=1,
+                                  max_transaction_retry_time=1)
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET), database=Database(driver, None))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/health")
+        assert response.status_code == 503 and response.json()["status"] == "unavailable"
+        response = test_client.get("/networks", headers={"Authorization": f"Bearer {uuid.uuid4()}"})
+        assert response.status_code == 503
+    driver.close()
