@@ -7,7 +7,7 @@ nothing here knows where they came from.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -40,6 +40,9 @@ class NetworkProjection:
     ties : networkx.MultiDiGraph
         One node per member (with its public attributes); one edge per tie, keyed by tie type,
         with ``weight`` and ``since``.
+    feedback : list of dict
+        Decisions on past suggestions: ``member``, ``candidate``, ``decision`` ("accepted" or
+        "declined") and ``at`` (ISO timestamp), oldest first.
     """
 
     network: dict[str, Any]
@@ -53,6 +56,7 @@ class NetworkProjection:
     urgencies: sp.csr_array
     needs: list[list[dict[str, Any]]]
     ties: nx.MultiDiGraph
+    feedback: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_members(self) -> int:
@@ -77,6 +81,7 @@ def build_projection(
     taxonomy: Iterable[Mapping[str, Any]],
     members: Iterable[Mapping[str, Any]],
     ties: Iterable[Mapping[str, Any]],
+    feedback: Iterable[Mapping[str, Any]] = (),
 ) -> NetworkProjection:
     """Build the projection from plain rows in the shape of the import document.
 
@@ -115,4 +120,5 @@ def build_projection(
         urgencies=_matrix(members, "needs", "urgency", capability_index),
         needs=[[dict(n) for n in (m.get("needs") or [])] for m in members],
         ties=tie_graph,
+        feedback=sorted((dict(f) for f in feedback), key=lambda f: f.get("at") or ""),
     )

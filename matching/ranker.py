@@ -1,0 +1,68 @@
+"""A ranker learned from feedback and past collaborations, over the hand-made pair features."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from matching.features import NetworkFeatures
+
+# Not the direct tie: collaborations are positives, so their own tie would give the answer away.
+LEARNED_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text",
+                    "common", "adamic_adar", "rival", "core_overlap", "same_sector",
+                    "same_region", "preferential")
+
+
+def stack(features: dict[str, np.ndarray], names=LEARNED_FEATURES) -> np.ndarray:
+    """Pair features as rows of a design matrix, one column per name."""
+    return np.stack([np.asarray(features[name], np.float64).ravel() for name in names], axis=1)
+
+
+class FeedbackRanker:
+    """Logistic regression of P(pair accepted) on pair features.
+
+    Positives: accepted suggestions and existing collaborations; negatives: declined suggestions
+    and as many random unlinked pairs as there are positives (``random_state``).
+    """
+
+    def __init__(self, *, C: float = 1.0, random_state: int = 0):
+        self.C = C
+        self.random_state = random_state
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "model_")
+
+    def fit(self, features: NetworkFeatures, pairs: list[tuple[int, int, int]]) -> FeedbackRanker:
+        n = features.projection.n_members
+        labelled = {(a, b): y for a, b, y in pairs}
+        positives = sum(labelled.values())
+        rng = np.random.default_rng(self.random_state)
+        tries = 0
+        while sum(1 for y in labelled.values() if y == 0) < positives and tries < 20 * positives:
+            a, b = (int(x) for x in rng.integers(0, n, 2))
+            tries += 1
+            if a != b and (a, b) not in labelled and features.linked[a, b] == 0:
+                labelled[(a, b)] = 0
+        labels = np.array(list(labelled.values()))
+        if n < 2 or labels.min() == labels.max():
+            return self  # one class only: nothing to learn, the hand score stays
+        rows = np.array([a for a, _ in labelled])
+        cols = np.array([b for _, b in labelled])
+        order = np.argsort(rows, kind="stable")
+        unique, start = np.unique(rows[order], return_index=True)
+        X = np.empty((len(labelled), len(LEARNED_FEATURES)))
+        block = features.block(unique)
+        for k, a in enumerate(unique):
+            members = order[rows[order] == a]
+            single = {name: block[name][k, cols[members]] for name in LEARNED_FEATURES}
+            X[members] = stack(single)
+        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
+        self.model_.fit(X, labels)
+        return self
+
+    def predict_proba_block(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        shape = features["benefit_to_member"].shape
+        return self.model_.predict_proba(stack(features))[:, 1].reshape(shape)

@@ -1,0 +1,131 @@
+"""Readable explanations of a suggestion, as data and one sentence each.
+
+Reasons shown to member A describe what B offers A, what A offers B's *needs*, rivalry, ties and
+introductions. They never mention B's weaknesses: those are confidential to B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.features import NetworkFeatures
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str  # covers_need | covers_weakness | partner_needs | competitor | tie | common | intro | text
+    text: str
+    capability: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "capability": self.capability, "text": self.text}
+
+
+def _label(features: NetworkFeatures, j: int) -> str:
+    cid = features.projection.capability_ids[j]
+    return features.projection.taxonomy.nodes[cid].get("label") or cid
+
+
+def _name(features: NetworkFeatures, i: int) -> str:
+    mid = features.projection.member_ids[i]
+    return features.projection.ties.nodes[mid].get("name") or mid
+
+
+def _best_offer(features: NetworkFeatures, d: int, b: int) -> tuple[int, float, float] | None:
+    """B's capability that best covers capability d: (index, coverage, level)."""
+    levels = features.projection.levels[[b], :]
+    if levels.nnz == 0:
+        return None
+    cover = features.coverage_of[[d], :][:, levels.indices].toarray().ravel() * levels.data / 5
+    k = int(np.argmax(cover))
+    if cover[k] <= 0:
+        return None
+    return int(levels.indices[k]), float(cover[k]), float(levels.data[k])
+
+
+def _offer_phrase(features: NetworkFeatures, c: int, level: float, d: int) -> str:
+    offered = f"{_label(features, c)} (level {level:.0f})"
+    if c == d:
+        return offered
+    return f"{offered}, close to {_label(features, d)}"
+
+
+def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only: bool = False,
+                    limit: int = 4) -> list[Reason]:
+    """What B offers A (A's needs and A's own weaknesses) and what A offers B's needs.
+
+    With ``non_core_only`` (B is a rival), only A's purchases, know-how and certifications count.
+    """
+    p = features.projection
+    scored: list[tuple[float, Reason]] = []
+    urgencies, severities = p.urgencies[[a], :], p.severities[[a], :]
+    allowed = set(features.non_core_demand[[a], :].indices.tolist()) if non_core_only else None
+    for d, urgency in zip(urgencies.indices, urgencies.data):
+        if allowed is not None and d not in allowed:
+            continue
+        best = _best_offer(features, int(d), b)
+        if best:
+            c, cover, level = best
+            how = "urgently " if urgency >= 4 else ""
+            text = (f"{_name(features, b)} offers {_offer_phrase(features, c, level, int(d))}, "
+                    f"which you need {how}({urgency:.0f}/5)")
+            scored.append((cover * urgency, Reason("covers_need", text, p.capability_ids[d])))
+    for d, severity in zip(severities.indices, severities.data):
+        if allowed is not None and d not in allowed:
+            continue
+        best = _best_offer(features, int(d), b)
+        if best:
+            c, cover, level = best
+            text = (f"{_name(features, b)} is strong in {_offer_phrase(features, c, level, int(d))}"
+                    f", where you are weak (severity {severity:.0f}/5)")
+            scored.append((cover * severity * features.weakness_weight,
+                           Reason("covers_weakness", text, p.capability_ids[d])))
+    for d, urgency in zip(p.urgencies[[b], :].indices, p.urgencies[[b], :].data):
+        best = _best_offer(features, int(d), a)
+        if best:  # B's needs only: its weaknesses are never named to A
+            c, cover, level = best
+            text = (f"You offer {_offer_phrase(features, c, level, int(d))}, which "
+                    f"{_name(features, b)} needs ({urgency:.0f}/5)")
+            scored.append((cover * urgency * 0.5, Reason("partner_needs", text,
+                                                         p.capability_ids[d])))
+    scored.sort(key=lambda item: -item[0])
+    return [reason for _, reason in scored[:limit]]
+
+
+def overlap(features: NetworkFeatures, a: int, b: int) -> list[str]:
+    """Core capabilities both offer at level >= 3: what a rivalry is about."""
+    shared = features.core[[a], :].multiply(features.core[[b], :])
+    return sorted(features.projection.capability_ids[j] for j in sp_indices(shared))
+
+
+def sp_indices(row) -> list[int]:
+    return [int(j) for j, v in zip(row.indices, row.data) if v]
+
+
+def relation_reasons(
+    features: NetworkFeatures, a: int, b: int, f: dict[str, float], competitor: bool,
+    overlap_ids: list[str], path: list[str] | None,
+) -> list[Reason]:
+    p = features.projection
+    name = _name(features, b)
+    reasons: list[Reason] = []
+    if competitor:
+        labels = ", ".join(p.taxonomy.nodes[c].get("label") or c for c in overlap_ids) or "the same market"
+        how = "you compete directly" if f["rival"] else "you share sector, region and core offer"
+        reasons.append(Reason("competitor", f"{name} is a rival ({how}: {labels}); suggested for "
+                                            "non-core cooperation such as shared purchasing, "
+                                            "training or certification"))
+    if f["tie"] > 0:
+        reasons.append(Reason("tie", f"You already work with {name}"))
+    if f["common"] > 0:
+        n = int(f["common"])
+        reasons.append(Reason("common", f"You have {n} partner{'s' if n > 1 else ''} in common"))
+    if path and len(path) > 2:
+        via = p.member_index[path[1]]
+        reasons.append(Reason("intro", f"{_name(features, via)} knows both of you and can "
+                                       "introduce you" if len(path) == 3 else
+                              f"{_name(features, via)} can start an introduction "
+                              f"({len(path) - 2} steps)"))
+    return reasons

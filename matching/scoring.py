@@ -1,0 +1,241 @@
+"""Complementary, reciprocal, competition-aware partner suggestions.
+
+``PartnerMatcher`` follows scikit-learn's conventions: ``__init__`` stores parameters, ``fit``
+takes a network projection and learns (``features_``, ``ranker_``), ``suggest`` ranks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from matching.features import NetworkFeatures
+from matching.projection import NetworkProjection
+from matching.ranker import FeedbackRanker
+from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
+
+TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
+
+
+class CompetitorPolicy(StrEnum):
+    INCLUDE = "include"  # score rivals like anyone else (a facilitator's override)
+    PENALISE = "penalise"  # only non-core cooperation counts, and the score is discounted
+    EXCLUDE = "exclude"
+
+
+class UnknownMember(LookupError):
+    """The member is not in the projected network."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    member: str
+    name: str
+    score: float
+    benefit_to_member: float
+    benefit_to_partner: float
+    competitor: bool
+    overlap: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    introduction_path: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"member": self.member, "name": self.name, "score": self.score,
+                "benefit_to_member": self.benefit_to_member,
+                "benefit_to_partner": self.benefit_to_partner, "competitor": self.competitor,
+                "overlap": list(self.overlap), "reasons": [r.as_dict() for r in self.reasons],
+                "introduction_path": self.introduction_path}
+
+
+class PartnerMatcher:
+    r"""Rank the other members of a network by how well they complement a member.
+
+    For member a and candidate b, with benefits :math:`u = B(a \leftarrow b)` and
+    :math:`v = B(b \leftarrow a)` (shares of weighted needs and weaknesses covered, see
+    ``NetworkFeatures``), text similarity :math:`t`, tie strength :math:`s` and common partners
+    :math:`k`:
+
+    .. math::
+
+        score = u + w_m \sqrt{u v} + w_p v + w_t t + w_s s + w_c \min(k, 3) / 3
+
+    The geometric mean rewards mutual benefit, yet a candidate covering an urgent need of a
+    (large :math:`u`) still ranks above one covering nothing, whatever a could do for it.
+    A rival (a COMPETES_WITH tie, or the same sector and region with overlapping core offers) is
+    scored, under the ``penalise`` policy, on a's non-core demand only (purchases, know-how,
+    certifications) and its score multiplied by ``competitor_penalty``.
+
+    After ``fit``, when the network holds at least ``min_feedback`` decisions on suggestions, a
+    logistic-regression ranker fitted on them and on existing collaborations re-weights the score:
+    :math:`score \cdot (0.5 + P(\text{accept}))`. Accepted pairs are no longer suggested as new,
+    and a declined pair is not suggested for ``decline_days``.
+    """
+
+    def __init__(self, *, weakness_weight: float = 0.8, mutual_weight: float = 0.5,
+                 partner_weight: float = 0.1, text_weight: float = 0.1, tie_weight: float = 0.1,
+                 common_weight: float = 0.05, competitor_penalty: float = 0.5,
+                 decline_days: int = 180, min_feedback: int = 10, random_state: int = 0):
+        self.weakness_weight = weakness_weight
+        self.mutual_weight = mutual_weight
+        self.partner_weight = partner_weight
+        self.text_weight = text_weight
+        self.tie_weight = tie_weight
+        self.common_weight = common_weight
+        self.competitor_penalty = competitor_penalty
+        self.decline_days = decline_days
+        self.min_feedback = min_feedback
+        self.random_state = random_state
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, projection: NetworkProjection, today: dt.date | None = None) -> PartnerMatcher:
+        self.projection_ = projection
+        self.features_ = NetworkFeatures(projection, weakness_weight=self.weakness_weight)
+        trusted = nx.Graph()
+        trusted.add_nodes_from(projection.member_ids)
+        trusted.add_edges_from((a, b) for a, b, t in projection.ties.edges(keys=True)
+                               if t in TRUSTED_TIES)
+        self.trusted_ = trusted
+        self._read_feedback(projection, today or dt.date.today())
+        self.ranker_ = FeedbackRanker(random_state=self.random_state)
+        if len(projection.feedback) >= self.min_feedback:
+            self.ranker_.fit(self.features_, self._labelled_pairs())
+        return self
+
+    def _read_feedback(self, projection: NetworkProjection, today: dt.date) -> None:
+        index = projection.member_index
+        self.accepted_: set[tuple[int, int]] = set()
+        self.declined_: dict[tuple[int, int], str] = {}
+        cutoff = (today - dt.timedelta(days=self.decline_days)).isoformat()
+        for f in projection.feedback:  # oldest first: the latest decision on a pair wins
+            if f["member"] not in index or f["candidate"] not in index:
+                continue
+            pair = tuple(sorted((index[f["member"]], index[f["candidate"]])))
+            if f["decision"] == "accepted":
+                self.accepted_.add(pair)
+                self.declined_.pop(pair, None)
+            else:
+                self.accepted_.discard(pair)
+                if (f.get("at") or "") >= cutoff:
+                    self.declined_[pair] = f.get("at") or ""
+                else:
+                    self.declined_.pop(pair, None)
+
+    def _labelled_pairs(self) -> list[tuple[int, int, int]]:
+        p = self.projection_
+        index = p.member_index
+        pairs = [(index[f["member"]], index[f["candidate"]], int(f["decision"] == "accepted"))
+                 for f in p.feedback if f["member"] in index and f["candidate"] in index]
+        pairs += [(index[a], index[b], 1) for a, b, t in p.ties.edges(keys=True)
+                  if t == "COLLABORATES_WITH"]
+        return pairs
+
+    # -- scoring ------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "features_"):
+            raise RuntimeError("call fit(projection) first")
+
+    def _hand_score(self, f: dict[str, np.ndarray], rival: np.ndarray,
+                    policy: CompetitorPolicy) -> tuple[np.ndarray, np.ndarray]:
+        u = f["benefit_to_member"]
+        if policy is CompetitorPolicy.PENALISE:
+            u = np.where(rival, f["non_core_benefit"], u)
+        v = f["benefit_to_partner"]
+        score = (u + self.mutual_weight * np.sqrt(u * v) + self.partner_weight * v
+                 + self.text_weight * f["text"] + self.tie_weight * f["tie"]
+                 + self.common_weight * np.minimum(f["common"], 3) / 3)
+        if policy is CompetitorPolicy.PENALISE:
+            score = np.where(rival, score * self.competitor_penalty, score)
+        return score, u
+
+    def score_block(self, rows: np.ndarray, policy: CompetitorPolicy = CompetitorPolicy.PENALISE
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Scores of every candidate for each member in ``rows``; -inf where not suggestible."""
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.int64)
+        f = self.features_.block(rows)
+        rival = self.features_.competitor(f)
+        score, f["benefit_shown"] = self._hand_score(f, rival, policy)
+        if self.ranker_.is_fitted:
+            score = score * (0.5 + self.ranker_.predict_proba_block(f))
+        score = score.astype(np.float64)
+        score[np.arange(len(rows)), rows] = -np.inf  # never oneself
+        for a, b in self.accepted_ | set(self.declined_):
+            for i in np.flatnonzero(rows == a):
+                score[i, b] = -np.inf
+            for i in np.flatnonzero(rows == b):
+                score[i, a] = -np.inf
+        if policy is CompetitorPolicy.EXCLUDE:
+            score[rival] = -np.inf
+        score[~(score > 0)] = -np.inf  # nothing to offer either way: no suggestion
+        return score, f, rival
+
+    def suggest(self, member: str, limit: int = 10,
+                competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE
+                ) -> list[Suggestion]:
+        """The ``limit`` best partners for ``member``, best first, each with its reasons."""
+        self._check_fitted()
+        if member not in self.projection_.member_index:
+            raise UnknownMember(member)
+        policy = CompetitorPolicy(competitors)
+        a = self.projection_.member_index[member]
+        score, f, rival = self.score_block(np.array([a]), policy)
+        row = score[0]
+        top = _top(row, limit)
+        paths = nx.single_source_shortest_path(self.trusted_, member, cutoff=4)
+        return [self._suggestion(a, int(b), float(row[b]), {k: v[0, b] for k, v in f.items()},
+                                 bool(rival[0, b]), paths, policy) for b in top]
+
+    def _suggestion(self, a: int, b: int, score: float, f: dict[str, float], competitor: bool,
+                    paths: dict[str, list[str]], policy: CompetitorPolicy) -> Suggestion:
+        p = self.projection_
+        mid = p.member_ids[b]
+        path = paths.get(mid) if f["tie"] == 0 else None
+        shared = overlap(self.features_, a, b) if competitor else []
+        reasons = benefit_reasons(self.features_, a, b, non_core_only=competitor and policy is
+                                  CompetitorPolicy.PENALISE)
+        reasons += relation_reasons(self.features_, a, b, f, competitor, shared, path)
+        return Suggestion(
+            member=mid, name=p.ties.nodes[mid].get("name") or mid, score=round(score, 4),
+            benefit_to_member=round(float(f["benefit_shown"]), 4),
+            benefit_to_partner=round(float(f["benefit_to_partner"]), 4),
+            competitor=competitor, overlap=shared, reasons=reasons,
+            introduction_path=path if path and len(path) > 2 else None)
+
+    def best_pairs(self, limit: int = 50,
+                   competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
+                   block_size: int = 512) -> list[dict[str, Any]]:
+        """The network's best pairs, each pair once, by the mean of its two directed scores."""
+        self._check_fitted()
+        policy = CompetitorPolicy(competitors)
+        n = self.projection_.n_members
+        directed: dict[tuple[int, int], float] = {}
+        for start in range(0, n, block_size):
+            rows = np.arange(start, min(start + block_size, n))
+            score, _, _ = self.score_block(rows, policy)
+            for i, a in enumerate(rows):
+                for b in _top(score[i], limit):
+                    directed[(int(a), b)] = float(score[i, b])
+        pairs: dict[tuple[int, int], float] = {}
+        for (a, b), s in directed.items():
+            key = (min(a, b), max(a, b))
+            # A direction outside the other's top list counts as that member's weakest interest.
+            pairs[key] = max(pairs.get(key, 0.0), (s + directed.get((b, a), 0.0)) / 2)
+        ids = self.projection_.member_ids
+        ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return [{"members": [ids[a], ids[b]], "score": round(s, 4)} for (a, b), s in ranked]
+
+
+def _top(row: np.ndarray, limit: int) -> list[int]:
+    """Indices of the ``limit`` largest finite values, largest first (ties by index)."""
+    finite = np.flatnonzero(np.isfinite(row))
+    if finite.size == 0:
+        return []
+    if finite.size > limit:
+        part = np.argpartition(-row[finite], limit - 1)[:limit]
+        finite = finite[part]
+    return sorted(finite.tolist(), key=lambda b: (-row[b], b))

@@ -1,0 +1,85 @@
+"""How well offering one capability covers a need for another, from the taxonomy's shape."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+
+def normalise_label(text: str) -> str:
+    """Lower case without accents, so "Gestión de nóminas" equals "gestion de nominas"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+def synonym_groups(taxonomy: nx.DiGraph) -> dict[str, set[str]]:
+    """Capability ids that share a normalised label or synonym count as the same capability."""
+    by_name: dict[str, set[str]] = {}
+    for cid, data in taxonomy.nodes(data=True):
+        for name in [data.get("label") or cid, *(data.get("synonyms") or [])]:
+            by_name.setdefault(normalise_label(name), set()).add(cid)
+    groups: dict[str, set[str]] = {cid: {cid} for cid in taxonomy}
+    for ids in by_name.values():
+        for cid in ids:
+            groups[cid] |= ids
+    return groups
+
+
+def coverage_matrix(
+    taxonomy: nx.DiGraph,
+    capability_ids: list[str],
+    *,
+    narrower: float = 0.8,
+    broader: float = 0.5,
+    sibling: float = 0.3,
+    decay: float = 0.6,
+    max_distance: int = 3,
+) -> sp.csr_array:
+    r"""Matrix :math:`S` with :math:`S_{dc}` = how much offering capability c covers a need for d.
+
+    .. math::
+
+        S_{dc} = \begin{cases}
+            1 & c = d \text{ or } c, d \text{ share a label or synonym} \\
+            \text{narrower} \cdot \text{decay}^{k-1} & c \text{ is } k \text{ levels below } d \\
+            \text{broader} \cdot \text{decay}^{k-1} & c \text{ is } k \text{ levels above } d \\
+            \text{sibling} & c, d \text{ have the same parent} \\
+            0 & \text{otherwise}
+        \end{cases}
+
+    The taxonomy has an edge child -> parent for each BROADER link. A lab offering "genetic
+    testing" (broader) partly covers a need for "preimplantation genetic testing"; one offering
+    PGT (narrower) covers a need for genetic testing better, being a specific kind of it.
+    """
+    index = {cid: j for j, cid in enumerate(capability_ids)}
+    up = taxonomy
+    down = taxonomy.reverse(copy=False)
+    groups = synonym_groups(taxonomy)
+    entries: dict[tuple[int, int], float] = {}
+
+    def put(d: str, c: str, value: float) -> None:
+        key = (index[d], index[c])
+        if value > entries.get(key, 0.0):
+            entries[key] = value
+
+    for d in capability_ids:
+        for c in groups.get(d, {d}):
+            put(d, c, 1.0)
+        for c, k in nx.single_source_shortest_path_length(down, d, cutoff=max_distance).items():
+            if k:
+                put(d, c, narrower * decay ** (k - 1))
+        for c, k in nx.single_source_shortest_path_length(up, d, cutoff=max_distance).items():
+            if k:
+                put(d, c, broader * decay ** (k - 1))
+        for parent in up.successors(d):
+            for c in down.successors(parent):
+                if c != d:
+                    put(d, c, sibling)
+    if not entries:
+        return sp.csr_array((len(capability_ids), len(capability_ids)), dtype=np.float32)
+    rows, cols = zip(*entries)
+    return sp.csr_array((np.fromiter(entries.values(), np.float32), (rows, cols)),
+                        shape=(len(capability_ids), len(capability_ids)))
