@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request, status
 
 from api import errors
-from api.routers import health, members, networks, tokens
+from api.engine import MatcherCache
+from api.routers import health, members, networks, suggestions, tokens
 from api.settings import ApiSettings
 from graph.database import Database, open_database
 from graph.tokens import digest
@@ -39,6 +40,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     app = FastAPI(title="partnermatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
+    app.state.matchers = MatcherCache()
     if database is not None:
         app.state.db = database
 
@@ -52,6 +54,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
         return await call_next(request)
 
     errors.install(app)
-    for router in (health.router, tokens.router, networks.router, members.router):
+    for router in (health.router, tokens.router, networks.router, members.router,
+                   suggestions.router):
         app.include_router(router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,3 +70,50 @@ class MembersPublic(BaseModel):
 class Health(BaseModel):
     status: str
     database: str
+
+
+class ReasonPublic(BaseModel):
+    kind: str
+    capability: str | None = None
+    text: str
+
+
+class SuggestionPublic(BaseModel):
+    member: str
+    name: str
+    score: float
+    benefit_to_member: float
+    benefit_to_partner: float
+    competitor: bool
+    overlap: list[str]
+    reasons: list[ReasonPublic]
+    introduction_path: list[str] | None = None
+
+
+class SuggestionsPublic(BaseModel):
+    member: str
+    suggestions: list[SuggestionPublic]
+
+
+class PairPublic(BaseModel):
+    members: list[str]
+    score: float
+
+
+class PairsPublic(BaseModel):
+    network: str
+    pairs: list[PairPublic]
+
+
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member: Identifier
+    candidate: Identifier
+    decision: Literal["accepted", "declined"]
+
+
+class FeedbackPublic(BaseModel):
+    member: str
+    candidate: str
+    decision: str
+    at: str

@@ -73,7 +73,9 @@ def put_member(db: Database, nid: str, mid: str, raw: Any) -> dict[str, Any]:
 
 def delete_member(db: Database, nid: str, mid: str) -> None:
     def work(tx: ManagedTransaction) -> int:
-        return tx.run(q.DELETE_MEMBER, nid=nid, mid=mid).single(strict=True)["deleted"]
+        deleted = tx.run(q.DELETE_MEMBER, nid=nid, mid=mid).single(strict=True)["deleted"]
+        tx.run(q.BUMP_VERSION, nid=nid).consume()
+        return deleted
 
     read_network(db, nid)
     if not db.write(work):

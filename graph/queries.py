@@ -99,6 +99,29 @@ CREATE (a)-[:{type} {{weight: row.weight, since: row.since}}]->(b)
 # Built once from the closed set of tie types, never from input.
 CREATE_TIE = {tie_type.value: _CREATE_TIE.format(type=tie_type.value) for tie_type in TieType}
 
+# Every write to a network bumps its version in the same transaction, so in-memory projections
+# (cached per network in any process) know when they are stale.
+BUMP_VERSION = """
+MATCH (n:Network {id: $nid})
+SET n.version = coalesce(n.version, 0) + 1
+"""
+
+NETWORK_VERSION = """
+MATCH (n:Network {id: $nid})
+RETURN coalesce(n.version, 0) AS version
+"""
+
+CREATE_FEEDBACK = """
+MATCH (a:Member {network: $nid, id: $member}), (b:Member {network: $nid, id: $candidate})
+CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at}]->(b)
+"""
+
+FEEDBACK = """
+MATCH (a:Member {network: $nid})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
+RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at
+ORDER BY at
+"""
+
 # -- reading --------------------------------------------------------------------------------
 NETWORK = """
 MATCH (n:Network {id: $nid})

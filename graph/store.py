@@ -75,6 +75,7 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> No
     tx.run(q.CREATE_HAS_CAPABILITY, nid=nid, rows=capability_rows).consume()
     tx.run(q.CREATE_HAS_WEAKNESS, nid=nid, rows=weakness_rows).consume()
     tx.run(q.CREATE_NEEDS, nid=nid, rows=need_rows).consume()
+    tx.run(q.BUMP_VERSION, nid=nid).consume()
 
 
 def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
@@ -98,6 +99,7 @@ def _write_network(tx: ManagedTransaction, document: NetworkDocument) -> None:
     tx.run(q.UPSERT_NETWORK, network=document.network.model_dump()).consume()
     _write_members(tx, document)
     _write_ties(tx, document)
+    tx.run(q.BUMP_VERSION, nid=document.network.id).consume()
 
 
 def summarise(document: NetworkDocument) -> ImportSummary:
@@ -183,17 +185,31 @@ class NetworkRows:
     members: list[dict[str, Any]]
     ties: list[dict[str, Any]]
     taxonomy: list[dict[str, Any]]
+    feedback: list[dict[str, Any]]
+    version: int
 
 
 def read_network_rows(db: Database, nid: str) -> NetworkRows:
+    """Network, members with their edges, ties, taxonomy and feedback in one read transaction."""
+
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
         return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
-                tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY).data())
+                tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY).data(),
+                tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.NETWORK_VERSION, nid=nid).data())
 
-    network_rows, member_rows, tie_rows, taxonomy = db.read(work)
+    network_rows, member_rows, tie_rows, taxonomy, feedback, version = db.read(work)
     if not network_rows:
         raise NetworkNotFound(nid)
-    return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy)
+    return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy, feedback,
+                       version[0]["version"])
+
+
+def network_version(db: Database, nid: str) -> int:
+    """A number that changes with every write to the network (one indexed lookup)."""
+    rows = db.query(q.NETWORK_VERSION, nid=nid)
+    if not rows:
+        raise NetworkNotFound(nid)
+    return int(rows[0]["version"])
 
 
 def export_network(db: Database, nid: str, *, include_weaknesses: bool = True) -> dict[str, Any]:

@@ -133,7 +133,7 @@ class NetworkFeatures:
         self.linked = sp.csr_array(self.tie_strength > 0, dtype=np.float32)
         degree = np.asarray(self.linked.sum(axis=1)).ravel()
         self.degree = degree
-        inv_log = np.divide(1.0, np.log(degree), out=np.zeros_like(degree), where=degree > 1)
+        inv_log = np.where(degree > 1, 1.0 / np.log(np.maximum(degree, 2)), 0.0)
         self.linked_aa = sp.csr_array(self.linked @ sp.diags_array(inv_log))
 
     def _text(self, m: int) -> None:

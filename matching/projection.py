@@ -43,6 +43,8 @@ class NetworkProjection:
     feedback : list of dict
         Decisions on past suggestions: ``member``, ``candidate``, ``decision`` ("accepted" or
         "declined") and ``at`` (ISO timestamp), oldest first.
+    version : int
+        The stored network's version when it was read: it changes with every write.
     """
 
     network: dict[str, Any]
@@ -57,6 +59,7 @@ class NetworkProjection:
     needs: list[list[dict[str, Any]]]
     ties: nx.MultiDiGraph
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0
 
     @property
     def n_members(self) -> int:
@@ -82,6 +85,7 @@ def build_projection(
     members: Iterable[Mapping[str, Any]],
     ties: Iterable[Mapping[str, Any]],
     feedback: Iterable[Mapping[str, Any]] = (),
+    version: int = 0,
 ) -> NetworkProjection:
     """Build the projection from plain rows in the shape of the import document.
 
@@ -121,4 +125,5 @@ def build_projection(
         needs=[[dict(n) for n in (m.get("needs") or [])] for m in members],
         ties=tie_graph,
         feedback=sorted((dict(f) for f in feedback), key=lambda f: f.get("at") or ""),
+        version=version,
     )

@@ -76,6 +76,10 @@ MATRIX = [  # method, path, body, who may, success status
     ("DELETE", "/networks/{nid}/members/{disposable}", None, MANAGERS, 204),
     ("GET", "/networks/{nid}/export?format=json", None, MANAGERS | {"analyst"}, 200),
     ("POST", "/tokens", {"role": "analyst", "network": "{nid}"}, MANAGERS, 201),
+    ("GET", "/networks/{nid}/members/clinic/suggestions", None, MANAGERS | {"member"}, 200),
+    ("GET", "/networks/{nid}/suggestions", None, MANAGERS, 200),
+    ("POST", "/networks/{nid}/feedback", {"member": "clinic", "candidate": "cro",
+                                          "decision": "accepted"}, MANAGERS | {"member"}, 201),
 ]
 CASES = [(m, p, b, role, code) for m, p, b, allowed, ok in MATRIX
          for role, code in expected(allowed, ok).items()]

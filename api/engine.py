@@ -1,0 +1,41 @@
+"""Fitted matchers cached per network, refitted when the network's version changes.
+
+The version is bumped in the same transaction as every write to a network, so a cache in any
+process notices writes made by any other; checking it costs one indexed lookup per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from graph.database import Database
+from graph.projection import project_network
+from graph.store import network_version
+from matching.scoring import PartnerMatcher
+
+
+class MatcherCache:
+    def __init__(self) -> None:
+        self._fitted: dict[str, tuple[tuple[int, dt.date], PartnerMatcher]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, nid: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(nid, threading.Lock())
+
+    def get(self, db: Database, nid: str) -> PartnerMatcher:
+        # The date is part of the key: suppression of declined pairs expires with time.
+        key = (network_version(db, nid), dt.date.today())
+        cached = self._fitted.get(nid)
+        if cached and cached[0] == key:
+            return cached[1]
+        with self._lock(nid):  # one fit per network at a time; others wait and reuse it
+            cached = self._fitted.get(nid)
+            if cached and cached[0] == key:
+                return cached[1]
+            projection = project_network(db, nid)
+            matcher = PartnerMatcher().fit(projection)
+            self._fitted[nid] = ((projection.version, key[1]), matcher)
+            return matcher

@@ -1,0 +1,57 @@
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, status
+
+from api.deps import DbDep, PrincipalDep
+from api.schemas import (ErrorResponse, FeedbackCreate, FeedbackPublic, PairsPublic,
+                         SuggestionsPublic)
+from api.security import forbidden, require_manager, require_network
+from graph.feedback import record_feedback
+from graph.members import MemberNotFound
+from matching.scoring import CompetitorPolicy, UnknownMember
+
+router = APIRouter(prefix="/networks/{nid}", tags=["suggestions"],
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+
+Limit = Query(10, ge=1, le=100, description="How many suggestions (1-100)")
+Policy = Query(CompetitorPolicy.PENALISE,
+               description="include: score rivals like anyone; penalise: only non-core "
+                           "cooperation counts for rivals; exclude: leave rivals out")
+
+
+@router.get("/members/{mid}/suggestions", response_model=SuggestionsPublic)
+def member_suggestions(
+    nid: str, mid: str, request: Request, db: DbDep, principal: PrincipalDep,
+    limit: int = Limit, competitors: CompetitorPolicy = Policy,
+) -> dict[str, Any]:
+    """Complementary partners for a member, best first, with reasons (member: only itself)."""
+    require_network(principal, nid)
+    if not (principal.manages(nid) or principal.is_member(nid, mid)):
+        raise forbidden("members see their own suggestions only")
+    matcher = request.app.state.matchers.get(db, nid)
+    try:
+        suggestions = matcher.suggest(mid, limit=limit, competitors=competitors)
+    except UnknownMember:
+        raise MemberNotFound(mid) from None
+    return {"member": mid, "suggestions": [s.as_dict() for s in suggestions]}
+
+
+@router.get("/suggestions", response_model=PairsPublic)
+def network_pairs(
+    nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+    limit: int = Query(50, ge=1, le=500), competitors: CompetitorPolicy = Policy,
+) -> dict[str, Any]:
+    """The network's best pairs, each once (facilitator, admin)."""
+    require_manager(principal, nid)
+    matcher = request.app.state.matchers.get(db, nid)
+    return {"network": nid, "pairs": matcher.best_pairs(limit=limit, competitors=competitors)}
+
+
+@router.post("/feedback", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED)
+def feedback(nid: str, body: FeedbackCreate, db: DbDep, principal: PrincipalDep) -> dict[str, str]:
+    """Accept or decline a suggestion (the member itself, or its facilitator or admin)."""
+    require_network(principal, nid)
+    if not (principal.manages(nid) or principal.is_member(nid, body.member)):
+        raise forbidden("members give feedback on their own suggestions only")
+    return record_feedback(db, nid, body.member, body.candidate, body.decision)

@@ -1,0 +1,34 @@
+"""Members' decisions on suggestions, kept as history in the graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from neo4j import ManagedTransaction
+
+from graph import queries as q
+from graph.database import Database
+from graph.members import get_member
+from graph.validation import DocumentInvalid, Problem
+
+DECISIONS = ("accepted", "declined")
+
+
+def record_feedback(db: Database, nid: str, member: str, candidate: str, decision: str,
+                    at: dt.datetime | None = None) -> dict[str, str]:
+    """Store one decision (validated first); the matcher reads the latest one per pair."""
+    if decision not in DECISIONS:
+        raise DocumentInvalid([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
+    if member == candidate:
+        raise DocumentInvalid([Problem("candidate", "a member is never suggested to itself")])
+    get_member(db, nid, member)
+    get_member(db, nid, candidate)
+    stamp = (at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+
+    def work(tx: ManagedTransaction) -> None:
+        tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
+               at=stamp).consume()
+        tx.run(q.BUMP_VERSION, nid=nid).consume()
+
+    db.write(work)
+    return {"member": member, "candidate": candidate, "decision": decision, "at": stamp}

@@ -1,0 +1,125 @@
+"""Suggestions and feedback through the HTTP API, against the real database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from graph.database import Database
+from tests.test_api_access import ADMIN_SECRET, World
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture(scope="module")
+def world(db: Database) -> World:
+    return World(db)
+
+
+@pytest.fixture(scope="module")
+def client(db: Database) -> Iterator[TestClient]:
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET), database=db)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def suggestions(client: TestClient, world: World, mid: str, role: str, **params) -> list[dict]:
+    response = client.get(f"/networks/{world.nid}/members/{mid}/suggestions",
+                          params=params, headers=world.headers(role))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["member"] == mid
+    return body["suggestions"]
+
+
+def test_the_clinic_is_pointed_to_the_lab_that_covers_its_urgent_need(
+    client: TestClient, world: World
+) -> None:
+    found = suggestions(client, world, "clinic", "member")
+    assert found[0]["member"] == "genlab"
+    first = found[0]
+    assert set(first) == {"member", "name", "score", "benefit_to_member", "benefit_to_partner",
+                          "competitor", "overlap", "reasons", "introduction_path"}
+    assert any(r["kind"] == "covers_need" and "Preimplantation genetic testing" in r["text"]
+               for r in first["reasons"])
+
+
+def test_a_member_never_reads_another_members_weaknesses_in_suggestions(
+    client: TestClient, world: World
+) -> None:
+    clinic_weakness = f"{world.nid}-quality"  # the clinic's confidential weakness
+    for role, mid in (("other-member", "genlab"), ("facilitator", "cro")):
+        body = json.dumps(suggestions(client, world, mid, role, limit=100))
+        assert "clinic" in body  # the clinic is suggested...
+        assert "weak" not in body and "severity" not in body  # ...without its weakness
+
+
+def test_limits_and_policies_are_validated(client: TestClient, world: World) -> None:
+    h = world.headers("facilitator")
+    base = f"/networks/{world.nid}/members/clinic/suggestions"
+    for params in ({"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"competitors": "ignore"}):
+        response = client.get(base, params=params, headers=h)
+        assert response.status_code == 422, params
+        assert response.json()["errors"][0]["path"] in ("query.limit", "query.competitors")
+    assert len(suggestions(client, world, "clinic", "facilitator", limit=1)) == 1
+    for policy in ("include", "penalise", "exclude"):
+        suggestions(client, world, "clinic", "facilitator", competitors=policy)
+    missing = client.get(f"/networks/{world.nid}/members/nobody/suggestions", headers=h)
+    assert missing.status_code == 404
+
+
+def test_a_member_sees_only_its_own_suggestions(client: TestClient, world: World) -> None:
+    response = client.get(f"/networks/{world.nid}/members/genlab/suggestions",
+                          headers=world.headers("member"))
+    assert response.status_code == 403
+
+
+def test_declining_a_suggestion_removes_it_and_writes_history(
+    client: TestClient, world: World, db: Database
+) -> None:
+    assert suggestions(client, world, "clinic", "member")[0]["member"] == "genlab"
+    response = client.post(f"/networks/{world.nid}/feedback", headers=world.headers("member"),
+                           json={"member": "clinic", "candidate": "genlab", "decision": "declined"})
+    assert response.status_code == 201 and response.json()["decision"] == "declined"
+    assert "genlab" not in [s["member"] for s in suggestions(client, world, "clinic", "member")]
+    rows = db.query("MATCH (:Member {network: $nid, id: 'clinic'})-[f:FEEDBACK_ON]->"
+                    "(:Member {id: 'genlab'}) RETURN f.decision AS d", nid=world.nid)
+    assert rows == [{"d": "declined"}]
+
+
+def test_feedback_is_validated(client: TestClient, world: World) -> None:
+    h = world.headers("member")
+    url = f"/networks/{world.nid}/feedback"
+    assert client.post(url, headers=h, json={"member": "genlab", "candidate": "clinic",
+                                             "decision": "accepted"}).status_code == 403
+    assert client.post(url, headers=h, json={"member": "clinic", "candidate": "clinic",
+                                             "decision": "accepted"}).status_code == 422
+    assert client.post(url, headers=h, json={"member": "clinic", "candidate": "ghost",
+                                             "decision": "accepted"}).status_code == 404
+    assert client.post(url, headers=h, json={"member": "clinic", "candidate": "cro",
+                                             "decision": "maybe"}).status_code == 422
+
+
+def test_network_pairs_for_facilitators(client: TestClient, world: World) -> None:
+    response = client.get(f"/networks/{world.nid}/suggestions", params={"limit": 5},
+                          headers=world.headers("facilitator"))
+    pairs = response.json()["pairs"]
+    assert pairs and all(len(p["members"]) == 2 and p["members"][0] != p["members"][1]
+                         for p in pairs)
+    assert [p["score"] for p in pairs] == sorted((p["score"] for p in pairs), reverse=True)
+
+
+def test_suggestions_follow_writes_to_the_network(client: TestClient, world: World) -> None:
+    h = world.headers("facilitator")
+    profile = client.get(f"/networks/{world.nid}/members/cro", headers=h).json()
+    profile["capabilities"].append({"id": f"{world.nid}-pgt", "level": 5})
+    assert client.put(f"/networks/{world.nid}/members/cro", json=profile,
+                      headers=h).status_code == 200
+    found = suggestions(client, world, "clinic", "facilitator")
+    assert any(s["member"] == "cro" and any("Preimplantation" in r["text"] for r in s["reasons"])
+               for s in found)

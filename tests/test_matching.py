@@ -1,0 +1,229 @@
+"""The matching engine on small hand-made networks with known answers (pure, no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from matching.projection import build_projection
+from matching.scoring import PartnerMatcher, UnknownMember
+from seed_data import SEED_DIR
+
+TAXONOMY = [
+    {"id": "genetics", "label": "Genetic testing", "kind": "service", "synonyms": ["genética"]},
+    {"id": "pgt", "label": "Preimplantation genetic testing", "kind": "service",
+     "broader": "genetics", "synonyms": ["PGT", "DGP"]},
+    {"id": "carrier", "label": "Carrier screening", "kind": "service", "broader": "genetics"},
+    {"id": "ivf", "label": "In vitro fertilisation", "kind": "service", "synonyms": ["FIV"]},
+    {"id": "fuel", "label": "Fuel", "kind": "purchase"},
+    {"id": "diesel", "label": "Diesel", "kind": "purchase", "broader": "fuel"},
+    {"id": "quality", "label": "Quality management", "kind": "knowhow"},
+    {"id": "english", "label": "English", "kind": "knowhow"},
+    {"id": "secret", "label": "Accounting", "kind": "service"},
+]
+
+
+def member(mid: str, caps=(), weak=(), needs=(), **attrs: Any) -> dict[str, Any]:
+    return {"id": mid, "name": attrs.pop("name", mid.title()), **attrs,
+            "capabilities": [{"id": c, "level": lvl} for c, lvl in caps],
+            "weaknesses": [{"id": c, "severity": s} for c, s in weak],
+            "needs": [{"id": c, "urgency": u, "kind": k} for c, u, k in needs]}
+
+
+def tie(a: str, b: str, kind: str = "TRUSTS") -> dict[str, Any]:
+    return {"source": a, "target": b, "type": kind, "weight": 0.8}
+
+
+def fit(members, ties=(), feedback=(), today=None) -> PartnerMatcher:
+    projection = build_projection({"id": "t", "name": "T"}, TAXONOMY, members, ties, feedback)
+    return PartnerMatcher().fit(projection, today=today)
+
+
+def ranking(matcher: PartnerMatcher, mid: str, **kwargs) -> list[str]:
+    return [s.member for s in matcher.suggest(mid, limit=20, **kwargs)]
+
+
+CLINIC = member("clinic", caps=[("ivf", 5)], needs=[("pgt", 5, "service"), ("diesel", 1, "purchase")],
+                sector="clinic", region="Madrid")
+
+
+def test_the_only_provider_of_an_urgent_need_ranks_first() -> None:
+    matcher = fit([
+        CLINIC,
+        member("genlab", caps=[("pgt", 4)]),
+        member("fuelco", caps=[("diesel", 5), ("fuel", 5)], needs=[("ivf", 3, "service")]),
+        member("nobody", caps=[("english", 2)]),
+    ])
+    assert ranking(matcher, "clinic")[0] == "genlab"
+
+
+def test_a_narrower_or_broader_provider_ranks_above_one_covering_nothing() -> None:
+    matcher = fit([
+        member("clinic", needs=[("pgt", 4, "service")]),
+        member("broad-lab", caps=[("genetics", 5)]),
+        member("sibling-lab", caps=[("carrier", 5)]),
+        member("nothing", caps=[("english", 5)], needs=[("quality", 3, "knowhow")]),
+    ])
+    order = ranking(matcher, "clinic")
+    assert order.index("broad-lab") < order.index("sibling-lab")
+    assert "nothing" not in order  # covers nothing, and the clinic offers it nothing
+    narrow = fit([member("clinic", needs=[("genetics", 4, "service")]),
+                  member("pgt-lab", caps=[("pgt", 5)]),
+                  member("nothing", caps=[("english", 5)])])
+    assert ranking(narrow, "clinic") == ["pgt-lab"]
+
+
+def test_synonyms_count_as_the_same_capability() -> None:
+    taxonomy_twin = {"id": "dgp", "label": "DGP", "kind": "service"}  # Spanish name, own id
+    projection = build_projection({"id": "t", "name": "T"}, [*TAXONOMY, taxonomy_twin],
+                                  [member("clinic", needs=[("pgt", 5, "service")]),
+                                   member("lab", caps=[("dgp", 4)])], [])
+    [suggestion] = PartnerMatcher().fit(projection).suggest("clinic")
+    assert suggestion.member == "lab" and suggestion.benefit_to_member == pytest.approx(0.8)
+
+
+def test_mutual_benefit_is_reported_and_rewarded() -> None:
+    matcher = fit([
+        CLINIC,
+        member("one-sided", caps=[("pgt", 4)]),
+        member("mutual", caps=[("pgt", 4)], needs=[("ivf", 4, "service")]),
+    ])
+    first, second = matcher.suggest("clinic")
+    assert first.member == "mutual" and first.benefit_to_partner > 0
+    assert second.member == "one-sided" and second.benefit_to_partner == 0
+    assert first.benefit_to_member == second.benefit_to_member
+    assert any(r.kind == "partner_needs" for r in first.reasons)
+
+
+def test_an_inferred_competitor_is_flagged_and_can_be_excluded() -> None:
+    members = [
+        CLINIC,
+        member("rival", caps=[("ivf", 4), ("pgt", 3), ("quality", 5)], sector="clinic",
+               region="Madrid"),
+        member("lab", caps=[("pgt", 3)], sector="lab", region="Madrid"),
+    ]
+    matcher = fit(members)
+    by_id = {s.member: s for s in matcher.suggest("clinic", competitors="include")}
+    assert by_id["rival"].competitor and by_id["rival"].overlap == ["ivf"]
+    assert not by_id["lab"].competitor
+    assert "rival" not in ranking(matcher, "clinic", competitors="exclude")
+    # under the default policy a rival only counts for non-core help, and lower
+    penalised = {s.member: s for s in matcher.suggest("clinic")}
+    assert penalised.get("rival") is None or penalised["rival"].score < by_id["rival"].score
+
+
+def test_a_rival_is_suggested_for_non_core_cooperation() -> None:
+    members = [
+        member("clinic", caps=[("ivf", 5)], weak=[("quality", 4)], sector="clinic", region="M"),
+        member("rival", caps=[("ivf", 5), ("quality", 5)], sector="clinic", region="M"),
+    ]
+    [suggestion] = fit(members).suggest("clinic")
+    assert suggestion.competitor
+    assert [r.kind for r in suggestion.reasons][:1] == ["covers_weakness"]
+    assert "non-core" in next(r.text for r in suggestion.reasons if r.kind == "competitor")
+
+
+def test_explicit_competes_with_tie_flags_a_rival() -> None:
+    members = [CLINIC, member("lab", caps=[("pgt", 5)], sector="lab", region="Madrid")]
+    matcher = fit(members, [tie("clinic", "lab", "COMPETES_WITH")])
+    assert matcher.suggest("clinic", competitors="include")[0].competitor
+
+
+def test_introduction_paths_go_through_real_trusted_ties() -> None:
+    members = [CLINIC, member("cro", caps=[("english", 3)], name="CRO Iberia"),
+               member("hub", caps=[("english", 2)]), member("genlab", caps=[("pgt", 5)])]
+    ties = [tie("clinic", "hub"), tie("hub", "cro", "COLLABORATES_WITH"), tie("cro", "genlab")]
+    matcher = fit(members, ties)
+    genlab = next(s for s in matcher.suggest("clinic") if s.member == "genlab")
+    path = genlab.introduction_path
+    assert path == ["clinic", "hub", "cro", "genlab"]
+    for a, b in zip(path, path[1:]):
+        assert matcher.projection_.ties.has_edge(a, b) or matcher.projection_.ties.has_edge(b, a)
+    direct = fit(members, [tie("clinic", "cro"), tie("cro", "genlab")])
+    genlab = next(s for s in direct.suggest("clinic") if s.member == "genlab")
+    assert genlab.introduction_path == ["clinic", "cro", "genlab"]
+    assert any("CRO Iberia knows both of you" in r.text for r in genlab.reasons)
+
+
+def test_reasons_never_carry_another_members_weaknesses() -> None:
+    members = [
+        member("clinic", caps=[("secret", 5), ("ivf", 4)], needs=[("pgt", 5, "service")]),
+        member("genlab", caps=[("pgt", 5)], weak=[("secret", 5)], needs=[("ivf", 2, "service")]),
+    ]
+    [suggestion] = fit(members).suggest("clinic")
+    shown = json.dumps(suggestion.as_dict())
+    assert suggestion.benefit_to_partner > 0  # the clinic would help with genlab's weakness...
+    assert "secret" not in shown and "Accounting" not in shown  # ...but it is never named
+
+
+def test_feedback_changes_later_rankings() -> None:
+    members = [CLINIC, member("genlab", caps=[("pgt", 5)]), member("otherlab", caps=[("pgt", 4)])]
+    today = dt.date(2026, 11, 23)
+    assert ranking(fit(members, today=today), "clinic")[0] == "genlab"
+    declined = [{"member": "clinic", "candidate": "genlab", "decision": "declined",
+                 "at": "2026-11-01T10:00:00+00:00"}]
+    assert "genlab" not in ranking(fit(members, feedback=declined, today=today), "clinic")
+    long_ago = [{**declined[0], "at": "2025-01-01T10:00:00+00:00"}]
+    assert "genlab" in ranking(fit(members, feedback=long_ago, today=today), "clinic")
+    accepted = [{**declined[0], "decision": "accepted"}]
+    matcher = fit(members, feedback=accepted, today=today)
+    assert "genlab" not in ranking(matcher, "clinic")  # no longer new
+    assert "clinic" not in ranking(matcher, "genlab")
+
+
+def test_enough_feedback_trains_the_ranker_which_reweights_scores() -> None:
+    labs = [member(f"lab{i}", caps=[("pgt", 3 + i % 3)], sector="lab" if i % 2 else "clinic",
+                   region="Madrid") for i in range(12)]
+    clinics = [member(f"clinic{i}", needs=[("pgt", 4, "service")], caps=[("ivf", 4)],
+                      sector="clinic", region="Madrid") for i in range(6)]
+    feedback = [{"member": f"clinic{i % 6}", "candidate": f"lab{j}",
+                 "decision": "accepted" if j % 2 else "declined", "at": "2026-11-0{}".format(1 + i % 9)}
+                for i, j in enumerate(range(12))]
+    before = fit([*labs, *clinics], today=dt.date(2026, 11, 23))
+    after = fit([*labs, *clinics], feedback=feedback, today=dt.date(2026, 11, 23))
+    assert not before.ranker_.is_fitted and after.ranker_.is_fitted
+    assert [s.score for s in before.suggest("clinic0")] != [s.score for s in after.suggest("clinic0")]
+
+
+# -- the contract every ranking keeps, on every seed network --------------------------------
+SEEDS = sorted(p for p in SEED_DIR.glob("*.json") if p.name != "taxonomy.json")
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=[p.stem for p in SEEDS])
+def seed_matcher(request) -> PartnerMatcher:
+    taxonomy = json.loads((SEED_DIR / "taxonomy.json").read_text())["capabilities"]
+    doc = json.loads(request.param.read_text())
+    projection = build_projection(doc["network"], taxonomy + doc.get("capabilities", []),
+                                  doc["members"], doc["ties"])
+    return PartnerMatcher().fit(projection)
+
+
+def test_contract_on_seed_networks(seed_matcher: PartnerMatcher) -> None:
+    p = seed_matcher.projection_
+
+    def capabilities(matrix, i: int) -> set[str]:
+        return {p.capability_ids[j] for j in matrix[[i], :].indices}
+
+    for mid in p.member_ids:
+        a = p.member_index[mid]
+        suggestions = seed_matcher.suggest(mid, limit=5)
+        assert len(suggestions) <= 5
+        assert mid not in [s.member for s in suggestions]
+        scores = [s.score for s in suggestions]
+        assert scores == sorted(scores, reverse=True)
+        assert suggestions == seed_matcher.suggest(mid, limit=5)  # deterministic
+        mine = capabilities(p.urgencies, a) | capabilities(p.severities, a)
+        for s in suggestions:
+            theirs_public = capabilities(p.urgencies, p.member_index[s.member])
+            for reason in s.reasons:  # every named capability is A's own or B's public need
+                if reason.kind == "partner_needs":
+                    assert reason.capability in theirs_public
+                elif reason.kind in ("covers_need", "covers_weakness"):
+                    assert reason.capability in mine
+                else:
+                    assert reason.capability is None
+    with pytest.raises(UnknownMember):
+        seed_matcher.suggest("no-such-member")
