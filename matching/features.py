@@ -35,6 +35,14 @@ def _row_normalised(matrix: sp.csr_array, totals: np.ndarray) -> sp.csr_array:
     return sp.csr_array(sp.diags_array(scale) @ matrix)
 
 
+def _rows(matrix: sp.csr_array) -> list[dict[int, float]]:
+    """Each row of a CSR matrix as {column: value}."""
+    matrix = sp.csr_array(matrix)
+    ptr, cols, vals = matrix.indptr, matrix.indices.tolist(), matrix.data.tolist()
+    return [dict(zip(cols[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]]))
+            for i in range(matrix.shape[0])]
+
+
 def _codes(values: list[str | None]) -> np.ndarray:
     """Integer codes per distinct value; -1 for a missing one (never equal to anything)."""
     seen: dict[str, int] = {}
@@ -74,13 +82,14 @@ class NetworkFeatures:
         self.levels = sp.csr_array(p.levels / 5.0)
         self.coverage = sp.csr_array(self.coverage_of @ self.levels.T)
         self.coverage.data = np.minimum(self.coverage.data, 1.0)
-        self.coverage_t = sp.csr_array(self.coverage.T)  # n x m, for the other direction
+        self.coverage_t = sp.csr_array(self.coverage.T)  # n x m: rows of candidates, cheap to slice
 
         needs = sp.csr_array(p.urgencies / 5.0)
         weak = sp.csr_array(p.severities / 5.0 * self.weakness_weight)
         demand = sp.csr_array(needs.maximum(weak))
         totals = np.asarray(demand.sum(axis=1)).ravel()
         self.demand = _row_normalised(demand, totals)
+        self.demand_t = sp.csr_array(self.demand.T)
         self.need_share = _row_normalised(needs, totals)  # the part of demand others may be told
         self.non_core_demand = _row_normalised(self._non_core(demand), totals)
 
@@ -88,6 +97,15 @@ class NetworkFeatures:
                                for c in p.capability_ids])
         core = sp.csr_array(p.levels >= CORE_LEVEL, dtype=np.float32)
         self.core = sp.csr_array(core @ sp.diags_array(core_kinds.astype(np.float32)))
+        self.core_t = sp.csr_array(self.core.T)
+
+        # Row-wise dicts for explaining a handful of pairs without slicing sparse matrices.
+        self.levels_of = _rows(p.levels)
+        self.urgency_of = _rows(p.urgencies)
+        self.severity_of = _rows(p.severities)
+        self.non_core_of = [set(r) for r in _rows(self.non_core_demand)]
+        self.core_of = [set(r) for r in _rows(self.core)]
+        self.covers = _rows(self.coverage_of)
 
         self.sector = _codes([p.ties.nodes[mid].get("sector") for mid in p.member_ids])
         self.region = _codes([p.ties.nodes[mid].get("region") for mid in p.member_ids])
@@ -153,6 +171,7 @@ class NetworkFeatures:
             matrix = sp.csr_array((2 * p.n_members, 1), dtype=np.float32)
         matrix = normalize(sp.csr_array(matrix, dtype=np.float32))
         self.offer_text = sp.csr_array(matrix[: p.n_members])
+        self.offer_text_t = sp.csr_array(self.offer_text.T)
         self.want_text = sp.csr_array(matrix[p.n_members:])
 
     # -- blocks -------------------------------------------------------------------------------
@@ -175,14 +194,14 @@ class NetworkFeatures:
         dense = lambda x: np.asarray(x.toarray() if sp.issparse(x) else x, np.float32)  # noqa: E731
         out = {
             "benefit_to_member": dense(self.demand[rows] @ self.coverage),
-            "benefit_to_partner": dense(self.demand @ self.coverage[:, rows]).T,
+            "benefit_to_partner": dense(self.coverage_t[rows] @ self.demand_t),
             "non_core_benefit": dense(self.non_core_demand[rows] @ self.coverage),
-            "text": dense(self.want_text[rows] @ self.offer_text.T),
+            "text": dense(self.want_text[rows] @ self.offer_text_t),
             "tie": dense(self.tie_strength[rows]),
             "common": dense(self.linked[rows] @ self.linked),
             "adamic_adar": dense(self.linked_aa[rows] @ self.linked),
             "rival": dense(self.rivals[rows]),
-            "core_overlap": dense(self.core[rows] @ self.core.T),
+            "core_overlap": dense(self.core[rows] @ self.core_t),
             "same_sector": (self.sector[rows, None] == self.sector[None, :]).astype(np.float32),
             "same_region": (self.region[rows, None] == self.region[None, :]).astype(np.float32),
             "preferential": np.log1p(np.outer(self.degree[rows], self.degree)).astype(np.float32),

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from matching.features import NetworkFeatures
 
 
@@ -35,14 +33,13 @@ def _name(features: NetworkFeatures, i: int) -> str:
 
 def _best_offer(features: NetworkFeatures, d: int, b: int) -> tuple[int, float, float] | None:
     """B's capability that best covers capability d: (index, coverage, level)."""
-    levels = features.projection.levels[[b], :]
-    if levels.nnz == 0:
-        return None
-    cover = features.coverage_of[[d], :][:, levels.indices].toarray().ravel() * levels.data / 5
-    k = int(np.argmax(cover))
-    if cover[k] <= 0:
-        return None
-    return int(levels.indices[k]), float(cover[k]), float(levels.data[k])
+    covers = features.covers[d]
+    best = None
+    for c, level in features.levels_of[b].items():
+        cover = covers.get(c, 0.0) * level / 5
+        if cover > 0 and (best is None or cover > best[1]):
+            best = (c, cover, level)
+    return best
 
 
 def _offer_phrase(features: NetworkFeatures, c: int, level: float, d: int) -> str:
@@ -60,9 +57,8 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
     """
     p = features.projection
     scored: list[tuple[float, Reason]] = []
-    urgencies, severities = p.urgencies[[a], :], p.severities[[a], :]
-    allowed = set(features.non_core_demand[[a], :].indices.tolist()) if non_core_only else None
-    for d, urgency in zip(urgencies.indices, urgencies.data):
+    allowed = features.non_core_of[a] if non_core_only else None
+    for d, urgency in features.urgency_of[a].items():
         if allowed is not None and d not in allowed:
             continue
         best = _best_offer(features, int(d), b)
@@ -72,7 +68,7 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
             text = (f"{_name(features, b)} offers {_offer_phrase(features, c, level, int(d))}, "
                     f"which you need {how}({urgency:.0f}/5)")
             scored.append((cover * urgency, Reason("covers_need", text, p.capability_ids[d])))
-    for d, severity in zip(severities.indices, severities.data):
+    for d, severity in features.severity_of[a].items():
         if allowed is not None and d not in allowed:
             continue
         best = _best_offer(features, int(d), b)
@@ -82,7 +78,7 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
                     f", where you are weak (severity {severity:.0f}/5)")
             scored.append((cover * severity * features.weakness_weight,
                            Reason("covers_weakness", text, p.capability_ids[d])))
-    for d, urgency in zip(p.urgencies[[b], :].indices, p.urgencies[[b], :].data):
+    for d, urgency in features.urgency_of[b].items():
         best = _best_offer(features, int(d), a)
         if best:  # B's needs only: its weaknesses are never named to A
             c, cover, level = best
@@ -96,12 +92,8 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
 
 def overlap(features: NetworkFeatures, a: int, b: int) -> list[str]:
     """Core capabilities both offer at level >= 3: what a rivalry is about."""
-    shared = features.core[[a], :].multiply(features.core[[b], :])
-    return sorted(features.projection.capability_ids[j] for j in sp_indices(shared))
-
-
-def sp_indices(row) -> list[int]:
-    return [int(j) for j, v in zip(row.indices, row.data) if v]
+    shared = features.core_of[a] & features.core_of[b]
+    return sorted(features.projection.capability_ids[j] for j in shared)
 
 
 def relation_reasons(
