@@ -107,6 +107,23 @@ class Tie(_Strict):
         return value.isoformat() if value else None
 
 
+class ValueChainStage(_Strict):
+    id: Identifier
+    label: Text | None = None
+    requires: list[Identifier] = Field(min_length=1, max_length=50)
+    min_members: Annotated[int, Field(ge=0, le=1000)] = 1
+    max_members: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class ValueChainTemplate(_Strict):
+    """A reusable chain of stages (catch -> processing -> distribution -> export)."""
+
+    id: Identifier
+    name: Text
+    stages: list[ValueChainStage] = Field(min_length=1, max_length=50)
+    max_stages_per_member: Annotated[int, Field(ge=1, le=50)] = 1
+
+
 class Network(_Strict):
     id: Identifier
     name: Text
@@ -122,6 +139,7 @@ class NetworkDocument(_Strict):
     capabilities: list[Capability] = Field(default_factory=list)
     members: list[Member] = Field(default_factory=list)
     ties: list[Tie] = Field(default_factory=list)
+    value_chains: list[ValueChainTemplate] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

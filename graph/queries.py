@@ -99,6 +99,26 @@ CREATE (a)-[:{type} {{weight: row.weight, since: row.since}}]->(b)
 # Built once from the closed set of tie types, never from input.
 CREATE_TIE = {tie_type.value: _CREATE_TIE.format(type=tie_type.value) for tie_type in TieType}
 
+# Stages are kept as a JSON string: Neo4j properties cannot hold lists of maps.
+REPLACE_VALUE_CHAINS = """
+MATCH (n:Network {id: $nid})
+OPTIONAL MATCH (old:ValueChainTemplate {network: $nid})
+DETACH DELETE old
+WITH DISTINCT n
+UNWIND $rows AS row
+CREATE (t:ValueChainTemplate {network: $nid, id: row.id, name: row.name,
+                              max_stages_per_member: row.max_stages_per_member,
+                              stages: row.stages})
+CREATE (t)-[:TEMPLATE_OF]->(n)
+"""
+
+VALUE_CHAINS = """
+MATCH (t:ValueChainTemplate {network: $nid})
+RETURN t.id AS id, t.name AS name, t.max_stages_per_member AS max_stages_per_member,
+       t.stages AS stages
+ORDER BY id
+"""
+
 # Every write to a network bumps its version in the same transaction, so in-memory projections
 # (cached per network in any process) know when they are stale.
 BUMP_VERSION = """

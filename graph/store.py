@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,7 +100,21 @@ def _write_network(tx: ManagedTransaction, document: NetworkDocument) -> None:
     tx.run(q.UPSERT_NETWORK, network=document.network.model_dump()).consume()
     _write_members(tx, document)
     _write_ties(tx, document)
+    _write_value_chains(tx, document)
     tx.run(q.BUMP_VERSION, nid=document.network.id).consume()
+
+
+def _write_value_chains(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    rows = [{**t.model_dump(include={"id", "name", "max_stages_per_member"}),
+             "stages": json.dumps([s.model_dump(exclude_none=True) for s in t.stages])}
+            for t in document.value_chains]
+    tx.run(q.REPLACE_VALUE_CHAINS, nid=document.network.id, rows=rows).consume()
+
+
+def read_value_chains(db: Database, nid: str) -> list[dict[str, Any]]:
+    """The network's stored value-chain templates, in the import format."""
+    return [{**row, "stages": json.loads(row["stages"])}
+            for row in db.query(q.VALUE_CHAINS, nid=nid)]
 
 
 def summarise(document: NetworkDocument) -> ImportSummary:
@@ -232,11 +247,14 @@ def export_network(db: Database, nid: str, *, include_weaknesses: bool = True) -
         used.update(c["id"] for key in ("capabilities", "weaknesses", "needs")
                     for c in member[key])
         members.append(member)
+    value_chains = read_value_chains(db, nid)
+    used.update(cid for t in value_chains for stage in t["stages"] for cid in stage["requires"])
     document = {
         "network": _without_none(rows.network),
         "capabilities": _used_capabilities(taxonomy, used),
         "members": members,
         "ties": [_without_none(t) for t in tie_rows],
+        "value_chains": value_chains,
     }
     # Read back through the models so the export is exactly the import format.
     return NetworkDocument.model_validate(document).to_json()

@@ -176,6 +176,28 @@ def _tie_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, template in _items(raw, "value_chains"):
+        tid = _text(template.get("id"))
+        if tid is not None and tid in seen:
+            problems.append(Problem(f"value_chains[{i}].id", f"duplicate value chain id {tid!r}"))
+        seen.add(tid or "")
+        for s, stage in _items(template, "stages"):
+            low, high = stage.get("min_members", 1), stage.get("max_members", 1)
+            if isinstance(low, int) and isinstance(high, int) and low > high:
+                problems.append(Problem(f"value_chains[{i}].stages[{s}].min_members",
+                                        f"is {low}, more than max_members ({high})"))
+            requires = stage.get("requires")
+            for r, cid in enumerate(requires if isinstance(requires, list) else []):
+                if isinstance(cid, str) and cid not in capability_ids:
+                    problems.append(Problem(f"value_chains[{i}].stages[{s}].requires[{r}]",
+                                            f"unknown capability {cid!r} (not in the taxonomy "
+                                            "or this document)"))
+    return problems
+
+
 def validate_network(
     raw: Any, known_broader: Mapping[str, str | None], source: str | None = None
 ) -> NetworkDocument:
@@ -194,6 +216,7 @@ def validate_network(
     cap_problems, capability_ids = _capability_problems(raw, known_broader)
     member_problems, member_ids = _member_problems(raw, capability_ids)
     problems += cap_problems + member_problems + _tie_problems(raw, member_ids)
+    problems += _value_chain_problems(raw, capability_ids)
     if problems or document is None:
         raise DocumentInvalid(problems, source)
     return document
