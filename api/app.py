@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, status
 
 from api import errors
 from api.engine import MatcherCache
-from api.routers import health, members, networks, suggestions, tokens
+from api.routers import health, members, networks, opportunities, suggestions, tokens
 from api.settings import ApiSettings
 from graph.database import Database, open_database
 from graph.tokens import digest
@@ -55,6 +55,6 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
 
     errors.install(app)
     for router in (health.router, tokens.router, networks.router, members.router,
-                   suggestions.router):
+                   suggestions.router, opportunities.router):
         app.include_router(router)
     return app

@@ -117,3 +117,21 @@ class FeedbackPublic(BaseModel):
     candidate: str
     decision: str
     at: str
+
+
+class StageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Identifier
+    label: Text | None = None
+    requires: list[Identifier] = Field(min_length=1, max_length=50)
+    min_members: int = Field(1, ge=0, le=1000)
+    max_members: int = Field(1, ge=1, le=1000)
+
+
+class ValueChainRequest(BaseModel):
+    """Either stages given here or the id of a template stored with the network."""
+
+    model_config = ConfigDict(extra="forbid")
+    template: Identifier | None = None
+    stages: list[StageRequest] | None = Field(None, min_length=1, max_length=50)
+    max_stages_per_member: int = Field(1, ge=1, le=50)

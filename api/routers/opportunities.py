@@ -1,0 +1,85 @@
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from api.deps import DbDep, PrincipalDep
+from api.schemas import ErrorResponse, ValueChainRequest
+from api.security import require_manager
+from graph.store import read_network, read_value_chains
+from graph.validation import DocumentInvalid, Problem
+from matching.pooling import DEFAULT_MAX_DISCOUNT, DiscountModel, buying_groups, shared_services
+from matching.value_chain import Stage, UnknownCapability, assign_stages
+
+router = APIRouter(prefix="/networks/{nid}", tags=["opportunities"],
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+
+
+@router.get("/value-chain-templates")
+def value_chain_templates(nid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Value-chain templates stored with the network (facilitator, admin)."""
+    require_manager(principal, nid)
+    read_network(db, nid)
+    return {"network": nid, "templates": read_value_chains(db, nid)}
+
+
+@router.post("/value-chains")
+def value_chains(nid: str, body: ValueChainRequest, request: Request, db: DbDep,
+                 principal: PrincipalDep) -> dict[str, Any]:
+    """Assign members to stages for the largest total fit (an exact integer program)."""
+    require_manager(principal, nid)
+    matcher = request.app.state.matchers.get(db, nid)
+    stages, per_member = body.stages, body.max_stages_per_member
+    if body.template is not None:
+        templates = {t["id"]: t for t in read_value_chains(db, nid)}
+        if body.template not in templates:
+            raise DocumentInvalid([Problem("template", f"no value chain template "
+                                                       f"{body.template!r} in this network")])
+        template = templates[body.template]
+        stages, per_member = template["stages"], template["max_stages_per_member"]
+        stages = [Stage(**s) for s in stages]
+    elif stages is None:
+        raise DocumentInvalid([Problem("stages", "give stages or a template")])
+    else:
+        stages = [Stage(**s.model_dump()) for s in stages]
+    try:
+        result = assign_stages(matcher.features_, stages, max_stages_per_member=per_member)
+    except UnknownCapability as exc:
+        raise DocumentInvalid([Problem(exc.path, f"unknown capability {exc.capability!r}")]) from None
+    return result.as_dict()
+
+
+@router.get("/opportunities/purchasing")
+def purchasing(
+    nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+    full_at_members: int = Query(10, ge=2, le=1000,
+                                 description="Group size at which the largest discount applies"),
+    discount: list[str] = Query([], description="Override a category's largest discount, "
+                                                "e.g. discount=fuel:0.04 (repeatable)"),
+) -> dict[str, Any]:
+    """Buying groups: members with purchase needs in one category, with the estimated saving."""
+    require_manager(principal, nid)
+    rates = dict(DEFAULT_MAX_DISCOUNT)
+    for i, item in enumerate(discount):
+        category, _, value = item.partition(":")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not category or not 0 <= rate <= 1:
+            raise DocumentInvalid([Problem(f"query.discount[{i}]", f"expected category:rate with "
+                                                                  f"a rate in 0..1, got {item!r}")])
+        rates[category] = rate
+    projection = request.app.state.matchers.get(db, nid).projection_
+    model = DiscountModel(max_discount=rates, full_at_members=full_at_members)
+    return {"network": nid, **buying_groups(projection, model),
+            "model": {"max_discount": rates, "full_at_members": full_at_members}}
+
+
+@router.get("/opportunities/shared-services")
+def pooled_services(nid: str, request: Request, db: DbDep, principal: PrincipalDep
+                    ) -> dict[str, Any]:
+    """Members needing the same service or know-how, with a provider inside or outside."""
+    require_manager(principal, nid)
+    projection = request.app.state.matchers.get(db, nid).projection_
+    return {"network": nid, **shared_services(projection)}
