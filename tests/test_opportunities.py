@@ -168,3 +168,36 @@ def test_opportunities_are_for_facilitators(client: TestClient, seeded: Database
     other = issue_token(seeded, "facilitator", "fishing", None)[0]
     assert client.get("/networks/herencia/opportunities/purchasing",
                       headers=auth(other)).status_code == 403
+
+
+@pytest.mark.database
+def test_leaders_metrics_and_cross_training_through_the_api(
+    client: TestClient, seeded: Database
+) -> None:
+    analyst = issue_token(seeded, "analyst", "herencia", None)[0]
+    member_token = issue_token(seeded, "member", "herencia", "panaderia-santa-ana")[0]
+    top = client.get("/networks/herencia/leaders", params={"limit": 3},
+                     headers=auth(analyst)).json()["leaders"]
+    assert top[0]["member"] == "carrocerias-martin-romero"
+    assert any("Trusted by" in r for r in top[0]["reasons"])
+    figures = client.get("/networks/herencia/metrics", headers=auth(analyst)).json()
+    assert figures["members"] == 37 and figures["components"] >= 1
+    assert 0 <= figures["suggestion_share"] <= 1
+    dated = client.get("/networks/herencia/metrics", params={"since": "2015-01-01",
+                                                             "until": "2020-12-31"},
+                       headers=auth(analyst)).json()
+    assert dated["range"]["ties"] <= figures["ties"]
+    backwards = client.get("/networks/herencia/metrics", params={"since": "2021-01-01",
+                                                                 "until": "2020-01-01"},
+                           headers=auth(analyst))
+    assert backwards.status_code == 422
+    # cross-training names weaknesses: facilitators and admins only
+    assert client.get("/networks/herencia/opportunities/cross-training",
+                      headers=auth(analyst)).status_code == 403
+    for path in ("/networks/herencia/leaders", "/networks/herencia/metrics"):
+        assert client.get(path, headers=auth(member_token)).status_code == 403
+    training = client.get("/networks/herencia/opportunities/cross-training",
+                          params={"capacity": 5}, headers=auth(ADMIN)).json()
+    assert training["pairs"] and all(p["mentor"] != p["mentee"] for p in training["pairs"])
+    assert max(sum(p["mentor"] == m for p in training["pairs"])
+               for m in {p["mentor"] for p in training["pairs"]}) <= 5

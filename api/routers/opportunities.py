@@ -1,12 +1,16 @@
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import ErrorResponse, ValueChainRequest
-from api.security import require_manager
+from api.security import Role, require_manager, require_roles
 from graph.store import read_network, read_value_chains
 from graph.validation import DocumentInvalid, Problem
+from matching.cross_training import cross_training
+from matching.leaders import natural_leaders
+from matching.metrics import network_metrics
 from matching.pooling import DEFAULT_MAX_DISCOUNT, DiscountModel, buying_groups, shared_services
 from matching.value_chain import Stage, UnknownCapability, assign_stages
 
@@ -83,3 +87,41 @@ def pooled_services(nid: str, request: Request, db: DbDep, principal: PrincipalD
     require_manager(principal, nid)
     projection = request.app.state.matchers.get(db, nid).projection_
     return {"network": nid, **shared_services(projection)}
+
+
+@router.get("/opportunities/cross-training")
+def cross_training_pairs(
+    nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+    capacity: int = Query(3, ge=1, le=100, description="Mentees per mentor at most"),
+) -> dict[str, Any]:
+    """Mentors strong in what others are weak in, as a min-cost flow (facilitator, admin: it
+    names weaknesses)."""
+    require_manager(principal, nid)
+    projection = request.app.state.matchers.get(db, nid).projection_
+    return {"network": nid, **cross_training(projection, capacity=capacity)}
+
+
+@router.get("/leaders")
+def leaders(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+            limit: int = Query(5, ge=1, le=100)) -> dict[str, Any]:
+    """Natural leaders: trusted, bridging, capable (facilitator, admin, analyst)."""
+    require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
+    projection = request.app.state.matchers.get(db, nid).projection_
+    return {"network": nid, **natural_leaders(projection, limit=limit)}
+
+
+@router.get("/metrics")
+def metrics(
+    nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+    threshold: float = Query(0.2, ge=0, le=10, description="Score a useful suggestion reaches"),
+    since: dt.date | None = Query(None, description="Ties from this date (YYYY-MM-DD)"),
+    until: dt.date | None = Query(None, description="Ties up to this date (YYYY-MM-DD)"),
+) -> dict[str, Any]:
+    """The facilitator's dashboard figures (facilitator, admin, analyst; counts only)."""
+    require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
+    if since and until and since > until:
+        raise DocumentInvalid([Problem("query.since", f"{since} is after until ({until})")])
+    matcher = request.app.state.matchers.get(db, nid)
+    return {"network": nid, **network_metrics(
+        matcher.projection_, matcher=matcher, threshold=threshold,
+        since=since.isoformat() if since else None, until=until.isoformat() if until else None)}

@@ -1,0 +1,172 @@
+"""Who in a network can train whom: strong members mentor members weak in the same thing.
+
+The assignment is a min-cost flow, so a mentor's few places go where they do the most good for
+the network as a whole, not to whoever happens to be served first.
+
+**Confidential**: the result names members' weaknesses. It is for facilitators only; never show
+it to members or analysts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from matching.projection import NetworkProjection
+from matching.taxonomy import coverage_matrix
+
+MIN_COVERAGE = 0.5  # the exact capability (1), a narrower one (0.8) or the direct parent (0.5)
+FIT_STEPS = 10  # fit is rounded to tenths in the integer flow costs
+
+
+def _name(projection: NetworkProjection, mid: str) -> str:
+    return projection.ties.nodes[mid].get("name") or mid
+
+
+def _label(projection: NetworkProjection, cid: str) -> str:
+    return projection.taxonomy.nodes[cid].get("label") or cid
+
+
+def _candidates(projection: NetworkProjection, min_level: int
+                ) -> dict[tuple[int, int], list[tuple[int, float, int, float]]]:
+    """Per weakness (member, capability d): every possible mentor (b, fit, c, coverage).
+
+    For mentor b, ``c`` is b's capability that best covers d, with fit
+    :math:`\\max_c S_{dc} \\, level_{bc} / 5` over c with :math:`S_{dc} \\ge 0.5` and
+    :math:`level_{bc} \\ge` ``min_level``.
+    """
+    S = coverage_matrix(projection.taxonomy, projection.capability_ids)
+    strong = sp.csr_array(projection.levels.multiply(projection.levels >= min_level))
+    strong.eliminate_zeros()
+    weak = sp.coo_array(projection.severities)
+    weak_of = {(int(i), int(d)) for i, d in zip(weak.row, weak.col)}
+    # mentors per capability c, so each weakness only looks at the few who could help
+    by_capability: dict[int, list[tuple[int, float]]] = {}
+    coo = strong.tocoo()
+    for b, c, level in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()):
+        by_capability.setdefault(c, []).append((b, level))
+    result: dict[tuple[int, int], list[tuple[int, float, int, float]]] = {}
+    for i, d in sorted(weak_of):
+        row = S[[d], :]
+        best: dict[int, tuple[int, float, int, float]] = {}
+        for c, cover in zip(row.indices.tolist(), row.data.tolist()):
+            if cover < MIN_COVERAGE:
+                continue
+            for b, level in by_capability.get(c, ()):
+                # nobody mentors itself, nor a capability it admits being weak in
+                if b == i or (b, d) in weak_of:
+                    continue
+                fit = cover * level / 5
+                if b not in best or fit > best[b][1]:
+                    best[b] = (b, fit, c, cover)
+        result[(i, d)] = sorted(best.values())
+    return result
+
+
+def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: int = 4
+                   ) -> dict[str, list[dict[str, Any]]]:
+    r"""Pair members weak in a capability with members strong in it, at most once per weakness.
+
+    FOR FACILITATORS ONLY: the output names members' weaknesses, which are confidential.
+
+    Member b may train member a's weakness in capability d when b holds some capability c at
+    level :math:`\ge` ``min_level`` that covers d well (taxonomy coverage :math:`S_{dc} \ge 0.5`:
+    d itself or a synonym, a narrower capability, or d's direct parent), with
+    :math:`fit = \max_c S_{dc} \cdot level_{bc} / 5`. A member never trains itself, nor in a
+    capability it is itself weak in.
+
+    The assignment is a min-cost maximum flow source -> mentor (capacity ``capacity``) ->
+    weakness (1) -> sink (1), with edge cost
+
+    .. math::
+
+        cost(b, (a, d)) = -(severity_{ad} \cdot K + \mathrm{round}(10 \cdot fit_{bd})),
+        \qquad K = 10 \cdot (\#\text{weaknesses} + 1)
+
+    K makes one point of severity worth more than any total of fits, so the most severe
+    weaknesses are served first and fit only breaks ties. (Severity sits on the weakness, so the
+    most severe set that can be served is also a largest one: maximising the flow first costs
+    nothing.)
+
+    Parameters
+    ----------
+    projection : NetworkProjection
+    capacity : int
+        Most mentees per mentor, over all capabilities.
+    min_level : int
+        Least level (1-5) of the mentor's capability.
+
+    Returns
+    -------
+    dict
+        ``pairs``: ``capability``, ``mentor``, ``mentee``, ``fit`` and a ``reason`` sentence,
+        sorted by capability, mentor, mentee. ``unmet``: weaknesses nobody in the network can
+        take on (``member``, ``capability``, ``severity``, ``reason``), to train outside, sorted
+        by capability and member.
+    """
+    if capacity < 0:
+        raise ValueError("capacity must be >= 0")
+    ids, caps = projection.member_ids, projection.capability_ids
+    severity = sp.csr_array(projection.severities)
+    candidates = _candidates(projection, min_level)
+    big = FIT_STEPS * (len(candidates) + 1)
+
+    flow_graph = nx.DiGraph()
+    flow_graph.add_node("source", demand=0)
+    flow_graph.add_node("sink", demand=0)
+    for (i, d), mentors in candidates.items():
+        sev = int(round(float(severity[i, d])))
+        for b, fit, _, _ in mentors:
+            flow_graph.add_edge("source", ("m", b), capacity=capacity, weight=0)
+            flow_graph.add_edge(("m", b), ("w", i, d), capacity=1,
+                                weight=-(sev * big + round(fit * FIT_STEPS)))
+        if mentors:
+            flow_graph.add_edge(("w", i, d), "sink", capacity=1, weight=0)
+    flow = nx.max_flow_min_cost(flow_graph, "source", "sink") if capacity else {}
+
+    pairs, served = [], set()
+    for (i, d), mentors in candidates.items():
+        for b, fit, c, cover in mentors:
+            if flow.get(("m", b), {}).get(("w", i, d), 0) > 0:
+                served.add((i, d))
+                pairs.append({"capability": caps[d], "mentor": ids[b], "mentee": ids[i],
+                              "fit": round(fit, 3),
+                              "reason": _pair_reason(projection, b, i, d, c, cover)})
+    unmet = []
+    for (i, d), mentors in candidates.items():
+        if (i, d) in served:
+            continue
+        what = _label(projection, caps[d])
+        if mentors:
+            names = ", ".join(_name(projection, ids[b]) for b, *_ in mentors)
+            why = (f"{what}: the members able to train it ({names}) have no place left "
+                   f"(at most {capacity} mentees each); look for outside training.")
+        else:
+            why = (f"{what}: no member is at level {min_level} or above in it or a close "
+                   "capability; look for outside training.")
+        unmet.append({"member": ids[i], "capability": caps[d],
+                      "severity": float(severity[i, d]), "reason": why})
+    pairs.sort(key=lambda p: (p["capability"], p["mentor"], p["mentee"]))
+    unmet.sort(key=lambda u: (u["capability"], u["member"]))
+    return {"pairs": pairs, "unmet": unmet}
+
+
+def _pair_reason(projection: NetworkProjection, b: int, i: int, d: int, c: int,
+                 cover: float) -> str:
+    ids, caps = projection.member_ids, projection.capability_ids
+    level = float(projection.levels[b, c])
+    mentor, mentee = _name(projection, ids[b]), _name(projection, ids[i])
+    need = _label(projection, caps[d])
+    sev = float(projection.severities[i, d])
+    if c == d:
+        how = f"is at level {level:g} in {need}"
+    elif np.isclose(cover, 1.0):  # a synonym: another id for the same capability
+        how = f"is at level {level:g} in {_label(projection, caps[c])} (the same as {need})"
+    else:
+        kind = "narrower" if nx.has_path(projection.taxonomy, caps[c], caps[d]) else "broader"
+        how = (f"is at level {level:g} in {_label(projection, caps[c])}, a {kind} capability "
+               f"covering {need} (coverage {cover:.1f})")
+    return f"{mentor} {how} and can train {mentee}, weak in {need} (severity {sev:g})."

@@ -1,0 +1,176 @@
+"""Natural leaders of a network: members others already trust, who bridge groups, who know a lot.
+
+A facilitator asks them to host a working group or to vouch for an introduction. Analysts may
+read the result, so it is built from ties, capabilities and certifications only: weaknesses are
+never read here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from matching.projection import NetworkProjection
+
+TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
+DEFAULT_TIE_WEIGHT = 0.5  # a tie recorded without a weight counts as a middling one
+STRONG_LEVEL = 4
+WEIGHTS = {"trust": 0.30, "betweenness": 0.20, "degree": 0.15, "brokerage": 0.10,
+           "capabilities": 0.15, "certifications": 0.10}
+
+
+def _ordinal(rank: int) -> str:
+    if rank == 1:
+        return "highest"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(rank % 10 if rank % 100 not in (11, 12, 13) else 0,
+                                            "th")
+    return f"{rank}{suffix} highest"
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """x / max(x), all zeros when nobody has any: 0 keeps meaning "none"."""
+    top = values.max(initial=0.0)
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def _raw_components(projection: NetworkProjection) -> dict[str, np.ndarray]:
+    ids, n = projection.member_ids, projection.n_members
+    index = projection.member_index
+    trust = np.zeros(n)
+    trusters: list[set[str]] = [set() for _ in range(n)]
+    trusted = nx.Graph()
+    trusted.add_nodes_from(ids)
+    for a, b, kind, data in projection.ties.edges(keys=True, data=True):
+        if a == b or kind not in TRUSTED_TIES or a not in index or b not in index:
+            continue
+        trusted.add_edge(a, b)
+        if kind == "TRUSTS":
+            weight = data.get("weight")
+            trust[index[b]] += DEFAULT_TIE_WEIGHT if weight is None else float(weight)
+            trusters[index[b]].add(a)
+    degree = nx.degree_centrality(trusted) if n > 1 else {mid: 0.0 for mid in ids}
+    betweenness = nx.betweenness_centrality(trusted)
+    # Burt's effective size: contacts minus their redundancy; nan (no contacts) means none.
+    effective = nx.effective_size(trusted)
+    levels = sp.csr_array(projection.levels)
+    certification = np.array([projection.taxonomy.nodes[c].get("kind") == "certification"
+                              for c in projection.capability_ids], dtype=bool)
+    held = (levels > 0).astype(np.float64)
+    return {
+        "trust": trust,
+        "trusters": np.array([len(s) for s in trusters], dtype=np.float64),
+        "degree": np.array([degree[m] for m in ids]),
+        "contacts": np.array([trusted.degree(m) for m in ids], dtype=np.float64),
+        "betweenness": np.array([betweenness[m] for m in ids]),
+        "brokerage": np.nan_to_num(np.array([effective[m] for m in ids], dtype=np.float64)),
+        # breadth weighted by level: ten capabilities at level 1 count as two at level 5
+        "capabilities": np.asarray(levels.sum(axis=1), dtype=np.float64).ravel() / 5,
+        "strong": np.asarray((levels >= STRONG_LEVEL).sum(axis=1), dtype=np.float64).ravel(),
+        "certifications": held @ certification.astype(np.float64),
+    }
+
+
+def natural_leaders(projection: NetworkProjection, limit: int = 5
+                    ) -> dict[str, list[dict[str, Any]]]:
+    r"""The ``limit`` members best placed to lead, each with its components and reasons.
+
+    Over the undirected graph G of trusted and collaborative ties (TRUSTS, COLLABORATES_WITH),
+    member i gets six raw components:
+
+    - trust: weighted in-degree of TRUSTS, :math:`\sum_{j \to i} w_{ji}` (0.5 when unweighted);
+    - degree: degree centrality in G, :math:`\deg(i) / (n - 1)`;
+    - betweenness: normalised betweenness centrality in G, the share of shortest paths between
+      other members passing through i;
+    - brokerage: Burt's effective size in G (contacts minus their redundancy, structural holes);
+    - capabilities: :math:`\sum_c level_{ic} / 5`, breadth weighted by level;
+    - certifications: number of capabilities of taxonomy kind "certification" held.
+
+    Each is scaled to [0, 1] by its network maximum, :math:`\hat x_i = x_i / \max_j x_j`, and
+
+    .. math::
+
+        score_i = 0.30\,\widehat{trust} + 0.20\,\widehat{betweenness} + 0.15\,\widehat{degree}
+                  + 0.10\,\widehat{brokerage} + 0.15\,\widehat{capabilities}
+                  + 0.10\,\widehat{certifications}
+
+    Weaknesses are never read, so the output can be shown to analysts.
+
+    Returns
+    -------
+    dict
+        ``leaders``: best first (ties by member id), each with ``member``, ``name``, ``score``,
+        ``components`` (the scaled values) and ``reasons`` (sentences). Members scoring 0 are left
+        out.
+    """
+    raw = _raw_components(projection)
+    scaled = {k: _scaled(raw[k]) for k in WEIGHTS}
+    score = sum(w * scaled[k] for k, w in WEIGHTS.items())
+    ids = projection.member_ids
+    order = sorted((i for i in range(len(ids)) if score[i] > 0), key=lambda i: (-score[i], ids[i]))
+    leaders = []
+    for i in order[:limit]:
+        mid = ids[i]
+        leaders.append({
+            "member": mid,
+            "name": projection.ties.nodes[mid].get("name") or mid,
+            "score": round(float(score[i]), 4),
+            "components": {k: round(float(scaled[k][i]), 4) for k in WEIGHTS},
+            "reasons": _reasons(projection, raw, i),
+        })
+    return {"leaders": leaders}
+
+
+def _rank(values: np.ndarray, i: int) -> int:
+    """1 + how many members have strictly more."""
+    return int((values > values[i]).sum()) + 1
+
+
+def _reasons(projection: NetworkProjection, raw: dict[str, np.ndarray], i: int) -> list[str]:
+    reasons = []
+    trusters = int(raw["trusters"][i])
+    if trusters:
+        most = " (the most in the network)" if _rank(raw["trusters"], i) == 1 else ""
+        reasons.append(f"Trusted by {trusters} member{'s' * (trusters != 1)}{most}")
+    between = raw["betweenness"][i]
+    # a few stray shortest paths do not make a bridge: say it when it matters
+    if between >= 0.1 or (between > 0 and _rank(raw["betweenness"], i) == 1):
+        reasons.append(f"Bridges otherwise separate groups (betweenness {between:.2f}, "
+                       f"{_ordinal(_rank(raw['betweenness'], i))} in the network)")
+    contacts = int(raw["contacts"][i])
+    if contacts > trusters:  # else "Trusted by" already said it
+        reasons.append(f"Trusted or collaborative ties with {contacts} "
+                       f"member{'s' * (contacts != 1)}")
+    # only worth saying when the contacts are largely strangers to one another
+    if contacts >= 3 and raw["brokerage"][i] >= 0.75 * contacts:
+        reasons.append(f"Its contacts barely know one another (effective size "
+                       f"{raw['brokerage'][i]:.1f} of {contacts}): it can introduce them")
+    certificates = [_certificate(projection, c) for c in _held(projection, i)
+                    if projection.taxonomy.nodes[c].get("kind") == "certification"]
+    if certificates:
+        plural = "s" if len(certificates) > 1 else ""
+        reasons.append(f"Holds {_join(certificates)} certification{plural}")
+    strong = int(raw["strong"][i])
+    if strong:
+        reasons.append(f"Strong in {strong} capabilit{'ies' if strong != 1 else 'y'} "
+                       f"at level {STRONG_LEVEL}-5")
+    return reasons
+
+
+def _held(projection: NetworkProjection, i: int) -> list[str]:
+    row = sp.csr_array(projection.levels)[[i], :]
+    return sorted(projection.capability_ids[j] for j in row.indices)
+
+
+def _certificate(projection: NetworkProjection, cid: str) -> str:
+    """The label without a trailing "certification", which the sentence adds itself."""
+    label = projection.taxonomy.nodes[cid].get("label") or cid
+    if label.casefold().endswith(" certification"):
+        label = label[: -len(" certification")]
+    return label
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -1,0 +1,165 @@
+"""Figures about a whole network: its size, cohesion, groups, rivalry and untapped potential.
+
+Analysts read these, so they are counts and shares only: no weakness is named, only the total
+number of weaknesses declared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from matching.projection import NetworkProjection
+
+POSITIVE_TIES = ("TRUSTS", "COLLABORATES_WITH", "SUPPLIES")
+DEFAULT_TIE_WEIGHT = 0.5
+BLOCK_SIZE = 512
+
+Tie = tuple[str, str, str, dict[str, Any]]
+
+
+def _date(value: str | None) -> dt.date | None:
+    """The date part of an ISO date or timestamp; None when missing."""
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _tie_figures(projection: NetworkProjection, ties: list[Tie]) -> dict[str, Any]:
+    """Counts, density, components, isolates and rivalry of the given ties over all members."""
+    simple = nx.Graph()
+    simple.add_nodes_from(projection.member_ids)
+    simple.add_edges_from((a, b) for a, b, _, _ in ties if a != b)
+    by_type = Counter(kind for _, _, kind, _ in ties)
+    rivals = {m for a, b, kind, _ in ties if kind == "COMPETES_WITH" for m in (a, b)}
+    return {
+        "ties": len(ties),
+        "ties_by_type": dict(sorted(by_type.items())),
+        "density": round(nx.density(simple), 4) if len(simple) > 1 else 0.0,
+        "components": nx.number_connected_components(simple),
+        "isolated": sorted(nx.isolates(simple)),
+        "competition": {"tie_share": _share(by_type["COMPETES_WITH"], len(ties)),
+                        "member_share": _share(len(rivals), projection.n_members)},
+    }
+
+
+def _communities(projection: NetworkProjection, ties: Iterable[Tie]) -> list[list[str]]:
+    """Louvain groups over positive ties, summed weights; members without one are left out."""
+    graph = nx.Graph()
+    for a, b, kind, data in ties:
+        if kind in POSITIVE_TIES and a != b:
+            w = data.get("weight")
+            w = DEFAULT_TIE_WEIGHT if w is None else float(w)
+            old = graph.get_edge_data(a, b, {"weight": 0.0})["weight"]
+            graph.add_edge(a, b, weight=old + w)
+    if not graph:
+        return []
+    # insertion order changes Louvain's visiting order, so fix it for reproducible groups
+    ordered = nx.Graph()
+    ordered.add_nodes_from(sorted(graph))
+    ordered.add_weighted_edges_from(sorted((min(a, b), max(a, b), d["weight"])
+                                           for a, b, d in graph.edges(data=True)))
+    groups = nx.community.louvain_communities(ordered, weight="weight", seed=0)
+    return sorted((sorted(g) for g in groups), key=lambda g: (-len(g), g[0]))
+
+
+def _suggestion_share(projection: NetworkProjection, matcher: Any, threshold: float) -> float:
+    """Share of members with at least one candidate scoring above ``threshold``."""
+    if matcher.projection_.member_ids != projection.member_ids:
+        raise ValueError("the matcher was fitted on another network")
+    n, hits = projection.n_members, 0
+    for start in range(0, n, BLOCK_SIZE):
+        score, _, _ = matcher.score_block(np.arange(start, min(start + BLOCK_SIZE, n)))
+        hits += int((score > threshold).any(axis=1).sum())  # -inf never counts
+    return _share(hits, n)
+
+
+def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
+                    threshold: float = 0.2, since: str | None = None,
+                    until: str | None = None) -> dict[str, Any]:
+    r"""Size, cohesion, groups, rivalry and untapped potential of one network.
+
+    Over the undirected simple graph G of all ties (any type, direction and multiplicity
+    ignored, self-ties dropped) with n members and m distinct pairs:
+
+    - ``density`` = :math:`2m / (n (n - 1))`;
+    - ``components``: connected components of G, isolated members counting one each;
+    - ``isolated``: ids of members without any tie;
+    - ``communities``: Louvain communities (``seed=0``) of the graph of positive ties (TRUSTS,
+      COLLABORATES_WITH, SUPPLIES; weights summed, 0.5 when missing), members without a positive
+      tie left out; each sorted, largest first;
+    - ``competition``: ``tie_share`` = COMPETES_WITH ties / all ties, ``member_share`` = members
+      in at least one COMPETES_WITH tie / n;
+    - ``suggestion_share``: share of members with at least one suggestion scoring above
+      ``threshold`` under ``matcher`` (a ``PartnerMatcher`` fitted on this projection), None
+      without one;
+    - ``weaknesses_total``: number of weaknesses declared (no details: analysts read this).
+
+    With ``since`` and/or ``until`` (ISO dates, either bound may be open), ``range`` repeats the
+    tie figures for ties whose ``since`` date d satisfies ``since`` <= d <= ``until``. Ties
+    without a ``since`` date cannot be placed and are left out of the range figures;
+    ``range["undated_excluded"]`` counts them.
+
+    Returns
+    -------
+    dict
+        The figures above, plus ``members``, ``ties``, ``ties_by_type`` and ``reasons``:
+        sentences summing them up.
+    """
+    index = projection.member_index
+    ties: list[Tie] = [(a, b, kind, data) for a, b, kind, data
+                       in projection.ties.edges(keys=True, data=True)
+                       if a in index and b in index]
+    figures = _tie_figures(projection, ties)
+    share = None if matcher is None else _suggestion_share(projection, matcher, threshold)
+    result: dict[str, Any] = {
+        "members": projection.n_members,
+        **figures,
+        "communities": _communities(projection, ties),
+        "suggestion_share": share,
+        "threshold": threshold,
+        "weaknesses_total": int(projection.severities.nnz),
+    }
+    if since is not None or until is not None:
+        low, high = _date(since), _date(until)
+        dated = [t for t in ties if _date(t[3].get("since")) is not None]
+        inside = [t for t in dated
+                  if (low is None or _date(t[3]["since"]) >= low)
+                  and (high is None or _date(t[3]["since"]) <= high)]
+        result["range"] = {"since": since, "until": until, **_tie_figures(projection, inside),
+                           "undated_excluded": len(ties) - len(dated)}
+    result["reasons"] = _reasons(result)
+    return result
+
+
+def _reasons(r: dict[str, Any]) -> list[str]:
+    reasons = [f"{r['members']} members joined by {r['ties']} ties (density {r['density']:.2f}, "
+               f"{r['components']} connected component{'s' * (r['components'] != 1)})"]
+    if r["isolated"]:
+        alone = len(r["isolated"])
+        reasons.append(f"{alone} member{'s have' if alone != 1 else ' has'} no tie at all")
+    if r["communities"]:
+        sizes = ", ".join(str(len(c)) for c in r["communities"])
+        reasons.append(f"{len(r['communities'])} groups of working ties (sizes {sizes})")
+    comp = r["competition"]
+    reasons.append(f"{comp['tie_share']:.0%} of ties are rivalries, involving "
+                   f"{comp['member_share']:.0%} of members")
+    if r["suggestion_share"] is not None:
+        reasons.append(f"{r['suggestion_share']:.0%} of members have at least one partner "
+                       f"suggestion scoring above {r['threshold']:g}")
+    if "range" in r:
+        rng = r["range"]
+        if rng["since"] and rng["until"]:
+            span = f"between {rng['since']} and {rng['until']}"
+        else:
+            span = f"from {rng['since']} on" if rng["since"] else f"up to {rng['until']}"
+        reasons.append(f"{rng['ties']} ties started {span} "
+                       f"({rng['undated_excluded']} ties without a start date not counted)")
+    return reasons
