@@ -30,39 +30,37 @@ def _label(projection: NetworkProjection, cid: str) -> str:
     return projection.taxonomy.nodes[cid].get("label") or cid
 
 
-def _candidates(projection: NetworkProjection, min_level: int
-                ) -> dict[tuple[int, int], list[tuple[int, float, int, float]]]:
-    """Per weakness (member, capability d): every possible mentor (b, fit, c, coverage).
+def _mentors(projection: NetworkProjection, min_level: int
+             ) -> dict[int, list[tuple[int, float, int, float]]]:
+    r"""Per weak capability d: every possible mentor (b, fit, c, coverage), best fit first.
 
     For mentor b, ``c`` is b's capability that best covers d, with fit
-    :math:`\\max_c S_{dc} \\, level_{bc} / 5` over c with :math:`S_{dc} \\ge 0.5` and
-    :math:`level_{bc} \\ge` ``min_level``.
+    :math:`\max_c S_{dc} \, level_{bc} / 5` over c with :math:`S_{dc} \ge 0.5` and
+    :math:`level_{bc} \ge` ``min_level``. Nobody mentors a capability it is itself weak in
+    (which also keeps anyone from mentoring itself).
     """
     S = coverage_matrix(projection.taxonomy, projection.capability_ids)
-    strong = sp.csr_array(projection.levels.multiply(projection.levels >= min_level))
-    strong.eliminate_zeros()
+    strong = sp.csr_array(projection.levels.multiply(projection.levels >= min_level)).tocoo()
     weak = sp.coo_array(projection.severities)
     weak_of = {(int(i), int(d)) for i, d in zip(weak.row, weak.col)}
-    # mentors per capability c, so each weakness only looks at the few who could help
     by_capability: dict[int, list[tuple[int, float]]] = {}
-    coo = strong.tocoo()
-    for b, c, level in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()):
-        by_capability.setdefault(c, []).append((b, level))
-    result: dict[tuple[int, int], list[tuple[int, float, int, float]]] = {}
-    for i, d in sorted(weak_of):
+    for b, c, level in zip(strong.row.tolist(), strong.col.tolist(), strong.data.tolist()):
+        if level > 0:
+            by_capability.setdefault(c, []).append((b, level))
+    result: dict[int, list[tuple[int, float, int, float]]] = {}
+    for d in sorted({d for _, d in weak_of}):
         row = S[[d], :]
         best: dict[int, tuple[int, float, int, float]] = {}
         for c, cover in zip(row.indices.tolist(), row.data.tolist()):
             if cover < MIN_COVERAGE:
                 continue
             for b, level in by_capability.get(c, ()):
-                # nobody mentors itself, nor a capability it admits being weak in
-                if b == i or (b, d) in weak_of:
+                if (b, d) in weak_of:
                     continue
                 fit = cover * level / 5
                 if b not in best or fit > best[b][1]:
                     best[b] = (b, fit, c, cover)
-        result[(i, d)] = sorted(best.values())
+        result[d] = sorted(best.values(), key=lambda m: (-m[1], m[0]))
     return result
 
 
@@ -78,18 +76,18 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
     :math:`fit = \max_c S_{dc} \cdot level_{bc} / 5`. A member never trains itself, nor in a
     capability it is itself weak in.
 
-    The assignment is a min-cost maximum flow source -> mentor (capacity ``capacity``) ->
-    weakness (1) -> sink (1), with edge cost
-
-    .. math::
-
-        cost(b, (a, d)) = -(severity_{ad} \cdot K + \mathrm{round}(10 \cdot fit_{bd})),
-        \qquad K = 10 \cdot (\#\text{weaknesses} + 1)
+    The assignment is a min-cost maximum flow source -> mentor b (capacity ``capacity``) ->
+    capability hub d (cost :math:`-\mathrm{round}(10 \cdot fit_{bd})`) -> weakness (a, d)
+    (cost :math:`-severity_{ad} \cdot K`) -> sink (capacity 1), with
+    :math:`K = 10 \cdot (\#\text{weaknesses} + 1)`.
 
     K makes one point of severity worth more than any total of fits, so the most severe
     weaknesses are served first and fit only breaks ties. (Severity sits on the weakness, so the
     most severe set that can be served is also a largest one: maximising the flow first costs
-    nothing.)
+    nothing.) Routing through one hub per capability keeps the graph at mentors x capabilities
+    edges instead of mentors x weaknesses, with the same optimum: a mentor's fit depends on the
+    capability only, so any pairing of a hub's mentor places with its served weaknesses costs
+    the same; pairs are formed most severe weakness with best mentor.
 
     Parameters
     ----------
@@ -110,45 +108,52 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
     if capacity < 0:
         raise ValueError("capacity must be >= 0")
     ids, caps = projection.member_ids, projection.capability_ids
-    severity = sp.csr_array(projection.severities)
-    candidates = _candidates(projection, min_level)
-    big = FIT_STEPS * (len(candidates) + 1)
+    weak = sp.coo_array(projection.severities)
+    weaknesses = sorted(((int(d), -float(sev), int(i)) for i, d, sev
+                         in zip(weak.row, weak.col, weak.data)))
+    mentors = _mentors(projection, min_level)
+    big = FIT_STEPS * (len(weaknesses) + 1)
 
     flow_graph = nx.DiGraph()
-    flow_graph.add_node("source", demand=0)
-    flow_graph.add_node("sink", demand=0)
-    for (i, d), mentors in candidates.items():
-        sev = int(round(float(severity[i, d])))
-        for b, fit, _, _ in mentors:
+    for d, candidates in mentors.items():
+        for b, fit, _, _ in candidates:
             flow_graph.add_edge("source", ("m", b), capacity=capacity, weight=0)
-            flow_graph.add_edge(("m", b), ("w", i, d), capacity=1,
-                                weight=-(sev * big + round(fit * FIT_STEPS)))
-        if mentors:
+            flow_graph.add_edge(("m", b), ("c", d), capacity=capacity,
+                                weight=-round(fit * FIT_STEPS))
+    for d, neg_sev, i in weaknesses:
+        if mentors.get(d):
+            flow_graph.add_edge(("c", d), ("w", i, d), capacity=1,
+                                weight=-int(round(-neg_sev)) * big)
             flow_graph.add_edge(("w", i, d), "sink", capacity=1, weight=0)
-    flow = nx.max_flow_min_cost(flow_graph, "source", "sink") if capacity else {}
+    flow = (nx.max_flow_min_cost(flow_graph, "source", "sink")
+            if capacity and flow_graph.number_of_edges() else {})
 
     pairs, served = [], set()
-    for (i, d), mentors in candidates.items():
-        for b, fit, c, cover in mentors:
-            if flow.get(("m", b), {}).get(("w", i, d), 0) > 0:
-                served.add((i, d))
-                pairs.append({"capability": caps[d], "mentor": ids[b], "mentee": ids[i],
-                              "fit": round(fit, 3),
-                              "reason": _pair_reason(projection, b, i, d, c, cover)})
+    for d, candidates in mentors.items():
+        places = [m for m in candidates for _ in range(flow.get(("m", m[0]), {}).get(("c", d), 0))]
+        takers = [(i, -neg_sev) for dd, neg_sev, i in weaknesses
+                  if dd == d and flow.get(("c", d), {}).get(("w", i, d), 0) > 0]
+        for (b, fit, c, cover), (i, _) in zip(places, takers):
+            served.add((i, d))
+            pairs.append({"capability": caps[d], "mentor": ids[b], "mentee": ids[i],
+                          "fit": round(fit, 3),
+                          "reason": _pair_reason(projection, b, i, d, c, cover)})
     unmet = []
-    for (i, d), mentors in candidates.items():
+    for d, neg_sev, i in weaknesses:
         if (i, d) in served:
             continue
         what = _label(projection, caps[d])
-        if mentors:
-            names = ", ".join(_name(projection, ids[b]) for b, *_ in mentors)
-            why = (f"{what}: the members able to train it ({names}) have no place left "
+        able = mentors.get(d, [])
+        if able:
+            names = ", ".join(_name(projection, ids[b]) for b, *_ in able[:5])
+            more = f" and {len(able) - 5} more" if len(able) > 5 else ""
+            why = (f"{what}: the members able to train it ({names}{more}) have no place left "
                    f"(at most {capacity} mentees each); look for outside training.")
         else:
             why = (f"{what}: no member is at level {min_level} or above in it or a close "
                    "capability; look for outside training.")
-        unmet.append({"member": ids[i], "capability": caps[d],
-                      "severity": float(severity[i, d]), "reason": why})
+        unmet.append({"member": ids[i], "capability": caps[d], "severity": -neg_sev,
+                      "reason": why})
     pairs.sort(key=lambda p: (p["capability"], p["mentor"], p["mentee"]))
     unmet.sort(key=lambda u: (u["capability"], u["member"]))
     return {"pairs": pairs, "unmet": unmet}

@@ -524,3 +524,530 @@ def all_method_scores(graph: nx.Graph, nodes: Sequence, documents: Sequence,
     out["text"] = text_scores(documents)
     out["random"] = random_scores(len(nodes), len(nodes), seed)
     return out
+
+
+# =============================================================================================
+# CORDIS Horizon 2020: the temporal health benchmark
+# =============================================================================================
+CORDIS_END_YEAR = 2021  # test projects start in [cut, 2021]; 2022 is 7 rows of an unfinished year
+HEALTH = "SC1"
+COMPANY = "PRC"
+ACTIVITY_TYPES = ("PRC", "HES", "REC", "PUB", "OTH")
+PROGRAMME_LABELS = {
+    "ERC": "European Research Council frontier research",
+    "FET": "Future and emerging technologies",
+    "MSCA": "Marie Sklodowska-Curie actions researcher mobility training",
+    "RI": "Research infrastructures",
+    "LEIT": "Industrial leadership enabling technologies",
+    "ARF": "Access to risk finance",
+    "Innovation in SMEs": "Innovation in small and medium enterprises",
+    "SC1": "Health demographic change and wellbeing",
+    "SC2": "Food security bioeconomy agriculture marine",
+    "SC3": "Secure clean efficient energy",
+    "SC4": "Smart green integrated transport",
+    "SC5": "Climate action environment resources raw materials",
+    "SC6": "Inclusive innovative reflective societies",
+    "SC7": "Secure societies",
+    "SEWP": "Spreading excellence widening participation",
+    "SWAFS": "Science with and for society",
+    "JRC": "Joint Research Centre",
+    "EIT": "European Institute of Innovation and Technology",
+    "Euratom": "Euratom nuclear research",
+}
+TYPE_LABELS = {"PRC": "private company", "HES": "higher education", "REC": "research organisation",
+               "PUB": "public body", "OTH": "other organisation"}
+
+
+@dataclass
+class CordisData:
+    """The CORDIS extract in memory: projects, their programme parts and the organisations."""
+
+    year: dict[str, int]  # rcn -> start year
+    members: dict[str, frozenset[str]]  # rcn -> participating pics
+    parts: dict[str, frozenset[str]]  # rcn -> programme parts
+    coordinator: dict[str, str]  # rcn -> pic of the coordinator (when given)
+    org_type: dict[str, str]
+    country: dict[str, str]
+    group: dict[str, str]  # pic -> eu15 / eu13 / ac / tc
+
+    def projects(self, start: int, end: int, programme: str | None = None) -> list[str]:
+        """Projects starting in ``[start, end]`` (in ``programme`` when given), sorted by rcn."""
+        return sorted(r for r, y in self.year.items() if start <= y <= end
+                      and (programme is None or programme in self.parts.get(r, ())))
+
+
+def cordis_load(data_dir: str | Path) -> CordisData:
+    """Read ``h2020.csv.gz`` and ``programme_parts.csv.gz`` (csv + gzip, no pandas)."""
+    data_dir = Path(data_dir)
+    year: dict[str, int] = {}
+    members: dict[str, set[str]] = defaultdict(set)
+    coordinator: dict[str, str] = {}
+    org_type: dict[str, str] = {}
+    country: dict[str, str] = {}
+    group: dict[str, str] = {}
+    with gzip.open(data_dir / "h2020.csv.gz", "rt", newline="") as fh:
+        for row in csv.DictReader(fh):
+            rcn, pic = row["rcn"], row["pic"]
+            org_type[pic] = row["type"]
+            country[pic] = row["country"]
+            group[pic] = row["group"]
+            if not row["start_year"].isdigit():  # 7 rows without dates: not placeable in time
+                continue
+            year[rcn] = int(row["start_year"])
+            members[rcn].add(pic)
+            if row["role"] == "coordinator":
+                coordinator[rcn] = pic
+    parts: dict[str, set[str]] = defaultdict(set)
+    with gzip.open(data_dir / "programme_parts.csv.gz", "rt", newline="") as fh:
+        for row in csv.DictReader(fh):
+            parts[row["rcn"]].add(row["programme_part"])
+    return CordisData(year, {r: frozenset(m) for r, m in members.items()},
+                      {r: frozenset(p) for r, p in parts.items()}, coordinator, org_type,
+                      country, group)
+
+
+@dataclass
+class CordisSplit:
+    """One temporal split: the train graph before ``cut`` and the new pairs of ``[cut, end]``.
+
+    ``candidates`` are the organisations in the train graph that also take part in a health
+    project of the test period; ``queries`` those with at least one positive; ``relevant[i]`` the
+    candidate indices that are new partners of ``queries[i]``; ``allowed[i]`` which candidates
+    query i ranks (not itself, not a train partner).
+    """
+
+    cut: int
+    end: int
+    graph: nx.Graph
+    candidates: list[str]
+    queries: list[int]
+    relevant: list[set[int]]
+    allowed: np.ndarray
+    positives: list[tuple[int, int]]
+    negatives: list[tuple[int, int]]
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.candidates)}
+
+
+def cordis_train_graph(data: CordisData, cut: int, programme: str = HEALTH) -> nx.Graph:
+    """Health projects starting before ``cut``: every participant a node, every pair of a
+    project's participants an edge (``weight`` = joint projects, ``first`` = first year)."""
+    graph = nx.Graph()
+    for rcn in data.projects(0, cut - 1, programme):
+        pics = sorted(data.members[rcn])
+        graph.add_nodes_from(pics)
+        for a, b in itertools.combinations(pics, 2):
+            if graph.has_edge(a, b):
+                graph[a][b]["weight"] += 1
+                graph[a][b]["first"] = min(graph[a][b]["first"], data.year[rcn])
+            else:
+                graph.add_edge(a, b, weight=1, first=data.year[rcn])
+    return graph
+
+
+def cordis_split(data: CordisData, cut: int, end: int = CORDIS_END_YEAR,
+                 programme: str = HEALTH, negative_seed: int = 0) -> CordisSplit:
+    """The README protocol for one cut year.
+
+    1. Train graph: :func:`cordis_train_graph` (projects starting before ``cut``).
+    2. Positives: pairs sharing a project that starts in ``[cut, end]``, not tied in the train
+       graph, both nodes of the train graph.
+    3. Candidates: train-graph organisations that take part in a test project; queries:
+       candidates with a positive.
+    4. ROC-AUC negatives: as many random candidate pairs, neither tied in the train graph nor
+       positive (seed ``negative_seed``).
+    """
+    graph = cordis_train_graph(data, cut, programme)
+    test = data.projects(cut, end, programme)
+    active = {p for rcn in test for p in data.members[rcn]}
+    candidates = sorted(active & set(graph.nodes))
+    index = {c: i for i, c in enumerate(candidates)}
+    pos: set[tuple[int, int]] = set()
+    for rcn in test:
+        pics = sorted(p for p in data.members[rcn] if p in index)
+        for a, b in itertools.combinations(pics, 2):
+            if not graph.has_edge(a, b):
+                pos.add((index[a], index[b]))
+    relevant: dict[int, set[int]] = defaultdict(set)
+    for a, b in pos:
+        relevant[a].add(b)
+        relevant[b].add(a)
+    queries = sorted(relevant)
+    n = len(candidates)
+    allowed = np.ones((len(queries), n), bool)
+    for qi, q in enumerate(queries):
+        allowed[qi, q] = False
+        for nb in graph.neighbors(candidates[q]):
+            if nb in index:
+                allowed[qi, index[nb]] = False
+    tied = {(min(index[a], index[b]), max(index[a], index[b])) for a, b in graph.edges()
+            if a in index and b in index}
+    negatives = sample_negative_pairs(n, tied | pos, len(pos), negative_seed)
+    return CordisSplit(cut, end, graph, candidates, queries, [relevant[q] for q in queries],
+                       allowed, sorted(pos), negatives)
+
+
+def cordis_programme_documents(data: CordisData, pics: Sequence[str], cut: int) -> list[list[str]]:
+    """Per organisation, the programme parts of its H2020 projects starting before ``cut``
+    (one token per project and part): the documents of the TF-IDF baseline."""
+    wanted = set(pics)
+    docs: dict[str, list[str]] = {p: [] for p in pics}
+    for rcn in data.projects(0, cut - 1):
+        for pic in data.members[rcn] & wanted:
+            docs[pic].extend(sorted(data.parts.get(rcn, ())))
+    return [docs[p] for p in pics]
+
+
+def cordis_baseline_scores(data: CordisData, split: CordisSplit,
+                           seed: int = 0) -> dict[str, np.ndarray]:
+    """Candidate x candidate scores of the link predictors, TF-IDF of programme parts, random."""
+    docs = cordis_programme_documents(data, split.candidates, split.cut)
+    return all_method_scores(split.graph, split.candidates, docs, seed=seed)
+
+
+def cordis_summaries(data: CordisData, split: CordisSplit, scores: Mapping[str, np.ndarray],
+                     k: int = 10, tie_seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
+    """``{"overall" | "companies": {method: metrics}}`` for score matrices over candidates.
+
+    Companies: queries of activity type PRC; their ROC-AUC uses the positive and negative
+    pairs with at least one company.
+    """
+    is_company = [data.org_type[c] == COMPANY for c in split.candidates]
+    labels = [is_company[q] for q in split.queries]
+    company_pairs = tuple([p for p in pairs if is_company[p[0]] or is_company[p[1]]]
+                          for pairs in (split.positives, split.negatives))
+    out: dict[str, dict[str, dict[str, float]]] = {"overall": {}, "companies": {}}
+    for method, s in scores.items():
+        res = evaluate_scores(s, split.queries, split.allowed, split.relevant,
+                              (split.positives, split.negatives), k, tie_seed, labels)
+        out["overall"][method] = res.summary()
+        company = res.summary(lambda lab: bool(lab))
+        company["roc_auc"] = roc_auc(*(_pair_scores(s, p) for p in company_pairs))
+        out["companies"][method] = company
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine on CORDIS: organisations as members, a ranker learned before the cut
+# ---------------------------------------------------------------------------------------------
+def _level(count: float) -> int:
+    """Participation count -> level 1-5: 1, 2-3, 4-7, 8-15, 16+ (log2 bins)."""
+    return int(min(5, 1 + math.floor(math.log2(max(count, 1)))))
+
+
+def cordis_taxonomy(data: CordisData) -> list[dict[str, Any]]:
+    """A small taxonomy: roots ``programme``, ``activity-type`` and ``country``; programme parts
+    under ``programme``; countries under their group (eu15, eu13, ac, tc) under ``country``."""
+    rows = [{"id": "programme", "label": "H2020 programme area", "kind": "knowhow"},
+            {"id": "activity-type", "label": "Kind of organisation", "kind": "service"},
+            {"id": "country", "label": "Country", "kind": "asset"}]
+    parts = sorted({p for ps in data.parts.values() for p in ps})
+    rows += [{"id": f"prog:{p}", "label": PROGRAMME_LABELS.get(p, p), "kind": "knowhow",
+              "broader": "programme", "synonyms": [p]} for p in parts]
+    rows += [{"id": f"type:{t}", "label": TYPE_LABELS[t], "kind": "service",
+              "broader": "activity-type", "synonyms": [t]} for t in ACTIVITY_TYPES]
+    groups = sorted(set(data.group.values()))
+    rows += [{"id": f"group:{g}", "label": f"country group {g}", "kind": "asset",
+              "broader": "country"} for g in groups]
+    by_country = {c: data.group[p] for p, c in data.country.items()}
+    rows += [{"id": f"country:{c}", "label": f"located in {c}", "kind": "asset",
+              "broader": f"group:{by_country[c]}"} for c in sorted(by_country)]
+    return rows
+
+
+def cordis_projection(data: CordisData, graph: nx.Graph, cut: int,
+                      max_needs: int = 8) -> NetworkProjection:
+    """The train graph as a partnermatch network, using only projects starting before ``cut``.
+
+    - members: the train graph's organisations; ``sector`` = activity type, ``region`` = country;
+    - capabilities: activity type and country (level 5), each programme part of its H2020
+      projects before the cut (level from the count, :func:`_level`);
+    - needs (kind ``partner``): the capabilities its past health partners brought most often
+      (up to ``max_needs`` with a share >= 0.1, urgency 1 + 4 x share): what it looks for;
+    - ties: COLLABORATES_WITH per train-graph edge, weight min(1, joint projects / 3).
+    """
+    pics = sorted(graph.nodes)
+    wanted = set(pics)
+    part_counts: dict[str, Counter] = {p: Counter() for p in pics}
+    for rcn in data.projects(0, cut - 1):
+        for pic in data.members[rcn] & wanted:
+            part_counts[pic].update(data.parts.get(rcn, ()))
+    caps: dict[str, list[dict[str, Any]]] = {}
+    for pic in pics:
+        entries = [{"id": f"type:{data.org_type[pic]}", "level": 5},
+                   {"id": f"country:{data.country[pic]}", "level": 5}]
+        entries += [{"id": f"prog:{p}", "level": _level(c)}
+                    for p, c in sorted(part_counts[pic].items())]
+        caps[pic] = entries
+    members = []
+    for pic in pics:
+        seen: Counter = Counter()
+        for nb, attrs in graph[pic].items():
+            for cap in caps[nb]:
+                seen[cap["id"]] += attrs["weight"]
+        total = sum(graph[pic][nb]["weight"] for nb in graph[pic]) or 1
+        needs = [{"id": cid, "kind": "partner", "urgency": int(1 + round(4 * min(1.0, c / total)))}
+                 for cid, c in seen.most_common(max_needs) if c / total >= 0.1]
+        members.append({"id": pic, "name": pic, "sector": data.org_type[pic],
+                        "region": data.country[pic], "capabilities": caps[pic], "needs": needs})
+    ties = [{"source": a, "target": b, "type": "COLLABORATES_WITH",
+             "weight": min(1.0, attrs["weight"] / 3), "since": f"{attrs['first']}-01-01"}
+            for a, b, attrs in graph.edges(data=True)]
+    return build_projection({"id": f"cordis-sc1-before-{cut}", "name": "CORDIS H2020 health"},
+                            cordis_taxonomy(data), members, ties)
+
+
+#: Engine pair features (``NetworkFeatures.block``) used by the learned ranker: the engine's own
+#: ``LEARNED_FEATURES`` (no direct tie: candidates are never tied to the query).
+ENGINE_FEATURES = tuple(LEARNED_FEATURES)
+NODE_FEATURES = ("log_degree", "log_strength", "log_health_projects", "log_health_last1",
+                 "log_health_last2", "log_all_projects", "log_all_last2", "years_since_last",
+                 "years_since_first", "log_coordinated", "log_mean_size", "log_all_degree",
+                 *(f"type_{t}" for t in ACTIVITY_TYPES))
+GRAPH_PAIR_FEATURES = ("cn", "jaccard", "aa", "ra", "log_pa", "log_paths3", "weighted_cn",
+                       "same_type", "same_country", "same_group", "programme_cosine",
+                       "engine_hand_score", "all_tied", "all_log_joint", "all_log_cn")
+
+
+@dataclass
+class CordisPairFeatures:
+    """Pair features over the candidates of one split, from information before its cut only."""
+
+    split: CordisSplit
+    node: np.ndarray  # candidates x NODE_FEATURES
+    pair: dict[str, np.ndarray]  # name -> candidates x candidates
+
+    @property
+    def names(self) -> list[str]:
+        return ([f"a_{n}" for n in NODE_FEATURES] + [f"b_{n}" for n in NODE_FEATURES]
+                + list(GRAPH_PAIR_FEATURES) + list(ENGINE_FEATURES))
+
+    def rows(self, rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """Design matrix of the pairs (a, b), a in ``rows``, b in ``cols`` (all by default),
+        row-major: shape (len(rows) * len(cols), n_features), float32."""
+        n = len(self.split.candidates)
+        cols = np.arange(n) if cols is None else np.asarray(cols)
+        r, c = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
+        parts = [self.node[r], self.node[c]]
+        parts += [self.pair[name][r, c][:, None] for name in GRAPH_PAIR_FEATURES]
+        parts += [self.pair[name][r, c][:, None] for name in ENGINE_FEATURES]
+        return np.hstack(parts).astype(np.float32)
+
+
+def cordis_pair_features(data: CordisData, split: CordisSplit) -> CordisPairFeatures:
+    """Node and pair features of a split: graph structure, activity before the cut, the engine's
+    ``NetworkFeatures`` on :func:`cordis_projection` and its hand score."""
+    cut, graph, cands = split.cut, split.graph, split.candidates
+    n = len(cands)
+    # -- node features ------------------------------------------------------------------------
+    health = defaultdict(list)
+    all_years = defaultdict(list)
+    coordinated = Counter()
+    sizes = defaultdict(list)
+    cand_set = set(cands)
+    for rcn in data.projects(0, cut - 1):
+        is_health = HEALTH in data.parts.get(rcn, ())
+        for pic in data.members[rcn] & cand_set:
+            all_years[pic].append(data.year[rcn])
+            if is_health:
+                health[pic].append(data.year[rcn])
+                sizes[pic].append(len(data.members[rcn]))
+                coordinated[pic] += data.coordinator.get(rcn) == pic
+    node = np.zeros((n, len(NODE_FEATURES)), np.float64)
+    for i, pic in enumerate(cands):
+        hy, ay = health[pic], all_years[pic]
+        strength = sum(a["weight"] for a in graph[pic].values())
+        node[i, :12] = [
+            math.log1p(graph.degree(pic)), math.log1p(strength), math.log1p(len(hy)),
+            math.log1p(sum(y == cut - 1 for y in hy)), math.log1p(sum(y >= cut - 2 for y in hy)),
+            math.log1p(len(ay)), math.log1p(sum(y >= cut - 2 for y in ay)),
+            cut - max(hy), cut - min(hy), math.log1p(coordinated[pic]),
+            math.log(np.mean(sizes[pic])), 0.0,
+        ]
+        node[i, 12 + ACTIVITY_TYPES.index(data.org_type[pic])] = 1.0
+    # -- graph pair features --------------------------------------------------------------------
+    adj, nodes = adjacency(graph)
+    pair: dict[str, np.ndarray] = {}
+    for name, method in (("cn", "common_neighbors"), ("jaccard", "jaccard_coefficient"),
+                         ("aa", "adamic_adar_index"), ("ra", "resource_allocation_index"),
+                         ("log_pa", "preferential_attachment")):
+        pair[name] = link_prediction_scores(graph, method, cands, cands, adj)
+    pair["log_pa"] = np.log1p(pair["log_pa"])
+    index = {v: i for i, v in enumerate(nodes)}
+    ci = np.array([index[c] for c in cands])
+    a2 = sp.csr_array(adj @ adj)
+    pair["log_paths3"] = np.log1p(np.asarray((adj[ci] @ a2[:, ci]).toarray()))
+    weights = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight", format="csr")
+    pair["weighted_cn"] = np.log1p(np.asarray((weights[ci] @ weights[:, ci]).toarray()))
+    types = np.array([data.org_type[c] for c in cands])
+    countries = np.array([data.country[c] for c in cands])
+    groups = np.array([data.group[c] for c in cands])
+    pair["same_type"] = (types[:, None] == types[None, :]).astype(np.float64)
+    pair["same_country"] = (countries[:, None] == countries[None, :]).astype(np.float64)
+    pair["same_group"] = (groups[:, None] == groups[None, :]).astype(np.float64)
+    pair["programme_cosine"] = text_scores(cordis_programme_documents(data, cands, cut))
+    # -- every H2020 programme before the cut (not only health) -------------------------------
+    everything = data.projects(0, cut - 1)
+    pics = sorted({p for rcn in everything for p in data.members[rcn]})
+    where = {p: i for i, p in enumerate(pics)}
+    inc_rows = [where[p] for rcn in everything for p in data.members[rcn]]
+    inc_cols = [j for j, rcn in enumerate(everything) for _ in data.members[rcn]]
+    incidence = sp.csr_array((np.ones(len(inc_rows)), (inc_rows, inc_cols)),
+                             shape=(len(pics), len(everything)))
+    ck = np.array([where[c] for c in cands])
+    joint = sp.csr_array(incidence[ck] @ incidence.T)  # candidates x all organisations
+    linked = sp.csr_array(joint > 0, dtype=np.float64)
+    linked = sp.csr_array(linked - sp.csr_array(  # not one's own neighbour
+        (np.ones(len(ck)), (np.arange(len(ck)), ck)), shape=linked.shape))
+    linked.eliminate_zeros()
+    joint_cc = np.asarray(joint[:, ck].toarray())
+    np.fill_diagonal(joint_cc, 0.0)
+    pair["all_tied"] = (joint_cc > 0).astype(np.float64)
+    pair["all_log_joint"] = np.log1p(joint_cc)
+    pair["all_log_cn"] = np.log1p(np.asarray((linked @ linked.T).toarray()))
+    node[:, NODE_FEATURES.index("log_all_degree")] = np.log1p(
+        np.asarray(linked.sum(axis=1)).ravel())
+    # -- the engine -----------------------------------------------------------------------------
+    projection = cordis_projection(data, graph, cut)
+    matcher = PartnerMatcher().fit(projection)
+    rows = np.array([projection.member_index[c] for c in cands])
+    block = {name: np.empty((n, n), np.float32) for name in ENGINE_FEATURES}
+    hand = np.empty((n, n))
+    for start in range(0, n, 256):
+        r = rows[start:start + 256]
+        score, f, _ = matcher.score_block(r)
+        for name in ENGINE_FEATURES:
+            block[name][start:start + len(r)] = f[name][:, rows]
+        hand[start:start + len(r)] = score[:, rows]
+    pair.update(block)
+    pair["engine_hand_score"] = np.where(np.isfinite(hand), hand, 0.0)
+    return CordisPairFeatures(split, node, pair)
+
+
+def _models(random_state: int = 0) -> dict[str, Any]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return {
+        "logreg": make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)),
+        "hgb_small": HistGradientBoostingClassifier(
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200,
+            l2_regularization=1.0, early_stopping=False, random_state=random_state),
+        "hgb": HistGradientBoostingClassifier(
+            max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=100,
+            l2_regularization=1.0, early_stopping=False, random_state=random_state),
+    }
+
+
+def _training_set(features: CordisPairFeatures, max_rows: int, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Every positive pair of the window's queries and a random sample of their other allowed
+    candidates as negatives, at most ``max_rows`` rows in all."""
+    split = features.split
+    rng = np.random.default_rng(seed)
+    total = int(split.allowed.sum())
+    n_pos = sum(len(r) for r in split.relevant)
+    keep_neg = min(1.0, max(0.0, (max_rows - n_pos) / max(total - n_pos, 1)))
+    xs, ys = [], []
+    for qi, q in enumerate(split.queries):
+        cols = np.flatnonzero(split.allowed[qi])
+        y = np.isin(cols, list(split.relevant[qi]))
+        keep = y | (rng.random(len(cols)) < keep_neg)
+        if keep.any():
+            xs.append(features.rows(np.array([q]), cols[keep]))
+            ys.append(y[keep])
+    return np.vstack(xs), np.concatenate(ys).astype(int)
+
+
+def predict_scores(model: Any, features: CordisPairFeatures, block: int = 128) -> np.ndarray:
+    n = len(features.split.candidates)
+    out = np.empty((n, n))
+    for start in range(0, n, block):
+        rows = np.arange(start, min(start + block, n))
+        out[rows] = model.predict_proba(features.rows(rows))[:, 1].reshape(len(rows), n)
+    return out
+
+
+@dataclass
+class LearnedRanker:
+    """The selected model, its training window and the validation table it was chosen on."""
+
+    model: Any
+    name: str
+    horizon: int
+    train_window: tuple[int, int]
+    validation: list[dict[str, Any]]
+
+
+def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (1, 2, 3),
+                      models: Sequence[str] = ("logreg", "hgb_small", "hgb"),
+                      first_year: int = 2014, max_rows: int = 150_000, seed: int = 0,
+                      cache: dict | None = None) -> LearnedRanker:
+    """Select and fit the engine's learned ranker for test cut ``cut`` on pre-cut data only.
+
+    A *window* (t, h) uses features from projects starting before t and labels = the new pairs
+    of projects starting in [t, t + h - 1] (:func:`cordis_split` with ``end = t + h - 1``).
+
+    - model selection: each (model, horizon h) is fitted on window (cut-1-h, h) and scored on
+      the validation window (cut-1, 1), whose labels are the projects of year cut-1 (still
+      before the cut); the best by P@10 + MRR on validation queries wins. Windows need at
+      least one year of features (t > ``first_year``).
+    - final fit: the chosen model on window (cut-h, h), i.e. labels up to year cut-1.
+
+    Nothing from projects starting at or after ``cut`` is read.
+    """
+    cache = {} if cache is None else cache
+
+    def window(t: int, h: int) -> CordisPairFeatures:
+        if (t, h) not in cache:
+            _log(f"  features: window cut {t}, labels {t}-{t + h - 1}")
+            cache[(t, h)] = cordis_pair_features(data, cordis_split(data, t, end=t + h - 1))
+        return cache[(t, h)]
+
+    assert cut - 1 > first_year, "need one year of features before the validation window"
+    validation_features = window(cut - 1, 1)
+    rows = []
+    for h in horizons:
+        if cut - 1 - h <= first_year:
+            continue
+        X, y = _training_set(window(cut - 1 - h, h), max_rows, seed)
+        for name in models:
+            t0 = time.perf_counter()
+            model = _models(seed)[name].fit(X, y)
+            scores = predict_scores(model, validation_features)
+            res = cordis_summaries(data, validation_features.split, {name: scores})
+            row = {"model": name, "horizon": h, "train_window": (cut - 1 - h, cut - 2),
+                   "validation_year": cut - 1, "fit_seconds": time.perf_counter() - t0,
+                   **{f"val_{m}": res["overall"][name][m] for m in ("precision", "mrr")},
+                   "val_companies_precision": res["companies"][name]["precision"]}
+            rows.append(row)
+            _log(f"  validation {name} h={h}: P@10 {row['val_precision']:.3f} "
+                 f"MRR {row['val_mrr']:.3f}")
+    best = max(rows, key=lambda r: r["val_precision"] + r["val_mrr"])
+    h = best["horizon"]
+    X, y = _training_set(window(cut - h, h), max_rows, seed)
+    model = _models(seed)[best["model"]].fit(X, y)
+    return LearnedRanker(model, best["model"], h, (cut - h, cut - 1), rows)
+
+
+def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
+                      models: Sequence[str] = ("logreg", "hgb_small"),
+                      horizons: Sequence[int] = (1, 2)) -> dict[str, Any]:
+    """Every method on one cut, in the same run: the baselines, the engine's hand score on
+    :func:`cordis_projection` and the engine's learned ranker (:func:`cordis_fit_ranker`, fitted
+    before the cut). Returns ``{"split", "results": {"overall"|"companies": {method: metrics}},
+    "ranker"}``."""
+    _log(f"CORDIS cut {cut}: test split and features")
+    split = cordis_split(data, cut)
+    features = cordis_pair_features(data, split)
+    scores = cordis_baseline_scores(data, split, seed=seed)
+    scores["engine"] = features.pair["engine_hand_score"]
+    _log(f"CORDIS cut {cut}: model selection before the cut")
+    ranker = cordis_fit_ranker(data, cut, models=models, horizons=horizons, seed=seed)
+    scores["engine_learned"] = predict_scores(ranker.model, features)
+    return {"split": split, "results": cordis_summaries(data, split, scores, k=k),
+            "ranker": ranker}

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
 
 from matching.projection import NetworkProjection
@@ -24,6 +23,9 @@ NON_CORE_NEED_KINDS = frozenset({"purchase", "knowhow"})
 CORE_CAPABILITY_KINDS = frozenset({"service", "product", None})
 CORE_LEVEL = 3
 DEFAULT_TIE_WEIGHT = 0.5
+LABEL_SIMILARITY_FLOOR = 0.5
+FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie", "common",
+            "adamic_adar", "rival", "core_overlap", "same_sector", "same_region", "preferential")
 
 
 def _csr(rows, cols, data, shape) -> sp.csr_array:
@@ -47,19 +49,6 @@ def _codes(values: list[str | None]) -> np.ndarray:
     """Integer codes per distinct value; -1 for a missing one (never equal to anything)."""
     seen: dict[str, int] = {}
     return np.array([seen.setdefault(v, len(seen)) if v else -1 for v in values], np.int64)
-
-
-def _member_texts(projection: NetworkProjection, matrix: sp.csr_array, extra: list[str]) -> list[str]:
-    tax = projection.taxonomy.nodes
-    texts = []
-    for i in range(projection.n_members):
-        row = matrix[[i], :]
-        words = [extra[i]]
-        for j in row.indices:
-            node = tax[projection.capability_ids[j]]
-            words += [node.get("label") or "", *node.get("synonyms", [])]
-        texts.append(" ".join(w for w in words if w))
-    return texts
 
 
 @dataclass
@@ -155,35 +144,59 @@ class NetworkFeatures:
         self.linked_aa = sp.csr_array(self.linked @ sp.diags_array(inv_log))
 
     def _text(self, m: int) -> None:
+        r"""Two text signals, both cheap to score in blocks.
+
+        - Capability labels: :math:`T` is the cosine of TF-IDF character n-grams of each
+          capability's label and synonyms (which match across English and Spanish spellings),
+          kept where :math:`\ge` ``LABEL_SIMILARITY_FLOOR``; a's wants meet b's offers through
+          it: :math:`\min(1, \hat D_a T \, L_b^\top)`. Done at the level of capabilities, the
+          product stays as sparse as the taxonomy coverage.
+        - Descriptions: the cosine of word TF-IDF of the labels a wants and the description b
+          wrote; words in more than a fifth of descriptions are dropped, which removes stop words
+          in any language and keeps the product sparse.
+        """
         p = self.projection
-        descriptions = [p.ties.nodes[mid].get("description") or "" for mid in p.member_ids]
-        offers = _member_texts(p, p.levels, descriptions)
-        wants = _member_texts(p, sp.csr_array(p.urgencies + p.severities), [""] * p.n_members)
-        # Words and character n-grams: the latter match across English and Spanish spellings.
-        vectoriser = FeatureUnion([
-            ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
-                                      min_df=1)),
-        ])
+        tax = p.taxonomy.nodes
+        labels = [" ".join([tax[c].get("label") or c, *tax[c].get("synonyms", [])])
+                  for c in p.capability_ids]
         try:
-            matrix = vectoriser.fit_transform(offers + wants)
-        except ValueError:  # an empty vocabulary: no text at all
-            matrix = sp.csr_array((2 * p.n_members, 1), dtype=np.float32)
-        matrix = normalize(sp.csr_array(matrix, dtype=np.float32))
-        self.offer_text = sp.csr_array(matrix[: p.n_members])
-        self.offer_text_t = sp.csr_array(self.offer_text.T)
-        self.want_text = sp.csr_array(matrix[p.n_members:])
+            chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+                                    strip_accents="unicode").fit_transform(labels)
+            similar = sp.csr_array(chars @ chars.T, dtype=np.float32)
+            similar.data[similar.data < LABEL_SIMILARITY_FLOOR] = 0
+            similar.eliminate_zeros()
+        except ValueError:  # no labels at all
+            similar = sp.eye_array(m, dtype=np.float32, format="csr")
+        self.label_text = sp.csr_array(similar @ self.levels.T)
+        self.label_text.data = np.minimum(self.label_text.data, 1.0)
+
+        descriptions = [p.ties.nodes[mid].get("description") or "" for mid in p.member_ids]
+        wants = [" ".join(labels[j] for j in row)
+                 for row in _rows(sp.csr_array(p.urgencies + p.severities))]
+        vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
+                                     strip_accents="unicode",
+                                     max_df=0.2 if p.n_members >= 100 else 1.0)
+        try:
+            vectoriser.fit(descriptions)
+            self.description_t = sp.csr_array(normalize(vectoriser.transform(descriptions)).T)
+            self.want_words = sp.csr_array(normalize(vectoriser.transform(wants)))
+        except ValueError:  # no descriptions, or every word too common
+            self.description_t = sp.csr_array((1, p.n_members), dtype=np.float32)
+            self.want_words = sp.csr_array((p.n_members, 1), dtype=np.float32)
 
     # -- blocks -------------------------------------------------------------------------------
-    def block(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+    def block(self, rows: np.ndarray, names: tuple[str, ...] | None = None
+              ) -> dict[str, np.ndarray]:
         """Features of every (a, b) with a in ``rows``: each an ``len(rows) x n`` array.
+
+        Only ``names`` are computed (default: all of ``FEATURES``).
 
         - ``benefit_to_member``: :math:`\\sum_d \\hat D_{ad} \\, C_{db}`, the share of a's weighted
           needs and weaknesses that b covers (0-1);
         - ``benefit_to_partner``: the same with a and b swapped;
         - ``non_core_benefit``: the benefit to a from its purchases, know-how and certifications
           only (what a rival may offer);
-        - ``text``: cosine of TF-IDF vectors of a's wants and b's offers;
+        - ``text``: the mean of the label and description similarities of ``_text`` (0-1);
         - ``tie``: strength of a direct positive tie; ``common``: common partners;
           ``adamic_adar``: :math:`\\sum_{z} 1/\\log \\deg z` over common partners;
         - ``rival``: an explicit COMPETES_WITH tie; ``core_overlap``: core capabilities both
@@ -191,22 +204,42 @@ class NetworkFeatures:
         - ``preferential``: :math:`\\log(1 + \\deg a \\deg b)`.
         """
         rows = np.asarray(rows)
-        dense = lambda x: np.asarray(x.toarray() if sp.issparse(x) else x, np.float32)  # noqa: E731
-        out = {
-            "benefit_to_member": dense(self.demand[rows] @ self.coverage),
-            "benefit_to_partner": dense(self.coverage_t[rows] @ self.demand_t),
-            "non_core_benefit": dense(self.non_core_demand[rows] @ self.coverage),
-            "text": dense(self.want_text[rows] @ self.offer_text_t),
-            "tie": dense(self.tie_strength[rows]),
-            "common": dense(self.linked[rows] @ self.linked),
-            "adamic_adar": dense(self.linked_aa[rows] @ self.linked),
-            "rival": dense(self.rivals[rows]),
-            "core_overlap": dense(self.core[rows] @ self.core_t),
-            "same_sector": (self.sector[rows, None] == self.sector[None, :]).astype(np.float32),
-            "same_region": (self.region[rows, None] == self.region[None, :]).astype(np.float32),
-            "preferential": np.log1p(np.outer(self.degree[rows], self.degree)).astype(np.float32),
-        }
-        return out
+        wanted = FEATURES if names is None else names
+        return {name: self._compute(name, rows) for name in wanted}
+
+    def _compute(self, name: str, rows: np.ndarray) -> np.ndarray:
+        def dense(x) -> np.ndarray:
+            return np.asarray(x.toarray() if sp.issparse(x) else x, np.float32)
+
+        match name:
+            case "benefit_to_member":
+                return dense(self.demand[rows] @ self.coverage)
+            case "benefit_to_partner":
+                return dense(self.coverage_t[rows] @ self.demand_t)
+            case "non_core_benefit":
+                return dense(self.non_core_demand[rows] @ self.coverage)
+            case "text":
+                labels = dense(self.demand[rows] @ self.label_text)
+                labels += dense(self.want_words[rows] @ self.description_t)
+                labels *= 0.5
+                return labels
+            case "tie":
+                return dense(self.tie_strength[rows])
+            case "common":
+                return dense(self.linked[rows] @ self.linked)
+            case "adamic_adar":
+                return dense(self.linked_aa[rows] @ self.linked)
+            case "rival":
+                return dense(self.rivals[rows])
+            case "core_overlap":
+                return dense(self.core[rows] @ self.core_t)
+            case "same_sector":
+                return (self.sector[rows, None] == self.sector[None, :]).astype(np.float32)
+            case "same_region":
+                return (self.region[rows, None] == self.region[None, :]).astype(np.float32)
+            case "preferential":
+                return np.log1p(np.outer(self.degree[rows], self.degree)).astype(np.float32)
+        raise KeyError(name)
 
     def competitor(self, f: dict[str, np.ndarray]) -> np.ndarray:
         """Rivals: a COMPETES_WITH tie, or the same sector and region with overlapping core offers."""

@@ -18,6 +18,7 @@ from matching.projection import NetworkProjection
 
 POSITIVE_TIES = ("TRUSTS", "COLLABORATES_WITH", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
+SHARE_SAMPLE = 1000
 BLOCK_SIZE = 512
 
 Tie = tuple[str, str, str, dict[str, Any]]
@@ -71,14 +72,21 @@ def _communities(projection: NetworkProjection, ties: Iterable[Tie]) -> list[lis
 
 
 def _suggestion_share(projection: NetworkProjection, matcher: Any, threshold: float) -> float:
-    """Share of members with at least one candidate scoring above ``threshold``."""
+    """Share of members with at least one candidate scoring above ``threshold``.
+
+    Above ``SHARE_SAMPLE`` members it is estimated on a fixed random sample of that many (a
+    dashboard figure: +-3 points at 95% confidence), which keeps the metrics fast on big networks.
+    """
     if matcher.projection_.member_ids != projection.member_ids:
         raise ValueError("the matcher was fitted on another network")
     n, hits = projection.n_members, 0
-    for start in range(0, n, BLOCK_SIZE):
-        score, _, _ = matcher.score_block(np.arange(start, min(start + BLOCK_SIZE, n)))
+    members = np.arange(n)
+    if n > SHARE_SAMPLE:
+        members = np.sort(np.random.default_rng(0).choice(n, SHARE_SAMPLE, replace=False))
+    for start in range(0, len(members), BLOCK_SIZE):
+        score, _, _ = matcher.score_block(members[start:start + BLOCK_SIZE])
         hits += int((score > threshold).any(axis=1).sum())  # -inf never counts
-    return _share(hits, n)
+    return _share(hits, len(members))
 
 
 def network_metrics(projection: NetworkProjection, *, matcher: Any = None,

@@ -20,6 +20,9 @@ from matching.ranker import FeedbackRanker
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
+# What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
+HAND_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie",
+                 "common", "rival", "core_overlap", "same_sector", "same_region")
 
 
 class CompetitorPolicy(StrEnum):
@@ -145,11 +148,15 @@ class PartnerMatcher:
         if policy is CompetitorPolicy.PENALISE:
             u = np.where(rival, f["non_core_benefit"], u)
         v = f["benefit_to_partner"]
-        score = (u + self.mutual_weight * np.sqrt(u * v) + self.partner_weight * v
-                 + self.text_weight * f["text"] + self.tie_weight * f["tie"]
-                 + self.common_weight * np.minimum(f["common"], 3) / 3)
+        score = np.sqrt(u * v)  # in place from here: these are n-wide blocks
+        score *= self.mutual_weight
+        score += u
+        score += self.partner_weight * v
+        score += self.text_weight * f["text"]
+        score += self.tie_weight * f["tie"]
+        score += (self.common_weight / 3) * np.minimum(f["common"], 3)
         if policy is CompetitorPolicy.PENALISE:
-            score = np.where(rival, score * self.competitor_penalty, score)
+            score[rival] *= self.competitor_penalty
         return score, u
 
     def score_block(self, rows: np.ndarray, policy: CompetitorPolicy = CompetitorPolicy.PENALISE
@@ -157,7 +164,8 @@ class PartnerMatcher:
         """Scores of every candidate for each member in ``rows``; -inf where not suggestible."""
         self._check_fitted()
         rows = np.asarray(rows, dtype=np.int64)
-        f = self.features_.block(rows)
+        names = None if self.ranker_.is_fitted else HAND_FEATURES
+        f = self.features_.block(rows, names)
         rival = self.features_.competitor(f)
         score, f["benefit_shown"] = self._hand_score(f, rival, policy)
         if self.ranker_.is_fitted:
@@ -206,24 +214,36 @@ class PartnerMatcher:
             competitor=competitor, overlap=shared, reasons=reasons,
             introduction_path=path if path and len(path) > 2 else None)
 
+    def score_all(self, policy: CompetitorPolicy = CompetitorPolicy.PENALISE,
+                  block_size: int | None = None):
+        """Yield ``(rows, scores)`` blocks covering every member; blocks hold about 4M pairs."""
+        self._check_fitted()
+        n = self.projection_.n_members
+        size = block_size or max(64, min(1024, 4_000_000 // max(n, 1)))
+        for start in range(0, n, size):
+            rows = np.arange(start, min(start + size, n))
+            yield rows, self.score_block(rows, policy)[0]
+
     def best_pairs(self, limit: int = 50,
                    competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
-                   block_size: int = 512) -> list[dict[str, Any]]:
+                   block_size: int | None = None) -> list[dict[str, Any]]:
         """The network's best pairs, each pair once, by the mean of its two directed scores."""
         self._check_fitted()
         policy = CompetitorPolicy(competitors)
         n = self.projection_.n_members
         directed: dict[tuple[int, int], float] = {}
-        for start in range(0, n, block_size):
-            rows = np.arange(start, min(start + block_size, n))
-            score, _, _ = self.score_block(rows, policy)
-            for i, a in enumerate(rows):
-                for b in _top(score[i], limit):
-                    directed[(int(a), b)] = float(score[i, b])
+        for rows, score in self.score_all(policy, block_size):
+            k = min(limit, n - 1)
+            if k <= 0:
+                break
+            top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+            values = np.take_along_axis(score, top, axis=1)
+            for a, bs, vs in zip(rows.tolist(), top.tolist(), values.tolist()):
+                directed.update(((a, b), v) for b, v in zip(bs, vs) if v != -np.inf)
         pairs: dict[tuple[int, int], float] = {}
         for (a, b), s in directed.items():
             key = (min(a, b), max(a, b))
-            # A direction outside the other's top list counts as that member's weakest interest.
+            # A direction outside the other member's top list counts as 0: interest is one-sided.
             pairs[key] = max(pairs.get(key, 0.0), (s + directed.get((b, a), 0.0)) / 2)
         ids = self.projection_.member_ids
         ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:limit]
