@@ -14,6 +14,8 @@ from graph.projection import project_network
 from graph.store import network_version
 from matching.scoring import PartnerMatcher
 
+DECLINE_DAYS = 180
+
 
 class MatcherCache:
     def __init__(self) -> None:
@@ -36,6 +38,9 @@ class MatcherCache:
             if cached and cached[0] == key:
                 return cached[1]
             projection = project_network(db, nid)
-            matcher = PartnerMatcher().fit(projection)
+            policy = projection.network.get("policy") or {}
+            matcher = PartnerMatcher(
+                decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS
+            ).fit(projection)
             self._fitted[nid] = ((projection.version, key[1]), matcher)
             return matcher

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.security import Role
-from graph.document import Identifier, LongText, Text
+from graph.document import (Identifier, LongText, NetworkPolicy, Outcomes, Participant,
+                            ProjectKind, ProjectPhase, Text)
 
 
 class ErrorItem(BaseModel):
@@ -42,6 +43,7 @@ class NetworkUpdate(BaseModel):
     sector: Text | None = None
     region: Text | None = None
     description: LongText | None = None
+    policy: NetworkPolicy | None = None
 
 
 class NetworkPublic(BaseModel):
@@ -50,6 +52,7 @@ class NetworkPublic(BaseModel):
     sector: str | None = None
     region: str | None = None
     description: str | None = None
+    policy: NetworkPolicy | None = None
 
 
 class ImportResult(BaseModel):
@@ -135,3 +138,37 @@ class ValueChainRequest(BaseModel):
     template: Identifier | None = None
     stages: list[StageRequest] | None = Field(None, min_length=1, max_length=50)
     max_stages_per_member: int = Field(1, ge=1, le=50)
+
+
+class IntroductionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    requester: Identifier = Field(alias="from")
+    recipient: Identifier = Field(alias="to")
+    message: LongText | None = None
+    suggestion_reasons: list[Text] = Field(default_factory=list, max_length=20)
+
+
+class IntroductionAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["approve", "reject", "accept", "decline", "cancel"]
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Identifier | None = None
+    title: Text
+    kind: ProjectKind = ProjectKind.OTHER
+    members: list[Participant] = Field(min_length=1, max_length=10_000)
+    lead: Identifier | None = None
+    goal: LongText | None = None
+    source: dict[str, Any] | None = None
+
+
+class ProjectMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: ProjectPhase
+    reason: LongText | None = None
+
+
+class OutcomesUpdate(Outcomes):
+    pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
 
@@ -89,6 +89,8 @@ class Member(_Strict):
     region: Text | None = None
     size: MemberSize | None = None
     description: LongText | None = None
+    # Confidential until the member accepts an introduction: then shown to that partner only.
+    contact: Text | None = None
     capabilities: list[CapabilityLevel] = Field(default_factory=list, max_length=500)
     weaknesses: list[Weakness] = Field(default_factory=list, max_length=500)
     needs: list[Need] = Field(default_factory=list, max_length=500)
@@ -124,12 +126,74 @@ class ValueChainTemplate(_Strict):
     max_stages_per_member: Annotated[int, Field(ge=1, le=50)] = 1
 
 
+class NetworkPolicy(_Strict):
+    """How introductions work in a network."""
+
+    approval: Literal["auto", "always", "never"] = "auto"  # auto: rivals or untied pairs
+    expiry_days: Annotated[int, Field(ge=1, le=365)] = 14
+    suppress_declined_days: Annotated[int, Field(ge=0, le=3650)] = 180
+
+
 class Network(_Strict):
     id: Identifier
     name: Text
     sector: Text | None = None
     region: Text | None = None
     description: LongText | None = None
+    policy: NetworkPolicy | None = None
+
+
+class ProjectKind(StrEnum):
+    BUYING_GROUP = "buying_group"
+    SHARED_SERVICE = "shared_service"
+    CROSS_TRAINING = "cross_training"
+    VALUE_CHAIN = "value_chain"
+    PAIR = "pair"
+    OTHER = "other"
+
+
+class ProjectPhase(StrEnum):
+    OPPORTUNITY = "opportunity"
+    SHARED_GOALS = "shared_goals"
+    DESIGN = "design"
+    IMPLEMENTATION = "implementation"
+    DONE = "done"
+    ABANDONED = "abandoned"
+
+
+class Participant(_Strict):
+    member: Identifier
+    role: Text = "partner"
+
+
+class Outcomes(_Strict):
+    expected_saving: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR/year
+    realised_saving: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR/year
+    new_business: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR/year
+    certifications: list[Text] = Field(default_factory=list, max_length=100)
+    trainings: Annotated[int, Field(ge=0)] = 0
+
+
+class PhaseChange(_Strict):
+    at: dt.datetime
+    phase: ProjectPhase
+    by: Text
+    reason: LongText | None = None
+
+
+class Project(_Strict):
+    """A collaboration project and where it stands."""
+
+    id: Identifier
+    title: Text
+    kind: ProjectKind = ProjectKind.OTHER
+    members: list[Participant] = Field(min_length=1, max_length=10_000)
+    lead: Identifier | None = None
+    goal: LongText | None = None
+    source: dict[str, Any] | None = None  # the opportunity it came from
+    phase: ProjectPhase = ProjectPhase.OPPORTUNITY
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+    history: list[PhaseChange] = Field(default_factory=list)
 
 
 class NetworkDocument(_Strict):
@@ -140,6 +204,7 @@ class NetworkDocument(_Strict):
     members: list[Member] = Field(default_factory=list)
     ties: list[Tie] = Field(default_factory=list)
     value_chains: list[ValueChainTemplate] = Field(default_factory=list)
+    projects: list[Project] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

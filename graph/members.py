@@ -9,7 +9,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.database import Database
 from graph.document import Member, Network
-from graph.store import NO_FILTER, known_broader, read_network, write_members
+from graph.store import NO_FILTER, known_broader, network_row, read_network, write_members
 from graph.validation import DocumentInvalid, Problem, validate_network
 
 
@@ -19,8 +19,8 @@ class MemberNotFound(LookupError):
 
 def _member(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row in the import format's member shape."""
-    member = {k: row[k] for k in ("id", "name", "sector", "region", "size", "description")
-              if row.get(k) is not None}
+    member = {k: row[k] for k in ("id", "name", "sector", "region", "size", "description",
+                                  "contact") if row.get(k) is not None}
     for key in ("capabilities", "weaknesses", "needs"):
         entries = [{k: v for k, v in e.items() if v is not None} for e in row[key]]
         member[key] = sorted(entries, key=lambda e: e["id"])
@@ -84,7 +84,8 @@ def delete_member(db: Database, nid: str, mid: str) -> None:
 
 def upsert_network(db: Database, network: Network) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
-        tx.run(q.UPSERT_NETWORK, network=network.model_dump()).consume()
+        tx.run(q.UPSERT_NETWORK, network=network_row(network)).consume()
+        tx.run(q.BUMP_VERSION, nid=network.id).consume()
 
     db.write(work)
     return read_network(db, network.id)

@@ -38,7 +38,9 @@ CREATE (c)-[:BROADER]->(p)
 UPSERT_NETWORK = """
 MERGE (n:Network {id: $network.id})
 SET n.name = $network.name, n.sector = $network.sector, n.region = $network.region,
-    n.description = $network.description
+    n.description = $network.description, n.policy_approval = $network.policy_approval,
+    n.policy_expiry_days = $network.policy_expiry_days,
+    n.policy_suppress_declined_days = $network.policy_suppress_declined_days
 """
 
 DELETE_ABSENT_MEMBERS = """
@@ -69,7 +71,7 @@ MATCH (n:Network {id: $nid})
 UNWIND $rows AS row
 MERGE (m:Member {network: $nid, id: row.id})
 SET m.name = row.name, m.sector = row.sector, m.region = row.region, m.size = row.size,
-    m.description = row.description
+    m.description = row.description, m.contact = row.contact
 MERGE (m)-[:MEMBER_OF]->(n)
 """
 
@@ -119,6 +121,96 @@ RETURN t.id AS id, t.name AS name, t.max_stages_per_member AS max_stages_per_mem
 ORDER BY id
 """
 
+# Projects: outcomes, history and source are JSON strings (Neo4j properties hold no maps).
+DELETE_PROJECTS = """
+MATCH (p:Project {network: $nid})
+DETACH DELETE p
+"""
+
+ADD_PROJECTS = """
+MATCH (n:Network {id: $nid})
+UNWIND $rows AS row
+CREATE (p:Project {network: $nid, id: row.id, title: row.title, kind: row.kind,
+                   lead: row.lead, goal: row.goal, source: row.source, phase: row.phase,
+                   outcomes: row.outcomes, history: row.history})
+CREATE (p)-[:PROJECT_OF]->(n)
+"""
+
+CREATE_PARTICIPATION = """
+UNWIND $rows AS row
+MATCH (m:Member {network: $nid, id: row.member}), (p:Project {network: $nid, id: row.project})
+CREATE (m)-[:PARTICIPATES_IN {role: row.role}]->(p)
+"""
+
+PROJECTS = """
+MATCH (p:Project {network: $nid})
+WHERE $pid IS NULL OR p.id = $pid
+RETURN p.id AS id, p.title AS title, p.kind AS kind, p.lead AS lead, p.goal AS goal,
+       p.source AS source, p.phase AS phase, p.outcomes AS outcomes, p.history AS history,
+       [(m:Member)-[r:PARTICIPATES_IN]->(p) | {member: m.id, role: r.role}] AS members
+ORDER BY id
+"""
+
+# Conditional on the phase read before: a concurrent change makes it match nothing.
+MOVE_PROJECT = """
+MATCH (p:Project {network: $nid, id: $pid})
+WHERE p.phase = $expected
+SET p.phase = $phase, p.history = $history
+RETURN p.id AS id
+"""
+
+SET_OUTCOMES = """
+MATCH (p:Project {network: $nid, id: $pid})
+SET p.outcomes = $outcomes
+RETURN p.id AS id
+"""
+
+MEMBERS_IN = """
+MATCH (m:Member {network: $nid})
+WHERE m.id IN $ids
+RETURN m.id AS id
+"""
+
+# -- introductions --------------------------------------------------------------------------
+CREATE_INTRODUCTION = """
+MATCH (a:Member {network: $nid, id: $requester}), (b:Member {network: $nid, id: $recipient})
+CREATE (i:Introduction {network: $nid, id: $id, requester: $requester, recipient: $recipient,
+                        message: $message, reasons: $reasons, status: $status,
+                        created: $now, updated: $now, expires: $expires, history: $history})
+CREATE (a)-[:REQUESTED]->(i)-[:INTRODUCES]->(b)
+"""
+
+INTRODUCTIONS = """
+MATCH (i:Introduction {network: $nid})
+WHERE ($id IS NULL OR i.id = $id)
+  AND ($member IS NULL OR i.requester = $member OR i.recipient = $member)
+RETURN i.id AS id, i.requester AS requester, i.recipient AS recipient, i.message AS message,
+       i.reasons AS reasons, i.status AS status, i.created AS created, i.updated AS updated,
+       i.expires AS expires, i.history AS history
+ORDER BY created DESC, id
+"""
+
+OPEN_INTRODUCTION_BETWEEN = """
+MATCH (i:Introduction {network: $nid})
+WHERE i.status IN $open AND i.expires > $now
+  AND ((i.requester = $a AND i.recipient = $b) OR (i.requester = $b AND i.recipient = $a))
+RETURN i.id AS id
+"""
+
+# Conditional on the status read before, so two concurrent answers cannot both win.
+MOVE_INTRODUCTION = """
+MATCH (i:Introduction {network: $nid, id: $id})
+WHERE i.status = $expected
+SET i.status = $status, i.updated = $now, i.history = $history
+RETURN i.id AS id
+"""
+
+CONTACTS_REVEALED = """
+MATCH (i:Introduction {network: $nid, status: 'accepted'})
+WHERE i.requester = $member OR i.recipient = $member
+RETURN CASE WHEN i.requester = $member THEN i.recipient ELSE i.requester END AS partner
+"""
+
 # Every write to a network bumps its version in the same transaction, so in-memory projections
 # (cached per network in any process) know when they are stale.
 BUMP_VERSION = """
@@ -146,13 +238,17 @@ ORDER BY at
 NETWORK = """
 MATCH (n:Network {id: $nid})
 RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
-       n.description AS description
+       n.description AS description, CASE WHEN n.policy_approval IS NULL THEN null
+            ELSE {approval: n.policy_approval, expiry_days: n.policy_expiry_days,
+                  suppress_declined_days: n.policy_suppress_declined_days} END AS policy
 """
 
 NETWORKS = """
 MATCH (n:Network)
 RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
-       n.description AS description
+       n.description AS description, CASE WHEN n.policy_approval IS NULL THEN null
+            ELSE {approval: n.policy_approval, expiry_days: n.policy_expiry_days,
+                  suppress_declined_days: n.policy_suppress_declined_days} END AS policy
 ORDER BY n.id
 """
 
@@ -168,7 +264,7 @@ WHERE ($mid IS NULL OR m.id = $mid)
   AND ($text IS NULL OR toLower(m.name) CONTAINS $text
        OR toLower(coalesce(m.description, '')) CONTAINS $text)
 RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.size AS size,
-       m.description AS description,
+       m.description AS description, m.contact AS contact,
        [(m)-[r:HAS_CAPABILITY]->(c:Capability) | {id: c.id, level: r.level}] AS capabilities,
        [(m)-[r:HAS_WEAKNESS]->(c:Capability) | {id: c.id, severity: r.severity}] AS weaknesses,
        [(m)-[r:NEEDS]->(c:Capability) |

@@ -19,6 +19,9 @@ STATEMENTS = (
     "CREATE CONSTRAINT member_key IF NOT EXISTS "
     "FOR (m:Member) REQUIRE (m.network, m.id) IS UNIQUE",
     "CREATE INDEX member_network IF NOT EXISTS FOR (m:Member) ON (m.network)",
+    "CREATE CONSTRAINT project_key IF NOT EXISTS "
+    "FOR (p:Project) REQUIRE (p.network, p.id) IS UNIQUE",
+    "CREATE CONSTRAINT introduction_id IF NOT EXISTS FOR (i:Introduction) REQUIRE i.id IS UNIQUE",
     "CREATE CONSTRAINT token_id IF NOT EXISTS FOR (t:Token) REQUIRE t.id IS UNIQUE",
     "CREATE CONSTRAINT token_hash IF NOT EXISTS FOR (t:Token) REQUIRE t.hash IS UNIQUE",
 )

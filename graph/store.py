@@ -11,7 +11,8 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.database import Database
-from graph.document import Capability, Member, NetworkDocument, TaxonomyDocument
+from graph.document import (Capability, Member, Network, NetworkDocument, NetworkPolicy,
+                             Project, TaxonomyDocument)
 from graph.validation import Problem, DocumentInvalid, validate_network, validate_taxonomy
 
 
@@ -67,8 +68,8 @@ def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> Taxonomy
 def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> None:
     """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones."""
     tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
-    rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description"})
-            for m in members]
+    rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description",
+                                  "contact"}) for m in members]
     tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
     capability_rows = [{"member": m.id, **c.model_dump()} for m in members for c in m.capabilities]
     weakness_rows = [{"member": m.id, **w.model_dump()} for m in members for w in m.weaknesses]
@@ -95,13 +96,56 @@ def _write_ties(tx: ManagedTransaction, document: NetworkDocument) -> None:
         tx.run(q.CREATE_TIE[tie_type], nid=nid, rows=rows).consume()
 
 
+def network_row(network: Network) -> dict[str, Any]:
+    """The network's properties as stored: the policy flattened (properties hold no maps)."""
+    row = network.model_dump(exclude={"policy"})
+    policy = network.policy.model_dump() if network.policy else {}
+    for key in ("approval", "expiry_days", "suppress_declined_days"):
+        row[f"policy_{key}"] = policy.get(key)
+    return row
+
+
 def _write_network(tx: ManagedTransaction, document: NetworkDocument) -> None:
     _write_capabilities(tx, document.capabilities)
-    tx.run(q.UPSERT_NETWORK, network=document.network.model_dump()).consume()
+    tx.run(q.UPSERT_NETWORK, network=network_row(document.network)).consume()
     _write_members(tx, document)
     _write_ties(tx, document)
     _write_value_chains(tx, document)
+    write_projects(tx, document.network.id, document.projects)
     tx.run(q.BUMP_VERSION, nid=document.network.id).consume()
+
+
+def project_row(project: Project) -> dict[str, Any]:
+    data = project.model_dump(mode="json")
+    return {**{k: data[k] for k in ("id", "title", "kind", "lead", "goal", "phase")},
+            "source": json.dumps(data["source"]) if data["source"] is not None else None,
+            "outcomes": json.dumps(data["outcomes"]), "history": json.dumps(data["history"])}
+
+
+def write_projects(tx: ManagedTransaction, nid: str, projects: list[Project], *,
+                   replace: bool = True) -> None:
+    """Add projects and their participants; with ``replace``, the network's others go."""
+    if replace:
+        tx.run(q.DELETE_PROJECTS, nid=nid).consume()
+    tx.run(q.ADD_PROJECTS, nid=nid, rows=[project_row(p) for p in projects]).consume()
+    participants = [{"project": p.id, "member": m.member, "role": m.role}
+                    for p in projects for m in p.members]
+    tx.run(q.CREATE_PARTICIPATION, nid=nid, rows=participants).consume()
+
+
+def read_projects(db: Database, nid: str, pid: str | None = None) -> list[dict[str, Any]]:
+    """Projects in the import format (one when ``pid`` is given)."""
+    projects = []
+    for row in db.query(q.PROJECTS, nid=nid, pid=pid):
+        project = _without_none({k: row[k] for k in ("id", "title", "kind", "lead", "goal",
+                                                      "phase")})
+        project["members"] = sorted(row["members"], key=lambda m: m["member"])
+        project["outcomes"] = json.loads(row["outcomes"] or "{}")
+        project["history"] = json.loads(row["history"] or "[]")
+        if row["source"]:
+            project["source"] = json.loads(row["source"])
+        projects.append(project)
+    return projects
 
 
 def _write_value_chains(tx: ManagedTransaction, document: NetworkDocument) -> None:
@@ -150,6 +194,11 @@ def import_network(
 # -- reading back ---------------------------------------------------------------------------
 def list_networks(db: Database) -> list[dict[str, Any]]:
     return [_without_none(row) for row in db.query(q.NETWORKS)]
+
+
+def network_policy(db: Database, nid: str) -> NetworkPolicy:
+    """The network's introduction policy, the defaults where none was set."""
+    return NetworkPolicy(**(read_network(db, nid).get("policy") or {}))
 
 
 def read_network(db: Database, nid: str) -> dict[str, Any]:
@@ -227,22 +276,28 @@ def network_version(db: Database, nid: str) -> int:
     return int(rows[0]["version"])
 
 
-def export_network(db: Database, nid: str, *, include_weaknesses: bool = True) -> dict[str, Any]:
+def export_network(db: Database, nid: str, *, include_confidential: bool = True
+                   ) -> dict[str, Any]:
     """The stored network as an import document.
+
+    Without ``include_confidential`` (for analysts) members' weaknesses and contact details are
+    left out.
 
     The document carries the taxonomy entries it uses (with their ancestors), so it loads into an
     empty database too; a load/export round trip is lossless.
     """
     rows = read_network_rows(db, nid)
     member_rows, tie_rows, taxonomy = rows.members, rows.ties, rows.taxonomy
+    keys = ["id", "name", "sector", "region", "size", "description"]
+    if include_confidential:
+        keys.append("contact")
     members = []
     used: set[str] = set()
     for row in member_rows:
-        member = _without_none({k: row[k] for k in
-                                ("id", "name", "sector", "region", "size", "description")})
+        member = _without_none({k: row[k] for k in keys})
         member["capabilities"] = sorted(row["capabilities"], key=lambda c: c["id"])
         member["weaknesses"] = (sorted(row["weaknesses"], key=lambda c: c["id"])
-                                if include_weaknesses else [])
+                                if include_confidential else [])
         member["needs"] = sorted((_without_none(n) for n in row["needs"]), key=lambda c: c["id"])
         used.update(c["id"] for key in ("capabilities", "weaknesses", "needs")
                     for c in member[key])
@@ -255,6 +310,7 @@ def export_network(db: Database, nid: str, *, include_weaknesses: bool = True) -
         "members": members,
         "ties": [_without_none(t) for t in tie_rows],
         "value_chains": value_chains,
+        "projects": read_projects(db, nid),
     }
     # Read back through the models so the export is exactly the import format.
     return NetworkDocument.model_validate(document).to_json()

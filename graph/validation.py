@@ -198,6 +198,28 @@ def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def _project_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, project in _items(raw, "projects"):
+        pid = _text(project.get("id"))
+        if pid is not None and pid in seen:
+            problems.append(Problem(f"projects[{i}].id", f"duplicate project id {pid!r}"))
+        seen.add(pid or "")
+        participants = set()
+        for j, part in _items(project, "members"):
+            mid = _text(part.get("member"))
+            if mid is not None and mid not in member_ids:
+                problems.append(Problem(f"projects[{i}].members[{j}].member",
+                                        f"member {mid!r} is not in this network's members"))
+            participants.add(mid)
+        lead = _text(project.get("lead"))
+        if lead is not None and lead not in participants:
+            problems.append(Problem(f"projects[{i}].lead",
+                                    f"the lead {lead!r} must be one of the project's members"))
+    return problems
+
+
 def validate_network(
     raw: Any, known_broader: Mapping[str, str | None], source: str | None = None
 ) -> NetworkDocument:
@@ -217,6 +239,7 @@ def validate_network(
     member_problems, member_ids = _member_problems(raw, capability_ids)
     problems += cap_problems + member_problems + _tie_problems(raw, member_ids)
     problems += _value_chain_problems(raw, capability_ids)
+    problems += _project_problems(raw, member_ids)
     if problems or document is None:
         raise DocumentInvalid(problems, source)
     return document

@@ -92,6 +92,7 @@ def normalised(document: dict[str, Any]) -> str:
     """A canonical text of a document: lists sorted, so two equal graphs compare equal."""
     doc = copy.deepcopy(document)
     doc.setdefault("value_chains", [])
+    doc.setdefault("projects", [])
     for member in doc.get("members", []):
         for key in ("capabilities", "weaknesses", "needs"):
             member[key] = sorted(member.get(key, []), key=lambda e: e["id"])

@@ -205,6 +205,6 @@ def test_expected_network_id_must_match(db: Database, nid: str) -> None:
 
 def test_export_can_leave_weaknesses_out(db: Database, nid: str) -> None:
     import_network(db, small_document(nid))
-    exported = export_network(db, nid, include_weaknesses=False)
+    exported = export_network(db, nid, include_confidential=False)
     assert all(m["weaknesses"] == [] for m in exported["members"])
     assert copy.deepcopy(exported["members"][0]["needs"])  # needs are still there

@@ -63,7 +63,7 @@ def export(
 ) -> Response:
     """The network for analysis tools; weaknesses only for facilitators and admins."""
     require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
-    document = export_network(db, nid, include_weaknesses=principal.manages(nid))
+    document = export_network(db, nid, include_confidential=principal.manages(nid))
     media_type, extension = FORMATS[format]
     content = render(document, format, include_capabilities=include == "capabilities")
     return Response(content, media_type=media_type, headers={

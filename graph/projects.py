@@ -1,0 +1,111 @@
+"""Collaboration projects: created from opportunities, moved through phases, with outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+from neo4j import ManagedTransaction
+from neo4j.exceptions import ConstraintError
+
+from graph import queries as q
+from graph.database import Database
+from graph.introductions import Conflict
+from graph.store import read_network, read_projects, write_projects
+from graph.validation import DocumentInvalid, Problem, validate_network
+from matching.workflow import Actor, Phase, project_transition
+
+
+class ProjectNotFound(LookupError):
+    """No project with this id in this network."""
+
+
+def get_project(db: Database, nid: str, pid: str) -> dict[str, Any]:
+    read_network(db, nid)
+    found = read_projects(db, nid, pid)
+    if not found:
+        raise ProjectNotFound(pid)
+    return found[0]
+
+
+def create_project(db: Database, nid: str, body: dict[str, Any], by: str,
+                   now: dt.datetime | None = None) -> dict[str, Any]:
+    """Validate a project like the import does (members of this network), then store it."""
+    now = now or dt.datetime.now(dt.UTC)
+    read_network(db, nid)
+    raw = {"id": secrets.token_hex(6), **{k: v for k, v in body.items() if v is not None},
+           "phase": Phase.OPPORTUNITY.value,
+           "history": [{"at": now.isoformat(), "phase": Phase.OPPORTUNITY.value, "by": by}]}
+    members = [{"id": m["member"], "name": m["member"]} for m in raw.get("members", [])
+               if isinstance(m, dict) and isinstance(m.get("member"), str)]
+    existing = {row["id"] for row in db.query(q.MEMBERS_IN, nid=nid,
+                                              ids=[m["id"] for m in members])}
+    problems = [Problem(f"members[{i}].member", f"member {m['id']!r} is not in this network")
+                for i, m in enumerate(members) if m["id"] not in existing]
+    if problems:
+        raise DocumentInvalid(problems)
+    try:
+        project = validate_network({"network": {"id": nid, "name": nid},
+                                    "members": [dict(m) for m in {m["id"]: m for m in members}
+                                                .values()],
+                                    "projects": [raw]}, {}).projects[0]
+    except DocumentInvalid as exc:
+        raise DocumentInvalid([Problem(p.path.removeprefix("projects[0]."), p.message)
+                               for p in exc.problems]) from None
+
+    def work(tx: ManagedTransaction) -> None:
+        write_projects(tx, nid, [project], replace=False)
+        tx.run(q.BUMP_VERSION, nid=nid).consume()
+
+    try:
+        db.write(work, attempts=1)
+    except ConstraintError:  # the database's uniqueness of (network, id)
+        raise Conflict(f"a project {project.id!r} already exists") from None
+    return get_project(db, nid, project.id)
+
+
+def move_project(db: Database, nid: str, pid: str, target: str, actor: Actor, by: str,
+                 reason: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """One phase forward, or abandoned with a reason; timestamped in the project's history."""
+    now = now or dt.datetime.now(dt.UTC)
+    project = get_project(db, nid, pid)
+    phase = project_transition(Phase(project["phase"]), Phase(target), actor, reason)
+    entry = {"at": now.isoformat(), "phase": phase.value, "by": by}
+    if reason:
+        entry["reason"] = reason
+    history = json.dumps([*project["history"], entry])
+
+    def work(tx: ManagedTransaction) -> None:
+        moved = tx.run(q.MOVE_PROJECT, nid=nid, pid=pid, expected=project["phase"],
+                       phase=phase.value, history=history).data()
+        if not moved:
+            raise Conflict("the project changed meanwhile; read it again")
+        tx.run(q.BUMP_VERSION, nid=nid).consume()
+
+    db.write(work)
+    return get_project(db, nid, pid)
+
+
+def set_outcomes(db: Database, nid: str, pid: str, outcomes: dict[str, Any]) -> dict[str, Any]:
+    get_project(db, nid, pid)
+
+    def work(tx: ManagedTransaction) -> None:
+        tx.run(q.SET_OUTCOMES, nid=nid, pid=pid, outcomes=json.dumps(outcomes)).consume()
+        tx.run(q.BUMP_VERSION, nid=nid).consume()
+
+    db.write(work)
+    return get_project(db, nid, pid)
+
+
+def member_projects(db: Database, nid: str, mid: str) -> list[dict[str, Any]]:
+    """A member's participation and the outcomes of its projects, for its profile."""
+    out = []
+    for project in read_projects(db, nid):
+        role = next((m["role"] for m in project["members"] if m["member"] == mid), None)
+        if role is not None:
+            out.append({"id": project["id"], "title": project["title"], "kind": project["kind"],
+                        "phase": project["phase"], "role": role,
+                        "outcomes": project["outcomes"]})
+    return out
