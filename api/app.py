@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request, status
 
 from api import errors
 from api.engine import MatcherCache
-from api.routers import health, members, networks, opportunities, suggestions, tokens
+from api.routers import (collaboration, health, members, networks, opportunities, suggestions,
+                         tokens)
 from api.settings import ApiSettings
 from graph.database import Database, open_database
 from graph.tokens import digest
@@ -55,6 +56,6 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
 
     errors.install(app)
     for router in (health.router, tokens.router, networks.router, members.router,
-                   suggestions.router, opportunities.router):
+                   suggestions.router, opportunities.router, collaboration.router):
         app.include_router(router)
     return app

@@ -10,9 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.database import DatabaseUnavailable
+from graph.introductions import Conflict, IntroductionNotFound
 from graph.members import MemberNotFound
+from graph.projects import ProjectNotFound
 from graph.store import NetworkNotFound
 from graph.validation import DocumentInvalid, json_path
+from matching.workflow import TransitionError
 
 log = logging.getLogger("partnermatch.api")
 
@@ -62,6 +65,23 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(MemberNotFound)
     async def member_not_found(request: Request, exc: MemberNotFound) -> JSONResponse:
         return error(status.HTTP_404_NOT_FOUND, f"no member {exc.args[0]!r} in this network")
+
+    @app.exception_handler(IntroductionNotFound)
+    async def introduction_not_found(request: Request, exc: IntroductionNotFound) -> JSONResponse:
+        return error(status.HTTP_404_NOT_FOUND, f"no introduction {exc.args[0]!r} in this network")
+
+    @app.exception_handler(ProjectNotFound)
+    async def project_not_found(request: Request, exc: ProjectNotFound) -> JSONResponse:
+        return error(status.HTTP_404_NOT_FOUND, f"no project {exc.args[0]!r} in this network")
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return error(status.HTTP_409_CONFLICT, str(exc))
+
+    @app.exception_handler(TransitionError)
+    async def transition_refused(request: Request, exc: TransitionError) -> JSONResponse:
+        code = status.HTTP_403_FORBIDDEN if exc.forbidden else status.HTTP_409_CONFLICT
+        return error(code, str(exc))
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:

@@ -18,6 +18,8 @@ from typing import Any
 
 from fastapi import HTTPException, status
 
+from matching.workflow import Actor
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -73,8 +75,29 @@ def require_roles(principal: Principal, nid: str, *roles: Role) -> None:
         raise forbidden(f"the role {principal.role} may not do this")
 
 
-def member_view(principal: Principal, nid: str, member: dict[str, Any]) -> dict[str, Any]:
-    """The member as this principal may see it: without weaknesses unless entitled to them."""
+def member_view(principal: Principal, nid: str, member: dict[str, Any],
+                revealed: set[str] = frozenset()) -> dict[str, Any]:
+    """The member as this principal may see it.
+
+    Weaknesses: only the member itself and its managers. Contact details: those too, and a
+    member with whom it accepted an introduction (``revealed``).
+    """
     if principal.sees_weaknesses_of(nid, member["id"]):
         return member
-    return {k: v for k, v in member.items() if k != "weaknesses"}
+    hidden = {"weaknesses"}
+    if not (principal.role is Role.MEMBER and member["id"] in revealed):
+        hidden.add("contact")
+    return {k: v for k, v in member.items() if k not in hidden}
+
+
+def actor_for(principal: Principal, nid: str, *, requester: str | None = None,
+              recipient: str | None = None, lead: str | None = None) -> Actor:
+    """The principal's part in an introduction or project."""
+    if principal.manages(nid):
+        return Actor.MANAGER
+    if principal.role is Role.MEMBER and principal.network == nid:
+        for actor, mid in ((Actor.REQUESTER, requester), (Actor.RECIPIENT, recipient),
+                           (Actor.LEAD, lead)):
+            if mid is not None and principal.member == mid:
+                return actor
+    return Actor.OTHER

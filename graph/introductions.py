@@ -14,8 +14,9 @@ from graph.database import Database
 from graph.members import get_member
 from graph.store import network_policy
 from graph.validation import DocumentInvalid, Problem
-from matching.workflow import (OPEN_INTRODUCTIONS, Actor, IntroStatus, TransitionError,
-                               effective_status, initial_status, introduction_transition)
+from matching.workflow import (OPEN_INTRODUCTIONS, Actor, IntroductionPolicy, IntroStatus,
+                               TransitionError, effective_status, initial_status,
+                               introduction_transition)
 
 
 class IntroductionNotFound(LookupError):
@@ -66,7 +67,7 @@ def request_introduction(db: Database, nid: str, requester: str, recipient: str,
         raise DocumentInvalid([Problem("to", "a member cannot be introduced to itself")])
     get_member(db, nid, requester)
     get_member(db, nid, recipient)
-    policy = network_policy(db, nid)
+    policy = IntroductionPolicy(**network_policy(db, nid).model_dump())
     status = initial_status(policy, competitors=competitors, tied=tied)
     iid = secrets.token_hex(8)
     expires = (now + dt.timedelta(days=policy.expiry_days)).isoformat()

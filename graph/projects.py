@@ -12,7 +12,7 @@ from neo4j.exceptions import ConstraintError
 
 from graph import queries as q
 from graph.database import Database
-from graph.introductions import Conflict
+from graph.introductions import Conflict, list_introductions
 from graph.store import read_network, read_projects, write_projects
 from graph.validation import DocumentInvalid, Problem, validate_network
 from matching.workflow import Actor, Phase, project_transition
@@ -109,3 +109,33 @@ def member_projects(db: Database, nid: str, mid: str) -> list[dict[str, Any]]:
                         "phase": project["phase"], "role": role,
                         "outcomes": project["outcomes"]})
     return out
+
+
+def collaboration_metrics(db: Database, nid: str, n_members: int,
+                          now: dt.datetime | None = None) -> dict[str, Any]:
+    """Projects per phase, days in the current phase, realised savings, members in a project,
+    and introductions by status: the facilitator's view of cooperation under way."""
+    now = now or dt.datetime.now(dt.UTC)
+    projects = read_projects(db, nid)
+    per_phase: dict[str, int] = {phase.value: 0 for phase in Phase}
+    days: dict[str, list[float]] = {}
+    involved: set[str] = set()
+    for project in projects:
+        per_phase[project["phase"]] += 1
+        if project["history"]:
+            since = dt.datetime.fromisoformat(project["history"][-1]["at"])
+            days.setdefault(project["phase"], []).append((now - since).total_seconds() / 86400)
+        involved.update(m["member"] for m in project["members"])
+    introductions: dict[str, int] = {}
+    for intro in list_introductions(db, nid, now=now):
+        introductions[intro["status"]] = introductions.get(intro["status"], 0) + 1
+    return {
+        "projects": {"total": len(projects), "per_phase": per_phase,
+                     "mean_days_in_phase": {k: round(sum(v) / len(v), 1) for k, v in days.items()},
+                     "realised_saving": round(sum(p["outcomes"].get("realised_saving") or 0
+                                                  for p in projects), 2),
+                     "expected_saving": round(sum(p["outcomes"].get("expected_saving") or 0
+                                                  for p in projects), 2),
+                     "member_share": round(len(involved) / n_members, 4) if n_members else 0.0},
+        "introductions": introductions,
+    }

@@ -4,7 +4,9 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import ErrorResponse, MembersPublic
-from api.security import forbidden, member_view, require_manager, require_network
+from api.security import Role, forbidden, member_view, require_manager, require_network
+from graph.introductions import revealed_partners
+from graph.projects import member_projects
 from graph.members import delete_member, get_member, list_members, put_member
 from graph.store import known_broader, read_network
 from graph.validation import DocumentInvalid, Problem
@@ -29,7 +31,8 @@ def get_members(
     if capability is not None and capability not in known_broader(db):
         raise DocumentInvalid([Problem("query.capability", f"unknown capability {capability!r}")])
     members = list_members(db, nid, sector=sector, region=region, capability=capability, text=q)
-    views = [member_view(principal, nid, m) for m in members]
+    revealed = _revealed(db, principal, nid)
+    views = [member_view(principal, nid, m, revealed) for m in members]
     return {"network": nid, "count": len(views), "members": views}
 
 
@@ -37,7 +40,16 @@ def get_members(
 def get_one(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     """A member's profile: full for itself, its facilitators and admins; public otherwise."""
     require_network(principal, nid)
-    return member_view(principal, nid, get_member(db, nid, mid))
+    view = member_view(principal, nid, get_member(db, nid, mid), _revealed(db, principal, nid))
+    view["projects"] = member_projects(db, nid, mid)
+    return view
+
+
+def _revealed(db: DbDep, principal: PrincipalDep, nid: str) -> set[str]:
+    """Members whose contact this member may see, after a double opt-in."""
+    if principal.role is Role.MEMBER and principal.member:
+        return revealed_partners(db, nid, principal.member)
+    return set()
 
 
 @router.put("/{mid}", responses={422: {"model": ErrorResponse}})
@@ -49,6 +61,8 @@ def put_one(
     require_network(principal, nid)
     if not (principal.manages(nid) or principal.is_member(nid, mid)):
         raise forbidden("only the member itself, its facilitators and admins may change it")
+    if isinstance(member, dict):
+        member.pop("projects", None)  # read-only: shown on GET, changed through /projects
     return put_member(db, nid, mid, member)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from api.deps import DbDep, PrincipalDep
 from api.schemas import ErrorResponse, ValueChainRequest
 from api.security import Role, require_manager, require_roles
+from graph.projects import collaboration_metrics
 from graph.store import read_network, read_value_chains
 from graph.validation import DocumentInvalid, Problem
 from matching.cross_training import cross_training
@@ -124,4 +125,5 @@ def metrics(
     matcher = request.app.state.matchers.get(db, nid)
     return {"network": nid, **network_metrics(
         matcher.projection_, matcher=matcher, threshold=threshold,
-        since=since.isoformat() if since else None, until=until.isoformat() if until else None)}
+        since=since.isoformat() if since else None, until=until.isoformat() if until else None),
+        **collaboration_metrics(db, nid, matcher.projection_.n_members)}

@@ -1,0 +1,130 @@
+"""Introductions (double opt-in) and collaboration projects (phases, outcomes)."""
+
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request, status
+
+from api.deps import DbDep, PrincipalDep
+from api.schemas import (ErrorResponse, IntroductionAction, IntroductionCreate, OutcomesUpdate,
+                         ProjectCreate, ProjectMove)
+from api.security import Role, actor_for, forbidden, require_manager, require_network
+from graph.introductions import (act_on_introduction, get_introduction, list_introductions,
+                                 request_introduction)
+from graph.members import get_member
+from graph.projects import create_project, get_project, move_project, set_outcomes
+from graph.store import read_projects
+from matching.workflow import Actor, IntroStatus
+
+router = APIRouter(prefix="/networks/{nid}", tags=["collaboration"],
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              404: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
+                              422: {"model": ErrorResponse}})
+
+
+def _who(principal) -> str:
+    return principal.member or f"{principal.role}:{principal.token_id}"
+
+
+def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bool, bool]:
+    """Whether a and b are rivals, and whether a positive tie links them (the engine's view)."""
+    matcher = request.app.state.matchers.get(db, nid)
+    index = matcher.projection_.member_index
+    f = matcher.features_.block(np.array([index[a]]), ("tie", "rival", "core_overlap",
+                                                       "same_sector", "same_region"))
+    j = index[b]
+    return bool(matcher.features_.competitor(f)[0, j]), bool(f["tie"][0, j] > 0)
+
+
+@router.post("/introductions", status_code=status.HTTP_201_CREATED)
+def request(nid: str, body: IntroductionCreate, request: Request, db: DbDep,
+            principal: PrincipalDep) -> dict[str, Any]:
+    """Ask to be introduced (the member itself, or its facilitator on its behalf)."""
+    require_network(principal, nid)
+    if not (principal.manages(nid) or principal.is_member(nid, body.requester)):
+        raise forbidden("members request introductions for themselves only")
+    get_member(db, nid, body.requester)
+    get_member(db, nid, body.recipient)
+    rivals, tied = (_relation(request, db, nid, body.requester, body.recipient)
+                    if body.requester != body.recipient else (False, False))
+    return request_introduction(db, nid, body.requester, body.recipient, competitors=rivals,
+                                tied=tied, message=body.message, reasons=body.suggestion_reasons,
+                                ) | {"competitors": rivals}
+
+
+@router.get("/introductions")
+def introductions(nid: str, db: DbDep, principal: PrincipalDep,
+                  status: IntroStatus | None = Query(None)) -> dict[str, Any]:
+    """The approval queue and history (facilitators), or a member's own, sent and received."""
+    require_network(principal, nid)
+    if principal.manages(nid):
+        found = list_introductions(db, nid, status=status)
+    elif principal.role is Role.MEMBER:
+        found = list_introductions(db, nid, member=principal.member, status=status)
+    else:
+        raise forbidden("analysts do not see introductions; their counts are in /metrics")
+    return {"network": nid, "introductions": found}
+
+
+@router.post("/introductions/{iid}/actions")
+def act(nid: str, iid: str, body: IntroductionAction, db: DbDep, principal: PrincipalDep
+        ) -> dict[str, Any]:
+    """approve / reject (facilitator), accept / decline (the recipient), cancel (requester)."""
+    require_network(principal, nid)
+    current = get_introduction(db, nid, iid)
+    actor = actor_for(principal, nid, requester=current["from"], recipient=current["to"])
+    if actor is Actor.OTHER and not principal.manages(nid):
+        raise forbidden("this introduction is not yours")
+    return act_on_introduction(db, nid, iid, body.action, actor, _who(principal))
+
+
+@router.get("/projects")
+def projects(nid: str, db: DbDep, principal: PrincipalDep,
+             phase: str | None = Query(None, max_length=40)) -> dict[str, Any]:
+    """Projects of the network (members: the ones they take part in)."""
+    require_network(principal, nid)
+    found = read_projects(db, nid)
+    if principal.role is Role.MEMBER:
+        found = [p for p in found if any(m["member"] == principal.member for m in p["members"])]
+    if phase is not None:
+        found = [p for p in found if p["phase"] == phase]
+    return {"network": nid, "projects": found}
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED)
+def new_project(nid: str, body: ProjectCreate, db: DbDep, principal: PrincipalDep
+                ) -> dict[str, Any]:
+    """Start a project from an opportunity or from scratch (facilitator, admin)."""
+    require_manager(principal, nid)
+    return create_project(db, nid, body.model_dump(mode="json"), _who(principal))
+
+
+@router.get("/projects/{pid}")
+def project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    require_network(principal, nid)
+    found = get_project(db, nid, pid)
+    if principal.role is Role.MEMBER and not any(
+            m["member"] == principal.member for m in found["members"]):
+        raise forbidden("members see the projects they take part in")
+    return found
+
+
+@router.post("/projects/{pid}/transitions")
+def transition(nid: str, pid: str, body: ProjectMove, db: DbDep, principal: PrincipalDep
+               ) -> dict[str, Any]:
+    """Move one phase forward or abandon with a reason (facilitator, admin, project lead)."""
+    require_network(principal, nid)
+    current = get_project(db, nid, pid)
+    actor = actor_for(principal, nid, lead=current.get("lead"))
+    return move_project(db, nid, pid, body.to.value, actor, _who(principal), body.reason)
+
+
+@router.put("/projects/{pid}/outcomes")
+def outcomes(nid: str, pid: str, body: OutcomesUpdate, db: DbDep, principal: PrincipalDep
+             ) -> dict[str, Any]:
+    """Record expected and realised savings, new business, certifications, trainings."""
+    require_network(principal, nid)
+    current = get_project(db, nid, pid)
+    if actor_for(principal, nid, lead=current.get("lead")) not in (Actor.MANAGER, Actor.LEAD):
+        raise forbidden("only the network's facilitators and the project lead record outcomes")
+    return set_outcomes(db, nid, pid, body.model_dump(mode="json"))
