@@ -40,7 +40,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import normalize
 from tqdm import tqdm
 
-from matching.features import POSITIVE_TIES, NetworkFeatures
+from matching.features import POSITIVE_TIES
 from matching.projection import NetworkProjection, build_projection
 from matching.ranker import LEARNED_FEATURES
 from matching.scoring import PartnerMatcher
@@ -917,7 +917,8 @@ def cordis_pair_features(data: CordisData, split: CordisSplit) -> CordisPairFeat
     hand = np.empty((n, n))
     for start in range(0, n, 256):
         r = rows[start:start + 256]
-        score, f, _ = matcher.score_block(r)
+        score, _, _ = matcher.score_block(r)
+        f = matcher.features_.block(r, ENGINE_FEATURES)
         for name in ENGINE_FEATURES:
             block[name][start:start + len(r)] = f[name][:, rows]
         hand[start:start + len(r)] = score[:, rows]
