@@ -92,7 +92,10 @@ def normalised(document: dict[str, Any]) -> str:
     """A canonical text of a document: lists sorted, so two equal graphs compare equal."""
     doc = copy.deepcopy(document)
     doc.setdefault("value_chains", [])
-    doc.setdefault("projects", [])
+    doc["projects"] = sorted(doc.get("projects", []), key=lambda p: p["id"])
+    for project in doc["projects"]:
+        project["members"] = sorted(project["members"], key=lambda m: m["member"])
+    doc["value_chains"] = sorted(doc["value_chains"], key=lambda t: t["id"])
     for member in doc.get("members", []):
         for key in ("capabilities", "weaknesses", "needs"):
             member[key] = sorted(member.get(key, []), key=lambda e: e["id"])

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from graph.database import Database
+from graph.document import NetworkDocument
 from graph.projection import project_network
+from graph.store import export_network, read_projects
 from seed_data import SEED_DIR
+from tests.conftest import normalised
 
 pytestmark = pytest.mark.database
 NETWORKS = sorted(p for p in SEED_DIR.glob("*.json") if p.name != "taxonomy.json")
@@ -42,3 +45,19 @@ def test_projection_matches_the_document(seeded: Database, path: Path) -> None:
     assert sorted(projection.ties.edges(keys=True)) == ties
     for cap in document.get("capabilities", []):
         assert projection.taxonomy.nodes[cap["id"]]["label"] == cap["label"]
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
+def test_seed_export_round_trip(seeded: Database, path: Path) -> None:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    exported = normalised(export_network(seeded, document["network"]["id"]))
+    # Through the models: defaults (min_members, urgency, ...) are filled in as stored.
+    expected = normalised(NetworkDocument.model_validate({**document, "capabilities": []}).to_json())
+    for part in ("network", "members", "ties", "value_chains", "projects"):
+        assert json.loads(exported)[part] == json.loads(expected)[part], part
+
+
+def test_the_towns_fuel_purchase_is_in_implementation_with_its_saving(seeded: Database) -> None:
+    [fuel] = [p for p in read_projects(seeded, "herencia") if p["id"] == "fuel-purchase-2025"]
+    assert fuel["phase"] == "implementation" and fuel["outcomes"]["realised_saving"] > 0
+    assert len(fuel["members"]) >= 10
