@@ -7,6 +7,9 @@ takes a network projection and learns (``features_``, ``ranker_``), ``suggest`` 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -220,9 +223,20 @@ class PartnerMatcher:
         self._check_fitted()
         n = self.projection_.n_members
         size = block_size or max(64, min(1024, 4_000_000 // max(n, 1)))
-        for start in range(0, n, size):
-            rows = np.arange(start, min(start + size, n))
-            yield rows, self.score_block(rows, policy)[0]
+        blocks = [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
+        workers = min(os.cpu_count() or 1, 4)
+        # numpy and scipy.sparse release the GIL in their kernels, so threads use every core;
+        # at most ``workers`` blocks are in flight, which bounds memory.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: deque = deque()
+            for rows in blocks:
+                pending.append((rows, pool.submit(lambda r: self.score_block(r, policy)[0], rows)))
+                if len(pending) >= workers:
+                    done_rows, future = pending.popleft()
+                    yield done_rows, future.result()
+            while pending:
+                done_rows, future = pending.popleft()
+                yield done_rows, future.result()
 
     def best_pairs(self, limit: int = 50,
                    competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
