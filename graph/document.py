@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
 
+from matching.workflow import Phase as ProjectPhase
+
 Identifier = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", min_length=1, max_length=100)
 ]
@@ -150,15 +152,6 @@ class ProjectKind(StrEnum):
     VALUE_CHAIN = "value_chain"
     PAIR = "pair"
     OTHER = "other"
-
-
-class ProjectPhase(StrEnum):
-    OPPORTUNITY = "opportunity"
-    SHARED_GOALS = "shared_goals"
-    DESIGN = "design"
-    IMPLEMENTATION = "implementation"
-    DONE = "done"
-    ABANDONED = "abandoned"
 
 
 class Participant(_Strict):

@@ -75,22 +75,29 @@ SET m.name = row.name, m.sector = row.sector, m.region = row.region, m.size = ro
 MERGE (m)-[:MEMBER_OF]->(n)
 """
 
+# One row per member with its list: the member is found once, not once per edge.
 CREATE_HAS_CAPABILITY = """
 UNWIND $rows AS row
-MATCH (m:Member {network: $nid, id: row.member}), (c:Capability {id: row.id})
-CREATE (m)-[:HAS_CAPABILITY {level: row.level}]->(c)
+MATCH (m:Member {network: $nid, id: row.member})
+UNWIND row.entries AS entry
+MATCH (c:Capability {id: entry.id})
+CREATE (m)-[:HAS_CAPABILITY {level: entry.level}]->(c)
 """
 
 CREATE_HAS_WEAKNESS = """
 UNWIND $rows AS row
-MATCH (m:Member {network: $nid, id: row.member}), (c:Capability {id: row.id})
-CREATE (m)-[:HAS_WEAKNESS {severity: row.severity}]->(c)
+MATCH (m:Member {network: $nid, id: row.member})
+UNWIND row.entries AS entry
+MATCH (c:Capability {id: entry.id})
+CREATE (m)-[:HAS_WEAKNESS {severity: entry.severity}]->(c)
 """
 
 CREATE_NEEDS = """
 UNWIND $rows AS row
-MATCH (m:Member {network: $nid, id: row.member}), (c:Capability {id: row.id})
-CREATE (m)-[:NEEDS {kind: row.kind, urgency: row.urgency, volume: row.volume}]->(c)
+MATCH (m:Member {network: $nid, id: row.member})
+UNWIND row.entries AS entry
+MATCH (c:Capability {id: entry.id})
+CREATE (m)-[:NEEDS {kind: entry.kind, urgency: entry.urgency, volume: entry.volume}]->(c)
 """
 
 _CREATE_TIE = """
@@ -276,7 +283,6 @@ TIES = """
 MATCH (a:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->
       (b:Member {network: $nid})
 RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
-ORDER BY source, target, type
 """
 
 # -- access tokens (only their SHA-256 is stored) ---------------------------------------------

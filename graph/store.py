@@ -71,12 +71,11 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> No
     rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description",
                                   "contact"}) for m in members]
     tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
-    capability_rows = [{"member": m.id, **c.model_dump()} for m in members for c in m.capabilities]
-    weakness_rows = [{"member": m.id, **w.model_dump()} for m in members for w in m.weaknesses]
-    need_rows = [{"member": m.id, **n.model_dump()} for m in members for n in m.needs]
-    tx.run(q.CREATE_HAS_CAPABILITY, nid=nid, rows=capability_rows).consume()
-    tx.run(q.CREATE_HAS_WEAKNESS, nid=nid, rows=weakness_rows).consume()
-    tx.run(q.CREATE_NEEDS, nid=nid, rows=need_rows).consume()
+    for query, field in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
+                         (q.CREATE_HAS_WEAKNESS, "weaknesses"), (q.CREATE_NEEDS, "needs")):
+        rows = [{"member": m.id, "entries": [e.model_dump() for e in getattr(m, field)]}
+                for m in members if getattr(m, field)]
+        tx.run(query, nid=nid, rows=rows).consume()
     tx.run(q.BUMP_VERSION, nid=nid).consume()
 
 
@@ -308,7 +307,8 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
         "network": _without_none(rows.network),
         "capabilities": _used_capabilities(taxonomy, used),
         "members": members,
-        "ties": [_without_none(t) for t in tie_rows],
+        "ties": sorted((_without_none(t) for t in tie_rows),
+                       key=lambda t: (t["source"], t["target"], t["type"])),
         "value_chains": value_chains,
         "projects": read_projects(db, nid),
     }

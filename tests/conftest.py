@@ -15,10 +15,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import ApiSettings
 from graph.database import Database, open_database
 from graph.files import load_path
 from graph.settings import DatabaseSettings
+from graph.store import import_network
+from graph.tokens import issue_token
 from seed_data import SEED_DIR
 
 
@@ -44,6 +49,55 @@ def seeded(db: Database) -> Database:
         if path.name != "taxonomy.json":
             load_path(db, path)
     return db
+
+
+ADMIN_SECRET = "pm_test-admin-" + uuid.uuid4().hex
+
+
+class World:
+    """Two networks and a token for every role and scope."""
+
+    def __init__(self, db: Database):
+        self.nid = f"api-{uuid.uuid4().hex[:10]}"
+        self.other = self.nid + "-other"
+        for nid in (self.nid, self.other):
+            import_network(db, small_document(nid))
+        self.tokens = {
+            "admin": ADMIN_SECRET,
+            "facilitator": issue_token(db, "facilitator", self.nid, None)[0],
+            "other-facilitator": issue_token(db, "facilitator", self.other, None)[0],
+            "member": issue_token(db, "member", self.nid, "clinic")[0],
+            "other-member": issue_token(db, "member", self.nid, "genlab")[0],
+            "analyst": issue_token(db, "analyst", self.nid, None)[0],
+            "other-analyst": issue_token(db, "analyst", self.other, None)[0],
+            "unknown": "pm_not-a-real-token",
+        }
+
+    def headers(self, role: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+
+@pytest.fixture(scope="module")
+def world(db: Database) -> World:
+    """Two fresh networks and a token per role, shared by one test module."""
+    return World(db)
+
+
+@pytest.fixture(scope="module")
+def client(db: Database) -> Iterator[TestClient]:
+    """The app on the real database, with an admin token from the environment's setting."""
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=256 * 1024), database=db)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def member(mid: str, caps=(), weak=(), needs=(), **attrs: Any) -> dict[str, Any]:
+    """A member row for pure tests: ``caps`` (id, level), ``weak`` (id, severity),
+    ``needs`` (id, urgency, kind)."""
+    return {"id": mid, "name": attrs.pop("name", mid.title()), **attrs,
+            "capabilities": [{"id": c, "level": lvl} for c, lvl in caps],
+            "weaknesses": [{"id": c, "severity": s} for c, s in weak],
+            "needs": [{"id": c, "urgency": u, "kind": k} for c, u, k in needs]}
 
 
 @pytest.fixture

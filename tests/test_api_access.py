@@ -3,55 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import ApiSettings
 from graph.database import Database
-from graph.store import import_network
-from graph.tokens import issue_token
-from tests.conftest import small_document
+from tests.conftest import World, small_document
 
 pytestmark = pytest.mark.database
-ADMIN_SECRET = "pm_test-admin-" + uuid.uuid4().hex
-
-
-class World:
-    """Two networks and a token for every role and scope."""
-
-    def __init__(self, db: Database):
-        self.nid = f"api-{uuid.uuid4().hex[:10]}"
-        self.other = self.nid + "-other"
-        for nid in (self.nid, self.other):
-            import_network(db, small_document(nid))
-        self.tokens = {
-            "admin": ADMIN_SECRET,
-            "facilitator": issue_token(db, "facilitator", self.nid, None)[0],
-            "other-facilitator": issue_token(db, "facilitator", self.other, None)[0],
-            "member": issue_token(db, "member", self.nid, "clinic")[0],
-            "other-member": issue_token(db, "member", self.nid, "genlab")[0],
-            "analyst": issue_token(db, "analyst", self.nid, None)[0],
-            "other-analyst": issue_token(db, "analyst", self.other, None)[0],
-            "unknown": "pm_not-a-real-token",
-        }
-
-    def headers(self, role: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
-
-
-@pytest.fixture(scope="module")
-def world(db: Database) -> World:
-    return World(db)
-
-
-@pytest.fixture(scope="module")
-def client(db: Database) -> Iterator[TestClient]:
-    app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=1024 * 1024), database=db)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 ROLES = ["admin", "facilitator", "other-facilitator", "member", "other-member", "analyst",

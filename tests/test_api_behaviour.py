@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator
 
 import networkx as nx
 import pytest
@@ -16,22 +15,9 @@ from api.app import create_app
 from api.settings import ApiSettings
 from graph.database import Database
 from graph.store import export_network
-from tests.conftest import normalised, small_document
-from tests.test_api_access import ADMIN_SECRET, World
+from tests.conftest import ADMIN_SECRET, World, normalised, small_document
 
 pytestmark = pytest.mark.database
-
-
-@pytest.fixture(scope="module")
-def world(db: Database) -> World:
-    return World(db)
-
-
-@pytest.fixture(scope="module")
-def client(db: Database) -> Iterator[TestClient]:
-    app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=256 * 1024), database=db)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def weakness_id(world: World) -> str:

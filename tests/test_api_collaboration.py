@@ -13,7 +13,7 @@ from api.settings import ApiSettings
 from graph.database import Database
 from graph.introductions import list_introductions, request_introduction
 from graph.tokens import issue_token
-from tests.test_api_access import ADMIN_SECRET, World
+from tests.conftest import ADMIN_SECRET, World
 
 pytestmark = pytest.mark.database
 

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import ApiSettings
 from graph.database import Database
-from tests.test_api_access import ADMIN_SECRET, World
+from tests.conftest import World
 
 pytestmark = pytest.mark.database
-
-
-@pytest.fixture(scope="module")
-def world(db: Database) -> World:
-    return World(db)
-
-
-@pytest.fixture(scope="module")
-def client(db: Database) -> Iterator[TestClient]:
-    app = create_app(ApiSettings(admin_token=ADMIN_SECRET), database=db)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def suggestions(client: TestClient, world: World, mid: str, role: str, **params) -> list[dict]:
@@ -57,6 +42,7 @@ def test_a_member_never_reads_another_members_weaknesses_in_suggestions(
         body = json.dumps(suggestions(client, world, mid, role, limit=100))
         assert "clinic" in body  # the clinic is suggested...
         assert "weak" not in body and "severity" not in body  # ...without its weakness
+        assert clinic_weakness not in body
 
 
 def test_limits_and_policies_are_validated(client: TestClient, world: World) -> None:

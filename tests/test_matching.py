@@ -11,6 +11,7 @@ import pytest
 from matching.projection import build_projection
 from matching.scoring import PartnerMatcher, UnknownMember
 from seed_data import SEED_DIR
+from tests.conftest import member
 
 TAXONOMY = [
     {"id": "genetics", "label": "Genetic testing", "kind": "service", "synonyms": ["genética"]},
@@ -24,13 +25,6 @@ TAXONOMY = [
     {"id": "english", "label": "English", "kind": "knowhow"},
     {"id": "secret", "label": "Accounting", "kind": "service"},
 ]
-
-
-def member(mid: str, caps=(), weak=(), needs=(), **attrs: Any) -> dict[str, Any]:
-    return {"id": mid, "name": attrs.pop("name", mid.title()), **attrs,
-            "capabilities": [{"id": c, "level": lvl} for c, lvl in caps],
-            "weaknesses": [{"id": c, "severity": s} for c, s in weak],
-            "needs": [{"id": c, "urgency": u, "kind": k} for c, u, k in needs]}
 
 
 def tie(a: str, b: str, kind: str = "TRUSTS") -> dict[str, Any]:

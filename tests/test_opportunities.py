@@ -15,7 +15,8 @@ from matching.features import NetworkFeatures
 from matching.pooling import DiscountModel, buying_groups, shared_services
 from matching.projection import build_projection
 from matching.value_chain import Stage, UnknownCapability, assign_stages
-from tests.test_matching import TAXONOMY, member
+from tests.conftest import member
+from tests.test_matching import TAXONOMY
 
 ADMIN = "pm_opportunities-admin-secret"
 

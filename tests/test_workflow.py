@@ -7,9 +7,19 @@ import itertools
 
 import pytest
 
-from matching.workflow import (INTRODUCTION_ACTIONS, PHASE_ORDER, Actor, IntroductionPolicy,
-                               IntroStatus, Phase, TransitionError, effective_status,
-                               initial_status, introduction_transition, project_transition)
+from matching.workflow import (
+    INTRODUCTION_ACTIONS,
+    PHASE_ORDER,
+    Actor,
+    IntroductionPolicy,
+    IntroStatus,
+    Phase,
+    TransitionError,
+    effective_status,
+    initial_status,
+    introduction_transition,
+    project_transition,
+)
 
 ALLOWED_INTRODUCTION = {  # (status, action) -> (actors allowed, target)
     (IntroStatus.PENDING_APPROVAL, "approve"): ({Actor.MANAGER}, IntroStatus.PENDING_RESPONSE),
