@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request
 
 from api import errors
 from api.engine import MatcherCache
 from api.routers import (collaboration, health, members, networks, opportunities, suggestions,
                          tokens)
 from api.settings import ApiSettings
+from api.web import router as web_router
 from graph.database import Database, open_database
 from graph.tokens import digest
 
@@ -56,6 +57,6 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
 
     errors.install(app)
     for router in (health.router, tokens.router, networks.router, members.router,
-                   suggestions.router, opportunities.router, collaboration.router):
+                   suggestions.router, opportunities.router, collaboration.router, web_router):
         app.include_router(router)
     return app

@@ -56,7 +56,7 @@ TIE_STYLES: dict[str, dict[str, Any]] = {  # matplotlib style of each tie type i
     "SUPPLIES": {"color": "#1f77b4", "linestyle": "-", "arrowstyle": "-|>"},
     "COMPETES_WITH": {"color": "#d62728", "linestyle": "--", "arrowstyle": "-"},
 }
-_SVG_LOCK = threading.Lock()  # svg.fonttype can only be set through global rcParams
+SVG_LOCK = threading.Lock()  # svg.fonttype can only be set through global rcParams
 
 
 def _text(value: Any) -> str:
@@ -188,7 +188,7 @@ def _layout(graph: nx.Graph, boxes: dict[Any, tuple[float, float]]) -> dict[Any,
     return _spread(pos, boxes) if len(graph) <= 150 else pos  # beyond that labels cannot fit
 
 
-def _draw(graph: nx.MultiDiGraph) -> Figure:
+def draw(graph: nx.MultiDiGraph) -> Figure:
     """Members coloured by sector, sized by degree, ties styled by type; legends beside the plot."""
     members = [n for n, d in graph.nodes(data=True) if d.get("kind") == "member"]
     label = {n: _short(graph.nodes[n].get("name", n)) for n in members}
@@ -246,13 +246,13 @@ def _draw(graph: nx.MultiDiGraph) -> Figure:
 
 def _picture(graph: nx.MultiDiGraph, fmt: str) -> bytes:
     # Figure + FigureCanvasAgg without pyplot: no global figure state, safe in a web server.
-    figure = _draw(graph)
+    figure = draw(graph)
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     if fmt == "png":
         figure.savefig(buffer, format="png", dpi=110)
     else:
-        with _SVG_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text
+        with SVG_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text
             figure.savefig(buffer, format="svg")
     return buffer.getvalue()
 

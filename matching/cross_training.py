@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.projection import NetworkProjection
 from matching.taxonomy import coverage_matrix
@@ -76,7 +77,7 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
     :math:`fit = \max_c S_{dc} \cdot level_{bc} / 5`. A member never trains itself, nor in a
     capability it is itself weak in.
 
-    The assignment is a min-cost maximum flow source -> mentor b (capacity ``capacity``) ->
+    The assignment is a min-cost flow source -> mentor b (capacity ``capacity``) ->
     capability hub d (cost :math:`-\mathrm{round}(10 \cdot fit_{bd})`) -> weakness (a, d)
     (cost :math:`-severity_{ad} \cdot K`) -> sink (capacity 1), with
     :math:`K = 10 \cdot (\#\text{weaknesses} + 1)`.
@@ -114,30 +115,20 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
     mentors = _mentors(projection, min_level)
     big = FIT_STEPS * (len(weaknesses) + 1)
 
-    flow_graph = nx.DiGraph()
-    for d, candidates in mentors.items():
-        for b, fit, _, _ in candidates:
-            flow_graph.add_edge("source", ("m", b), capacity=capacity, weight=0)
-            flow_graph.add_edge(("m", b), ("c", d), capacity=capacity,
-                                weight=-round(fit * FIT_STEPS))
-    for d, neg_sev, i in weaknesses:
-        if mentors.get(d):
-            flow_graph.add_edge(("c", d), ("w", i, d), capacity=1,
-                                weight=-int(round(-neg_sev)) * big)
-            flow_graph.add_edge(("w", i, d), "sink", capacity=1, weight=0)
-    flow = (nx.max_flow_min_cost(flow_graph, "source", "sink")
-            if capacity and flow_graph.number_of_edges() else {})
+    flow = _min_cost_flow(mentors, weaknesses, capacity, big)
 
+    served_by_hub: dict[int, list[tuple[int, float]]] = {}
+    for d, neg_sev, i in weaknesses:  # already most severe first within each capability
+        if (i, d) in flow["served"]:
+            served_by_hub.setdefault(d, []).append((i, -neg_sev))
     pairs, served = [], set()
     for d, candidates in mentors.items():
-        places = [m for m in candidates for _ in range(flow.get(("m", m[0]), {}).get(("c", d), 0))]
-        takers = [(i, -neg_sev) for dd, neg_sev, i in weaknesses
-                  if dd == d and flow.get(("c", d), {}).get(("w", i, d), 0) > 0]
-        for (b, fit, c, cover), (i, _) in zip(places, takers):
+        places = [m for m in candidates for _ in range(flow.get((m[0], d), 0))]
+        for (b, fit, c, cover), (i, severity) in zip(places, served_by_hub.get(d, [])):
             served.add((i, d))
             pairs.append({"capability": caps[d], "mentor": ids[b], "mentee": ids[i],
                           "fit": round(fit, 3),
-                          "reason": _pair_reason(projection, b, i, d, c, cover)})
+                          "reason": _pair_reason(projection, b, i, d, c, cover, severity)})
     unmet = []
     for d, neg_sev, i in weaknesses:
         if (i, d) in served:
@@ -159,13 +150,55 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
     return {"pairs": pairs, "unmet": unmet}
 
 
+def _min_cost_flow(mentors: dict[int, list[tuple[int, float, int, float]]],
+                   weaknesses: list[tuple[int, float, int]], capacity: int, big: int
+                   ) -> dict[Any, Any]:
+    """Solve the flow of ``cross_training`` with HiGHS (``scipy.optimize.milp``).
+
+    Variables: the units mentor b gives hub d (0..capacity) and whether weakness (a, d) is served
+    (0/1); each mentor gives at most ``capacity`` units, each hub passes on what it receives. The
+    constraint matrix of a flow is totally unimodular, so this is the min-cost flow itself, solved
+    exactly; networkx's network simplex took minutes at 10k members, HiGHS a fraction of a second.
+    Returns ``{(b, d): units}`` plus ``"served"``: the set of served (a, d).
+    """
+    arcs = [(b, d, fit) for d, candidates in mentors.items() for b, fit, _, _ in candidates]
+    wanted = [(i, d, -neg_sev) for d, neg_sev, i in weaknesses if mentors.get(d)]
+    if not capacity or not arcs or not wanted:
+        return {"served": set()}
+    n_x, n_y = len(arcs), len(wanted)
+    mentor_row = {b: r for r, b in enumerate(sorted({b for b, _, _ in arcs}))}
+    hub_row = {d: len(mentor_row) + r for r, d in enumerate(sorted(mentors))}
+    rows, cols, vals = [], [], []
+    for k, (b, d, _) in enumerate(arcs):
+        rows += [mentor_row[b], hub_row[d]]
+        cols += [k, k]
+        vals += [1, 1]
+    for k, (_, d, _) in enumerate(wanted):
+        rows.append(hub_row[d])
+        cols.append(n_x + k)
+        vals.append(-1)
+    A = sp.csr_array((vals, (rows, cols)), shape=(len(mentor_row) + len(hub_row), n_x + n_y))
+    lower = np.r_[np.full(len(mentor_row), -np.inf), np.zeros(len(hub_row))]
+    upper = np.r_[np.full(len(mentor_row), capacity), np.zeros(len(hub_row))]
+    cost = -np.r_[[round(fit * FIT_STEPS) for _, _, fit in arcs],
+                  [int(round(sev)) * big for _, _, sev in wanted]]
+    result = milp(cost, constraints=LinearConstraint(A, lower, upper),
+                  integrality=np.ones(n_x + n_y),
+                  bounds=Bounds(np.zeros(n_x + n_y), np.r_[np.full(n_x, capacity), np.ones(n_y)]))
+    solution = np.round(result.x).astype(int)
+    flow: dict[Any, Any] = {(b, d): int(u) for (b, d, _), u in zip(arcs, solution[:n_x]) if u}
+    flow["served"] = {(i, d) for (i, d, _), u in zip(wanted, solution[n_x:]) if u}
+    return flow
+
+
 def _pair_reason(projection: NetworkProjection, b: int, i: int, d: int, c: int,
-                 cover: float) -> str:
+                 cover: float, sev: float) -> str:
     ids, caps = projection.member_ids, projection.capability_ids
-    level = float(projection.levels[b, c])
+    row = projection.levels.indptr[b], projection.levels.indptr[b + 1]
+    columns = projection.levels.indices[row[0]:row[1]]
+    level = float(projection.levels.data[row[0] + int(np.flatnonzero(columns == c)[0])])
     mentor, mentee = _name(projection, ids[b]), _name(projection, ids[i])
     need = _label(projection, caps[d])
-    sev = float(projection.severities[i, d])
     if c == d:
         how = f"is at level {level:g} in {need}"
     elif np.isclose(cover, 1.0):  # a synonym: another id for the same capability

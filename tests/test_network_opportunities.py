@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import networkx as nx
+import numpy as np
 import pytest
 
 from matching.cross_training import cross_training
@@ -251,3 +253,19 @@ def test_sane_shapes_on_seed_networks(seed) -> None:
     if seed.network["id"] == "herencia":
         assert leaders[0]["member"] == "carrocerias-martin-romero"
         assert any(r.startswith("Trusted by") for r in leaders[0]["reasons"])
+
+
+def test_brokerage_is_networkx_effective_size_on_a_seed_network() -> None:
+    from matching.leaders import _raw_components
+
+    taxonomy = json.loads((SEED_DIR / "taxonomy.json").read_text())["capabilities"]
+    doc = json.loads((SEED_DIR / "herencia.json").read_text())
+    p = build_projection(doc["network"], taxonomy, doc["members"], doc["ties"])
+    trusted = nx.Graph()
+    trusted.add_nodes_from(p.member_ids)
+    trusted.add_edges_from((a, b) for a, b, kind in p.ties.edges(keys=True)
+                           if kind in ("TRUSTS", "COLLABORATES_WITH") and a != b)
+    expected = nx.effective_size(trusted)
+    got = _raw_components(p)["brokerage"]
+    for i, mid in enumerate(p.member_ids):
+        assert got[i] == pytest.approx(0.0 if np.isnan(expected[mid]) else expected[mid])

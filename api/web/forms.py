@@ -1,0 +1,88 @@
+"""The member profile form: a member dict to form rows, form fields back to a member dict,
+and validation problems (paths like ``capabilities[0].level``) to the form fields they name."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graph.document import MemberSize, NeedKind
+
+TEXT_FIELDS = ("name", "sector", "region", "size", "description", "contact")
+LISTS = {  # list -> its fields after the capability id
+    "capabilities": ("level",),
+    "weaknesses": ("severity",),
+    "needs": ("kind", "urgency", "volume"),
+}
+BLANK_ROWS = 2
+SIZES = [s.value for s in MemberSize]
+NEED_KINDS = [k.value for k in NeedKind]
+
+
+def rows_of(member: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """Each list as form rows (strings), with blank rows to add entries."""
+    rows = {}
+    for key, fields in LISTS.items():
+        entries = [{f: "" if e.get(f) is None else _show(e[f]) for f in ("id", *fields)}
+                   for e in member.get(key, [])]
+        rows[key] = entries + [{f: "" for f in ("id", *fields)} for _ in range(BLANK_ROWS)]
+    return rows
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(text: str, kind: type) -> Any:
+    text = text.strip()
+    try:
+        return kind(text)
+    except ValueError:
+        return text  # the validator names the field and says what is wrong
+
+
+def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
+    """(the member dict for put_member, the rows as typed, blank ones dropped then re-added).
+
+    Row i of a list in the re-rendered form is entry i of the member, so problem paths map
+    straight onto fields."""
+    member: dict[str, Any] = {}
+    for field in TEXT_FIELDS:
+        value = form.get(field, "").strip()
+        if value:
+            member[field] = value
+    rows: dict[str, list[dict[str, str]]] = {}
+    for key, fields in LISTS.items():
+        rows[key], member[key] = [], []
+        indices = sorted({int(m.group(1)) for name in form
+                          if (m := re.fullmatch(rf"{key}\.(\d+)\.id", name))})
+        for i in indices:
+            row = {f: form.get(f"{key}.{i}.{f}", "").strip() for f in ("id", *fields)}
+            if not row["id"]:
+                continue
+            entry: dict[str, Any] = {"id": row["id"]}
+            for f in fields:
+                if row[f]:
+                    entry[f] = _number(row[f], float if f == "volume" else int) \
+                        if f != "kind" else row[f]
+            member[key].append(entry)
+            rows[key].append(row)
+        rows[key] += [{f: "" for f in ("id", *fields)} for _ in range(BLANK_ROWS)]
+    return member, rows
+
+
+def field_errors(problems: list[dict[str, str]]) -> dict[str, str]:
+    """Problem paths as form field names: ``needs[1].urgency`` -> ``needs.1.urgency``."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        path = problem["path"] or "form"
+        match = re.fullmatch(r"(\w+)\[(\d+)\]\.?(\w*).*", path)
+        if match and match.group(1) in LISTS:
+            field = f"{match.group(1)}.{match.group(2)}.{match.group(3) or 'id'}"
+        else:
+            field = path.split(".")[0].split("[")[0] or "form"
+        errors[field] = f"{errors[field]}; {problem['message']}" if field in errors \
+            else problem["message"]
+    return errors

@@ -1,0 +1,133 @@
+"""A member's home (profile, editing, suggestions, feedback), browsing, public profiles.
+
+Each page calls the API's own route functions with the signed-in principal, so it shows and
+allows exactly what the API would: others' weaknesses never, contacts only after an accepted
+introduction, suggestions and edits only for the member itself and its managers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from api.routers import members as members_api
+from api.routers import networks as networks_api
+from api.routers import suggestions as suggestions_api
+from api.schemas import FeedbackCreate, MembersPublic, SuggestionsPublic
+from api.security import Principal
+from api.web import forms
+from api.web.render import error_page, guarded, page
+from api.web.session import read_form
+from graph.validation import DocumentInvalid
+from matching.scoring import CompetitorPolicy
+
+router = APIRouter(prefix="/n/{nid}")
+FormDep = Annotated[dict[str, str], Depends(read_form)]
+OFFERS_ME, I_OFFER = {"covers_need", "covers_weakness"}, {"partner_needs"}
+
+
+def _members(request: Request, nid: str, principal: Principal, **filters: Any
+             ) -> dict[str, Any]:
+    filters = {k: filters.get(k) for k in ("sector", "region", "capability", "q")}
+    found = members_api.get_members(nid, request.app.state.db, principal, **filters)
+    return MembersPublic.model_validate(found).model_dump()
+
+
+def _suggestions(request: Request, nid: str, mid: str, principal: Principal
+                 ) -> list[dict[str, Any]]:
+    found = suggestions_api.member_suggestions(nid, mid, request, request.app.state.db, principal,
+                                               limit=10, competitors=CompetitorPolicy.PENALISE)
+    cards = SuggestionsPublic.model_validate(found).model_dump()["suggestions"]
+    for card in cards:
+        reasons = card["reasons"]
+        card["offers_me"] = [r for r in reasons if r["kind"] in OFFERS_ME]
+        card["i_offer"] = [r for r in reasons if r["kind"] in I_OFFER]
+        card["other_reasons"] = [r for r in reasons if r["kind"] not in OFFERS_ME | I_OFFER]
+    return cards
+
+
+def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_code: int = 200,
+          rows: dict | None = None, values: dict | None = None, errors: dict | None = None,
+          notice: str | None = None, decision: tuple[str, str] | None = None) -> Response:
+    cards = _suggestions(request, nid, mid, principal)  # 403 unless itself or a manager
+    profile = members_api.get_one(nid, mid, request.app.state.db, principal)
+    names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
+    if decision:
+        notice = f"You {decision[0]} {names.get(decision[1], decision[1])}."
+    return page(request, "home.html", status_code, principal=principal, nid=nid, member=profile,
+                values=values or profile, rows=rows or forms.rows_of(profile),
+                errors=errors or {}, cards=cards, names=names, notice=notice,
+                sizes=forms.SIZES, need_kinds=forms.NEED_KINDS)
+
+
+@router.get("/home/{mid}")
+def home(nid: str, mid: str, request: Request, saved: bool = False,
+         decided: str | None = None, candidate: str | None = None) -> Response:
+    notice = "Your profile was saved." if saved else None
+    decision = (decided, candidate) if decided in ("accepted", "declined") and candidate else None
+    return guarded(request, lambda p: _home(request, nid, mid, p, notice=notice,
+                                            decision=decision))
+
+
+@router.post("/home/{mid}")
+def save_profile(nid: str, mid: str, request: Request, form: FormDep) -> Response:
+    def work(principal: Principal) -> Response:
+        raw, rows = forms.parse(form)
+        try:
+            members_api.put_one(nid, mid, request.app.state.db, principal, member=dict(raw))
+        except DocumentInvalid as exc:
+            errors = forms.field_errors(exc.as_errors())
+            return _home(request, nid, mid, principal, status_code=422, rows=rows,
+                         values={**raw, "id": mid}, errors=errors)
+        return RedirectResponse(f"/n/{nid}/home/{mid}?saved=1#profile", status_code=303)
+    return guarded(request, work)
+
+
+@router.post("/home/{mid}/feedback")
+def feedback(nid: str, mid: str, request: Request, form: FormDep) -> Response:
+    """Accept or decline a suggestion; answers JSON to the page's script, else redirects."""
+    def work(principal: Principal) -> Response:
+        try:
+            body = FeedbackCreate(member=mid, candidate=form.get("candidate", ""),
+                                  decision=form.get("decision", ""))
+        except ValueError:
+            return error_page(request, 422, "choose accept or decline for a suggested member",
+                              principal)
+        done = suggestions_api.feedback(nid, body, request.app.state.db, principal)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(done, status_code=201)
+        return RedirectResponse(f"/n/{nid}/home/{mid}?decided={done['decision']}"
+                                f"&candidate={done['candidate']}#suggestions", status_code=303)
+    return guarded(request, work)
+
+
+@router.get("/members")
+def browse(nid: str, request: Request, q: str = "", sector: str = "", region: str = "",
+           capability: str = "") -> Response:
+    def work(principal: Principal) -> Response:
+        everyone = _members(request, nid, principal)["members"]
+        chosen = {"q": q.strip(), "sector": sector, "region": region, "capability": capability}
+        error = None
+        try:
+            found = _members(request, nid, principal, **{k: v or None for k, v in chosen.items()})
+        except DocumentInvalid as exc:
+            found, error = {"members": [], "count": 0}, exc.problems[0].message
+        held = sorted({c["id"] for m in everyone for c in m.get("capabilities", [])})
+        network = networks_api.get_network(nid, request.app.state.db, principal)
+        return page(request, "browse.html", principal=principal, nid=nid, found=found,
+                    network=network,
+                    chosen=chosen, error=error, capabilities=held,
+                    sectors=sorted({m["sector"] for m in everyone if m.get("sector")}),
+                    regions=sorted({m["region"] for m in everyone if m.get("region")}))
+    return guarded(request, work)
+
+
+@router.get("/members/{mid}")
+def profile(nid: str, mid: str, request: Request) -> Response:
+    def work(principal: Principal) -> Response:
+        view = members_api.get_one(nid, mid, request.app.state.db, principal)
+        own = principal.sees_weaknesses_of(nid, mid)
+        return page(request, "profile.html", principal=principal, nid=nid, member=view, own=own)
+    return guarded(request, work)

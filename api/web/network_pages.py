@@ -1,0 +1,105 @@
+"""The facilitator's dashboard, the analysts' exports and the clickable network picture.
+
+Every figure comes from the API's route functions called with the signed-in principal, so the
+dashboard is the managers' (it names weaknesses, in cross-training) and exports follow the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from api.routers import networks as networks_api
+from api.routers import opportunities as opportunities_api
+from api.schemas import ValueChainRequest
+from api.security import Principal, Role, require_manager, require_roles
+from api.web.picture import clickable_svg
+from api.web.render import guarded, page
+from graph.export_formats import FORMATS
+from graph.store import export_network, network_version
+from graph.validation import DocumentInvalid
+
+router = APIRouter(prefix="/n/{nid}")
+GRAPH_FORMATS = {"gexf": "GEXF", "graphml": "GraphML", "cytoscape": "Cytoscape"}
+FORMAT_NAMES = {"json": "JSON document", "gexf": "GEXF (Gephi)", "graphml": "GraphML (yEd)",
+                "cytoscape": "Cytoscape JSON", "csv": "CSV tables (zip)", "png": "PNG picture",
+                "svg": "SVG picture"}
+
+
+def _picture(request: Request, nid: str, principal: Principal) -> str:
+    """Same rule as the picture export; managers' members link to their suggestions."""
+    require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
+    db = request.app.state.db
+    document = export_network(db, nid, include_confidential=False)
+    if principal.manages(nid):
+        return clickable_svg(document, network_version(db, nid), "home",
+                             lambda mid: f"/n/{nid}/home/{mid}#suggestions")
+    return clickable_svg(document, network_version(db, nid), "profile",
+                         lambda mid: f"/n/{nid}/members/{mid}")
+
+
+def _figures(request: Request, nid: str, principal: Principal) -> dict[str, Any]:
+    return opportunities_api.metrics(nid, request, request.app.state.db, principal,
+                                     threshold=0.2, since=None, until=None)
+
+
+def _names(request: Request, nid: str) -> dict[str, str]:
+    projection = request.app.state.matchers.get(request.app.state.db, nid).projection_
+    return {mid: projection.ties.nodes[mid].get("name") or mid for mid in projection.member_ids}
+
+
+@router.get("/dashboard")
+def dashboard(nid: str, request: Request, template: str | None = None) -> Response:
+    def work(principal: Principal) -> Response:
+        require_manager(principal, nid)
+        db = request.app.state.db
+        api = opportunities_api
+        chain, chain_error = None, None
+        if template:
+            try:
+                chain = api.value_chains(nid, ValueChainRequest(template=template), request, db,
+                                         principal)
+            except (DocumentInvalid, ValueError) as exc:
+                chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
+                               else "choose a template")
+        return page(
+            request, "dashboard.html", principal=principal, nid=nid,
+            network=networks_api.get_network(nid, db, principal),
+            figures=_figures(request, nid, principal), names=_names(request, nid),
+            picture=_picture(request, nid, principal),
+            purchasing=api.purchasing(nid, request, db, principal, full_at_members=10,
+                                      discount=[]),
+            services=api.pooled_services(nid, request, db, principal),
+            training=api.cross_training_pairs(nid, request, db, principal, capacity=3),
+            leaders=api.leaders(nid, request, db, principal, limit=5),
+            templates=api.value_chain_templates(nid, db, principal)["templates"],
+            template=template, chain=chain, chain_error=chain_error)
+    return guarded(request, work)
+
+
+@router.get("/exports")
+def exports(nid: str, request: Request) -> Response:
+    def work(principal: Principal) -> Response:
+        require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
+        db = request.app.state.db
+        return page(request, "exports.html", principal=principal, nid=nid,
+                    network=networks_api.get_network(nid, db, principal),
+                    figures=_figures(request, nid, principal),
+                    picture=_picture(request, nid, principal), formats=FORMAT_NAMES,
+                    extensions={f: ext for f, (_, ext) in FORMATS.items()},
+                    graph_formats=GRAPH_FORMATS)
+    return guarded(request, work)
+
+
+@router.get("/export/{fmt}")
+def download(nid: str, fmt: str, request: Request,
+             include: Literal["capabilities"] | None = None) -> Response:
+    """The API's export, with the session's principal instead of a bearer header."""
+    def work(principal: Principal) -> Response:
+        if fmt not in FORMATS:
+            raise HTTPException(404, f"there is no export format {fmt!r}")
+        return networks_api.export(nid, request.app.state.db, principal, format=fmt,
+                                   include=include)
+    return guarded(request, work)

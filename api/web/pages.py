@@ -1,0 +1,99 @@
+"""Sign-in, sign-out, the landing page, the network list and the static files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from api.routers import networks
+from api.security import Principal
+from api.web import member_pages, network_pages
+from api.web.render import HERE, guarded, page
+from api.web.session import (NotSignedIn, current_principal, forget, home_of, principal_for,
+                             read_form, remember)
+from graph.members import get_member
+
+router = APIRouter(include_in_schema=False)
+router.include_router(member_pages.router)
+router.include_router(network_pages.router)
+FormDep = Annotated[dict[str, str], Depends(read_form)]
+STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
+
+
+def _whoami(request: Request, principal: Principal) -> dict[str, str | None]:
+    name = None
+    if principal.member and principal.network:
+        try:
+            name = get_member(request.app.state.db, principal.network, principal.member)["name"]
+        except LookupError:
+            name = principal.member
+    return {"member_name": name}
+
+
+@router.get("/")
+def landing(request: Request) -> Response:
+    try:
+        principal = current_principal(request)
+    except NotSignedIn:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse(home_of(principal), status_code=303)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site (no scheme, no host) is followed after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: str | None = None) -> Response:
+    try:
+        principal = current_principal(request)
+    except NotSignedIn:
+        principal = None
+    extra = _whoami(request, principal) if principal else {}
+    return page(request, "signin.html", principal=principal,
+                nid=principal.network if principal else None, next=_safe_next(next),
+                error=None, home=home_of(principal) if principal else None, **extra)
+
+
+@router.post("/signin")
+def signin(request: Request, form: FormDep) -> Response:
+    token, target = form.get("token", "").strip(), _safe_next(form.get("next"))
+    if not token:
+        return page(request, "signin.html", 401, next=target, error="Enter your access token.")
+    try:
+        principal = principal_for(request, token)  # the API's own bearer check
+    except HTTPException:
+        return page(request, "signin.html", 401, next=target, error=(
+            "This token is not valid: check it, or ask your facilitator for a new one."))
+    response = RedirectResponse(target or home_of(principal), status_code=303)
+    remember(request, response, token)
+    return response
+
+
+@router.post("/signout")
+def signout(form: FormDep) -> Response:
+    response = RedirectResponse("/signin", status_code=303)
+    forget(response)
+    return response
+
+
+@router.get("/n")
+def network_list(request: Request) -> Response:
+    def work(principal: Principal) -> Response:
+        found = networks.get_networks(request.app.state.db, principal)
+        return page(request, "networks.html", principal=principal, networks=found)
+    return guarded(request, work)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name not in STATIC:
+        raise HTTPException(404, "no such file")
+    return FileResponse(STATIC[name], headers={"Cache-Control": "public, max-age=3600"})

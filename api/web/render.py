@@ -1,0 +1,97 @@
+"""Templates, and turning the API's refusals into pages with the same status codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api.security import Principal, Role
+from api.web.labels import Labels, capability_labels
+from api.web.session import NotSignedIn, current_principal, forget, home_of
+from graph.introductions import IntroductionNotFound
+from graph.members import MemberNotFound
+from graph.store import NetworkNotFound
+from graph.validation import DocumentInvalid
+
+HERE = Path(__file__).parent
+env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} EUR"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+env.filters.update(money=_money, pct=_pct)
+
+NAV = {  # label, path (relative to the network) per role
+    Role.MEMBER: [("My home", "home/{member}"), ("Browse members", "members")],
+    Role.FACILITATOR: [("Dashboard", "dashboard"), ("Browse members", "members"),
+                       ("Exports", "exports")],
+    Role.ANALYST: [("Exports", "exports"), ("Browse members", "members")],
+}
+
+
+def nav(principal: Principal | None, nid: str | None) -> list[tuple[str, str]]:
+    if principal is None:
+        return []
+    if principal.is_admin:
+        links = [("Networks", "/n")]
+        if nid:
+            links += [(label, f"/n/{nid}/{path}") for label, path in NAV[Role.FACILITATOR]]
+        return links
+    return [(label, f"/n/{principal.network}/" + path.format(member=principal.member))
+            for label, path in NAV[principal.role]]
+
+
+def page(request: Request, template_name: str, status_code: int = 200, *,
+         principal: Principal | None = None, nid: str | None = None, **context: Any
+         ) -> HTMLResponse:
+    labels = Labels(capability_labels(request.app.state.db)) if principal else Labels()
+    html = env.get_template(template_name).render(
+        request=request, principal=principal, nid=nid, nav=nav(principal, nid),
+        path=request.url.path, labels=labels, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, message: str,
+               principal: Principal | None = None, problems: list[dict] | None = None
+               ) -> HTMLResponse:
+    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Not valid"}
+    return page(request, "error.html", status_code, principal=principal,
+                title=titles.get(status_code, "Something went wrong"), message=message,
+                problems=problems or [])
+
+
+def guarded(request: Request, work: Callable[[Principal], Response]) -> Response:
+    """Run a page for the signed-in principal; refusals become error pages, never leaks."""
+    try:
+        principal = current_principal(request)
+    except NotSignedIn:
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        response = RedirectResponse(f"/signin?next={target}", status_code=303)
+        if request.cookies.get("pm_session"):
+            forget(response)
+        return response
+    try:
+        return work(principal)
+    except HTTPException as exc:
+        return error_page(request, exc.status_code, str(exc.detail), principal)
+    except (MemberNotFound, NetworkNotFound, IntroductionNotFound) as exc:
+        return error_page(request, 404, f"There is no {exc.args[0]!r} here.", principal)
+    except DocumentInvalid as exc:
+        return error_page(request, 422, f"{len(exc.problems)} problem(s) found",
+                          principal, exc.as_errors())
+
+
+__all__ = ["env", "error_page", "guarded", "home_of", "page"]

@@ -1,0 +1,25 @@
+// Progressive enhancement only: every form also works without this script.
+// Accept / decline a suggestion in place, without reloading the page.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!form.classList.contains("decide") || !event.submitter) return;
+  event.preventDefault();
+  const data = new URLSearchParams(new FormData(form));
+  data.set(event.submitter.name, event.submitter.value);
+  const status = form.querySelector(".decided");
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    const response = await fetch(form.action, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) throw new Error(response.status);
+    const done = await response.json();
+    status.textContent = done.decision === "accepted" ? "Accepted" : "Declined";
+    form.closest(".suggestion").classList.add("is-" + done.decision);
+  } catch (error) {
+    status.textContent = "Not saved: please try again.";
+    buttons.forEach((b) => (b.disabled = false));
+  }
+});

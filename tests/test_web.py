@@ -1,0 +1,244 @@
+"""The web pages apply the API's role rules: fast checks with FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from graph.database import Database
+from graph.store import import_network
+from graph.tokens import issue_token
+from tests.conftest import small_document
+
+pytestmark = pytest.mark.database
+ADMIN_SECRET = "pm_web-admin-" + uuid.uuid4().hex
+SECRET_LABEL = "Zymurgy secret weakness"  # a weakness label nobody has as a capability or need
+
+
+class World:
+    def __init__(self, db: Database):
+        self.nid = f"web-{uuid.uuid4().hex[:10]}"
+        self.other = self.nid + "-other"
+        for nid in (self.nid, self.other):
+            document = small_document(nid)
+            document["capabilities"].append(
+                {"id": f"{nid}-secret", "label": SECRET_LABEL, "kind": "knowhow"})
+            clinic = document["members"][0]
+            clinic["weaknesses"].append({"id": f"{nid}-secret", "severity": 5})
+            clinic["contact"] = "hello@clinica-sol.example"
+            document["value_chains"] = [{"id": "ivf-chain", "name": "Testing, then travel", "stages": [
+                {"id": "testing", "label": "Testing", "requires": [f"{nid}-pgt"]},
+                {"id": "travel", "label": "Travel", "requires": [f"{nid}-fuel"]}]}]
+            import_network(db, document)
+        self.tokens = {
+            "admin": ADMIN_SECRET,
+            "facilitator": issue_token(db, "facilitator", self.nid, None)[0],
+            "member": issue_token(db, "member", self.nid, "clinic")[0],
+            "other-member": issue_token(db, "member", self.nid, "genlab")[0],
+            "analyst": issue_token(db, "analyst", self.nid, None)[0],
+            "other-analyst": issue_token(db, "analyst", self.other, None)[0],
+        }
+
+
+@pytest.fixture(scope="module")
+def world(db: Database) -> World:
+    return World(db)
+
+
+@pytest.fixture(scope="module")
+def app(db: Database) -> FastAPI:
+    return create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=1024 * 1024),
+                      database=db)
+
+
+@pytest.fixture(scope="module")
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        yield client
+
+
+def as_(app: FastAPI, world: World, role: str) -> TestClient:
+    """A browser signed in as ``role`` (the session cookie the sign-in form sets)."""
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False,
+                      cookies={"pm_session": world.tokens[role]})
+
+
+def test_sign_in_with_a_bad_token_shows_an_error(anonymous: TestClient) -> None:
+    response = anonymous.post("/signin", data={"token": "pm_not-a-real-token"})
+    assert response.status_code == 401
+    assert "This token is not valid" in response.text
+    assert "set-cookie" not in response.headers
+
+
+def test_sign_in_keeps_the_token_in_a_strict_httponly_session_cookie(
+        app: FastAPI, world: World) -> None:
+    with TestClient(app, follow_redirects=False) as client:
+        response = client.post("/signin", data={"token": world.tokens["member"]})
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/n/{world.nid}/home/clinic"
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert "max-age" not in cookie and "expires" not in cookie  # a session cookie
+        who = client.get("/signin")
+        assert "You are signed in" in who.text and "Clínica Sol" in who.text
+        assert "member" in who.text and world.nid in who.text
+        out = client.post("/signout")
+        assert out.status_code == 303 and 'pm_session=""' in out.headers["set-cookie"]
+        assert client.get(f"/n/{world.nid}/members").status_code == 303
+
+
+@pytest.mark.parametrize("role, home", [
+    ("facilitator", "/n/{nid}/dashboard"), ("analyst", "/n/{nid}/exports"), ("admin", "/n"),
+])
+def test_each_role_lands_on_its_own_page(app: FastAPI, world: World, role: str,
+                                         home: str) -> None:
+    with TestClient(app, follow_redirects=False) as client:
+        response = client.post("/signin", data={"token": world.tokens[role]})
+        assert response.headers["location"] == home.format(nid=world.nid)
+
+
+def test_pages_need_a_session_and_come_back_after_sign_in(anonymous: TestClient,
+                                                          world: World) -> None:
+    response = anonymous.get(f"/n/{world.nid}/dashboard")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/signin?next=/n/{world.nid}/dashboard"
+    signed = anonymous.post("/signin", data={"token": world.tokens["facilitator"],
+                                             "next": f"/n/{world.nid}/dashboard"})
+    assert signed.headers["location"] == f"/n/{world.nid}/dashboard"
+    anonymous.cookies.clear()
+    away = anonymous.post("/signin", data={"token": world.tokens["facilitator"],
+                                           "next": "//elsewhere.example/x"})
+    assert away.headers["location"] == f"/n/{world.nid}/dashboard"  # no open redirect
+    anonymous.cookies.clear()
+
+
+ALLOWED = {  # page -> roles that may open it (all others: 403)
+    "/n/{nid}/home/clinic": {"admin", "facilitator", "member"},
+    "/n/{nid}/home/genlab": {"admin", "facilitator", "other-member"},
+    "/n/{nid}/dashboard": {"admin", "facilitator"},
+    "/n/{nid}/exports": {"admin", "facilitator", "analyst"},
+    "/n/{nid}/export/gexf": {"admin", "facilitator", "analyst"},
+    "/n/{nid}/members": {"admin", "facilitator", "member", "other-member", "analyst"},
+    "/n/{nid}/members/clinic": {"admin", "facilitator", "member", "other-member", "analyst"},
+}
+
+
+@pytest.mark.parametrize("path", list(ALLOWED))
+def test_pages_apply_the_api_role_rules(app: FastAPI, world: World, path: str) -> None:
+    for role in world.tokens:
+        response = as_(app, world, role).get(path.format(nid=world.nid))
+        expected = 200 if role in ALLOWED[path] else 403
+        assert response.status_code == expected, (role, path, response.text[:300])
+        if expected == 403:
+            assert "Not allowed" in response.text
+
+
+def test_analyst_downloads_a_gexf_without_weaknesses(app: FastAPI, world: World) -> None:
+    response = as_(app, world, "analyst").get(f"/n/{world.nid}/export/gexf")
+    assert response.headers["content-type"].startswith("application/gexf+xml")
+    assert f'filename="{world.nid}.gexf"' in response.headers["content-disposition"]
+    assert response.content.startswith(b"<?xml") and SECRET_LABEL.encode() not in response.content
+    assert as_(app, world, "analyst").get(f"/n/{world.nid}/export/docx").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["other-member", "analyst"])
+def test_others_never_see_a_members_weaknesses_or_contact(app: FastAPI, world: World,
+                                                          role: str) -> None:
+    client = as_(app, world, role)
+    for path in ("/n/{nid}/members/clinic", "/n/{nid}/members",
+                 "/n/{nid}/members?capability={nid}-quality", "/n/{nid}/home/genlab",
+                 "/n/{nid}/exports"):
+        text = client.get(path.format(nid=world.nid)).text
+        assert SECRET_LABEL not in text.split("<datalist")[0], (role, path)
+        assert "hello@clinica-sol.example" not in text, (role, path)
+
+
+def test_the_member_and_its_facilitator_see_its_weaknesses(app: FastAPI, world: World) -> None:
+    home = as_(app, world, "member").get(f"/n/{world.nid}/home/clinic").text
+    assert SECRET_LABEL in home and "Confidential" in home and "hello@clinica-sol" in home
+    page = as_(app, world, "facilitator").get(f"/n/{world.nid}/members/clinic").text
+    assert SECRET_LABEL in page
+
+
+def test_browse_filters_and_reports_an_unknown_capability(app: FastAPI, world: World) -> None:
+    client = as_(app, world, "other-member")
+    found = client.get(f"/n/{world.nid}/members?sector=genetics-lab").text
+    assert "1 member found" in found and "GenLab" in found and "CRO Iberia" not in found
+    unknown = client.get(f"/n/{world.nid}/members?capability=no-such-thing").text
+    assert "unknown capability" in unknown
+
+
+def test_profile_errors_are_shown_next_to_their_fields(app: FastAPI, world: World) -> None:
+    client = as_(app, world, "member")
+    response = client.post(f"/n/{world.nid}/home/clinic", data={
+        "name": "", "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "9",
+        "needs.0.id": "no-such-capability", "needs.0.urgency": "3"})
+    assert response.status_code == 422
+    text = response.text
+    assert 'id="err-name"' in text
+    assert 'id="err-capabilities-0-level"' in text
+    assert 'aria-describedby="err-capabilities-0-level"' in text
+    assert 'id="err-needs-0-id"' in text
+    # Nothing was written.
+    assert "Clínica Sol" in client.get(f"/n/{world.nid}/members/clinic").text
+
+
+def test_a_valid_profile_is_saved(app: FastAPI, world: World) -> None:
+    client = as_(app, world, "facilitator")
+    response = client.post(f"/n/{world.nid}/home/cro", data={
+        "name": "CRO Iberia", "description": "Clinical research, Madrid", "size": "small",
+        "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "5",
+        "capabilities.1.id": "", "capabilities.1.level": ""})
+    assert response.status_code == 303
+    page = client.get(response.headers["location"])
+    assert "Your profile was saved" in page.text and "Clinical research, Madrid" in page.text
+    refused = as_(app, world, "member").post(f"/n/{world.nid}/home/cro", data={"name": "x"})
+    assert refused.status_code == 403
+
+
+def test_feedback_from_the_page(app: FastAPI, world: World) -> None:
+    client = as_(app, world, "member")
+    url = f"/n/{world.nid}/home/clinic/feedback"
+    response = client.post(url, data={"candidate": "cro", "decision": "declined"})
+    assert response.status_code == 303 and "decided=declined" in response.headers["location"]
+    assert "You declined CRO Iberia" in client.get(response.headers["location"]).text
+    scripted = client.post(url, data={"candidate": "genlab", "decision": "accepted"},
+                           headers={"Accept": "application/json"})
+    assert scripted.status_code == 201 and scripted.json()["decision"] == "accepted"
+    other = as_(app, world, "other-member").post(url, data={"candidate": "cro",
+                                                            "decision": "accepted"})
+    assert other.status_code == 403
+
+
+def test_forms_posted_from_another_site_are_refused(app: FastAPI, world: World) -> None:
+    response = as_(app, world, "member").post(
+        f"/n/{world.nid}/home/clinic/feedback", data={"candidate": "cro", "decision": "accepted"},
+        headers={"Origin": "http://elsewhere.example"})
+    assert response.status_code == 403
+
+
+def test_dashboard_shows_opportunities_and_a_clickable_picture(app: FastAPI,
+                                                               world: World) -> None:
+    text = as_(app, world, "facilitator").get(f"/n/{world.nid}/dashboard").text
+    for heading in ("Network health", "Buying groups", "Shared services", "Cross-training",
+                    "Value-chain builder", "Natural leaders"):
+        assert heading in text
+    assert f'xlink:href="/n/{world.nid}/home/genlab#suggestions"' in text
+    picture = as_(app, world, "analyst").get(f"/n/{world.nid}/exports").text
+    assert f'xlink:href="/n/{world.nid}/members/genlab"' in picture
+    assert "home/genlab" not in picture
+
+
+def test_value_chain_builder_shows_stages_and_gaps(app: FastAPI, world: World) -> None:
+    client = as_(app, world, "facilitator")
+    text = client.get(f"/n/{world.nid}/dashboard?template=ivf-chain").text
+    assert "GenLab" in text.split('id="value-chain"')[1]
+    assert "Gaps: travel" in text
+    unknown = client.get(f"/n/{world.nid}/dashboard?template=nope").text
+    assert "no value chain template" in unknown
