@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from matching import evaluation as ev
+from matching.evaluation.holdout import positive_pairs
 from seed_data import SEED_DIR
 
 CORDIS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cordis-h2020"
@@ -126,7 +127,7 @@ def test_holdout_never_leaks_a_held_out_tie(seed_docs):
             kept = [t for t in doc["ties"] if t["type"] == "COMPETES_WITH"
                     or tuple(sorted((t["source"], t["target"]))) not in held]
             assert len(train) == len(kept)
-            assert len(held) == max(1, round(0.2 * len(ev._positive_pairs(doc["ties"]))))
+            assert len(held) == max(1, round(0.2 * len(positive_pairs(doc["ties"]))))
 
 
 def test_holdout_evaluation_reports_every_method(seed_docs):
