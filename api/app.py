@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from api import errors
 from api.engine import MatcherCache
-from api.routers import (collaboration, health, members, networks, opportunities, suggestions,
-                         tokens)
+from api.limits import BodySizeLimit
+from api.routers import collaboration, health, members, networks, opportunities, suggestions, tokens
 from api.settings import ApiSettings
 from api.web import router as web_router
 from graph.database import Database, open_database
@@ -46,14 +46,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     if database is not None:
         app.state.db = database
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return errors.error(413,
-                                f"the request body is larger than "
-                                f"{settings.max_body_bytes // (1024 * 1024)} MB")
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
 
     errors.install(app)
     for router in (health.router, tokens.router, networks.router, members.router,

@@ -28,6 +28,12 @@ def error(status_code: int, detail: str, errors: list[dict] | None = None,
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def error_body(status_code: int, detail: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The same error as raw ASGI body and headers, for middleware below the app."""
+    response = error(status_code, detail)
+    return response.body, response.raw_headers
+
+
 def _request_problem(e: dict) -> dict[str, str]:
     loc = list(e.get("loc", ()))
     if loc and loc[0] == "body":

@@ -7,8 +7,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.security import Role
-from graph.document import (Identifier, LongText, NetworkPolicy, Outcomes, Participant,
-                            ProjectKind, ProjectPhase, Text)
+from graph.document import (
+    Identifier,
+    LongText,
+    NetworkPolicy,
+    Outcomes,
+    Participant,
+    ProjectKind,
+    ProjectPhase,
+    Text,
+)
 
 
 class ErrorItem(BaseModel):

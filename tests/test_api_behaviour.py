@@ -181,3 +181,21 @@ def test_health_reports_an_unreachable_database() -> None:
         response = test_client.get("/networks", headers={"Authorization": f"Bearer {uuid.uuid4()}"})
         assert response.status_code == 503
     driver.close()
+
+
+def test_a_chunked_body_over_the_limit_is_refused_too(
+    client: TestClient, world: World, db: Database
+) -> None:
+    before = normalised(export_network(db, world.nid))
+
+    def chunks():  # no Content-Length: the limit is enforced on the bytes as they arrive
+        yield json.dumps({"network": {"id": world.nid, "name": "N"}})[:-1].encode()
+        yield b', "members": ['
+        for i in range(300):
+            yield json.dumps({"id": f"m{i}", "name": "y" * 1000}).encode() + b","
+        yield b'{"id": "last", "name": "z"}]}'
+
+    response = client.post(f"/networks/{world.nid}/import", content=chunks(),
+                           headers={**world.headers("admin"), "Content-Type": "application/json"})
+    assert response.status_code == 413 and "larger than 256 kB" in response.json()["detail"]
+    assert normalised(export_network(db, world.nid)) == before

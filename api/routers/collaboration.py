@@ -6,11 +6,21 @@ import numpy as np
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import DbDep, PrincipalDep
-from api.schemas import (ErrorResponse, IntroductionAction, IntroductionCreate, OutcomesUpdate,
-                         ProjectCreate, ProjectMove)
+from api.schemas import (
+    ErrorResponse,
+    IntroductionAction,
+    IntroductionCreate,
+    OutcomesUpdate,
+    ProjectCreate,
+    ProjectMove,
+)
 from api.security import Role, actor_for, forbidden, require_manager, require_network
-from graph.introductions import (act_on_introduction, get_introduction, list_introductions,
-                                 request_introduction)
+from graph.introductions import (
+    act_on_introduction,
+    get_introduction,
+    list_introductions,
+    request_introduction,
+)
 from graph.members import get_member
 from graph.projects import create_project, get_project, move_project, set_outcomes
 from graph.store import read_projects

@@ -6,8 +6,8 @@ from api.deps import DbDep, PrincipalDep
 from api.schemas import ErrorResponse, MembersPublic
 from api.security import Role, forbidden, member_view, require_manager, require_network
 from graph.introductions import revealed_partners
-from graph.projects import member_projects
 from graph.members import delete_member, get_member, list_members, put_member
+from graph.projects import member_projects
 from graph.store import known_broader, read_network
 from graph.validation import DocumentInvalid, Problem
 

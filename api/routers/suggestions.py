@@ -3,8 +3,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import DbDep, PrincipalDep
-from api.schemas import (ErrorResponse, FeedbackCreate, FeedbackPublic, PairsPublic,
-                         SuggestionsPublic)
+from api.schemas import (
+    ErrorResponse,
+    FeedbackCreate,
+    FeedbackPublic,
+    PairsPublic,
+    SuggestionsPublic,
+)
 from api.security import forbidden, require_manager, require_network
 from graph.feedback import record_feedback
 from graph.members import MemberNotFound

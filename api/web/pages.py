@@ -12,8 +12,15 @@ from api.routers import networks
 from api.security import Principal
 from api.web import member_pages, network_pages
 from api.web.render import HERE, guarded, page
-from api.web.session import (NotSignedIn, current_principal, forget, home_of, principal_for,
-                             read_form, remember)
+from api.web.session import (
+    NotSignedIn,
+    current_principal,
+    forget,
+    home_of,
+    principal_for,
+    read_form,
+    remember,
+)
 from graph.members import get_member
 
 router = APIRouter(include_in_schema=False)
