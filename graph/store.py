@@ -71,10 +71,10 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> No
     rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description",
                                   "contact"}) for m in members]
     tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
-    for query, field in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
+    for query, part in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
                          (q.CREATE_HAS_WEAKNESS, "weaknesses"), (q.CREATE_NEEDS, "needs")):
-        rows = [{"member": m.id, "entries": [e.model_dump() for e in getattr(m, field)]}
-                for m in members if getattr(m, field)]
+        rows = [{"member": m.id, "entries": [e.model_dump() for e in getattr(m, part)]}
+                for m in members if getattr(m, part)]
         tx.run(query, nid=nid, rows=rows).consume()
     tx.run(q.BUMP_VERSION, nid=nid).consume()
 

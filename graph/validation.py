@@ -7,15 +7,17 @@ Every problem is reported at once, each with the JSON path of the offending valu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 from pydantic import ValidationError
 
 from graph.document import NetworkDocument, TaxonomyDocument, TieType
+
+M = TypeVar("M", NetworkDocument, TaxonomyDocument)
 
 
 @dataclass(frozen=True)
@@ -92,21 +94,27 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _unique_ids(raw: Any, key: str, what: str) -> tuple[list[Problem], dict[str, int]]:
+    """Repeated ids among ``raw[key]`` items, and where each id first appears."""
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for i, item in _items(raw, key):
+        iid = _text(item.get("id"))
+        if iid is None:
+            continue
+        if iid in first:
+            problems.append(Problem(f"{key}[{i}].id", f"duplicate {what} id {iid!r} "
+                                    f"(also {key}[{first[iid]}])"))
+        else:
+            first[iid] = i
+    return problems, first
+
+
 def _capability_problems(
     raw: Any, known_broader: Mapping[str, str | None]
 ) -> tuple[list[Problem], set[str]]:
     """Duplicate ids, unknown parents and cycles among the document's capabilities."""
-    problems: list[Problem] = []
-    defined: dict[str, int] = {}
-    for i, cap in _items(raw, "capabilities"):
-        cid = _text(cap.get("id"))
-        if cid is None:
-            continue
-        if cid in defined:
-            problems.append(Problem(f"capabilities[{i}].id", f"duplicate capability id {cid!r} "
-                                    f"(also capabilities[{defined[cid]}])"))
-        else:
-            defined[cid] = i
+    problems, defined = _unique_ids(raw, "capabilities", "capability")
     broader = dict(known_broader)
     for i, cap in _items(raw, "capabilities"):
         cid, parent = _text(cap.get("id")), _text(cap.get("broader"))
@@ -129,16 +137,8 @@ def _capability_problems(
 
 
 def _member_problems(raw: Any, capability_ids: set[str]) -> tuple[list[Problem], set[str]]:
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    problems, seen = _unique_ids(raw, "members", "member")
     for i, member in _items(raw, "members"):
-        mid = _text(member.get("id"))
-        if mid is not None:
-            if mid in seen:
-                problems.append(Problem(f"members[{i}].id", f"duplicate member id {mid!r} "
-                                        f"(also members[{seen[mid]}])"))
-            else:
-                seen[mid] = i
         for field in ("capabilities", "weaknesses", "needs"):
             listed: dict[str, int] = {}
             for j, entry in _items(member, field):
@@ -177,13 +177,8 @@ def _tie_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
 
 
 def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[str] = set()
+    problems, _ = _unique_ids(raw, "value_chains", "value chain")
     for i, template in _items(raw, "value_chains"):
-        tid = _text(template.get("id"))
-        if tid is not None and tid in seen:
-            problems.append(Problem(f"value_chains[{i}].id", f"duplicate value chain id {tid!r}"))
-        seen.add(tid or "")
         for s, stage in _items(template, "stages"):
             low, high = stage.get("min_members", 1), stage.get("max_members", 1)
             if isinstance(low, int) and isinstance(high, int) and low > high:
@@ -199,13 +194,8 @@ def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
 
 
 def _project_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[str] = set()
+    problems, _ = _unique_ids(raw, "projects", "project")
     for i, project in _items(raw, "projects"):
-        pid = _text(project.get("id"))
-        if pid is not None and pid in seen:
-            problems.append(Problem(f"projects[{i}].id", f"duplicate project id {pid!r}"))
-        seen.add(pid or "")
         participants = set()
         for j, part in _items(project, "members"):
             mid = _text(part.get("member"))
@@ -220,6 +210,24 @@ def _project_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def _validate(model: type[M], raw: Any, what: str, source: str | None,
+              references: Callable[[Any], list[Problem]]) -> M:
+    """Structure by the model and references by ``references``: both always run, so every
+    problem is reported at once."""
+    if not isinstance(raw, dict):
+        raise DocumentInvalid([Problem("", f"a {what} document must be a JSON object")], source)
+    problems: list[Problem] = []
+    document: M | None = None
+    try:
+        document = model.model_validate(raw)
+    except ValidationError as exc:
+        problems += _structure_problems(exc)
+    problems += references(raw)
+    if problems or document is None:
+        raise DocumentInvalid(problems, source)
+    return document
+
+
 def validate_network(
     raw: Any, known_broader: Mapping[str, str | None], source: str | None = None
 ) -> NetworkDocument:
@@ -227,37 +235,19 @@ def validate_network(
 
     ``known_broader`` maps each capability id already in the shared taxonomy to its parent id.
     """
-    if not isinstance(raw, dict):
-        raise DocumentInvalid([Problem("", "a network document must be a JSON object")], source)
-    problems: list[Problem] = []
-    document: NetworkDocument | None = None
-    try:
-        document = NetworkDocument.model_validate(raw)
-    except ValidationError as exc:
-        problems += _structure_problems(exc)
-    cap_problems, capability_ids = _capability_problems(raw, known_broader)
-    member_problems, member_ids = _member_problems(raw, capability_ids)
-    problems += cap_problems + member_problems + _tie_problems(raw, member_ids)
-    problems += _value_chain_problems(raw, capability_ids)
-    problems += _project_problems(raw, member_ids)
-    if problems or document is None:
-        raise DocumentInvalid(problems, source)
-    return document
+
+    def references(raw: Any) -> list[Problem]:
+        cap_problems, capability_ids = _capability_problems(raw, known_broader)
+        member_problems, member_ids = _member_problems(raw, capability_ids)
+        return (cap_problems + member_problems + _tie_problems(raw, member_ids)
+                + _value_chain_problems(raw, capability_ids) + _project_problems(raw, member_ids))
+
+    return _validate(NetworkDocument, raw, "network", source, references)
 
 
 def validate_taxonomy(
     raw: Any, known_broader: Mapping[str, str | None], source: str | None = None
 ) -> TaxonomyDocument:
     """Like ``validate_network`` for a taxonomy document (``{"capabilities": [...]}``)."""
-    if not isinstance(raw, dict):
-        raise DocumentInvalid([Problem("", "a taxonomy document must be a JSON object")], source)
-    problems: list[Problem] = []
-    document: TaxonomyDocument | None = None
-    try:
-        document = TaxonomyDocument.model_validate(raw)
-    except ValidationError as exc:
-        problems += _structure_problems(exc)
-    problems += _capability_problems(raw, known_broader)[0]
-    if problems or document is None:
-        raise DocumentInvalid(problems, source)
-    return document
+    return _validate(TaxonomyDocument, raw, "taxonomy", source,
+                     lambda raw: _capability_problems(raw, known_broader)[0])
