@@ -29,6 +29,11 @@ class ErrorResponse(BaseModel):
     errors: list[ErrorItem] | None = None
 
 
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a router answers, all with the one error shape."""
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role

@@ -7,12 +7,12 @@ from fastapi import APIRouter, Query, Request, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import (
-    ErrorResponse,
     IntroductionAction,
     IntroductionCreate,
     OutcomesUpdate,
     ProjectCreate,
     ProjectMove,
+    error_responses,
 )
 from api.security import Role, actor_for, forbidden, require_manager, require_network
 from graph.introductions import (
@@ -27,9 +27,7 @@ from graph.store import read_projects
 from matching.workflow import Actor, IntroStatus
 
 router = APIRouter(prefix="/networks/{nid}", tags=["collaboration"],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-                              404: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-                              422: {"model": ErrorResponse}})
+                   responses=error_responses(401, 403, 404, 409, 422))
 
 
 def _who(principal) -> str:

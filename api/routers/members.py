@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import DbDep, PrincipalDep
-from api.schemas import ErrorResponse, MembersPublic
+from api.schemas import ErrorResponse, MembersPublic, error_responses
 from api.security import Role, forbidden, member_view, require_manager, require_network
 from graph.introductions import revealed_partners
 from graph.members import delete_member, get_member, list_members, put_member
@@ -12,8 +12,7 @@ from graph.store import known_broader, read_network
 from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/networks/{nid}/members", tags=["members"],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-                              404: {"model": ErrorResponse}})
+                   responses=error_responses(401, 403, 404))
 
 
 @router.get("", response_model=MembersPublic, responses={422: {"model": ErrorResponse}})

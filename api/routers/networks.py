@@ -3,7 +3,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import DbDep, PrincipalDep
-from api.schemas import ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate
+from api.schemas import (ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate,
+                         error_responses)
 from api.security import Role, forbidden, require_manager, require_network, require_roles
 from graph.document import Network
 from graph.export_formats import FORMATS, render
@@ -12,8 +13,7 @@ from graph.store import export_network, import_network, list_networks, read_netw
 from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/networks", tags=["networks"],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-                              404: {"model": ErrorResponse}})
+                   responses=error_responses(401, 403, 404))
 
 ExportFormat = Literal["json", "gexf", "graphml", "cytoscape", "csv", "png", "svg"]
 

@@ -4,7 +4,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from api.deps import DbDep, PrincipalDep
-from api.schemas import ErrorResponse, ValueChainRequest
+from api.schemas import ValueChainRequest, error_responses
 from api.security import Role, require_manager, require_roles
 from graph.projects import collaboration_metrics
 from graph.store import read_network, read_value_chains
@@ -16,8 +16,7 @@ from matching.pooling import DEFAULT_MAX_DISCOUNT, DiscountModel, buying_groups,
 from matching.value_chain import Stage, UnknownCapability, assign_stages
 
 router = APIRouter(prefix="/networks/{nid}", tags=["opportunities"],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-                              404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+                   responses=error_responses(401, 403, 404, 422))
 
 
 @router.get("/value-chain-templates")

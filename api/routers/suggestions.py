@@ -4,11 +4,11 @@ from fastapi import APIRouter, Query, Request, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import (
-    ErrorResponse,
     FeedbackCreate,
     FeedbackPublic,
     PairsPublic,
     SuggestionsPublic,
+    error_responses,
 )
 from api.security import forbidden, require_manager, require_network
 from graph.feedback import record_feedback
@@ -16,8 +16,7 @@ from graph.members import MemberNotFound
 from matching.scoring import CompetitorPolicy, UnknownMember
 
 router = APIRouter(prefix="/networks/{nid}", tags=["suggestions"],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-                              404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+                   responses=error_responses(401, 403, 404, 422))
 
 Limit = Query(10, ge=1, le=100, description="How many suggestions (1-100)")
 Policy = Query(CompetitorPolicy.PENALISE,

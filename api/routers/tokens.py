@@ -1,7 +1,7 @@
 from fastapi import APIRouter, HTTPException, Response, status
 
 from api.deps import DbDep, PrincipalDep
-from api.schemas import ErrorResponse, TokenCreate, TokenCreated
+from api.schemas import ErrorResponse, TokenCreate, TokenCreated, error_responses
 from api.security import Principal, Role, forbidden
 from graph.database import Database
 from graph.members import get_member
@@ -10,7 +10,7 @@ from graph.tokens import get_token, issue_token, revoke_token
 from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/tokens", tags=["tokens"],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
+                   responses=error_responses(401, 403))
 
 
 def _check_shape(body: TokenCreate) -> None:
