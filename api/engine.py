@@ -22,6 +22,7 @@ class MatcherCache:
         self._fitted: dict[str, tuple[tuple[int, dt.date], PartnerMatcher]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._pairs: dict[str, tuple[PartnerMatcher, tuple[int, str], list[dict]]] = {}
 
     def _lock(self, nid: str) -> threading.Lock:
         with self._guard:
@@ -44,3 +45,14 @@ class MatcherCache:
             ).fit(projection)
             self._fitted[nid] = ((projection.version, key[1]), matcher)
             return matcher
+
+    def best_pairs(self, db: Database, nid: str, limit: int, policy: str) -> list[dict]:
+        """The network's best pairs: scoring every member is seconds on a big network, so the
+        answer is kept until the matcher itself is refitted."""
+        matcher = self.get(db, nid)
+        cached = self._pairs.get(nid)
+        if cached and cached[0] is matcher and cached[1] == (limit, str(policy)):
+            return cached[2]
+        pairs = matcher.best_pairs(limit=limit, competitors=policy)
+        self._pairs[nid] = (matcher, (limit, str(policy)), pairs)
+        return pairs

@@ -109,3 +109,17 @@ def test_suggestions_follow_writes_to_the_network(client: TestClient, world: Wor
     found = suggestions(client, world, "clinic", "facilitator")
     assert any(s["member"] == "cro" and any("Preimplantation" in r["text"] for r in s["reasons"])
                for s in found)
+
+
+def test_network_pairs_follow_feedback(client: TestClient, world: World) -> None:
+    def pairs() -> list[list[str]]:
+        response = client.get(f"/networks/{world.other}/suggestions", params={"limit": 10},
+                              headers=world.headers("admin"))
+        return [p["members"] for p in response.json()["pairs"]]
+
+    first = pairs()
+    assert first == pairs()  # served again from the cache: same answer
+    a, b = first[0]
+    client.post(f"/networks/{world.other}/feedback", headers=world.headers("admin"),
+                json={"member": a, "candidate": b, "decision": "declined"}).raise_for_status()
+    assert [a, b] not in pairs()

@@ -48,8 +48,8 @@ def network_pairs(
 ) -> dict[str, Any]:
     """The network's best pairs, each once (facilitator, admin)."""
     require_manager(principal, nid)
-    matcher = request.app.state.matchers.get(db, nid)
-    return {"network": nid, "pairs": matcher.best_pairs(limit=limit, competitors=competitors)}
+    pairs = request.app.state.matchers.best_pairs(db, nid, limit, competitors)
+    return {"network": nid, "pairs": pairs}
 
 
 @router.post("/feedback", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED)
