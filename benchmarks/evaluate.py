@@ -67,19 +67,30 @@ def run_cordis(cuts: list[int], k: int) -> None:
         print(f"### Cut {cut}: train < {cut}, test {cut}-{split.end}\n")
         print(f"{len(split.queries)} queries ({companies} companies), "
               f"{len(split.candidates)} candidates, {len(split.positives)} positives. "
-              f"Learned ranker: `{ranker.name}`, labels {ranker.train_window[0]}-"
+              f"Learned ranker: `{ranker.name}` blended with PA (w = {ranker.blend_weight:.1f}), labels {ranker.train_window[0]}-"
               f"{ranker.train_window[1]} (horizon {ranker.horizon}); "
               f"{time.perf_counter() - t0:.0f} s.\n")
         print(table(out["results"]["overall"], k, f"cut {cut}, overall"))
         print(table(out["results"]["companies"], k, f"cut {cut}, companies (PRC)"))
-        print("Model selection (validation: new pairs of year "
-              f"{cut - 1}, features before {cut - 1}):\n")
-        print("| model | horizon | labels | val P@10 | val MRR | val P@10 companies |")
-        print("|---|---|---|---|---|---|")
+        windows = ", ".join(f"{t}-{t + v - 1}" for t, v in ranker.validation_windows)
+        print(f"Blended with preferential attachment at weight {ranker.blend_weight:.1f} "
+              f"(per-query rank blend). Model selection on the new pairs of {windows} "
+              "(features before each window's first year); score = mean over windows of "
+              "(P@10 + MRR overall + P@10 + MRR companies) / 2, at each candidate's best "
+              "blend weight:\n")
+        print("| model | horizon | blend w | score at w (at w = 0) | validation labels | trained on "
+              "labels | val P@10 | val MRR | val P@10 companies | val MRR companies |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for row in ranker.validation:
-            print(f"| {row['model']} | {row['horizon']} | {row['train_window'][0]}-"
-                  f"{row['train_window'][1]} | {row['val_precision']:.3f} | "
-                  f"{row['val_mrr']:.3f} | {row['val_companies_precision']:.3f} |")
+            for i, win in enumerate(row["windows"]):
+                t, v = win["window"]
+                head = (f"| {row['model']} | {row['horizon']} | {row['blend_weight']:.1f} | "
+                        f"{row['score']:.3f} ({row['score_unblended']:.3f}) |" if i == 0
+                        else "| | | | |")
+                print(f"{head} {t}-{t + v - 1} | {win['train_window'][0]}-"
+                      f"{win['train_window'][1]} | {win['val_precision']:.3f} | "
+                      f"{win['val_mrr']:.3f} | {win['val_companies_precision']:.3f} | "
+                      f"{win['val_companies_mrr']:.3f} |")
         print()
         print(target_line(out["results"]))
         sys.stdout.flush()

@@ -157,3 +157,16 @@ def test_cordis_common_neighbours_reproduces_the_reference_at_2018():
     assert companies["precision"] == pytest.approx(0.171, abs=0.01)
     # MRR depends on how equal scores are ordered: 0.428-0.443 over tie orders (README 0.439).
     assert overall["mrr"] == pytest.approx(0.439, abs=0.015)
+
+
+def test_rank_blend_keeps_row_orders_at_the_ends():
+    from matching.evaluation.cordis import blend_scores, rank_scores
+
+    rng = np.random.default_rng(0)
+    learned, pa = rng.random((4, 6)), rng.random((4, 6)) * 100
+    ranks = rank_scores(learned)
+    assert ranks.min() > 0 and ranks.max() == 1.0
+    np.testing.assert_array_equal(np.argsort(blend_scores(learned, pa, 0.0), axis=1),
+                                  np.argsort(learned, axis=1))
+    np.testing.assert_array_equal(np.argsort(blend_scores(learned, pa, 1.0), axis=1),
+                                  np.argsort(pa, axis=1))

@@ -474,19 +474,54 @@ def predict_scores(model: Any, features: CordisPairFeatures, block: int = 128) -
     return out
 
 
+def rank_scores(scores: np.ndarray) -> np.ndarray:
+    """Per row (query), the rank of each score divided by the row length, in (0, 1]; ties share
+    their mean rank. Makes scores of different scale blendable without changing any row order."""
+    from scipy.stats import rankdata
+
+    return rankdata(scores, axis=1) / scores.shape[1]
+
+
+def blend_scores(learned: np.ndarray, log_pa: np.ndarray, weight: float) -> np.ndarray:
+    """Rank blend: (1 - weight) x per-row rank of the learned score + weight x per-row rank of
+    (log) preferential attachment."""
+    return (1.0 - weight) * rank_scores(learned) + weight * rank_scores(log_pa)
+
+
+#: Blend weights of preferential attachment tried in model selection (1.0, pure preferential
+#: attachment, is left out: the engine's ranker has to contribute).
+BLEND_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))
+
+
 @dataclass
 class LearnedRanker:
-    """The selected model, its training window and the validation table it was chosen on."""
+    """The selected model, its training window, its blend weight with preferential attachment
+    and the validation table it was chosen on."""
 
     model: Any
     name: str
     horizon: int
     train_window: tuple[int, int]
     validation: list[dict[str, Any]]
+    blend_weight: float = 0.0
+    validation_windows: tuple[tuple[int, int], ...] = ()
+
+    def score(self, features: CordisPairFeatures) -> np.ndarray:
+        """Candidate x candidate scores of the blended ranker on a split's features."""
+        return blend_scores(predict_scores(self.model, features), features.pair["log_pa"],
+                            self.blend_weight)
 
 
-def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (1, 2, 3),
-                      models: Sequence[str] = ("logreg", "hgb_small", "hgb"),
+def _selection_score(res: dict, method: str) -> float:
+    """(P@10 + MRR overall + P@10 + MRR companies) / 2: the target covers both subsets."""
+    return sum(res[s][method]["precision"] + res[s][method]["mrr"]
+               for s in ("overall", "companies")) / 2
+
+
+def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (1, 2),
+                      models: Sequence[str] = ("logreg", "hgb_small"),
+                      validation_horizons: Sequence[int] = (1, 2),
+                      blend_weights: Sequence[float] = BLEND_WEIGHTS,
                       first_year: int = 2014, max_rows: int = 150_000, seed: int = 0,
                       cache: dict | None = None) -> LearnedRanker:
     """Select and fit the engine's learned ranker for test cut ``cut`` on pre-cut data only.
@@ -494,11 +529,17 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
     A *window* (t, h) uses features from projects starting before t and labels = the new pairs
     of projects starting in [t, t + h - 1] (:func:`cordis_split` with ``end = t + h - 1``).
 
-    - model selection: each (model, horizon h) is fitted on window (cut-1-h, h) and scored on
-      the validation window (cut-1, 1), whose labels are the projects of year cut-1 (still
-      before the cut); the best by P@10 + MRR on validation queries wins. Windows need at
-      least one year of features (t > ``first_year``).
-    - final fit: the chosen model on window (cut-h, h), i.e. labels up to year cut-1.
+    - validation windows: (cut - v, v) for v in ``validation_horizons``, i.e. the new pairs of
+      the last year and of the last two years before the cut (labels end at cut - 1). The
+      two-year window is closer to the multi-year test period, where the most active
+      organisations dominate; a window is used when some training window fits before it.
+    - candidates: model x training horizon h x blend weight w. For validation window (t, v) the
+      model is fitted on window (t - h, h) (at least one year of features: t - h >
+      ``first_year``); its scores are rank-blended with preferential attachment at weight w
+      (:func:`blend_scores`). Only (model, h) that can be fitted for every validation window
+      compete; the best mean of :func:`_selection_score` over the validation windows wins.
+    - final fit: the chosen model on window (cut - h, h), i.e. labels up to year cut - 1, blended
+      at the chosen weight.
 
     Nothing from projects starting at or after ``cut`` is read.
     """
@@ -511,34 +552,54 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
         return cache[(t, h)]
 
     assert cut - 1 > first_year, "need one year of features before the validation window"
-    validation_features = window(cut - 1, 1)
+    windows = [(cut - v, v) for v in validation_horizons
+               if any(cut - v - h > first_year for h in horizons)]
+    usable = [h for h in horizons if all(t - h > first_year for t, _ in windows)]
+    per_config: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for t, v in windows:
+        val = window(t, v)
+        pa_rank = rank_scores(val.pair["log_pa"])
+        for h in usable:
+            X, y = _training_set(window(t - h, h), max_rows, seed)
+            for name in models:
+                t0 = time.perf_counter()
+                model = _models(seed)[name].fit(X, y)
+                learned_rank = rank_scores(predict_scores(model, val))
+                res = cordis_summaries(data, val.split, {
+                    w: (1.0 - w) * learned_rank + w * pa_rank for w in blend_weights})
+                per_config[(name, h)].append({
+                    "window": (t, v), "train_window": (t - h, t - 1),
+                    "fit_seconds": time.perf_counter() - t0, "results": res})
+                _log(f"  validation {t}-{t + v - 1}: {name} h={h} fitted")
     rows = []
-    for h in horizons:
-        if cut - 1 - h <= first_year:
-            continue
-        X, y = _training_set(window(cut - 1 - h, h), max_rows, seed)
-        for name in models:
-            t0 = time.perf_counter()
-            model = _models(seed)[name].fit(X, y)
-            scores = predict_scores(model, validation_features)
-            res = cordis_summaries(data, validation_features.split, {name: scores})
-            row = {"model": name, "horizon": h, "train_window": (cut - 1 - h, cut - 2),
-                   "validation_year": cut - 1, "fit_seconds": time.perf_counter() - t0,
-                   **{f"val_{m}": res["overall"][name][m] for m in ("precision", "mrr")},
-                   "val_companies_precision": res["companies"][name]["precision"]}
-            rows.append(row)
-            _log(f"  validation {name} h={h}: P@10 {row['val_precision']:.3f} "
-                 f"MRR {row['val_mrr']:.3f}")
-    best = max(rows, key=lambda r: r["val_precision"] + r["val_mrr"])
+    for (name, h), runs in per_config.items():
+        mean = {w: float(np.mean([_selection_score(r["results"], w) for r in runs]))
+                for w in blend_weights}
+        w_best = max(blend_weights, key=lambda w: (mean[w], -w))
+        row = {"model": name, "horizon": h, "blend_weight": w_best, "score": mean[w_best],
+               "score_unblended": mean.get(0.0),
+               "windows": []}
+        for r in runs:
+            res = r["results"]
+            row["windows"].append({
+                "window": r["window"], "train_window": r["train_window"],
+                **{f"val_{m}": res["overall"][w_best][m] for m in ("precision", "mrr")},
+                **{f"val_companies_{m}": res["companies"][w_best][m]
+                   for m in ("precision", "mrr")}})
+        rows.append(row)
+        _log(f"  selection {name} h={h}: best w={w_best} score {mean[w_best]:.3f}")
+    best = max(rows, key=lambda r: r["score"])
     h = best["horizon"]
     X, y = _training_set(window(cut - h, h), max_rows, seed)
     model = _models(seed)[best["model"]].fit(X, y)
-    return LearnedRanker(model, best["model"], h, (cut - h, cut - 1), rows)
+    return LearnedRanker(model, best["model"], h, (cut - h, cut - 1), rows,
+                         best["blend_weight"], tuple(windows))
 
 
 def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
                       models: Sequence[str] = ("logreg", "hgb_small"),
-                      horizons: Sequence[int] = (1, 2)) -> dict[str, Any]:
+                      horizons: Sequence[int] = (1, 2),
+                      validation_horizons: Sequence[int] = (1, 2)) -> dict[str, Any]:
     """Every method on one cut, in the same run: the baselines, the engine's hand score on
     :func:`cordis_projection` and the engine's learned ranker (:func:`cordis_fit_ranker`, fitted
     before the cut). Returns ``{"split", "results": {"overall"|"companies": {method: metrics}},
@@ -549,7 +610,8 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
     scores = cordis_baseline_scores(data, split, seed=seed)
     scores["engine"] = features.pair["engine_hand_score"]
     _log(f"CORDIS cut {cut}: model selection before the cut")
-    ranker = cordis_fit_ranker(data, cut, models=models, horizons=horizons, seed=seed)
-    scores["engine_learned"] = predict_scores(ranker.model, features)
+    ranker = cordis_fit_ranker(data, cut, models=models, horizons=horizons,
+                               validation_horizons=validation_horizons, seed=seed)
+    scores["engine_learned"] = ranker.score(features)
     return {"split": split, "results": cordis_summaries(data, split, scores, k=k),
             "ranker": ranker}
