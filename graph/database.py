@@ -88,6 +88,7 @@ def open_database(settings: DatabaseSettings | None = None) -> Iterator[Database
     settings = settings or DatabaseSettings.from_env()
     server: LocalServer | None = None
     started = False
+    database: str | None
     if settings.is_local:
         server = LocalServer(settings.data_dir, java_heap=settings.java_heap)
         info, started = server.start()

@@ -119,7 +119,8 @@ class NetworkFeatures:
     def _tie_matrices(self, n: int) -> None:
         p = self.projection
         idx = p.member_index
-        pos, comp = {}, {}
+        pos: dict[tuple[int, int], float] = {}
+        comp: dict[tuple[int, int], float] = {}
         for a, b, data in p.ties.edges(data=True):
             i, j = idx[a], idx[b]
             if data["type"] == "COMPETES_WITH":

@@ -120,7 +120,8 @@ class PartnerMatcher:
         for f in projection.feedback:  # oldest first: the latest decision on a pair wins
             if f["member"] not in index or f["candidate"] not in index:
                 continue
-            pair = tuple(sorted((index[f["member"]], index[f["candidate"]])))
+            a, b = index[f["member"]], index[f["candidate"]]
+            pair = (min(a, b), max(a, b))
             if f["decision"] == "accepted":
                 self.accepted_.add(pair)
                 self.declined_.pop(pair, None)

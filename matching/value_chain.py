@@ -96,19 +96,19 @@ def assign_stages(features: NetworkFeatures, stages: Sequence[Stage], *,
     n_x, n_s = len(pairs), len(stages)
     bonus = float(fit.sum()) + 1.0
     c = -np.concatenate([[fit[m, s] for m, s in pairs], np.full(n_s, bonus)])
-    rows, lower, upper = [], [], []
+    constraints: list[tuple[np.ndarray, float, float]] = []  # (row, lower, upper)
     for s, stage in enumerate(stages):
-        row = np.zeros(n_x + n_s)
-        for k, (_, ps) in enumerate(pairs):
-            row[k] = ps == s
-        rows.append(row.copy()), lower.append(-np.inf), upper.append(stage.max_members)
-        row[n_x + s] = -stage.min_members
-        rows.append(row), lower.append(0), upper.append(np.inf)
-    for m in {m for m, _ in pairs}:
-        row = np.zeros(n_x + n_s)
-        for k, (pm, _) in enumerate(pairs):
-            row[k] = pm == m
-        rows.append(row), lower.append(-np.inf), upper.append(max_stages_per_member)
+        works_s = np.array([float(ps == s) for _, ps in pairs] + [0.0] * n_s)
+        constraints.append((works_s, -np.inf, stage.max_members))
+        filled = works_s.copy()
+        filled[n_x + s] = -stage.min_members  # y_s = 1 only with at least min_members
+        constraints.append((filled, 0.0, np.inf))
+    for m in sorted({m for m, _ in pairs}):
+        works_m = np.array([float(pm == m) for pm, _ in pairs] + [0.0] * n_s)
+        constraints.append((works_m, -np.inf, max_stages_per_member))
+    rows = [row for row, _, _ in constraints]
+    lower = [low for _, low, _ in constraints]
+    upper = [high for _, _, high in constraints]
     result = milp(c, integrality=np.ones(n_x + n_s),
                   bounds=Bounds(np.zeros(n_x + n_s), np.ones(n_x + n_s)),
                   constraints=LinearConstraint(np.array(rows), lower, upper) if rows else None)
