@@ -4,6 +4,11 @@ ArcadeDB runs as a separate process (the Java runtime bundled in the ``arcadedb-
 with its server jars), never in-process through JPype, which crashes at interpreter exit. One data
 directory has at most one server; its ports and process id are kept in ``server.json`` there so
 that a second command reuses a running server instead of starting another.
+
+The data directory is private to its owner: created 0700, every file in it 0600, and the server
+runs under umask 077. The root password reaches the server through a file
+(``arcadedb.server.rootPasswordPath``), never on the command line: ``/proc/<pid>/cmdline`` is
+readable by every local user.
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ _STATE_FILE = "server.json"
 _PASSWORD_FILE = "root-password"
 _LOG_FILE = "server.log"
 _LOCK_FILE = ".lock"
+_PRIVATE_DIR = 0o700
+_PRIVATE_FILE = 0o600
+_PRIVATE_UMASK = 0o077
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """An ``open`` opener that creates files readable by their owner only."""
+    return os.open(path, flags, _PRIVATE_FILE)
 
 
 class LocalServerError(RuntimeError):
@@ -106,10 +119,14 @@ class LocalServer:
         if path.exists():
             return path.read_text().strip()
         secret = secrets.token_urlsafe(24)  # ArcadeDB refuses root passwords under 8 characters
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
         with os.fdopen(fd, "w") as handle:
             handle.write(secret)
         return secret
+
+    @property
+    def password_path(self) -> Path:
+        return self.data_dir / _PASSWORD_FILE
 
     def _read_state(self) -> ServerInfo | None:
         try:
@@ -119,7 +136,10 @@ class LocalServer:
 
     def _write_state(self, info: ServerInfo) -> None:
         tmp = self.data_dir / (_STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(asdict(info)))
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # a leftover may carry older, looser permissions
+        with open(tmp, "w", opener=_private_opener) as handle:
+            handle.write(json.dumps(asdict(info)))
         tmp.replace(self.data_dir / _STATE_FILE)
 
     def _clear_state(self) -> None:
@@ -128,9 +148,14 @@ class LocalServer:
 
     def _prepare_data_dir(self) -> None:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+            # An existing directory may have been made by hand with looser modes: tighten it,
+            # since everything the server writes inside inherits its reach.
+            if self.data_dir.stat().st_mode & 0o077:
+                self.data_dir.chmod(_PRIVATE_DIR)
             probe = self.data_dir / ".write-probe"
-            probe.write_text("ok")
+            with open(probe, "w", opener=_private_opener) as handle:
+                handle.write("ok")
             probe.unlink()
         except OSError as exc:
             raise LocalServerError(
@@ -141,7 +166,7 @@ class LocalServer:
     @contextlib.contextmanager
     def _start_lock(self):
         """Serialise start-ups so two commands on one directory do not launch two servers."""
-        with open(self.data_dir / _LOCK_FILE, "w") as handle:
+        with open(self.data_dir / _LOCK_FILE, "w", opener=_private_opener) as handle:
             deadline = time.monotonic() + self.startup_timeout
             while True:
                 try:
@@ -184,7 +209,8 @@ class LocalServer:
         jars = _arcadedb_home() / "jars"
         settings = {
             "arcadedb.server.rootPath": str(self.data_dir),
-            "arcadedb.server.rootPassword": self.password(),
+            # A path, not the secret: the command line is world-readable through /proc.
+            "arcadedb.server.rootPasswordPath": str(self.password_path),
             "arcadedb.server.plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
             "arcadedb.bolt.host": "127.0.0.1",
             "arcadedb.bolt.port": str(bolt_port),
@@ -206,8 +232,9 @@ class LocalServer:
 
     def _launch(self) -> ServerInfo:
         bolt_port, http_port = _free_port(), _free_port()
+        self.password()  # make sure the file exists before the server reads it
         command = self._command(bolt_port, http_port)
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "ab", opener=_private_opener) as log:
             # ArcadeDB writes ./log relative to its working directory: run it inside the data dir.
             # A session of its own keeps a Ctrl-C in the terminal from killing it mid-write.
             self._process = subprocess.Popen(
@@ -217,6 +244,7 @@ class LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                umask=_PRIVATE_UMASK,  # databases, logs and config: the owner's only
             )
         info = ServerInfo(self._process.pid, bolt_port, http_port, time.time())
         try:

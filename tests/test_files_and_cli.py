@@ -98,10 +98,12 @@ def test_data_survives_a_server_restart(tmp_path: Path, nid: str) -> None:
     if os.environ.get("NEO4J_URI"):
         pytest.skip("only the local server is managed by partnermatch")
     settings = dataclasses.replace(DatabaseSettings.from_env(), data_dir=tmp_path / "data")
+    settings.data_dir.mkdir(mode=0o755)  # made by hand, readable by all: tightened at start
     with open_database(settings) as db:
         import_network(db, small_document(nid))
     server = LocalServer(settings.data_dir)
     assert server.status() is None  # the command that started it stopped it
+    assert settings.data_dir.stat().st_mode & 0o777 == 0o700
     assert (settings.data_dir / "root-password").stat().st_mode & 0o777 == 0o600
     with open_database(settings) as db:
         assert normalised(export_network(db, nid)) == normalised(small_document(nid))
