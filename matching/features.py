@@ -7,6 +7,7 @@ suggestions cost a few sparse matrix-vector products, and a whole network is don
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +27,19 @@ DEFAULT_TIE_WEIGHT = 0.5
 LABEL_SIMILARITY_FLOOR = 0.5
 FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie", "common",
             "adamic_adar", "rival", "core_overlap", "same_sector", "same_region", "preferential")
+
+
+class View(StrEnum):
+    """Whose confidential data a score may read.
+
+    A member's weaknesses are confidential to the member, its facilitators and admins, so the
+    demand of a member (what it wants covered) has two forms: the full one (needs and weaknesses)
+    and the public one (needs only). A view says which form each side of a pair uses.
+    """
+
+    FACILITATOR = "facilitator"  # everyone's needs and weaknesses (facilitators, admins)
+    MEMBER = "member"  # the query member's own needs and weaknesses; candidates' needs only
+    PUBLIC = "public"  # needs only, on both sides (analysts, anything network-wide)
 
 
 def _csr(rows, cols, data, shape) -> sp.csr_array:
@@ -59,6 +73,10 @@ class NetworkFeatures:
     ``weakness_weight`` * severity/5 for a weakness (the larger of the two). ``coverage[d, b]`` is
     how well member b covers d: :math:`\\min(1, \\sum_c S_{dc} \\, level_{bc} / 5)` with S the
     taxonomy coverage matrix.
+
+    The public forms (``public_demand``, ``public_non_core_demand``, ``public_want_words``) read
+    needs only, normalised by the needs' own totals: nothing computed from them depends on
+    anyone's weaknesses.
     """
 
     projection: NetworkProjection
@@ -79,8 +97,11 @@ class NetworkFeatures:
         totals = np.asarray(demand.sum(axis=1)).ravel()
         self.demand = _row_normalised(demand, totals)
         self.demand_t = sp.csr_array(self.demand.T)
-        self.need_share = _row_normalised(needs, totals)  # the part of demand others may be told
         self.non_core_demand = _row_normalised(self._non_core(demand), totals)
+        need_totals = np.asarray(needs.sum(axis=1)).ravel()
+        self.public_demand = _row_normalised(needs, need_totals)
+        self.public_demand_t = sp.csr_array(self.public_demand.T)
+        self.public_non_core_demand = _row_normalised(self._non_core(needs), need_totals)
 
         core_kinds = np.array([p.taxonomy.nodes[c].get("kind") in CORE_CAPABILITY_KINDS
                                for c in p.capability_ids])
@@ -172,25 +193,34 @@ class NetworkFeatures:
         self.label_text.data = np.minimum(self.label_text.data, 1.0)
 
         descriptions = [p.ties.nodes[mid].get("description") or "" for mid in p.member_ids]
-        wants = [" ".join(labels[j] for j in row)
-                 for row in _rows(sp.csr_array(p.urgencies + p.severities))]
+
+        def wants(matrix) -> list[str]:
+            return [" ".join(labels[j] for j in row) for row in _rows(sp.csr_array(matrix))]
+
         vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
                                      strip_accents="unicode",
                                      max_df=0.2 if p.n_members >= 100 else 1.0)
         try:
             vectoriser.fit(descriptions)
             self.description_t = sp.csr_array(normalize(vectoriser.transform(descriptions)).T)
-            self.want_words = sp.csr_array(normalize(vectoriser.transform(wants)))
+            self.want_words = sp.csr_array(normalize(vectoriser.transform(
+                wants(p.urgencies + p.severities))))
+            self.public_want_words = sp.csr_array(normalize(vectoriser.transform(
+                wants(p.urgencies))))
         except ValueError:  # no descriptions, or every word too common
             self.description_t = sp.csr_array((1, p.n_members), dtype=np.float32)
             self.want_words = sp.csr_array((p.n_members, 1), dtype=np.float32)
+            self.public_want_words = self.want_words
 
     # -- blocks -------------------------------------------------------------------------------
-    def block(self, rows: np.ndarray, names: tuple[str, ...] | None = None
-              ) -> dict[str, np.ndarray]:
+    def block(self, rows: np.ndarray, names: tuple[str, ...] | None = None,
+              view: View | str = View.FACILITATOR) -> dict[str, np.ndarray]:
         """Features of every (a, b) with a in ``rows``: each an ``len(rows) x n`` array.
 
-        Only ``names`` are computed (default: all of ``FEATURES``).
+        Only ``names`` are computed (default: all of ``FEATURES``). ``view`` says whose demand
+        counts (see ``View``): a's own demand is full in the facilitator and member views, b's
+        demand is full only in the facilitator view; elsewhere it is needs only. Only the
+        benefits and ``text`` read demand.
 
         - ``benefit_to_member``: :math:`\\sum_d \\hat D_{ad} \\, C_{db}`, the share of a's weighted
           needs and weaknesses that b covers (0-1);
@@ -206,22 +236,29 @@ class NetworkFeatures:
         """
         rows = np.asarray(rows)
         wanted = FEATURES if names is None else names
-        return {name: self._compute(name, rows) for name in wanted}
+        view = View(view)
+        return {name: self._compute(name, rows, view) for name in wanted}
 
-    def _compute(self, name: str, rows: np.ndarray) -> np.ndarray:
+    def _compute(self, name: str, rows: np.ndarray, view: View) -> np.ndarray:
         def dense(x) -> np.ndarray:
             return np.asarray(x.toarray() if sp.issparse(x) else x, np.float32)
 
+        own_full = view is not View.PUBLIC  # the query member's weaknesses count
         match name:
             case "benefit_to_member":
-                return dense(self.demand[rows] @ self.coverage)
+                demand = self.demand if own_full else self.public_demand
+                return dense(demand[rows] @ self.coverage)
             case "benefit_to_partner":
-                return dense(self.coverage_t[rows] @ self.demand_t)
+                partner = self.demand_t if view is View.FACILITATOR else self.public_demand_t
+                return dense(self.coverage_t[rows] @ partner)
             case "non_core_benefit":
-                return dense(self.non_core_demand[rows] @ self.coverage)
+                demand = self.non_core_demand if own_full else self.public_non_core_demand
+                return dense(demand[rows] @ self.coverage)
             case "text":
-                labels = dense(self.demand[rows] @ self.label_text)
-                labels += dense(self.want_words[rows] @ self.description_t)
+                demand = self.demand if own_full else self.public_demand
+                words = self.want_words if own_full else self.public_want_words
+                labels = dense(demand[rows] @ self.label_text)
+                labels += dense(words[rows] @ self.description_t)
                 labels *= 0.5
                 return labels
             case "tie":

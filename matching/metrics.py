@@ -1,7 +1,8 @@
 """Figures about a whole network: its size, cohesion, groups, rivalry and untapped potential.
 
-Analysts read these, so they are counts and shares only: no weakness is named, only the total
-number of weaknesses declared.
+Analysts read these, so they are counts and shares only, computed in the public view (no one's
+weaknesses count, not even as a total); the facilitator view adds the weakness total and scores
+suggestions with everyone's weaknesses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from matching.features import View
 from matching.projection import NetworkProjection
 
 POSITIVE_TIES = ("TRUSTS", "COLLABORATES_WITH", "SUPPLIES")
@@ -72,7 +74,8 @@ def _communities(projection: NetworkProjection, ties: Iterable[Tie]) -> list[lis
     return sorted((sorted(g) for g in groups), key=lambda g: (-len(g), g[0]))
 
 
-def _suggestion_share(projection: NetworkProjection, matcher: Any, threshold: float) -> float:
+def _suggestion_share(projection: NetworkProjection, matcher: Any, threshold: float,
+                      view: View) -> float:
     """Share of members with at least one candidate scoring above ``threshold``.
 
     Above ``SHARE_SAMPLE`` members it is estimated on a fixed random sample of that many (a
@@ -86,14 +89,15 @@ def _suggestion_share(projection: NetworkProjection, matcher: Any, threshold: fl
     if n > SHARE_SAMPLE:
         members = np.sort(np.random.default_rng(0).choice(n, SHARE_SAMPLE, replace=False))
     for start in range(0, len(members), BLOCK_SIZE):
-        score, _, _ = matcher.score_block(members[start:start + BLOCK_SIZE])
+        score, _, _ = matcher.score_block(members[start:start + BLOCK_SIZE], view=view)
         hits += int((score > threshold).any(axis=1).sum())  # -inf never counts
     return _share(hits, len(members))
 
 
 def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
                     threshold: float = 0.2, since: str | None = None,
-                    until: str | None = None) -> dict[str, Any]:
+                    until: str | None = None, view: View | str = View.FACILITATOR
+                    ) -> dict[str, Any]:
     r"""Size, cohesion, groups, rivalry and untapped potential of one network.
 
     Over the undirected simple graph G of all ties (any type, direction and multiplicity
@@ -108,9 +112,10 @@ def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
     - ``competition``: ``tie_share`` = COMPETES_WITH ties / all ties, ``member_share`` = members
       in at least one COMPETES_WITH tie / n;
     - ``suggestion_share``: share of members with at least one suggestion scoring above
-      ``threshold`` under ``matcher`` (a ``PartnerMatcher`` fitted on this projection), None
-      without one;
-    - ``weaknesses_total``: number of weaknesses declared (no details: analysts read this).
+      ``threshold`` under ``matcher`` (a ``PartnerMatcher`` fitted on this projection) in
+      ``view``, None without one;
+    - ``weaknesses_total``: number of weaknesses declared, in the facilitator view only: in the
+      public view (what analysts read) the figures do not depend on anyone's weaknesses.
 
     With ``since`` and/or ``until`` (ISO dates, either bound may be open), ``range`` repeats the
     tie figures for ties whose ``since`` date d satisfies ``since`` <= d <= ``until``. Ties
@@ -130,7 +135,7 @@ def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
     figures = _tie_figures(projection, ties)
     # Louvain is pure Python and scoring mostly numpy, which releases the GIL: run them together.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = (pool.submit(_suggestion_share, projection, matcher, threshold)
+        pending = (pool.submit(_suggestion_share, projection, matcher, threshold, View(view))
                    if matcher is not None else None)
         communities = _communities(projection, ties)
         share = pending.result() if pending is not None else None
@@ -140,8 +145,9 @@ def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
         "communities": communities,
         "suggestion_share": share,
         "threshold": threshold,
-        "weaknesses_total": int(projection.severities.nnz),
     }
+    if View(view) is View.FACILITATOR:
+        result["weaknesses_total"] = int(projection.severities.nnz)
     if since is not None or until is not None:
         low, high = _date(since), _date(until)
         dated = [t for t in ties if _date(t[3].get("since")) is not None]

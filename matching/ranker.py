@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from matching.features import NetworkFeatures
+from matching.features import NetworkFeatures, View
 
 # Not the direct tie: collaborations are positives, so their own tie would give the answer away.
 LEARNED_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text",
@@ -24,12 +24,16 @@ class FeedbackRanker:
     """Logistic regression of P(pair accepted) on pair features.
 
     Positives: accepted suggestions and existing collaborations; negatives: declined suggestions
-    and as many random unlinked pairs as there are positives (``random_state``).
+    and as many random unlinked pairs as there are positives (``random_state``). The features are
+    those of ``view``: fitted in the public view, the model reads no one's weaknesses, so it may
+    rank what members see.
     """
 
-    def __init__(self, *, C: float = 1.0, random_state: int = 0):
+    def __init__(self, *, C: float = 1.0, random_state: int = 0,
+                 view: View | str = View.FACILITATOR):
         self.C = C
         self.random_state = random_state
+        self.view = view
 
     @property
     def is_fitted(self) -> bool:
@@ -54,7 +58,7 @@ class FeedbackRanker:
         order = np.argsort(rows, kind="stable")
         unique, start = np.unique(rows[order], return_index=True)
         X = np.empty((len(labelled), len(LEARNED_FEATURES)))
-        block = features.block(unique)
+        block = features.block(unique, LEARNED_FEATURES, view=self.view)
         for k, a in enumerate(unique):
             members = order[rows[order] == a]
             single = {name: block[name][k, cols[members]] for name in LEARNED_FEATURES}

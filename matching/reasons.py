@@ -50,10 +50,12 @@ def _offer_phrase(features: NetworkFeatures, c: int, level: float, d: int) -> st
 
 
 def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only: bool = False,
-                    limit: int = 4) -> list[Reason]:
+                    own_weaknesses: bool = True, limit: int = 4) -> list[Reason]:
     """What B offers A (A's needs and A's own weaknesses) and what A offers B's needs.
 
     With ``non_core_only`` (B is a rival), only A's purchases, know-how and certifications count.
+    Without ``own_weaknesses`` (the public view) A's weaknesses are left out too. Nothing here
+    reads B's weaknesses, so every view explains itself with the same sentences.
     """
     p = features.projection
     scored: list[tuple[float, Reason]] = []
@@ -68,7 +70,7 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
             text = (f"{_name(features, b)} offers {_offer_phrase(features, c, level, int(d))}, "
                     f"which you need {how}({urgency:.0f}/5)")
             scored.append((cover * urgency, Reason("covers_need", text, p.capability_ids[d])))
-    for d, severity in features.severity_of[a].items():
+    for d, severity in (features.severity_of[a] if own_weaknesses else {}).items():
         if allowed is not None and d not in allowed:
             continue
         best = _best_offer(features, int(d), b)

@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from matching.features import NetworkFeatures
+from matching.features import NetworkFeatures, View
 from matching.projection import NetworkProjection
 from matching.ranker import FeedbackRanker
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
@@ -80,6 +80,13 @@ class PartnerMatcher:
     logistic-regression ranker fitted on them and on existing collaborations re-weights the score:
     :math:`score \cdot (0.5 + P(\text{accept}))`. Accepted pairs are no longer suggested as new,
     and a declined pair is not suggested for ``decline_days``.
+
+    Every score is computed in a ``View`` (``matching.features``): the facilitator view reads
+    everyone's weaknesses; the member view reads the query member's own weaknesses and the
+    candidates' needs only, so what a member is shown does not depend on anyone else's
+    weaknesses; the public view reads needs only. Two rankers are fitted: ``ranker_`` on the
+    facilitator view's features, ``public_ranker_`` on the public view's, which re-weights the
+    member and public views.
     """
 
     def __init__(self, *, weakness_weight: float = 0.8, mutual_weight: float = 0.5,
@@ -108,9 +115,16 @@ class PartnerMatcher:
         self.trusted_ = trusted
         self._read_feedback(projection, today or dt.date.today())
         self.ranker_ = FeedbackRanker(random_state=self.random_state)
+        self.public_ranker_ = FeedbackRanker(random_state=self.random_state, view=View.PUBLIC)
         if len(projection.feedback) >= self.min_feedback:
-            self.ranker_.fit(self.features_, self._labelled_pairs())
+            pairs = self._labelled_pairs()
+            self.ranker_.fit(self.features_, pairs)
+            self.public_ranker_.fit(self.features_, pairs)
         return self
+
+    def _ranker(self, view: View) -> FeedbackRanker:
+        """The facilitator's ranker may have learned from weaknesses; the others read none."""
+        return self.ranker_ if view is View.FACILITATOR else self.public_ranker_
 
     def _read_feedback(self, projection: NetworkProjection, today: dt.date) -> None:
         index = projection.member_index
@@ -163,17 +177,21 @@ class PartnerMatcher:
             score[rival] *= self.competitor_penalty
         return score, u
 
-    def score_block(self, rows: np.ndarray, policy: CompetitorPolicy = CompetitorPolicy.PENALISE
+    def score_block(self, rows: np.ndarray, policy: CompetitorPolicy = CompetitorPolicy.PENALISE,
+                    view: View | str = View.FACILITATOR
                     ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-        """Scores of every candidate for each member in ``rows``; -inf where not suggestible."""
+        """Scores of every candidate for each member in ``rows`` in ``view``; -inf where not
+        suggestible."""
         self._check_fitted()
         rows = np.asarray(rows, dtype=np.int64)
-        names = None if self.ranker_.is_fitted else HAND_FEATURES
-        f = self.features_.block(rows, names)
+        view = View(view)
+        ranker = self._ranker(view)
+        names = None if ranker.is_fitted else HAND_FEATURES
+        f = self.features_.block(rows, names, view=view)
         rival = self.features_.competitor(f)
         score, f["benefit_shown"] = self._hand_score(f, rival, policy)
-        if self.ranker_.is_fitted:
-            score = score * (0.5 + self.ranker_.predict_proba_block(f))
+        if ranker.is_fitted:
+            score = score * (0.5 + ranker.predict_proba_block(f))
         score = score.astype(np.float64)
         score[np.arange(len(rows)), rows] = -np.inf  # never oneself
         for a, b in self.accepted_ | set(self.declined_):
@@ -187,29 +205,35 @@ class PartnerMatcher:
         return score, f, rival
 
     def suggest(self, member: str, limit: int = 10,
-                competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE
-                ) -> list[Suggestion]:
-        """The ``limit`` best partners for ``member``, best first, each with its reasons."""
+                competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
+                view: View | str = View.FACILITATOR) -> list[Suggestion]:
+        """The ``limit`` best partners for ``member``, best first, each with its reasons.
+
+        ``view="member"`` is what the member itself may be shown; the facilitator view (the
+        default) also weighs what the candidates are weak in.
+        """
         self._check_fitted()
         if member not in self.projection_.member_index:
             raise UnknownMember(member)
         policy = CompetitorPolicy(competitors)
         a = self.projection_.member_index[member]
-        score, f, rival = self.score_block(np.array([a]), policy)
+        score, f, rival = self.score_block(np.array([a]), policy, view)
         row = score[0]
         top = _top(row, limit)
         paths = nx.single_source_shortest_path(self.trusted_, member, cutoff=4)
         return [self._suggestion(a, int(b), float(row[b]), {k: v[0, b] for k, v in f.items()},
-                                 bool(rival[0, b]), paths, policy) for b in top]
+                                 bool(rival[0, b]), paths, policy, View(view)) for b in top]
 
     def _suggestion(self, a: int, b: int, score: float, f: dict[str, float], competitor: bool,
-                    paths: dict[str, list[str]], policy: CompetitorPolicy) -> Suggestion:
+                    paths: dict[str, list[str]], policy: CompetitorPolicy, view: View
+                    ) -> Suggestion:
         p = self.projection_
         mid = p.member_ids[b]
         path = paths.get(mid) if f["tie"] == 0 else None
         shared = overlap(self.features_, a, b) if competitor else []
         reasons = benefit_reasons(self.features_, a, b, non_core_only=competitor and policy is
-                                  CompetitorPolicy.PENALISE)
+                                  CompetitorPolicy.PENALISE,
+                                  own_weaknesses=view is not View.PUBLIC)
         reasons += relation_reasons(self.features_, a, b, f, competitor, shared, path)
         return Suggestion(
             member=mid, name=p.ties.nodes[mid].get("name") or mid, score=round(score, 4),
@@ -219,7 +243,7 @@ class PartnerMatcher:
             introduction_path=path if path and len(path) > 2 else None)
 
     def score_all(self, policy: CompetitorPolicy = CompetitorPolicy.PENALISE,
-                  block_size: int | None = None):
+                  block_size: int | None = None, view: View | str = View.FACILITATOR):
         """Yield ``(rows, scores)`` blocks covering every member; blocks hold about 4M pairs."""
         self._check_fitted()
         n = self.projection_.n_members
@@ -231,7 +255,8 @@ class PartnerMatcher:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             pending: deque = deque()
             for rows in blocks:
-                pending.append((rows, pool.submit(lambda r: self.score_block(r, policy)[0], rows)))
+                pending.append((rows, pool.submit(
+                    lambda r: self.score_block(r, policy, view)[0], rows)))
                 if len(pending) >= workers:
                     done_rows, future = pending.popleft()
                     yield done_rows, future.result()

@@ -10,6 +10,7 @@ from graph.projects import collaboration_metrics
 from graph.store import read_network, read_value_chains
 from graph.validation import DocumentInvalid, Problem
 from matching.cross_training import cross_training
+from matching.features import View
 from matching.leaders import natural_leaders
 from matching.metrics import network_metrics
 from matching.pooling import DEFAULT_MAX_DISCOUNT, DiscountModel, buying_groups, shared_services
@@ -122,7 +123,9 @@ def metrics(
     if since and until and since > until:
         raise DocumentInvalid([Problem("query.since", f"{since} is after until ({until})")])
     matcher = request.app.state.matchers.get(db, nid)
+    # Analysts read figures that no one's weaknesses shape; facilitators see the full ones.
+    view = View.FACILITATOR if principal.manages(nid) else View.PUBLIC
     return {"network": nid, **network_metrics(
-        matcher.projection_, matcher=matcher, threshold=threshold,
+        matcher.projection_, matcher=matcher, threshold=threshold, view=view,
         since=since.isoformat() if since else None, until=until.isoformat() if until else None),
         **collaboration_metrics(db, nid, matcher.projection_.n_members)}

@@ -13,6 +13,7 @@ from api.schemas import (
 from api.security import forbidden, require_manager, require_network
 from graph.feedback import record_feedback
 from graph.members import MemberNotFound
+from matching.features import View
 from matching.scoring import CompetitorPolicy, UnknownMember
 
 router = APIRouter(prefix="/networks/{nid}", tags=["suggestions"],
@@ -34,8 +35,10 @@ def member_suggestions(
     if not (principal.manages(nid) or principal.is_member(nid, mid)):
         raise forbidden("members see their own suggestions only")
     matcher = request.app.state.matchers.get(db, nid)
+    # A member's own list may not depend on what the candidates are weak in (non-interference).
+    view = View.FACILITATOR if principal.manages(nid) else View.MEMBER
     try:
-        suggestions = matcher.suggest(mid, limit=limit, competitors=competitors)
+        suggestions = matcher.suggest(mid, limit=limit, competitors=competitors, view=view)
     except UnknownMember:
         raise MemberNotFound(mid) from None
     return {"member": mid, "suggestions": [s.as_dict() for s in suggestions]}
