@@ -14,7 +14,7 @@ from graph.introductions import Conflict, IntroductionNotFound
 from graph.members import MemberNotFound
 from graph.projects import ProjectNotFound
 from graph.store import NetworkNotFound
-from graph.validation import DocumentInvalid, json_path
+from graph.validation import DocumentForbidden, DocumentInvalid, json_path
 from matching.workflow import TransitionError
 
 log = logging.getLogger("partnermatch.api")
@@ -63,6 +63,12 @@ def install(app: FastAPI) -> None:
     async def document_invalid(request: Request, exc: DocumentInvalid) -> JSONResponse:
         return error(status.HTTP_422_UNPROCESSABLE_CONTENT,
                      f"{len(exc.problems)} problem(s) found; nothing was written", exc.as_errors())
+
+    @app.exception_handler(DocumentForbidden)
+    async def document_forbidden(request: Request, exc: DocumentForbidden) -> JSONResponse:
+        return error(status.HTTP_403_FORBIDDEN,
+                     f"{len(exc.problems)} change(s) this token may not make; nothing was written",
+                     exc.as_errors())
 
     @app.exception_handler(NetworkNotFound)
     async def network_not_found(request: Request, exc: NetworkNotFound) -> JSONResponse:

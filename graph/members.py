@@ -55,7 +55,7 @@ def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
         raw = {"id": mid, **raw}
     wrapper = {"network": {"id": nid, "name": nid}, "members": [raw]}
     try:
-        return validate_network(wrapper, known_broader(db)).members[0]
+        return validate_network(wrapper, known_broader(db, nid)).members[0]
     except DocumentInvalid as exc:
         prefix = "members[0]"
         problems = [Problem(p.path[len(prefix) + 1:] if p.path.startswith(prefix + ".") else

@@ -7,19 +7,38 @@ be parameters in Cypher, so each tie type has its own constant, chosen from a fi
 from graph.document import TieType
 
 # -- taxonomy -------------------------------------------------------------------------------
+# A capability without ``network`` is shared (the seed taxonomy, what admins add); one with it
+# belongs to that network and is visible there only. ``$nid`` null: the shared entries alone.
 TAXONOMY = """
 MATCH (c:Capability)
+WHERE c.network IS NULL OR c.network = $nid
 OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
 RETURN c.id AS id, c.label AS label, c.kind AS kind, p.id AS broader, c.synonyms AS synonyms
+ORDER BY id
 """
 
+CAPABILITIES_BY_ID = """
+MATCH (c:Capability)
+WHERE c.id IN $ids
+OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
+RETURN c.id AS id, c.network AS network, c.label AS label, c.kind AS kind, p.id AS broader,
+       c.synonyms AS synonyms
+ORDER BY id
+"""
+
+# Writes only entries owned by ``$owner`` (null: shared ones) and returns their ids, so a
+# capability another owner created meanwhile is left alone and the caller sees it is missing.
 UPSERT_CAPABILITIES = """
 UNWIND $rows AS row
 MERGE (c:Capability {id: row.id})
+ON CREATE SET c.network = $owner
+WITH c, row
+WHERE coalesce(c.network, '') = coalesce($owner, '')
 SET c.label = row.label,
     c.kind = row.kind,
     c.synonyms = coalesce(c.synonyms, []) +
                  [s IN row.synonyms WHERE NOT s IN coalesce(c.synonyms, [])]
+RETURN c.id AS id
 """
 
 DELETE_BROADER = """

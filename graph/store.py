@@ -13,7 +13,8 @@ from graph import queries as q
 from graph.database import Database
 from graph.document import (Capability, Member, Network, NetworkDocument, NetworkPolicy,
                              Project, TaxonomyDocument)
-from graph.validation import Problem, DocumentInvalid, validate_network, validate_taxonomy
+from graph.validation import (DocumentForbidden, DocumentInvalid, Problem, validate_network,
+                              validate_taxonomy)
 
 
 class NetworkNotFound(LookupError):
@@ -36,31 +37,92 @@ class ImportSummary:
 
 
 # -- taxonomy -------------------------------------------------------------------------------
-def read_taxonomy(db: Database) -> list[dict[str, Any]]:
-    """Every stored capability as a taxonomy entry (id, label, kind, broader, synonyms)."""
-    return db.query(q.TAXONOMY)
+def read_taxonomy(db: Database, nid: str | None = None) -> list[dict[str, Any]]:
+    """The shared taxonomy entries, and network ``nid``'s own (id, label, kind, broader,
+    synonyms)."""
+    return db.query(q.TAXONOMY, nid=nid)
 
 
-def known_broader(db: Database) -> dict[str, str | None]:
-    return {row["id"]: row["broader"] for row in read_taxonomy(db)}
+def known_broader(db: Database, nid: str | None = None) -> dict[str, str | None]:
+    """Each capability id visible in network ``nid`` (shared ones only for None) -> parent id."""
+    return {row["id"]: row["broader"] for row in read_taxonomy(db, nid)}
 
 
-def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability]) -> None:
+def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability],
+                        owner: str | None) -> None:
+    """Upsert ``capabilities`` as ``owner``'s (None: shared); refuse if one has another owner."""
     if not capabilities:
         return
     rows = [{"id": c.id, "label": c.label, "kind": c.kind, "synonyms": c.synonyms}
             for c in capabilities]
-    tx.run(q.UPSERT_CAPABILITIES, rows=rows).consume()
+    written = {r["id"] for r in tx.run(q.UPSERT_CAPABILITIES, rows=rows, owner=owner).data()}
+    # Checked before the transaction too; this catches an entry created meanwhile by another.
+    taken = [Problem(f"capabilities[{i}].id", _TAKEN.format(cid=c.id))
+             for i, c in enumerate(capabilities) if c.id not in written]
+    if taken:
+        raise DocumentForbidden(taken)
     # A document that names a parent replaces the stored one; without one the stored link stays.
     with_parent = [{"id": c.id, "broader": c.broader} for c in capabilities if c.broader]
     tx.run(q.DELETE_BROADER, ids=[row["id"] for row in with_parent]).consume()
     tx.run(q.CREATE_BROADER, rows=with_parent).consume()
 
 
+_TAKEN = "{cid!r} is another network's own capability; choose another id"
+
+
+def _stored_capabilities(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in db.query(q.CAPABILITIES_BY_ID, ids=ids)}
+
+
+def _shared_change(entry: Capability, stored: dict[str, Any]) -> str | None:
+    """What ``entry`` would change in a stored shared capability, or None (fields it leaves out
+    keep their stored values)."""
+    if entry.label != stored["label"]:
+        return f"label {stored['label']!r} -> {entry.label!r}"
+    if entry.kind is not None and entry.kind != stored["kind"]:
+        return f"kind {stored['kind']!r} -> {entry.kind!r}"
+    if entry.broader is not None and entry.broader != stored["broader"]:
+        return f"broader {stored['broader']!r} -> {entry.broader!r}"
+    added = [s for s in entry.synonyms if s not in (stored["synonyms"] or [])]
+    if added:
+        return f"new synonym {added[0]!r}"
+    return None
+
+
+def _own_capabilities(db: Database, nid: str, capabilities: list[Capability]
+                      ) -> tuple[list[Capability], list[Problem]]:
+    """The document's capabilities that are the network's own (to write), and problems for those
+    that would change a shared entry or take another network's id.
+
+    A shared entry repeated unchanged (as every export carries them) is simply not written."""
+    stored = _stored_capabilities(db, [c.id for c in capabilities])
+    own: list[Capability] = []
+    problems: list[Problem] = []
+    for i, cap in enumerate(capabilities):
+        found = stored.get(cap.id)
+        if found is None or found["network"] == nid:
+            own.append(cap)
+        elif found["network"] is not None:
+            problems.append(Problem(f"capabilities[{i}].id", _TAKEN.format(cid=cap.id)))
+        elif (change := _shared_change(cap, found)) is not None:
+            problems.append(Problem(
+                f"capabilities[{i}]", f"would change the shared capability {cap.id!r} ({change}); "
+                "only an admin changes the shared taxonomy, with a taxonomy document"))
+    return own, problems
+
+
 def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> TaxonomyDocument:
-    """Validate and upsert a taxonomy document; label, kind and parent win, synonyms merge."""
+    """Validate and upsert shared entries; label, kind and parent win, synonyms merge.
+
+    Loading a taxonomy is the admin's (the command line): an id that a network owns is refused."""
     document = validate_taxonomy(raw, known_broader(db), source)
-    db.write(_write_capabilities, document.capabilities)
+    stored = _stored_capabilities(db, [c.id for c in document.capabilities])
+    taken = [Problem(f"capabilities[{i}].id", _TAKEN.format(cid=c.id))
+             for i, c in enumerate(document.capabilities)
+             if stored.get(c.id, {}).get("network") is not None]
+    if taken:
+        raise DocumentForbidden(taken, source)
+    db.write(_write_capabilities, document.capabilities, None)
     return document
 
 
@@ -104,9 +166,11 @@ def network_row(network: Network) -> dict[str, Any]:
     return row
 
 
-def _write_network(tx: ManagedTransaction, document: NetworkDocument) -> None:
-    _write_capabilities(tx, document.capabilities)
-    tx.run(q.UPSERT_NETWORK, network=network_row(document.network)).consume()
+def _write_network(tx: ManagedTransaction, document: NetworkDocument,
+                   own: list[Capability], describe: bool) -> None:
+    _write_capabilities(tx, own, document.network.id)
+    if describe:
+        tx.run(q.UPSERT_NETWORK, network=network_row(document.network)).consume()
     _write_members(tx, document)
     _write_ties(tx, document)
     _write_value_chains(tx, document)
@@ -172,21 +236,54 @@ def summarise(document: NetworkDocument) -> ImportSummary:
     )
 
 
+def _network_changes(db: Database, network: Network) -> list[Problem]:
+    """What the document's ``network`` part would change in the stored network."""
+    try:
+        stored = read_network(db, network.id)
+    except NetworkNotFound:
+        return [Problem("network.id", f"there is no network {network.id!r}; only an admin "
+                                      f"creates one (PUT /networks/{network.id})")]
+    given = network_row(network)
+    stored_row = network_row(Network(**stored))
+    return [Problem(f"network.{key}", f"is {given[key]!r} but the network's {key} is "
+                                      f"{stored_row[key]!r}; only an admin changes it "
+                                      f"(PUT /networks/{network.id})")
+            for key in given if given[key] is not None and given[key] != stored_row[key]]
+
+
+def _raw_network_id(raw: Any) -> str | None:
+    network = raw.get("network") if isinstance(raw, dict) else None
+    nid = network.get("id") if isinstance(network, dict) else None
+    return nid if isinstance(nid, str) else None
+
+
 def import_network(
-    db: Database, raw: Any, source: str | None = None, expected_id: str | None = None
+    db: Database, raw: Any, source: str | None = None, expected_id: str | None = None,
+    *, describe: bool = True,
 ) -> ImportSummary:
     """Validate a network document and write it in one transaction.
 
     The document replaces what is stored for its network: members absent from it are removed, and
     the members' capabilities, weaknesses, needs and ties become exactly the document's, so
     importing the same document twice leaves the same graph.
+
+    Capabilities the document defines become the network's own, visible in it only; shared ones
+    may be repeated but not changed (``DocumentForbidden``). Without ``describe`` (a facilitator's
+    import) the network must exist and its name, description and policy stay as stored: a
+    document that gives other values is refused.
     """
-    document = validate_network(raw, known_broader(db), source)
+    nid = expected_id or _raw_network_id(raw)
+    document = validate_network(raw, known_broader(db, nid), source)
     if expected_id is not None and document.network.id != expected_id:
         raise DocumentInvalid(
             [Problem("network.id", f"is {document.network.id!r} but the document is imported into "
                                    f"network {expected_id!r}")], source)
-    db.write(_write_network, document)
+    own, problems = _own_capabilities(db, document.network.id, document.capabilities)
+    if not describe:
+        problems = _network_changes(db, document.network) + problems
+    if problems:
+        raise DocumentForbidden(problems, source)
+    db.write(_write_network, document, own, describe)
     return summarise(document)
 
 
@@ -257,7 +354,7 @@ def read_network_rows(db: Database, nid: str) -> NetworkRows:
 
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
         return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
-                tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY).data(),
+                tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY, nid=nid).data(),
                 tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.NETWORK_VERSION, nid=nid).data())
 
     network_rows, member_rows, tie_rows, taxonomy, feedback, version = db.read(work)

@@ -43,6 +43,11 @@ class DocumentInvalid(ValueError):
         return [{"path": p.path, "message": p.message} for p in self.problems]
 
 
+class DocumentForbidden(DocumentInvalid):
+    """A well-formed document that would change what its importer may not change (a shared
+    capability, another network's capability, the network's own settings); nothing written."""
+
+
 def json_path(loc: Iterable[Any]) -> str:
     """``('members', 3, 'level')`` -> ``members[3].level``."""
     path = ""

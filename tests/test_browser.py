@@ -64,7 +64,7 @@ class Network:
 
     def hidden_labels(self, db: Database) -> set[str]:
         """Labels of other members' weaknesses that MEMBER may never see anywhere."""
-        label = {c["id"]: c["label"] for c in read_taxonomy(db)}
+        label = {c["id"]: c["label"] for c in read_taxonomy(db, self.nid)}
         members = self.document["members"]
         me = next(m for m in members if m["id"] == MEMBER)
         public = {label[e["id"]] for m in members for k in ("capabilities", "needs")

@@ -61,7 +61,7 @@ def test_reimport_replaces_without_stale_leftovers(db: Database, nid: str) -> No
     assert db.query("MATCH (m:Member {network: $nid, id: 'cro'}) RETURN m", nid=nid) == []
 
 
-def test_document_capabilities_extend_the_shared_taxonomy(db: Database, nid: str) -> None:
+def test_a_networks_own_capabilities_can_be_relabelled_by_reimport(db: Database, nid: str) -> None:
     document = small_document(nid)
     import_network(db, document)
     cap = document["capabilities"][1]

@@ -27,7 +27,7 @@ def get_members(
     """Members of the network; others' weaknesses are never shown."""
     require_network(principal, nid)
     read_network(db, nid)
-    if capability is not None and capability not in known_broader(db):
+    if capability is not None and capability not in known_broader(db, nid):
         raise DocumentInvalid([Problem("query.capability", f"unknown capability {capability!r}")])
     members = list_members(db, nid, sector=sector, region=region, capability=capability, text=q)
     revealed = _revealed(db, principal, nid)

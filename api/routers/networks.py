@@ -47,9 +47,12 @@ def import_document(
     nid: str, db: DbDep, principal: PrincipalDep,
     document: dict[str, Any] = Body(description="A network document (docs/format.md)"),
 ) -> dict[str, Any]:
-    """Validate a whole network document, then replace the network with it in one transaction."""
+    """Validate a whole network document, then replace the network with it in one transaction.
+
+    Capabilities the document defines are the network's own; shared ones may be repeated, not
+    changed. Only an admin's import may change the network's name, description or policy."""
     require_manager(principal, nid)
-    return import_network(db, document, expected_id=nid).as_dict()
+    return import_network(db, document, expected_id=nid, describe=principal.is_admin).as_dict()
 
 
 @router.get("/{nid}/export", response_class=Response,

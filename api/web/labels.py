@@ -35,9 +35,10 @@ def spanish(label: str, synonyms: list[str]) -> str | None:
     return None
 
 
-def capability_labels(db: Database) -> dict[str, Label]:
+def capability_labels(db: Database, nid: str | None) -> dict[str, Label]:
+    """Labels of the shared capabilities and of network ``nid``'s own."""
     labels = {}
-    for cap in read_taxonomy(db):
+    for cap in read_taxonomy(db, nid):
         en = cap.get("label") or cap["id"]
         labels[cap["id"]] = Label(cap["id"], en, spanish(en, cap.get("synonyms") or []))
     return labels

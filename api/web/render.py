@@ -57,7 +57,8 @@ def nav(principal: Principal | None, nid: str | None) -> list[tuple[str, str]]:
 def page(request: Request, template_name: str, status_code: int = 200, *,
          principal: Principal | None = None, nid: str | None = None, **context: Any
          ) -> HTMLResponse:
-    labels = Labels(capability_labels(request.app.state.db)) if principal else Labels()
+    network = nid or (principal.network if principal else None)
+    labels = Labels(capability_labels(request.app.state.db, network)) if principal else Labels()
     html = env.get_template(template_name).render(
         request=request, principal=principal, nid=nid, nav=nav(principal, nid),
         path=request.url.path, labels=labels, **context)
