@@ -40,6 +40,14 @@ class NetworkProjection:
     ties : networkx.MultiDiGraph
         One node per member (with its public attributes); one edge per tie, keyed by tie type,
         with ``weight`` and ``since``.
+    capacities : scipy.sparse.csr_array
+        ``capacities[i, j]``: how many units a month member i can deliver of capability j (in the
+        unit the capability declares, taxonomy node attribute ``unit``); 0 when not declared.
+    hours : numpy.ndarray
+        Hours a month each member can give to co-operation; NaN where not stated.
+    agents : list of dict
+        Outside agents (banks, universities, town halls, ...): ``id``, ``name``, ``kind``,
+        ``region``, ``description``, ``contact`` and ``offers`` (capability ids). Not members.
     feedback : list of dict
         Decisions on past suggestions: ``member``, ``candidate``, ``decision`` ("accepted" or
         "declined") and ``at`` (ISO timestamp), oldest first.
@@ -60,6 +68,17 @@ class NetworkProjection:
     ties: nx.MultiDiGraph
     feedback: list[dict[str, Any]] = field(default_factory=list)
     version: int = 0
+    capacities: sp.csr_array | None = None
+    hours: np.ndarray | None = None
+    agents: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Older callers build projections without capacities or hours: none declared.
+        if self.capacities is None:
+            object.__setattr__(self, "capacities", sp.csr_array(self.levels.shape,
+                                                                dtype=np.float32))
+        if self.hours is None:
+            object.__setattr__(self, "hours", np.full(len(self.member_ids), np.nan))
 
     @property
     def n_members(self) -> int:
@@ -86,18 +105,20 @@ def build_projection(
     ties: Iterable[Mapping[str, Any]],
     feedback: Iterable[Mapping[str, Any]] = (),
     version: int = 0,
+    agents: Iterable[Mapping[str, Any]] = (),
 ) -> NetworkProjection:
     """Build the projection from plain rows in the shape of the import document.
 
     ``taxonomy`` rows carry ``id``, ``label``, ``kind``, ``broader``, ``synonyms``; ``members``
-    rows the member fields with their ``capabilities``, ``weaknesses`` and ``needs`` lists;
-    ``ties`` rows ``source``, ``target``, ``type``, ``weight``, ``since``.
+    rows the member fields (with ``hours_per_month``) and their ``capabilities`` (with
+    ``capacity``), ``weaknesses`` and ``needs`` lists; ``ties`` rows ``source``, ``target``,
+    ``type``, ``weight``, ``since``; ``agents`` rows the outside agents.
     """
     members = sorted(members, key=lambda m: m["id"])
     hierarchy = nx.DiGraph()
     for row in sorted(taxonomy, key=lambda r: r["id"]):
         hierarchy.add_node(row["id"], label=row.get("label"), kind=row.get("kind"),
-                           synonyms=list(row.get("synonyms") or []))
+                           unit=row.get("unit"), synonyms=list(row.get("synonyms") or []))
     for row in taxonomy:
         if row.get("broader"):
             hierarchy.add_edge(row["id"], row["broader"])
@@ -126,4 +147,21 @@ def build_projection(
         ties=tie_graph,
         feedback=sorted((dict(f) for f in feedback), key=lambda f: f.get("at") or ""),
         version=version,
+        capacities=_capacities(members, capability_index),
+        hours=np.array([np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
+                        for m in members]),
+        agents=sorted(({**a, "offers": sorted(a.get("offers") or [])} for a in agents),
+                      key=lambda a: a["id"]),
     )
+
+
+def _capacities(members: list[Mapping[str, Any]], index: Mapping[str, int]) -> sp.csr_array:
+    rows, cols, data = [], [], []
+    for i, member in enumerate(members):
+        for entry in member.get("capabilities") or ():
+            if entry.get("capacity"):
+                rows.append(i)
+                cols.append(index[entry["id"]])
+                data.append(float(entry["capacity"]))
+    return sp.csr_array((np.asarray(data, dtype=np.float64), (rows, cols)),
+                        shape=(len(members), len(index)))

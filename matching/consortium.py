@@ -1,0 +1,490 @@
+"""Consortia for an order too big for one firm: who supplies how much, as an exact integer program.
+
+"Mistrust vanishes usually with experience or with a big business order for one of the actors,
+that cannot fulfill it due to lack of capacity": a town's bus-body builders took on a country's
+fleet together. Given an order (capabilities and quantities a month), this module picks the
+members that together cover as much of it as possible, with as few members as possible, holding
+together by ties that already exist, at the best levels.
+
+Only public data and capacities are read (capabilities, capacities, ties, sector, region, hours
+stated for co-operation): never weaknesses, so any member may ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from matching.agents import AgentDirectory, gap_sentence
+from matching.projection import NetworkProjection
+from matching.taxonomy import coverage_matrix
+
+SUPPLY_COVERAGE = 0.8  # the capability, a synonym or a direct narrower one can deliver it
+CORE_KINDS = frozenset({"service", "product", None})  # a firm's core offer (see features.py)
+CORE_LEVEL = 3
+POSITIVE_TIES = frozenset({"TRUSTS", "COLLABORATES_WITH", "SUPPLIES"})
+MEMBER_HOURS = 4.0  # hours a month a consortium asks of each member: meetings, planning
+LEAD_HOURS = 8.0  # and of its lead: the customer, the contract, the co-ordination
+CANDIDATES_PER_REQUIREMENT = 40
+COMPETITOR_POLICIES = ("include", "penalise", "exclude")
+
+
+class OrderInvalid(ValueError):
+    """An order that cannot be planned; ``path`` says which part."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Requirement:
+    capability: str
+    quantity: float  # units a month, in the capability's unit
+    min_level: int = CORE_LEVEL
+
+
+@dataclass(frozen=True)
+class Order:
+    requirements: Sequence[Requirement]
+    lead: str | None = None
+    competitors: str = "penalise"
+    max_members: int | None = None
+
+
+@dataclass(frozen=True)
+class _Triple:
+    """Member i can deliver requirement r through its capability c."""
+
+    i: int  # candidate index
+    c: int  # capability column
+    r: int  # requirement index
+    capacity: float
+    level: float
+    core: bool
+
+
+def _label(p: NetworkProjection, cid: str) -> str:
+    return p.taxonomy.nodes[cid].get("label") or cid
+
+
+def _name(p: NetworkProjection, mid: str) -> str:
+    return p.ties.nodes[mid].get("name") or mid
+
+
+def hours_available(p: NetworkProjection, committed: Mapping[str, float]) -> np.ndarray:
+    """Hours a month each member has left for co-operation; ``inf`` where none was stated."""
+    left = np.where(np.isnan(p.hours), np.inf, p.hours)
+    for mid, hours in committed.items():
+        if mid in p.member_index:
+            left[p.member_index[mid]] -= hours
+    return left
+
+
+def _check(p: NetworkProjection, order: Order) -> None:
+    if not order.requirements:
+        raise OrderInvalid("requirements", "an order needs at least one requirement")
+    if order.competitors not in COMPETITOR_POLICIES:
+        raise OrderInvalid("competitors", f"must be one of {', '.join(COMPETITOR_POLICIES)}")
+    if order.lead is not None and order.lead not in p.member_index:
+        raise OrderInvalid("lead", f"member {order.lead!r} is not in this network")
+    if order.max_members is not None and order.max_members < 1:
+        raise OrderInvalid("max_members", "must be at least 1")
+    for r, req in enumerate(order.requirements):
+        if req.capability not in p.capability_index:
+            raise OrderInvalid(f"requirements[{r}].capability",
+                               f"unknown capability {req.capability!r}")
+        if not req.quantity > 0:
+            raise OrderInvalid(f"requirements[{r}].quantity", "must be more than 0")
+
+
+class _Problem:
+    """The candidates, triples and constraint rows of one order."""
+
+    def __init__(self, p: NetworkProjection, order: Order, available: np.ndarray):
+        self.p, self.order = p, order
+        S = coverage_matrix(p.taxonomy, p.capability_ids)
+        caps = sp.csr_array(p.capacities)
+        levels = sp.csr_array(p.levels)
+        kinds = [p.taxonomy.nodes[c].get("kind") for c in p.capability_ids]
+        units = [p.taxonomy.nodes[c].get("unit") for c in p.capability_ids]
+        lead = p.member_index[order.lead] if order.lead is not None else None
+        by_member: dict[int, list[tuple[int, int, float, float]]] = {}
+        self.unsized: dict[int, list[str]] = {}
+        self.no_time: dict[int, list[str]] = {}
+        for r, req in enumerate(order.requirements):
+            d = p.capability_index[req.capability]
+            row = S[[d], :]
+            serving = [c for c, cover in zip(row.indices.tolist(), row.data.tolist())
+                       if cover >= SUPPLY_COVERAGE and (units[c] == units[d] or not units[c]
+                                                        or not units[d])]
+            offers: dict[int, list[tuple[int, float, float]]] = {}
+            for c in serving:
+                column = levels[:, [c]].tocoo()
+                for i, level in zip(column.row.tolist(), column.data.tolist()):
+                    if level < req.min_level:
+                        continue
+                    capacity = float(caps[i, c])
+                    if capacity <= 0:
+                        self.unsized.setdefault(r, []).append(p.member_ids[i])
+                        continue
+                    ask = LEAD_HOURS if i == lead else MEMBER_HOURS
+                    if available[i] < ask:
+                        self.no_time.setdefault(r, []).append(p.member_ids[i])
+                        continue
+                    offers.setdefault(i, []).append((c, capacity, level))
+            # Largest capacity first, then level, then id: the candidates kept for r.
+            ranked = sorted(offers, key=lambda i: (-max(o[1] for o in offers[i]),
+                                                    -max(o[2] for o in offers[i]), p.member_ids[i]))
+            for i in ranked[:CANDIDATES_PER_REQUIREMENT]:
+                for c, capacity, level in offers[i]:
+                    by_member.setdefault(i, []).append((r, c, capacity, level))
+        members = set(by_member)
+        if lead is not None:
+            members.add(lead)
+        self.members = sorted(members, key=lambda i: p.member_ids[i])
+        self.position = {i: k for k, i in enumerate(self.members)}
+        self.triples = [_Triple(self.position[i], c, r, capacity, level,
+                                kinds[c] in CORE_KINDS and level >= CORE_LEVEL)
+                        for i in self.members for r, c, capacity, level in by_member.get(i, ())]
+        self.lead = self.position[lead] if lead is not None else None
+        self.rivals = self._rival_pairs() if order.competitors != "include" else []
+        self.tie_pairs = self._tie_pairs()
+
+    def _rival_pairs(self) -> list[tuple[int, int]]:
+        """Pairs of candidates that compete: a COMPETES_WITH tie, or the same sector and region
+        with a core capability in common (as for suggestions)."""
+        p = self.p
+        ids = [p.member_ids[i] for i in self.members]
+        pairs = set()
+        for a, b, kind in p.ties.edges(keys=True):
+            if kind == "COMPETES_WITH" and a in p.member_index and b in p.member_index:
+                ia, ib = p.member_index[a], p.member_index[b]
+                if ia in self.position and ib in self.position:
+                    pairs.add(tuple(sorted((self.position[ia], self.position[ib]))))
+        kinds = np.array([p.taxonomy.nodes[c].get("kind") in CORE_KINDS for c in p.capability_ids])
+        rows = sp.csr_array(p.levels[self.members, :])
+        core = [set(rows.indices[rows.indptr[k]:rows.indptr[k + 1]][
+            (rows.data[rows.indptr[k]:rows.indptr[k + 1]] >= CORE_LEVEL)
+            & kinds[rows.indices[rows.indptr[k]:rows.indptr[k + 1]]]].tolist())
+            for k in range(len(ids))]
+        place = [(p.ties.nodes[m].get("sector"), p.ties.nodes[m].get("region")) for m in ids]
+        groups: dict[tuple[Any, Any], list[int]] = {}
+        for k, key in enumerate(place):
+            if key[0] and key[1]:
+                groups.setdefault(key, []).append(k)
+        for group in groups.values():
+            for x, a in enumerate(group):
+                for b in group[x + 1:]:
+                    if core[a] & core[b]:
+                        pairs.add((a, b))
+        return sorted(pairs)
+
+    def _tie_pairs(self) -> list[tuple[int, int]]:
+        p = self.p
+        pairs = set()
+        for a, b, kind in p.ties.edges(keys=True):
+            if kind not in POSITIVE_TIES:
+                continue
+            ia, ib = p.member_index.get(a), p.member_index.get(b)
+            if ia in self.position and ib in self.position and ia != ib:
+                pairs.add(tuple(sorted((self.position[ia], self.position[ib]))))
+        return sorted(pairs)
+
+
+class _Model:
+    """The integer program of a ``_Problem``: variables y (member in), x (quantity of a triple),
+    z (both members of a rival pair in, under ``penalise``), t (both ends of a tie in)."""
+
+    def __init__(self, prob: _Problem):
+        self.prob = prob
+        n_y, n_x = len(prob.members), len(prob.triples)
+        penalise = prob.order.competitors == "penalise"
+        n_z = len(prob.rivals) if penalise else 0
+        n_t = len(prob.tie_pairs)
+        self.n_y, self.n_x, self.n_z, self.n_t = n_y, n_x, n_z, n_t
+        self.n = n_y + n_x + n_z + n_t
+        self.x0, self.z0, self.t0 = n_y, n_y + n_x, n_y + n_x + n_z
+        reqs = prob.order.requirements
+        rows: list[dict[int, float]] = []
+        lower: list[float] = []
+        upper: list[float] = []
+
+        def add(row: dict[int, float], low: float, high: float) -> None:
+            rows.append(row)
+            lower.append(low)
+            upper.append(high)
+
+        by_capacity: dict[tuple[int, int], list[int]] = {}
+        for k, t in enumerate(prob.triples):
+            by_capacity.setdefault((t.i, t.c), []).append(k)
+        for (i, c), ks in by_capacity.items():  # a capability's capacity is shared, only if in
+            cap = prob.triples[ks[0]].capacity
+            add({**{self.x0 + k: 1.0 for k in ks}, i: -cap}, -np.inf, 0.0)
+        for r, req in enumerate(reqs):
+            add({self.x0 + k: 1.0 for k, t in enumerate(prob.triples) if t.r == r}, 0.0,
+                req.quantity)
+        if prob.order.max_members is not None:
+            add({i: 1.0 for i in range(n_y)}, 0.0, prob.order.max_members)
+        core_of: dict[int, list[list[int]]] = {}  # member -> its core triples, per capability
+        for (i, c), ks in by_capacity.items():
+            core = [k for k in ks if prob.triples[k].core]
+            if core:
+                core_of.setdefault(i, []).append(core)
+        for z, (a, b) in enumerate(prob.rivals):
+            if not penalise:  # exclude: never both
+                add({a: 1.0, b: 1.0}, -np.inf, 1.0)
+                continue
+            add({a: 1.0, b: 1.0, self.z0 + z: -1.0}, -np.inf, 1.0)
+            for who in (a, b):  # with its rival in, a member supplies only outside its core offer
+                if who == prob.lead:
+                    continue  # the order is the lead's own business: its rivals give way
+                for core in core_of.get(who, ()):
+                    cap = prob.triples[core[0]].capacity
+                    add({**{self.x0 + k: 1.0 for k in core}, self.z0 + z: cap}, -np.inf, cap)
+        for t, (a, b) in enumerate(prob.tie_pairs):
+            add({self.t0 + t: 1.0, a: -1.0}, -np.inf, 0.0)
+            add({self.t0 + t: 1.0, b: -1.0}, -np.inf, 0.0)
+        self.rows, self.lower, self.upper = rows, lower, upper
+        self.coverage = np.zeros(self.n)
+        self.levels = np.zeros(self.n)
+        for k, t in enumerate(prob.triples):
+            self.coverage[self.x0 + k] = 1.0 / reqs[t.r].quantity
+            self.levels[self.x0 + k] = t.level / reqs[t.r].quantity
+        self.members_row = np.r_[np.ones(n_y), np.zeros(self.n - n_y)]
+        self.ties_row = np.r_[np.zeros(self.t0), np.ones(n_t)]
+        upper_bounds = np.r_[np.ones(n_y), [t.capacity for t in prob.triples], np.ones(n_z + n_t)]
+        lower_bounds = np.zeros(self.n)
+        if prob.lead is not None:
+            lower_bounds[prob.lead] = 1.0
+        self.bounds = Bounds(lower_bounds, upper_bounds)
+        self.integrality = np.r_[np.ones(n_y), np.zeros(n_x), np.ones(n_z + n_t)]
+
+    def solve(self, cuts: list[list[int]]) -> np.ndarray | None:
+        """Lexicographic optimum avoiding every member set in ``cuts``: most coverage, then
+        fewest members, then most ties inside, then best quantity-weighted levels."""
+        if not self.n:
+            return None if cuts else np.zeros(0)
+        rows, lower, upper = list(self.rows), list(self.lower), list(self.upper)
+        for members in cuts:  # at least one of an earlier answer's members must go
+            rows.append(dict.fromkeys(members, 1.0))
+            lower.append(-np.inf)
+            upper.append(len(members) - 1.0)
+        n_reqs = len(self.prob.order.requirements)
+        tie_weight = 5.0 * n_reqs + 1.0  # one more tie beats any gain in levels
+        stages = [(-self.coverage, None), (self.members_row, self.coverage),
+                  (-(tie_weight * self.ties_row + self.levels), self.members_row)]
+        x = None
+        for objective, fixed in stages:
+            if fixed is not None and x is not None:
+                value = float(fixed @ x)
+                slack = 1e-7 * max(1.0, abs(value))
+                rows.append({j: float(v) for j, v in enumerate(fixed) if v})
+                if fixed is self.coverage:
+                    lower.append(value - slack)
+                    upper.append(np.inf)
+                else:
+                    lower.append(-np.inf)
+                    upper.append(round(value) + 0.5)
+            x = self._milp(objective, rows, lower, upper)
+            if x is None:
+                return None
+        return x
+
+    def _milp(self, objective: np.ndarray, rows: list[dict[int, float]], lower: list[float],
+              upper: list[float]) -> np.ndarray | None:
+        constraints = None
+        if rows:
+            r_idx = [r for r, row in enumerate(rows) for _ in row]
+            c_idx = [c for row in rows for c in row]
+            vals = [v for row in rows for v in row.values()]
+            A = sp.csr_array((vals, (r_idx, c_idx)), shape=(len(rows), self.n))
+            constraints = LinearConstraint(A, lower, upper)
+        result = milp(objective, integrality=self.integrality, bounds=self.bounds,
+                      constraints=constraints, options={"mip_rel_gap": 0.0})
+        if result.x is None:
+            return None
+        x = np.array(result.x)
+        x[:self.n_y] = np.round(x[:self.n_y])
+        x[self.t0:] = np.round(x[self.t0:])
+        return x
+
+
+def form_consortia(projection: NetworkProjection, order: Order, *, alternatives: int = 2,
+                   committed: Mapping[str, float] | None = None) -> dict[str, Any]:
+    r"""The best consortium for ``order`` and up to ``alternatives`` others, each exact.
+
+    Member i can deliver requirement r (capability d, quantity :math:`q_r` a month) through its
+    capability c when c is d, a synonym or a direct narrower capability (coverage
+    :math:`S_{dc} \ge 0.8`), in the same unit, at level :math:`\ge` the requirement's
+    ``min_level``, with a declared capacity :math:`cap_{ic}` (shared by every requirement c
+    serves). Members without the time a consortium asks (``MEMBER_HOURS``, the lead
+    ``LEAD_HOURS``, beyond ``committed``) are left out. The program (``scipy.optimize.milp``,
+    HiGHS, solved in three exact stages):
+
+    .. math::
+
+        \text{lex}\max \Big( \sum_r \frac{\sum_{ic} x_{icr}}{q_r},\;
+              -\sum_i y_i,\; \sum_{ij \in T} t_{ij},\;
+              \sum_{icr} level_{ic} \frac{x_{icr}}{q_r} \Big)
+        \quad \text{s.t.} \quad \sum_r x_{icr} \le cap_{ic} \, y_i, \quad
+        \sum_{ic} x_{icr} \le q_r, \quad \sum_i y_i \le \text{max\_members},
+        \quad t_{ij} \le y_i, \, y_j
+
+    with T the pairs tied by trust, collaboration or supply. Rivals (a COMPETES_WITH tie, or the
+    same sector and region with a core capability in common) never sit together under
+    ``exclude``; under ``penalise`` they may, but then each supplies only requirements outside
+    its core offer (:math:`x_{icr} \le cap_{ic} (1 - z_{ij})` for core c, with
+    :math:`z_{ij} \ge y_i + y_j - 1`), except the lead: the order is its own business. Each
+    alternative must drop at least one member of every earlier answer. The program is exact over
+    the ``CANDIDATES_PER_REQUIREMENT`` largest suppliers of each requirement (over all of them on
+    any network where no requirement has more).
+    """
+    p = projection
+    _check(p, order)
+    available = hours_available(p, committed or {})
+    if order.lead is not None and available[p.member_index[order.lead]] < LEAD_HOURS:
+        raise OrderInvalid("lead", f"{_name(p, order.lead)} has "
+                                   f"{max(available[p.member_index[order.lead]], 0):g} hours a "
+                                   f"month left for co-operation; leading a consortium asks "
+                                   f"{LEAD_HOURS:g}")
+    prob = _Problem(p, order, available)
+    model = _Model(prob)
+    directory = AgentDirectory(p)
+    answers: list[dict[str, Any]] = []
+    cuts: list[list[int]] = []
+    for _ in range(1 + max(alternatives, 0)):
+        x = model.solve(cuts)
+        if x is None:
+            break
+        chosen = [k for k in range(model.n_y) if x[k] > 0.5]
+        answers.append(_describe(prob, model, x, directory))
+        if not chosen or (prob.lead is not None and chosen == [prob.lead]):
+            break
+        cuts.append(chosen)
+    if not answers:  # nothing feasible: only when the lead alone breaks max_members
+        answers.append(_describe(prob, model, np.zeros(model.n), directory))
+    return {"best": answers[0], "alternatives": answers[1:],
+            "order": {"lead": order.lead, "competitors": order.competitors,
+                      "max_members": order.max_members,
+                      "requirements": [{"capability": r.capability, "quantity": r.quantity,
+                                        "min_level": r.min_level,
+                                        "unit": p.taxonomy.nodes[r.capability].get("unit")}
+                                       for r in order.requirements]}}
+
+
+def _describe(prob: _Problem, model: _Model, x: np.ndarray, directory: AgentDirectory
+              ) -> dict[str, Any]:
+    p, reqs = prob.p, prob.order.requirements
+    chosen = [k for k in range(model.n_y) if x[k] > 0.5]
+    ids = {k: p.member_ids[prob.members[k]] for k in chosen}
+    supplies: dict[int, list[dict[str, Any]]] = {r: [] for r in range(len(reqs))}
+    by_member: dict[int, list[tuple[int, float, int, float]]] = {k: [] for k in chosen}
+    for j, t in enumerate(prob.triples):
+        q = float(x[model.x0 + j])
+        if q > 1e-6 and t.i in by_member:
+            by_member[t.i].append((t.r, q, t.c, t.level))
+    requirements, gaps = [], []
+    for r, req in enumerate(reqs):
+        for k in chosen:
+            for rr, q, c, level in by_member[k]:
+                if rr == r:
+                    supplies[r].append({"member": ids[k], "quantity": round(q, 3),
+                                        "capability": p.capability_ids[c], "level": int(level)})
+        supplies[r].sort(key=lambda s: (-s["quantity"], s["member"]))
+        covered = min(sum(s["quantity"] for s in supplies[r]), req.quantity)
+        entry = {"capability": req.capability, "label": _label(p, req.capability),
+                 "quantity": req.quantity, "covered": round(covered, 3),
+                 "unit": p.taxonomy.nodes[req.capability].get("unit"),
+                 "supplies": supplies[r]}
+        requirements.append(entry)
+        if covered < req.quantity - 1e-6:
+            agents = directory.for_capability(req.capability)
+            gaps.append({"capability": req.capability, "label": entry["label"],
+                         "missing": round(req.quantity - covered, 3), "unit": entry["unit"],
+                         "agents": agents, "reason": _gap_reason(prob, r, agents)})
+    shares = {k: sum(q / reqs[r].quantity for r, q, _, _ in by_member[k]) / len(reqs)
+              for k in chosen}
+    lead = ids.get(prob.lead) if prob.lead is not None else None
+    paths = _trust_paths(p, [ids[k] for k in chosen], lead)
+    members = [{"member": ids[k], "name": _name(p, ids[k]), "share": round(shares[k], 4),
+                "lead": ids[k] == lead,
+                "hours_per_month": LEAD_HOURS if ids[k] == lead else MEMBER_HOURS,
+                "trust_path": paths.get(ids[k], []),
+                "reason": _member_reason(prob, k, ids, by_member[k], lead)}
+               for k in chosen]
+    members.sort(key=lambda m: (not m["lead"], -m["share"], m["member"]))
+    inside = [(ids[a], ids[b]) for a, b in prob.tie_pairs if a in ids and b in ids]
+    coverage = sum(e["covered"] / e["quantity"] for e in requirements) / len(reqs)
+    return {"members": members, "requirements": requirements, "gaps": gaps,
+            "coverage": round(coverage, 4), "ties_inside": len(inside),
+            "tied_pairs": [list(pair) for pair in inside],
+            "reason": _consortium_reason(p, members, coverage, len(inside), gaps)}
+
+
+def _trust_paths(p: NetworkProjection, members: list[str], lead: str | None
+                 ) -> dict[str, list[str]]:
+    """Per member, the shortest chain of trust, collaboration or supply ties to the lead (or to
+    the best-tied member when there is none), through anyone in the network, at most 3 steps."""
+    graph = nx.Graph()
+    graph.add_nodes_from(p.member_ids)
+    graph.add_edges_from((a, b) for a, b, kind in p.ties.edges(keys=True)
+                         if kind in POSITIVE_TIES)
+    if not members:
+        return {}
+    hub = lead or max(sorted(members), key=lambda m: sum(1 for o in members
+                                                          if graph.has_edge(m, o)))
+    reach = nx.single_source_shortest_path(graph, hub, cutoff=3)
+    return {m: reach.get(m, []) for m in members}
+
+
+def _gap_reason(prob: _Problem, r: int, agents: list[dict[str, Any]]) -> str:
+    p, req = prob.p, prob.order.requirements[r]
+    what = _label(p, req.capability)
+    notes = []
+    if prob.unsized.get(r):
+        names = ", ".join(_name(p, m) for m in sorted(set(prob.unsized[r]))[:3])
+        notes.append(f"{names} could deliver {what} but declared no capacity")
+    if prob.no_time.get(r):
+        names = ", ".join(_name(p, m) for m in sorted(set(prob.no_time[r]))[:3])
+        notes.append(f"{names} have no time left for co-operation")
+    base = (gap_sentence(p, req.capability, agents) if agents
+            else f"The network cannot deliver all the {what} asked.")
+    if agents:
+        base = f"The network cannot deliver all the {what} asked; " + base[0].lower() + base[1:]
+    return base + (" (" + "; ".join(notes) + ")" if notes else "")
+
+
+def _member_reason(prob: _Problem, k: int, ids: dict[int, str],
+                   supplied: list[tuple[int, float, int, float]], lead: str | None) -> str:
+    p, reqs = prob.p, prob.order.requirements
+    parts = []
+    if ids[k] == lead:
+        parts.append("leads the order")
+    for r, q, c, level in sorted(supplied):
+        unit = p.taxonomy.nodes[reqs[r].capability].get("unit") or "units"
+        parts.append(f"supplies {q:,.4g} of {reqs[r].quantity:,.4g} {unit} of "
+                     f"{_label(p, reqs[r].capability)} a month (level {level:g})")
+    tied = sorted(ids[b if a == k else a] for a, b in prob.tie_pairs
+                  if k in (a, b) and a in ids and b in ids)
+    if tied:
+        parts.append("already works with or trusts " + ", ".join(_name(p, m) for m in tied))
+    return f"{_name(p, ids[k])} " + "; ".join(parts or ["is in"])
+
+
+def _consortium_reason(p: NetworkProjection, members: list[dict[str, Any]], coverage: float,
+                       ties: int, gaps: list[dict[str, Any]]) -> str:
+    if not members:
+        return "No member can deliver any part of this order: look outside the network."
+    text = (f"{len(members)} member(s) cover {coverage:.0%} of the order, held together by "
+            f"{ties} existing tie(s)")
+    if gaps:
+        text += "; still missing: " + ", ".join(g["label"] for g in gaps)
+    return text + "."
