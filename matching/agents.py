@@ -125,7 +125,7 @@ def network_gaps(projection: NetworkProjection, *, include_weaknesses: bool = Fa
         weak = sp.coo_array(p.severities)
         for i, j in zip(weak.row.tolist(), weak.col.tolist()):
             affected.setdefault(p.capability_ids[j], set()).add(p.member_ids[i])
-    gaps = []
+    gaps: list[dict[str, Any]] = []
     for cid, members in affected.items():
         if directory.provided_inside(cid):
             continue

@@ -163,12 +163,13 @@ class _Problem:
         with a core capability in common (as for suggestions)."""
         p = self.p
         ids = [p.member_ids[i] for i in self.members]
-        pairs = set()
+        pairs: set[tuple[int, int]] = set()
         for a, b, kind in p.ties.edges(keys=True):
             if kind == "COMPETES_WITH" and a in p.member_index and b in p.member_index:
                 ia, ib = p.member_index[a], p.member_index[b]
                 if ia in self.position and ib in self.position:
-                    pairs.add(tuple(sorted((self.position[ia], self.position[ib]))))
+                    ka, kb = self.position[ia], self.position[ib]
+                    pairs.add((min(ka, kb), max(ka, kb)))
         kinds = np.array([p.taxonomy.nodes[c].get("kind") in CORE_KINDS for c in p.capability_ids])
         rows = sp.csr_array(p.levels[self.members, :])
         core = [set(rows.indices[rows.indptr[k]:rows.indptr[k + 1]][
@@ -189,13 +190,12 @@ class _Problem:
 
     def _tie_pairs(self) -> list[tuple[int, int]]:
         p = self.p
-        pairs = set()
+        pairs: set[tuple[int, int]] = set()
         for a, b, kind in p.ties.edges(keys=True):
-            if kind not in POSITIVE_TIES:
-                continue
-            ia, ib = p.member_index.get(a), p.member_index.get(b)
-            if ia in self.position and ib in self.position and ia != ib:
-                pairs.add(tuple(sorted((self.position[ia], self.position[ib]))))
+            ia, ib = p.member_index.get(a, -1), p.member_index.get(b, -1)
+            if kind in POSITIVE_TIES and ia in self.position and ib in self.position and ia != ib:
+                ka, kb = self.position[ia], self.position[ib]
+                pairs.add((min(ka, kb), max(ka, kb)))
         return sorted(pairs)
 
 
@@ -249,9 +249,9 @@ class _Model:
                 for core in core_of.get(who, ()):
                     cap = prob.triples[core[0]].capacity
                     add({**{self.x0 + k: 1.0 for k in core}, self.z0 + z: cap}, -np.inf, cap)
-        for t, (a, b) in enumerate(prob.tie_pairs):
-            add({self.t0 + t: 1.0, a: -1.0}, -np.inf, 0.0)
-            add({self.t0 + t: 1.0, b: -1.0}, -np.inf, 0.0)
+        for e, (a, b) in enumerate(prob.tie_pairs):
+            add({self.t0 + e: 1.0, a: -1.0}, -np.inf, 0.0)
+            add({self.t0 + e: 1.0, b: -1.0}, -np.inf, 0.0)
         self.rows, self.lower, self.upper = rows, lower, upper
         self.coverage = np.zeros(self.n)
         self.levels = np.zeros(self.n)
@@ -414,7 +414,7 @@ def _describe(prob: _Problem, model: _Model, x: np.ndarray, directory: AgentDire
               for k in chosen}
     lead = ids.get(prob.lead) if prob.lead is not None else None
     paths = _trust_paths(p, [ids[k] for k in chosen], lead)
-    members = [{"member": ids[k], "name": _name(p, ids[k]), "share": round(shares[k], 4),
+    members: list[dict[str, Any]] = [{"member": ids[k], "name": _name(p, ids[k]), "share": round(shares[k], 4),
                 "lead": ids[k] == lead,
                 "hours_per_month": LEAD_HOURS if ids[k] == lead else MEMBER_HOURS,
                 "trust_path": paths.get(ids[k], []),

@@ -68,8 +68,9 @@ class NetworkProjection:
     ties: nx.MultiDiGraph
     feedback: list[dict[str, Any]] = field(default_factory=list)
     version: int = 0
-    capacities: sp.csr_array | None = None
-    hours: np.ndarray | None = None
+    # Filled in by __post_init__ when not given (older callers declare neither).
+    capacities: sp.csr_array = None  # type: ignore[assignment]
+    hours: np.ndarray = None  # type: ignore[assignment]
     agents: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from matching.consortium import (LEAD_HOURS, MEMBER_HOURS, Order, OrderInvalid, Requirement,
-                                 form_consortia)
+from matching.consortium import (
+    LEAD_HOURS,
+    MEMBER_HOURS,
+    Order,
+    OrderInvalid,
+    Requirement,
+    form_consortia,
+)
 from matching.projection import build_projection
 
 TAXONOMY = [
@@ -194,7 +200,7 @@ def _brute_force(members, ties, reqs, lead, policy, max_members):
 
     best = None
     pool = [m for m in ids if m != lead and has_time(m)]
-    for size in range(0, len(pool) + 1):
+    for size in range(len(pool) + 1):
         for extra in itertools.combinations(pool, size):
             subset = ([lead] if lead else []) + list(extra)
             if max_members is not None and len(subset) > max_members:
