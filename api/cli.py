@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -104,9 +105,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
             token = replace_bootstrap_token(db)
             print(f"admin token (shown once, only its hash is stored): {token}", flush=True)
         app = create_app(settings, database=db)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
+                                               log_level=args.log_level))
+        _stop_on_signals(server)
         print(f"partnermatch on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        server.run()
     return 0
+
+
+def _stop_on_signals(server) -> None:
+    """Let SIGTERM, SIGINT and SIGHUP stop the database server we use, not only uvicorn.
+
+    uvicorn shuts down gracefully on SIGINT and SIGTERM, then restores the handlers it found and
+    raises the signal again; with the default handler the process would die there, before the
+    ``with open_database()`` block stops the database (an orphan Java process). So the handler it
+    finds turns SIGTERM into ``SystemExit``; SIGINT already becomes ``KeyboardInterrupt``. SIGHUP,
+    which uvicorn ignores, asks it for the same graceful shutdown.
+    """
+    def exit_now(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    def shut_down(signum: int, frame: object) -> None:
+        server.handle_exit(signal.SIGTERM, None)
+
+    signal.signal(signal.SIGTERM, exit_now)
+    signal.signal(signal.SIGHUP, shut_down)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

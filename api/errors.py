@@ -8,8 +8,9 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph.database import DatabaseUnavailable
+from graph.database import DatabaseBusy, DatabaseUnavailable, StorageFull
 from graph.introductions import Conflict, IntroductionNotFound
 from graph.members import MemberNotFound
 from graph.projects import ProjectNotFound
@@ -97,9 +98,46 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        return error(status.HTTP_503_SERVICE_UNAVAILABLE, "the graph database is unavailable")
+        detail = ("the graph database is busy with conflicting writes; nothing was written"
+                  if isinstance(exc, DatabaseBusy) else "the graph database is unavailable")
+        return error(status.HTTP_503_SERVICE_UNAVAILABLE, f"{detail}; try again shortly",
+                     headers={"Retry-After": str(exc.retry_after)})
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
+    @app.exception_handler(StorageFull)
+    async def storage_full(request: Request, exc: StorageFull) -> JSONResponse:
+        return error(status.HTTP_507_INSUFFICIENT_STORAGE,
+                     "the graph database's disk is full: nothing was written; reading still "
+                     "works, writing again once an operator frees space",
+                     headers={"Retry-After": "60"})
+
+    # Not an exception handler: Starlette answers those from its outermost middleware and then
+    # re-raises, so the server logs the error a second time and drops the keep-alive connection.
+    app.add_middleware(UnexpectedErrors)
+
+
+class UnexpectedErrors:
+    """Answer any unhandled exception with one logged 500 in the error shape, keeping the
+    connection usable."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:  # half an answer is out: the server can only close the connection
+                return
+            response = error(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
+            await response(scope, receive, send)

@@ -84,8 +84,10 @@ class MembersPublic(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
-    database: str
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="ok; degraded: reads work but writes fail (see `writes`); unavailable")
+    database: Literal["ok", "unreachable", "restarting"]
+    writes: str = Field("ok", description="ok, or why writes fail now (a full disk)")
 
 
 class ReasonPublic(BaseModel):

@@ -3,55 +3,144 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction
-from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction
+from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph import schema
-from graph.local_server import DATABASE_NAME, ROOT_USER, LocalServer
+from graph.local_server import DATABASE_NAME, ROOT_USER, LocalServer, ServerInfo
 from graph.settings import DatabaseSettings
+from graph.supervisor import ServerSupervisor
 
 T = TypeVar("T")
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The graph database cannot be reached."""
+    """The graph database cannot be reached now; ``retry_after`` seconds is a fair wait."""
+
+    def __init__(self, message: str, retry_after: int = 2):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """A transient conflict (lock, concurrent MERGE) outlasted the retry budget of a write."""
+
+
+class StorageFull(RuntimeError):
+    """The database cannot write: its disk is full. Reads still work."""
+
+
+# Errors whose message means the server's disk is full (ArcadeDB wraps the Java IOException).
+_DISK_FULL = ("no space left on device", "disk full", "not enough space")
+
+Availability = Callable[[], "float | None"]
+
+
+def _always_up() -> float | None:
+    return None
 
 
 class Database:
     """The driver and database name that every repository function takes.
 
-    Reads and writes go through managed transactions (``execute_read``/``execute_write``), so the
-    driver retries transient failures and a write either commits whole or not at all.
+    Each unit of work runs in one transaction, so a write either commits whole or not at all.
+    Transient failures (a lost connection, a lock conflict, a concurrent ``MERGE`` on one unique
+    key) are retried here, for at most ``retry_time`` seconds, not by the driver: between
+    attempts ``availability`` (the local server's supervisor) is asked whether the database is
+    up at all, so a request never waits on a retry loop while the database is known to be down.
+    A read that gets no answer within ``read_timeout`` seconds fails instead of hanging.
     """
 
-    def __init__(self, driver: Driver, database: str | None):
+    def __init__(self, driver: Driver, database: str | None, *,
+                 availability: Availability = _always_up, retry_time: float = 5.0,
+                 read_timeout: float | None = 120.0):
         self.driver = driver
         self.database = database
+        self.availability = availability
+        self.retry_time = retry_time
+        self.read_timeout = read_timeout
+        self.write_failure: str | None = None  # why the last write failed, until one succeeds
 
     def read(self, work: Callable[..., T], *args: Any) -> T:
-        with self._session() as session:
-            return session.execute_read(work, *args)
+        return self._run(READ_ACCESS, work, args, attempts=3)
 
     def write(self, work: Callable[..., T], *args: Any, attempts: int = 3) -> T:
         """Run ``work`` in one write transaction.
 
-        Two concurrent ``MERGE``s on one unique key can raise ``ConstraintError``, which the driver
-        does not retry; since callers validate their input first, such an error is a race, and the
-        whole transaction is run again.
+        Two concurrent ``MERGE``s on one unique key can raise ``ConstraintError``; since callers
+        validate their input first, such an error is a race, and the whole transaction is run
+        again, ``attempts`` times at most (1: the caller handles the error itself).
         """
-        for attempt in range(1, attempts + 1):
+        result = self._run(WRITE_ACCESS, work, args, attempts=attempts)
+        self.write_failure = None
+        return result
+
+    def _run(self, mode: str, work: Callable[..., T], args: tuple, attempts: int) -> T:
+        deadline = time.monotonic() + self.retry_time
+        delay = 0.05
+        constraint_failures = 0
+        while True:
+            self.check_available()
             try:
-                with self._session() as session:
-                    return session.execute_write(work, *args)
+                return self._attempt(mode, work, args)
             except ConstraintError:
-                if attempt == attempts:
+                constraint_failures += 1
+                if constraint_failures >= attempts or time.monotonic() > deadline:
                     raise
-                time.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")
+            except (ServiceUnavailable, SessionExpired) as exc:
+                if _timed_out(exc):
+                    raise DatabaseUnavailable(
+                        f"the graph database did not answer within {self.read_timeout:.0f} s",
+                        retry_after=10) from exc
+                if time.monotonic() > deadline:
+                    raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
+            except Neo4jError as exc:
+                if mode == WRITE_ACCESS and _is_disk_full(exc):
+                    self.write_failure = "the database's disk is full"
+                    raise StorageFull(self.write_failure) from exc
+                if not exc.is_retryable():
+                    raise
+                if time.monotonic() > deadline:
+                    raise DatabaseBusy("the graph database is busy with conflicting writes; "
+                                       "try again", retry_after=1) from exc
+            except OSError as exc:
+                if _is_disk_full(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.5)
+
+    def _attempt(self, mode: str, work: Callable[..., T], args: tuple) -> T:
+        with self.driver.session(database=self.database, default_access_mode=mode) as session:
+            with session.begin_transaction() as tx:
+                self._limit_reads(tx)
+                result = work(tx, *args)
+                tx.commit()
+                return result
+
+    def _limit_reads(self, tx: Any) -> None:
+        """Bound how long one answer may take: a stalled server or a message it dropped would
+        otherwise block the caller for good. The driver only applies a server's hint here, so the
+        socket of this transaction's connection is set directly (skipped if the driver's insides
+        change)."""
+        if self.read_timeout is None:
+            return
+        sock = getattr(getattr(tx, "_connection", None), "socket", None)
+        if hasattr(sock, "set_read_timeout"):
+            sock.set_read_timeout(self.read_timeout)
+
+    def check_available(self) -> None:
+        """Raise ``DatabaseUnavailable`` at once while the database is known to be down."""
+        wait = self.availability()
+        if wait is not None:
+            raise DatabaseUnavailable("the graph database is restarting",
+                                      retry_after=max(1, math.ceil(wait)))
 
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """Run one read-only statement and return its records as dicts."""
@@ -63,48 +152,79 @@ class Database:
 
     def ping(self) -> None:
         """Raise ``DatabaseUnavailable`` unless the server answers now (no retries)."""
-        try:
-            with self._session() as session:
-                session.run("RETURN 1 AS ok").consume()
-        except OSError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
-
-    @contextlib.contextmanager
-    def _session(self):
+        self.check_available()
         try:
             with self.driver.session(database=self.database) as session:
-                yield session
-        except (ServiceUnavailable, SessionExpired) as exc:
+                session.run("RETURN 1 AS ok").consume()
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
 
 
+def _timed_out(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _DISK_FULL)
+
+
 @contextlib.contextmanager
-def open_database(settings: DatabaseSettings | None = None) -> Iterator[Database]:
+def open_database(settings: DatabaseSettings | None = None, *,
+                  supervise: bool = True) -> Iterator[Database]:
     """Open the database named by ``settings`` (default: the environment) and ensure its schema.
 
     Without ``NEO4J_URI`` the local server of ``PARTNERMATCH_DATA`` is used: reused when it already
-    runs, otherwise started here and stopped again on exit.
+    runs, otherwise started here, under a lease (``graph.leases``): the last process to leave
+    stops it. While open, a supervisor restarts the server if it dies (``graph.supervisor``).
     """
     settings = settings or DatabaseSettings.from_env()
-    server: LocalServer | None = None
-    started = False
-    database: str | None
-    if settings.is_local:
-        server = LocalServer(settings.data_dir, java_heap=settings.java_heap)
-        info, started = server.start()
-        uri, auth, database = info.uri, (ROOT_USER, server.password()), DATABASE_NAME
-    else:
+    if not settings.is_local:
         assert settings.uri is not None
-        uri, auth, database = settings.uri, (settings.user, settings.password or ""), settings.database
-    # Transient failures are retried for a few seconds, not the driver's default 30: a request
-    # waiting on a dead database should get its 503 promptly.
-    driver = GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=5.0)
+        driver = _driver(settings.uri, (settings.user, settings.password or ""), settings)
+        try:
+            yield _ready(Database(driver, settings.database, read_timeout=settings.read_timeout))
+        finally:
+            driver.close()
+        return
+    server = LocalServer(settings.data_dir, java_heap=settings.java_heap)
+    info, lease = server.attach()
+    auth = (ROOT_USER, server.password())
     try:
-        db = Database(driver, database)
-        db.ping()
-        schema.ensure(db)
-        yield db
+        db = Database(_driver(info.uri, auth, settings), DATABASE_NAME,
+                      read_timeout=settings.read_timeout)
+
+        def reconnect(new: ServerInfo) -> None:
+            if new.uri != info.uri:  # the old ports were taken: follow the server
+                old, db.driver = db.driver, _driver(new.uri, auth, settings)
+                old.close()
+
+        try:
+            if not supervise:
+                yield _ready(db)
+                return
+            with ServerSupervisor(server, info, reconnect) as supervisor:
+                db.availability = supervisor.availability
+                yield _ready(db)
+        finally:
+            db.driver.close()
     finally:
-        driver.close()
-        if started and server is not None:
-            server.stop()
+        server.detach(lease)
+
+
+def _driver(uri: str, auth: tuple[str, str], settings: DatabaseSettings) -> Driver:
+    # Retries happen in Database, which knows whether the server is up; the driver gives up at
+    # once. A connection attempt that hangs is bounded too.
+    return GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=0.0,
+                                connection_timeout=settings.connect_timeout,
+                                connection_acquisition_timeout=settings.connect_timeout * 2)
+
+
+def _ready(db: Database) -> Database:
+    db.ping()
+    schema.ensure(db)
+    return db

@@ -26,12 +26,16 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from graph.leases import Lease, live_leases
+
 DATABASE_NAME = "partnermatch"
 ROOT_USER = "root"
 _STATE_FILE = "server.json"
 _PASSWORD_FILE = "root-password"
 _LOG_FILE = "server.log"
 _LOCK_FILE = ".lock"
+_UNUSED_JARS = ("arcadedb-mcp-", "arcadedb-graphql-", "arcadedb-postgresw-", "arcadedb-redisw-",
+                "arcadedb-console-")
 _PRIVATE_DIR = 0o700
 _PRIVATE_FILE = 0o600
 _PRIVATE_UMASK = 0o077
@@ -52,6 +56,8 @@ class ServerInfo:
     bolt_port: int
     http_port: int
     started_at: float
+    # Stopped by the last process that leaves it (see ``graph.leases``); ``db start``'s is not.
+    managed: bool = True
 
     @property
     def uri(self) -> str:
@@ -97,6 +103,24 @@ def _process_alive(pid: int, data_dir: Path) -> bool:
     if "\tZ" in status.split("State:", 1)[-1].splitlines()[0]:
         return False
     return "ArcadeDBServer" in cmdline and f"rootPath={data_dir}" in cmdline
+
+
+def _servers_of(data_dir: Path) -> list[int]:
+    """Every running ArcadeDB server process for ``data_dir``, known to server.json or not."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _process_alive(int(entry.name), data_dir):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class LocalServer:
@@ -192,18 +216,68 @@ class LocalServer:
             return None
         return info
 
-    def start(self) -> tuple[ServerInfo, bool]:
-        """Return the running server, starting one if needed; the flag says whether we started it."""
+    def start(self, *, managed: bool = False) -> tuple[ServerInfo, bool]:
+        """Return the running server, starting one if needed; the flag says whether we started it.
+
+        A server started here without ``managed`` runs until ``stop`` (``partnermatch db start``).
+        """
         self._prepare_data_dir()
         with self._start_lock():
-            running = self.status()
-            if running is not None:
-                self._wait_for_bolt(running, None)
-                return running, False
+            return self._start_locked(managed)
+
+    def _start_locked(self, managed: bool,
+                      ports: tuple[int, int] | None = None) -> tuple[ServerInfo, bool]:
+        running = self.status()
+        if running is not None:
+            self._wait_for_bolt(running, None)
+            return running, False
+        self._clear_state()
+        # A server that runs without server.json (its writer crashed in between) holds the
+        # database's files: it has to go before another may open them.
+        for pid in _servers_of(self.data_dir):
+            self._kill(pid)
+        info = self._launch(ports)
+        info = ServerInfo(**{**asdict(info), "managed": managed})
+        self._write_state(info)
+        return info, True
+
+    def attach(self) -> tuple[ServerInfo, Lease]:
+        """Use this directory's server, starting (or adopting an orphaned) one if needed, under a
+        lease that ``detach`` gives back."""
+        self._prepare_data_dir()
+        with self._start_lock():
+            info, _ = self._start_locked(managed=True)
+            return info, Lease(self.data_dir)
+
+    def detach(self, lease: Lease) -> bool:
+        """Give back ``lease``; the last process to leave stops a managed server. True if stopped."""
+        with self._start_lock():
+            lease.release()
+            info = self.status()
+            if info is None or not info.managed or live_leases(self.data_dir):
+                return False
+            self._kill(info.pid)
             self._clear_state()
-            info = self._launch()
-            self._write_state(info)
-            return info, True
+            return True
+
+    def restart(self, dead: ServerInfo) -> ServerInfo:
+        """The server after ``dead`` died: the one another process already started, or a new one
+        on the same ports, so that drivers connected to them need not change."""
+        with self._start_lock():
+            running = self.status()
+            if running is not None and running.pid != dead.pid:
+                self._wait_for_bolt(running, None)
+                return running
+            ports = (dead.bolt_port, dead.http_port)
+            if not all(_port_free(port) for port in ports):
+                ports = None
+            return self._start_locked(dead.managed, ports)[0]
+
+    def is_running(self, info: ServerInfo) -> bool:
+        """Whether the server ``info`` still runs; reaps it when it was our child and exited."""
+        if self._process is not None and self._process.pid == info.pid:
+            return self._process.poll() is None
+        return _process_alive(info.pid, self.data_dir)
 
     def _command(self, bolt_port: int, http_port: int) -> list[str]:
         jars = _arcadedb_home() / "jars"
@@ -220,18 +294,25 @@ class LocalServer:
             "arcadedb.server.defaultDatabases": f"{DATABASE_NAME}[{ROOT_USER}]",
             # fsync every commit: a facilitator's data must survive a power cut.
             "arcadedb.txWalFlush": "2",
+            # Start-up time is downtime after a crash: skip what partnermatch does not use.
+            "arcadedb.polyglotEngineEnabled": "false",
+            "arcadedb.serverMetrics": "false",
         }
+        # Plugins found on the class path start too (MCP, GraphQL, Postgres and Redis wire
+        # protocols): leave their jars out.
+        classpath = [str(jar) for jar in sorted(jars.glob("*.jar"))
+                     if not jar.name.startswith(_UNUSED_JARS)]
         return [
             str(find_java()),
             f"-Xmx{self.java_heap}",
             *[f"-D{key}={value}" for key, value in settings.items()],
             "-cp",
-            f"{jars}/*",
+            os.pathsep.join(classpath),
             "com.arcadedb.server.ArcadeDBServer",
         ]
 
-    def _launch(self) -> ServerInfo:
-        bolt_port, http_port = _free_port(), _free_port()
+    def _launch(self, ports: tuple[int, int] | None = None) -> ServerInfo:
+        bolt_port, http_port = ports or (_free_port(), _free_port())
         self.password()  # make sure the file exists before the server reads it
         command = self._command(bolt_port, http_port)
         with open(self.log_path, "ab", opener=_private_opener) as log:

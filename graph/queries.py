@@ -329,3 +329,10 @@ DELETE_TOKEN = """
 MATCH (t:Token {id: $id})
 DELETE t
 """
+
+# A write that touches nothing of any network: /health tries it while writes are failing, to
+# notice when they work again (a disk that got space back).
+PROBE_WRITE = """
+MERGE (p:HealthProbe {id: 'write'})
+SET p.at = $at
+"""

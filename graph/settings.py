@@ -21,6 +21,10 @@ class DatabaseSettings:
     database: str | None = None
     data_dir: Path = Path("partnermatch-data")
     java_heap: str = "2g"
+    # Seconds to wait for a connection, and for any one answer of the server: a stalled server
+    # or a message it dropped becomes an error, never a hang.
+    connect_timeout: float = 5.0
+    read_timeout: float = 120.0
 
     @property
     def is_local(self) -> bool:
@@ -36,4 +40,6 @@ class DatabaseSettings:
             database=env.get("NEO4J_DATABASE") or None,
             data_dir=Path(env.get("PARTNERMATCH_DATA", "partnermatch-data")).expanduser().resolve(),
             java_heap=env.get("PARTNERMATCH_JAVA_HEAP", "2g"),
+            connect_timeout=float(env.get("PARTNERMATCH_DB_CONNECT_TIMEOUT", "5")),
+            read_timeout=float(env.get("PARTNERMATCH_DB_READ_TIMEOUT", "120")),
         )
