@@ -129,11 +129,15 @@ class ValueChainTemplate(_Strict):
 
 
 class NetworkPolicy(_Strict):
-    """How introductions work in a network."""
+    """How introductions work in a network, and how long its access tokens live."""
 
     approval: Literal["auto", "always", "never"] = "auto"  # auto: rivals or untied pairs
     expiry_days: Annotated[int, Field(ge=1, le=365)] = 14
     suppress_declined_days: Annotated[int, Field(ge=0, le=3650)] = 180
+    member_token_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    analyst_token_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    facilitator_token_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    invitation_days: Annotated[int, Field(ge=1, le=90)] = 14
 
 
 class Network(_Strict):
@@ -172,6 +176,12 @@ class PhaseChange(_Strict):
     phase: ProjectPhase
     by: Text
     reason: LongText | None = None
+    # The credential behind the change (see graph.acting): kept through export and import.
+    role: Text | None = None
+    token: Text | None = None
+    issued_by: Text | None = None
+    issuer_role: Text | None = None
+    on_behalf_of: Text | None = None
 
 
 class Project(_Strict):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from neo4j import ManagedTransaction
 
 from graph import queries as q
+from graph.acting import Acting, feedback_credential
 from graph.database import Database
 from graph.members import get_member
 from graph.validation import DocumentInvalid, Problem
@@ -15,8 +17,10 @@ DECISIONS = ("accepted", "declined")
 
 
 def record_feedback(db: Database, nid: str, member: str, candidate: str, decision: str,
-                    at: dt.datetime | None = None) -> dict[str, str]:
-    """Store one decision (validated first); the matcher reads the latest one per pair."""
+                    at: dt.datetime | None = None, by: Acting | None = None) -> dict[str, Any]:
+    """Store one decision (validated first); the matcher reads the latest one per pair.
+
+    A decision a manager made on the member's behalf (``by.on_behalf_of``) is stored as such."""
     if decision not in DECISIONS:
         raise DocumentInvalid([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
     if member == candidate:
@@ -24,11 +28,13 @@ def record_feedback(db: Database, nid: str, member: str, candidate: str, decisio
     get_member(db, nid, member)
     get_member(db, nid, candidate)
     stamp = (at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    credential = feedback_credential(by)
 
     def work(tx: ManagedTransaction) -> None:
         tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
-               at=stamp).consume()
+               at=stamp, **credential).consume()
         tx.run(q.BUMP_VERSION, nid=nid).consume()
 
     db.write(work)
-    return {"member": member, "candidate": candidate, "decision": decision, "at": stamp}
+    return {"member": member, "candidate": candidate, "decision": decision, "at": stamp,
+            "on_behalf": credential["on_behalf"]}

@@ -10,6 +10,7 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from graph import queries as q
+from graph.acting import Acting, feedback_credential, who
 from graph.database import Database
 from graph.members import get_member
 from graph.store import network_policy
@@ -59,19 +60,20 @@ def get_introduction(db: Database, nid: str, iid: str, now: dt.datetime | None =
 
 def request_introduction(db: Database, nid: str, requester: str, recipient: str, *,
                          competitors: bool, tied: bool, message: str | None = None,
-                         reasons: list[str] | None = None, now: dt.datetime | None = None
-                         ) -> dict[str, Any]:
+                         reasons: list[str] | None = None, now: dt.datetime | None = None,
+                         by: str | Acting | None = None) -> dict[str, Any]:
     """Open a request; it waits for a facilitator's approval when the policy says so."""
     now = now or _now()
     if requester == recipient:
         raise DocumentInvalid([Problem("to", "a member cannot be introduced to itself")])
     get_member(db, nid, requester)
     get_member(db, nid, recipient)
-    policy = IntroductionPolicy(**network_policy(db, nid).model_dump())
+    policy = IntroductionPolicy(**network_policy(db, nid).model_dump(
+        include={"approval", "expiry_days", "suppress_declined_days"}))
     status = initial_status(policy, competitors=competitors, tied=tied)
     iid = secrets.token_hex(8)
     expires = (now + dt.timedelta(days=policy.expiry_days)).isoformat()
-    history = [{"at": now.isoformat(), "status": status.value, "by": requester}]
+    history = [{"at": now.isoformat(), "status": status.value, **who(by or requester)}]
 
     def work(tx: ManagedTransaction) -> None:
         # Checked and written in one transaction: no second open request for the same pair.
@@ -88,14 +90,15 @@ def request_introduction(db: Database, nid: str, requester: str, recipient: str,
     return get_introduction(db, nid, iid, now)
 
 
-def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Actor, by: str,
+def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Actor,
+                        by: str | Acting,
                         now: dt.datetime | None = None) -> dict[str, Any]:
     """Apply an action; an answer also records feedback, which steers later suggestions."""
     now = now or _now()
     current = get_introduction(db, nid, iid, now)
     status = IntroStatus(current["status"])
     target = introduction_transition(status, action, actor)
-    history = [*current["history"], {"at": now.isoformat(), "status": target.value, "by": by}]
+    history = [*current["history"], {"at": now.isoformat(), "status": target.value, **who(by)}]
     stored_status = db.query(q.INTRODUCTIONS, nid=nid, id=iid, member=None)[0]["status"]
 
     def work(tx: ManagedTransaction) -> None:
@@ -107,7 +110,7 @@ def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Ac
         if target in (IntroStatus.ACCEPTED, IntroStatus.DECLINED):
             # The recipient's answer is feedback on the pair, in the same transaction.
             tx.run(q.CREATE_FEEDBACK, nid=nid, member=current["to"], candidate=current["from"],
-                   decision=target.value, at=now.isoformat()).consume()
+                   decision=target.value, at=now.isoformat(), **feedback_credential(by)).consume()
             tx.run(q.BUMP_VERSION, nid=nid).consume()
 
     db.write(work)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 from neo4j import ManagedTransaction
 
 from graph import queries as q
+from graph.acting import Acting, who
 from graph.database import Database
 from graph.document import Member, Network
+from graph.removal import remove_members
 from graph.store import NO_FILTER, known_broader, network_row, read_network, write_members
 from graph.validation import DocumentInvalid, Problem, validate_network
+
+MEMBER_CHANGES_KEPT = 50
 
 
 class MemberNotFound(LookupError):
@@ -63,16 +69,35 @@ def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
         raise DocumentInvalid(problems) from None
 
 
-def put_member(db: Database, nid: str, mid: str, raw: Any) -> dict[str, Any]:
-    """Create or replace one member (its ties stay); validates first, writes in one transaction."""
+def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | None = None
+               ) -> dict[str, Any]:
+    """Create or replace one member (its ties stay); validates first, writes in one transaction,
+    with who made the change (``by``) in the member's change history."""
     read_network(db, nid)
     member = validate_member(db, nid, mid, raw)
-    db.write(write_members, nid, [member])
+    entry = json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        "change": "profile", **who(by or "system")})
+
+    def work(tx: ManagedTransaction) -> None:
+        write_members(tx, nid, [member])
+        tx.run(q.APPEND_MEMBER_CHANGE, nid=nid, mid=mid, entry=entry,
+               keep=MEMBER_CHANGES_KEPT).consume()
+
+    db.write(work)
     return get_member(db, nid, mid)
 
 
+def member_changes(db: Database, nid: str, mid: str) -> list[dict[str, Any]]:
+    """Who changed the member's profile, when, with which credential; oldest first."""
+    rows = db.query(q.MEMBER_CHANGES, nid=nid, mid=mid)
+    return [json.loads(entry) for entry in rows[0]["changes"]] if rows else []
+
+
 def delete_member(db: Database, nid: str, mid: str) -> None:
+    """Remove a member: its tokens and invitations are revoked, its open introductions withdrawn,
+    its ties, feedback and participations dropped."""
     def work(tx: ManagedTransaction) -> int:
+        remove_members(tx, nid, [mid])
         deleted = tx.run(q.DELETE_MEMBER, nid=nid, mid=mid).single(strict=True)["deleted"]
         tx.run(q.BUMP_VERSION, nid=nid).consume()
         return deleted

@@ -11,6 +11,7 @@ from neo4j import ManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from graph import queries as q
+from graph.acting import Acting, who
 from graph.database import Database
 from graph.introductions import Conflict, list_introductions
 from graph.store import read_network, read_projects, write_projects
@@ -30,14 +31,14 @@ def get_project(db: Database, nid: str, pid: str) -> dict[str, Any]:
     return found[0]
 
 
-def create_project(db: Database, nid: str, body: dict[str, Any], by: str,
+def create_project(db: Database, nid: str, body: dict[str, Any], by: str | Acting,
                    now: dt.datetime | None = None) -> dict[str, Any]:
     """Validate a project like the import does (members of this network), then store it."""
     now = now or dt.datetime.now(dt.UTC)
     read_network(db, nid)
     raw = {"id": secrets.token_hex(6), **{k: v for k, v in body.items() if v is not None},
            "phase": Phase.OPPORTUNITY.value,
-           "history": [{"at": now.isoformat(), "phase": Phase.OPPORTUNITY.value, "by": by}]}
+           "history": [{"at": now.isoformat(), "phase": Phase.OPPORTUNITY.value, **who(by)}]}
     members = [{"id": m["member"], "name": m["member"]} for m in raw.get("members", [])
                if isinstance(m, dict) and isinstance(m.get("member"), str)]
     existing = {row["id"] for row in db.query(q.MEMBERS_IN, nid=nid,
@@ -66,13 +67,13 @@ def create_project(db: Database, nid: str, body: dict[str, Any], by: str,
     return get_project(db, nid, project.id)
 
 
-def move_project(db: Database, nid: str, pid: str, target: str, actor: Actor, by: str,
+def move_project(db: Database, nid: str, pid: str, target: str, actor: Actor, by: str | Acting,
                  reason: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """One phase forward, or abandoned with a reason; timestamped in the project's history."""
     now = now or dt.datetime.now(dt.UTC)
     project = get_project(db, nid, pid)
     phase = project_transition(Phase(project["phase"]), Phase(target), actor, reason)
-    entry = {"at": now.isoformat(), "phase": phase.value, "by": by}
+    entry = {"at": now.isoformat(), "phase": phase.value, **who(by)}
     if reason:
         entry["reason"] = reason
     history = json.dumps([*project["history"], entry])

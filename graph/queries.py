@@ -59,7 +59,11 @@ MERGE (n:Network {id: $network.id})
 SET n.name = $network.name, n.sector = $network.sector, n.region = $network.region,
     n.description = $network.description, n.policy_approval = $network.policy_approval,
     n.policy_expiry_days = $network.policy_expiry_days,
-    n.policy_suppress_declined_days = $network.policy_suppress_declined_days
+    n.policy_suppress_declined_days = $network.policy_suppress_declined_days,
+    n.policy_member_token_days = $network.policy_member_token_days,
+    n.policy_analyst_token_days = $network.policy_analyst_token_days,
+    n.policy_facilitator_token_days = $network.policy_facilitator_token_days,
+    n.policy_invitation_days = $network.policy_invitation_days
 """
 
 DELETE_ABSENT_MEMBERS = """
@@ -89,7 +93,8 @@ UPSERT_MEMBERS = """
 MATCH (n:Network {id: $nid})
 UNWIND $rows AS row
 MERGE (m:Member {network: $nid, id: row.id})
-SET m.name = row.name, m.sector = row.sector, m.region = row.region, m.size = row.size,
+SET m.uid = coalesce(m.uid, row.uid), m.name = row.name, m.sector = row.sector,
+    m.region = row.region, m.size = row.size,
     m.description = row.description, m.contact = row.contact
 MERGE (m)-[:MEMBER_OF]->(n)
 """
@@ -209,7 +214,9 @@ CREATE (a)-[:REQUESTED]->(i)-[:INTRODUCES]->(b)
 INTRODUCTIONS = """
 MATCH (i:Introduction {network: $nid})
 WHERE ($id IS NULL OR i.id = $id)
-  AND ($member IS NULL OR i.requester = $member OR i.recipient = $member)
+  AND ($member IS NULL OR EXISTS {
+        MATCH (:Member {network: $nid, id: $member})-[:REQUESTED|INTRODUCES]-(i)
+      })
 RETURN i.id AS id, i.requester AS requester, i.recipient AS recipient, i.message AS message,
        i.reasons AS reasons, i.status AS status, i.created AS created, i.updated AS updated,
        i.expires AS expires, i.history AS history
@@ -231,10 +238,15 @@ SET i.status = $status, i.updated = $now, i.history = $history
 RETURN i.id AS id
 """
 
+# Through the edges, not the ids: they die with a removed member, so a later member with the
+# same id sees nothing of its predecessor's introductions.
 CONTACTS_REVEALED = """
-MATCH (i:Introduction {network: $nid, status: 'accepted'})
-WHERE i.requester = $member OR i.recipient = $member
-RETURN CASE WHEN i.requester = $member THEN i.recipient ELSE i.requester END AS partner
+MATCH (me:Member {network: $nid, id: $member})-[:REQUESTED|INTRODUCES]-
+      (i:Introduction {network: $nid, status: 'accepted'})-[:REQUESTED|INTRODUCES]-
+      (partner:Member {network: $nid})
+WHERE partner.id <> $member
+RETURN DISTINCT partner.id AS partner
+ORDER BY partner
 """
 
 # Every write to a network bumps its version in the same transaction, so in-memory projections
@@ -251,13 +263,16 @@ RETURN coalesce(n.version, 0) AS version
 
 CREATE_FEEDBACK = """
 MATCH (a:Member {network: $nid, id: $member}), (b:Member {network: $nid, id: $candidate})
-CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at}]->(b)
+CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, token: $token,
+                          issuer_role: $issuer_role, on_behalf: $on_behalf}]->(b)
 """
 
+# on_behalf: a manager decided for the member; the ranker does not learn from it as the member's.
 FEEDBACK = """
 MATCH (a:Member {network: $nid})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
-RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at
-ORDER BY at
+RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
+       coalesce(f.on_behalf, false) AS on_behalf
+ORDER BY at, member, candidate
 """
 
 # -- reading --------------------------------------------------------------------------------
@@ -266,7 +281,11 @@ MATCH (n:Network {id: $nid})
 RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
        n.description AS description, CASE WHEN n.policy_approval IS NULL THEN null
             ELSE {approval: n.policy_approval, expiry_days: n.policy_expiry_days,
-                  suppress_declined_days: n.policy_suppress_declined_days} END AS policy
+                  suppress_declined_days: n.policy_suppress_declined_days,
+                  member_token_days: n.policy_member_token_days,
+                  analyst_token_days: n.policy_analyst_token_days,
+                  facilitator_token_days: n.policy_facilitator_token_days,
+                  invitation_days: n.policy_invitation_days} END AS policy
 """
 
 NETWORKS = """
@@ -274,7 +293,11 @@ MATCH (n:Network)
 RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
        n.description AS description, CASE WHEN n.policy_approval IS NULL THEN null
             ELSE {approval: n.policy_approval, expiry_days: n.policy_expiry_days,
-                  suppress_declined_days: n.policy_suppress_declined_days} END AS policy
+                  suppress_declined_days: n.policy_suppress_declined_days,
+                  member_token_days: n.policy_member_token_days,
+                  analyst_token_days: n.policy_analyst_token_days,
+                  facilitator_token_days: n.policy_facilitator_token_days,
+                  invitation_days: n.policy_invitation_days} END AS policy
 ORDER BY n.id
 """
 
@@ -305,29 +328,152 @@ RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.si
 """
 
 # -- access tokens (only their SHA-256 is stored) ---------------------------------------------
+ENSURE_MEMBER_UID = """
+MATCH (m:Member {network: $nid, id: $mid})
+SET m.uid = coalesce(m.uid, $fresh)
+RETURN m.uid AS uid
+"""
+
 CREATE_TOKEN = """
 CREATE (t:Token {id: $id, hash: $hash, role: $role, network: $network, member: $member,
-                 created: $created})
+                 member_uid: $member_uid, created: $created, expires: $expires,
+                 issued_by: $issued_by, issuer_role: $issuer_role, invitation: $invitation})
 """
 
 REPLACE_BOOTSTRAP_TOKEN = """
 MERGE (t:Token {id: $id})
-SET t.hash = $hash, t.role = 'admin', t.network = null, t.member = null, t.created = $created
+SET t.hash = $hash, t.role = 'admin', t.network = null, t.member = null, t.created = $created,
+    t.expires = null
 """
 
+_TOKEN_FIELDS = """t.id AS id, t.role AS role, t.network AS network, t.member AS member,
+       t.member_uid AS member_uid, t.created AS created, t.expires AS expires,
+       t.issued_by AS issued_by, t.issuer_role AS issuer_role, t.invitation AS invitation"""
+
+# The member's current uid rides along: a token of a removed (or replaced) member opens nothing.
 TOKEN_BY_HASH = """
 MATCH (t:Token {hash: $hash})
-RETURN t.id AS id, t.role AS role, t.network AS network, t.member AS member
+OPTIONAL MATCH (m:Member {network: t.network, id: t.member})
+RETURN """ + _TOKEN_FIELDS + """, m.uid AS current_uid
 """
 
 TOKEN_BY_ID = """
 MATCH (t:Token {id: $id})
-RETURN t.id AS id, t.role AS role, t.network AS network, t.member AS member
+RETURN """ + _TOKEN_FIELDS + """
+"""
+
+TOKENS = """
+MATCH (t:Token)
+WHERE ($network IS NULL OR t.network = $network)
+  AND ($member IS NULL OR t.member = $member)
+  AND ($roles IS NULL OR t.role IN $roles)
+  AND ($ids IS NULL OR t.id IN $ids)
+RETURN """ + _TOKEN_FIELDS + """
+ORDER BY created, id
 """
 
 DELETE_TOKEN = """
 MATCH (t:Token {id: $id})
 DELETE t
+RETURN count(*) AS deleted
+"""
+
+# -- removing members: their credentials go, their open introductions are withdrawn -----------
+ABSENT_MEMBERS = """
+MATCH (m:Member {network: $nid})
+WHERE NOT m.id IN $keep
+RETURN m.id AS id
+ORDER BY id
+"""
+
+DELETE_MEMBER_TOKENS = """
+MATCH (t:Token {network: $nid})
+WHERE t.member IN $ids
+DELETE t
+"""
+
+# Locked first (the SET), then checked: a concurrent answer cannot slip between.
+OPEN_INTRODUCTIONS_OF = """
+MATCH (i:Introduction {network: $nid})
+WHERE i.requester IN $ids OR i.recipient IN $ids
+SET i.lock = coalesce(i.lock, 0) + 1
+WITH i
+WHERE i.status IN $open
+RETURN i.id AS id, i.status AS status, i.history AS history
+ORDER BY id
+"""
+
+WITHDRAW_INTRODUCTION = """
+MATCH (i:Introduction {network: $nid, id: $id})
+WHERE i.status = $expected
+SET i.status = $status, i.updated = $now, i.history = $history
+"""
+
+DELETE_MEMBER_INVITATIONS = """
+MATCH (i:Invitation {network: $nid})
+WHERE i.member IN $ids
+DELETE i
+"""
+
+# -- invitations (single-use codes a member redeems for its own token; only hashes stored) ----
+CREATE_INVITATION = """
+CREATE (i:Invitation {id: $id, hash: $hash, network: $network, member: $member,
+                      member_uid: $member_uid, created: $created, expires: $expires,
+                      issued_by: $issued_by, issuer_role: $issuer_role})
+"""
+
+_INVITATION_FIELDS = """i.id AS id, i.network AS network, i.member AS member,
+       i.member_uid AS member_uid, i.created AS created, i.expires AS expires,
+       i.issued_by AS issued_by, i.issuer_role AS issuer_role, i.redeemed AS redeemed,
+       i.token AS token, i.revoked AS revoked"""
+
+INVITATIONS = """
+MATCH (i:Invitation {network: $nid})
+WHERE ($id IS NULL OR i.id = $id) AND ($member IS NULL OR i.member = $member)
+RETURN """ + _INVITATION_FIELDS + """
+ORDER BY created, id
+"""
+
+# The write lock is taken before the state is read, in the redeeming transaction: of two
+# concurrent redemptions one waits, then sees the code used.
+LOCK_INVITATION_BY_HASH = """
+MATCH (i:Invitation {hash: $hash})
+SET i.lock = coalesce(i.lock, 0) + 1
+WITH i
+OPTIONAL MATCH (m:Member {network: i.network, id: i.member})
+RETURN """ + _INVITATION_FIELDS + """, m.uid AS current_uid
+"""
+
+LOCK_INVITATION = """
+MATCH (i:Invitation {network: $nid, id: $id})
+SET i.lock = coalesce(i.lock, 0) + 1
+RETURN """ + _INVITATION_FIELDS + """
+"""
+
+REDEEM_INVITATION = """
+MATCH (i:Invitation {id: $id})
+WHERE i.redeemed IS NULL AND i.revoked IS NULL
+SET i.redeemed = $now, i.token = $token
+RETURN i.id AS id
+"""
+
+REVOKE_INVITATION = """
+MATCH (i:Invitation {network: $nid, id: $id})
+WHERE i.redeemed IS NULL AND i.revoked IS NULL
+SET i.revoked = $now
+RETURN i.id AS id
+"""
+
+# -- who changed a member's profile (JSON entries, the latest MEMBER_CHANGES_KEPT kept) ---------
+APPEND_MEMBER_CHANGE = """
+MATCH (m:Member {network: $nid, id: $mid})
+WITH m, coalesce(m.changes, []) + [$entry] AS changes
+SET m.changes = changes[-$keep..]
+"""
+
+MEMBER_CHANGES = """
+MATCH (m:Member {network: $nid, id: $mid})
+RETURN coalesce(m.changes, []) AS changes
 """
 
 # A write that touches nothing of any network: /health tries it while writes are failing, to

@@ -24,6 +24,9 @@ STATEMENTS = (
     "CREATE CONSTRAINT introduction_id IF NOT EXISTS FOR (i:Introduction) REQUIRE i.id IS UNIQUE",
     "CREATE CONSTRAINT token_id IF NOT EXISTS FOR (t:Token) REQUIRE t.id IS UNIQUE",
     "CREATE CONSTRAINT token_hash IF NOT EXISTS FOR (t:Token) REQUIRE t.hash IS UNIQUE",
+    "CREATE CONSTRAINT invitation_id IF NOT EXISTS FOR (i:Invitation) REQUIRE i.id IS UNIQUE",
+    "CREATE CONSTRAINT invitation_hash IF NOT EXISTS "
+    "FOR (i:Invitation) REQUIRE i.hash IS UNIQUE",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from graph import queries as q
+from graph.acting import without_credentials
 from graph.database import Database
+from graph.removal import absent_members, remove_members
 from graph.document import (Capability, Member, Network, NetworkDocument, NetworkPolicy,
                              Project, TaxonomyDocument)
 from graph.validation import (DocumentForbidden, DocumentInvalid, Problem, validate_network,
@@ -130,8 +133,9 @@ def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> Taxonomy
 def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> None:
     """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones."""
     tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
-    rows = [m.model_dump(include={"id", "name", "sector", "region", "size", "description",
-                                  "contact"}) for m in members]
+    # A new member node gets an internal uid once; tokens are bound to it (see graph.tokens).
+    rows = [{**m.model_dump(include={"id", "name", "sector", "region", "size", "description",
+                                     "contact"}), "uid": uuid.uuid4().hex} for m in members]
     tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
     for query, part in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
                          (q.CREATE_HAS_WEAKNESS, "weaknesses"), (q.CREATE_NEEDS, "needs")):
@@ -143,7 +147,9 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> No
 
 def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
     nid = document.network.id
-    tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=[m.id for m in document.members]).consume()
+    keep = [m.id for m in document.members]
+    remove_members(tx, nid, absent_members(tx, nid, keep))
+    tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=keep).consume()
     write_members(tx, nid, document.members)
 
 
@@ -161,7 +167,7 @@ def network_row(network: Network) -> dict[str, Any]:
     """The network's properties as stored: the policy flattened (properties hold no maps)."""
     row = network.model_dump(exclude={"policy"})
     policy = network.policy.model_dump() if network.policy else {}
-    for key in ("approval", "expiry_days", "suppress_declined_days"):
+    for key in NetworkPolicy.model_fields:
         row[f"policy_{key}"] = policy.get(key)
     return row
 
@@ -182,7 +188,8 @@ def project_row(project: Project) -> dict[str, Any]:
     data = project.model_dump(mode="json")
     return {**{k: data[k] for k in ("id", "title", "kind", "lead", "goal", "phase")},
             "source": json.dumps(data["source"]) if data["source"] is not None else None,
-            "outcomes": json.dumps(data["outcomes"]), "history": json.dumps(data["history"])}
+            "outcomes": json.dumps(data["outcomes"]),
+            "history": json.dumps([_without_none(entry) for entry in data["history"]])}
 
 
 def write_projects(tx: ManagedTransaction, nid: str, projects: list[Project], *,
@@ -289,11 +296,11 @@ def import_network(
 
 # -- reading back ---------------------------------------------------------------------------
 def list_networks(db: Database) -> list[dict[str, Any]]:
-    return [_without_none(row) for row in db.query(q.NETWORKS)]
+    return [_network(row) for row in db.query(q.NETWORKS)]
 
 
 def network_policy(db: Database, nid: str) -> NetworkPolicy:
-    """The network's introduction policy, the defaults where none was set."""
+    """The network's policy, the defaults where none was set."""
     return NetworkPolicy(**(read_network(db, nid).get("policy") or {}))
 
 
@@ -301,7 +308,15 @@ def read_network(db: Database, nid: str) -> dict[str, Any]:
     rows = db.query(q.NETWORK, nid=nid)
     if not rows:
         raise NetworkNotFound(nid)
-    return _without_none(rows[0])
+    return _network(rows[0])
+
+
+def _network(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored network row; policy settings stored before they existed take their defaults."""
+    network = _without_none(row)
+    if network.get("policy") is not None:
+        network["policy"] = _without_none(network["policy"])
+    return network
 
 
 def _without_none(row: dict[str, Any]) -> dict[str, Any]:
@@ -399,15 +414,19 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
                     for c in member[key])
         members.append(member)
     value_chains = read_value_chains(db, nid)
+    projects = read_projects(db, nid)
+    if not include_confidential:  # no token ids of facilitators for analysts
+        for project in projects:
+            project["history"] = [without_credentials(e) for e in project["history"]]
     used.update(cid for t in value_chains for stage in t["stages"] for cid in stage["requires"])
     document = {
-        "network": _without_none(rows.network),
+        "network": _network(rows.network),
         "capabilities": _used_capabilities(taxonomy, used),
         "members": members,
         "ties": sorted((_without_none(t) for t in tie_rows),
                        key=lambda t: (t["source"], t["target"], t["type"])),
         "value_chains": value_chains,
-        "projects": read_projects(db, nid),
+        "projects": projects,
     }
     # Read back through the models so the export is exactly the import format.
     return NetworkDocument.model_validate(document).to_json()

@@ -1,7 +1,12 @@
-"""Access tokens, stored as SHA-256 digests only.
+"""Access tokens with a life cycle, stored as SHA-256 digests only.
 
 Tokens are 256-bit random strings, so a fast unsalted hash is enough: there is nothing to guess
 by brute force, and a digest lookup is one indexed match.
+
+A token expires (the network's policy says after how many days, per role), can be listed and
+revoked, and names who issued it. A member token is bound to the member's internal ``uid``, given
+once when the member node is created: when the member is removed its tokens go, and a later member
+with the same id is a different principal that no old token opens.
 """
 
 from __future__ import annotations
@@ -9,22 +14,42 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.database import Database
+from graph.store import network_policy
 
 BOOTSTRAP_TOKEN_ID = "bootstrap-admin"
+# Defaults for tokens outside any network (admins); networks set theirs in their policy.
+ADMIN_TOKEN_DAYS = 90
+DEFAULT_TOKEN_DAYS = {"member": 180, "analyst": 180, "facilitator": 90, "admin": ADMIN_TOKEN_DAYS}
+
+
+class TokenMemberGone(LookupError):
+    """The member a token was to be issued for does not exist (any more)."""
 
 
 @dataclass(frozen=True)
 class StoredToken:
+    """A token as listed: everything but the secret and its digest."""
+
     id: str
     role: str
     network: str | None = None
     member: str | None = None
+    created: str | None = None
+    expires: str | None = None
+    issued_by: str | None = None  # the issuing token's id, or None (bootstrap, environment)
+    issuer_role: str | None = None  # admin, facilitator, or "invitation" (redeemed by the member)
+    invitation: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def digest(token: str) -> str:
@@ -35,21 +60,63 @@ def new_secret() -> str:
     return "pm_" + secrets.token_urlsafe(32)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
-def issue_token(db: Database, role: str, network: str | None, member: str | None) -> tuple[str, StoredToken]:
-    """Create a token; the secret is returned once and only its digest is stored."""
+def stamp(moment: dt.datetime) -> str:
+    """Timestamps are stored as ISO text in UTC, so text order is time order."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def token_days(db: Database, role: str, network: str | None) -> int:
+    """How long a new token of ``role`` lives: the network's policy, else the defaults."""
+    if network is None:
+        return DEFAULT_TOKEN_DAYS[role]
+    return int(getattr(network_policy(db, network), f"{role}_token_days",
+                       DEFAULT_TOKEN_DAYS[role]))
+
+
+def member_uid(tx: ManagedTransaction, network: str, member: str) -> str:
+    """The member's internal uid (given here to a member stored before uids existed)."""
+    row = tx.run(q.ENSURE_MEMBER_UID, nid=network, mid=member,
+                 fresh=uuid.uuid4().hex).single()
+    if row is None:
+        raise TokenMemberGone(member)
+    return row["uid"]
+
+
+def create_token(tx: ManagedTransaction, role: str, network: str | None, member: str | None, *,
+                 days: int, now: dt.datetime, issued_by: str | None, issuer_role: str | None,
+                 invitation: str | None = None, uid: str | None = None
+                 ) -> tuple[str, StoredToken]:
+    """Write a new token inside ``tx``; a member token is bound to the member's current uid."""
+    if member is not None and network is not None and uid is None:
+        uid = member_uid(tx, network, member)
     secret = new_secret()
-    stored = StoredToken(id=secrets.token_hex(8), role=role, network=network, member=member)
-
-    def work(tx: ManagedTransaction) -> None:
-        tx.run(q.CREATE_TOKEN, id=stored.id, hash=digest(secret), role=role, network=network,
-               member=member, created=_now()).consume()
-
-    db.write(work)
+    stored = StoredToken(id=secrets.token_hex(8), role=role, network=network, member=member,
+                         created=stamp(now), expires=stamp(now + dt.timedelta(days=days)),
+                         issued_by=issued_by, issuer_role=issuer_role, invitation=invitation)
+    tx.run(q.CREATE_TOKEN, **stored.as_dict(), hash=digest(secret), member_uid=uid).consume()
     return secret, stored
+
+
+def issue_token(db: Database, role: str, network: str | None, member: str | None, *,
+                days: int | None = None, issued_by: str | None = None,
+                issuer_role: str | None = None, now: dt.datetime | None = None
+                ) -> tuple[str, StoredToken]:
+    """Create a token; the secret is returned once and only its digest is stored.
+
+    ``days`` defaults to the network policy's life for the role.
+    """
+    days = days if days is not None else token_days(db, role, network)
+    moment = now or now_utc()
+
+    def work(tx: ManagedTransaction) -> tuple[str, StoredToken]:
+        return create_token(tx, role, network, member, days=days, now=moment,
+                            issued_by=issued_by, issuer_role=issuer_role)
+
+    return db.write(work)
 
 
 def replace_bootstrap_token(db: Database) -> str:
@@ -58,24 +125,72 @@ def replace_bootstrap_token(db: Database) -> str:
 
     def work(tx: ManagedTransaction) -> None:
         tx.run(q.REPLACE_BOOTSTRAP_TOKEN, id=BOOTSTRAP_TOKEN_ID, hash=digest(secret),
-               created=_now()).consume()
+               created=stamp(now_utc())).consume()
 
     db.write(work)
     return secret
 
 
-def find_token(db: Database, secret: str) -> StoredToken | None:
+def _valid(row: dict[str, Any], now: dt.datetime) -> bool:
+    """Not expired, and a member token's member is still the one it was issued for."""
+    expires = row["expires"] or _legacy_expiry(row)
+    if expires is not None and stamp(now) >= expires:
+        return False
+    if row["member"] is not None:
+        if row["current_uid"] is None:
+            return False  # the member is gone
+        # Tokens from before uids existed carry none; member removal deletes those explicitly.
+        if row["member_uid"] is not None and row["member_uid"] != row["current_uid"]:
+            return False
+    return True
+
+
+def _legacy_expiry(row: dict[str, Any]) -> str | None:
+    """Tokens stored before expiry existed live the default span from their creation."""
+    if row["id"] == BOOTSTRAP_TOKEN_ID or not row.get("created"):
+        return None
+    created = dt.datetime.fromisoformat(row["created"])
+    return stamp(created + dt.timedelta(days=DEFAULT_TOKEN_DAYS[row["role"]]))
+
+
+def _stored(row: dict[str, Any]) -> StoredToken:
+    fields = StoredToken.__dataclass_fields__
+    token = StoredToken(**{k: v for k, v in row.items() if k in fields})
+    if token.expires is None and (legacy := _legacy_expiry(row)) is not None:
+        token = StoredToken(**{**token.as_dict(), "expires": legacy})
+    return token
+
+
+def find_token(db: Database, secret: str, now: dt.datetime | None = None) -> StoredToken | None:
+    """The valid token behind ``secret``; None when unknown, expired, or its member is gone."""
     rows = db.query(q.TOKEN_BY_HASH, hash=digest(secret))
-    return StoredToken(**rows[0]) if rows else None
+    if not rows or not _valid(rows[0], now or now_utc()):
+        return None
+    return _stored(rows[0])
 
 
 def get_token(db: Database, token_id: str) -> StoredToken | None:
     rows = db.query(q.TOKEN_BY_ID, id=token_id)
-    return StoredToken(**rows[0]) if rows else None
+    return _stored(rows[0]) if rows else None
 
 
-def revoke_token(db: Database, token_id: str) -> None:
-    def work(tx: ManagedTransaction) -> None:
-        tx.run(q.DELETE_TOKEN, id=token_id).consume()
+def list_tokens(db: Database, *, network: str | None = None, member: str | None = None,
+                roles: list[str] | None = None, ids: list[str] | None = None
+                ) -> list[StoredToken]:
+    """Stored tokens matching every given filter, oldest first; never their secrets."""
+    rows = db.query(q.TOKENS, network=network, member=member, roles=roles, ids=ids)
+    return [_stored(row) for row in rows]
 
-    db.write(work)
+
+def revoke_token(db: Database, token_id: str) -> bool:
+    """Delete a token; False when there was none."""
+    def work(tx: ManagedTransaction) -> bool:
+        return bool(tx.run(q.DELETE_TOKEN, id=token_id).single(strict=True)["deleted"])
+
+    return db.write(work)
+
+
+def retire_bootstrap_token(db: Database) -> bool:
+    """The bootstrap admin token stops working (an admin token is configured, or a real one was
+    minted)."""
+    return revoke_token(db, BOOTSTRAP_TOKEN_ID)

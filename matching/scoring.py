@@ -116,7 +116,7 @@ class PartnerMatcher:
         self._read_feedback(projection, today or dt.date.today())
         self.ranker_ = FeedbackRanker(random_state=self.random_state)
         self.public_ranker_ = FeedbackRanker(random_state=self.random_state, view=View.PUBLIC)
-        if len(projection.feedback) >= self.min_feedback:
+        if len(self._own_feedback(projection)) >= self.min_feedback:
             pairs = self._labelled_pairs()
             self.ranker_.fit(self.features_, pairs)
             self.public_ranker_.fit(self.features_, pairs)
@@ -146,11 +146,18 @@ class PartnerMatcher:
                 else:
                     self.declined_.pop(pair, None)
 
+    @staticmethod
+    def _own_feedback(projection: NetworkProjection) -> list[dict[str, Any]]:
+        """Members' own decisions: one a facilitator made on a member's behalf still hides or
+        keeps a suggestion, but the ranker never learns it as the member's preference."""
+        return [f for f in projection.feedback if not f.get("on_behalf")]
+
     def _labelled_pairs(self) -> list[tuple[int, int, int]]:
         p = self.projection_
         index = p.member_index
         pairs = [(index[f["member"]], index[f["candidate"]], int(f["decision"] == "accepted"))
-                 for f in p.feedback if f["member"] in index and f["candidate"] in index]
+                 for f in self._own_feedback(p)
+                 if f["member"] in index and f["candidate"] in index]
         pairs += [(index[a], index[b], 1) for a, b, t in p.ties.edges(keys=True)
                   if t == "COLLABORATES_WITH"]
         return pairs
