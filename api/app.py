@@ -10,8 +10,18 @@ from fastapi import FastAPI
 from api import errors
 from api.engine import MatcherCache
 from api.limits import BodySizeLimit
-from api.routers import collaboration, health, members, networks, opportunities, suggestions, tokens
+from api.routers import (
+    collaboration,
+    health,
+    invitations,
+    members,
+    networks,
+    opportunities,
+    suggestions,
+    tokens,
+)
 from api.settings import ApiSettings
+from api.throttle import FailureThrottle
 from api.web import router as web_router
 from graph.database import Database, open_database
 from graph.tokens import digest
@@ -43,13 +53,15 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
                   lifespan=lifespan)
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
     app.state.matchers = MatcherCache()
+    app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
     if database is not None:
         app.state.db = database
 
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
 
     errors.install(app)
-    for router in (health.router, tokens.router, networks.router, members.router,
-                   suggestions.router, opportunities.router, collaboration.router, web_router):
+    for router in (health.router, tokens.router, invitations.router, networks.router,
+                   members.router, suggestions.router, opportunities.router,
+                   collaboration.router, web_router):
         app.include_router(router)
     return app

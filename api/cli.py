@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import ApiSettings
     from graph.store import list_networks
-    from graph.tokens import replace_bootstrap_token
+    from graph.tokens import replace_bootstrap_token, retire_bootstrap_token
     from seed_data import seed_files
 
     settings = ApiSettings.from_env()
@@ -103,7 +103,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 _print_summary(load_document_file(db, read_document_file(path)))
         if settings.admin_token is None:
             token = replace_bootstrap_token(db)
-            print(f"admin token (shown once, only its hash is stored): {token}", flush=True)
+            print(f"admin token (shown once, only its hash is stored; it stops working when "
+                  f"PARTNERMATCH_ADMIN_TOKEN is set or once it mints an admin token): {token}",
+                  flush=True)
+        elif retire_bootstrap_token(db):
+            print("PARTNERMATCH_ADMIN_TOKEN is set: the bootstrap admin token was retired",
+                  file=sys.stderr)
         app = create_app(settings, database=db)
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
                                                log_level=args.log_level))

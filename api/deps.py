@@ -9,10 +9,12 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.security import Principal, Role
+from api.throttle import client_address, throttle_of
 from graph.database import Database
-from graph.tokens import digest, find_token
+from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token
 
 _bearer = HTTPBearer(auto_error=False, description="A partnermatch access token")
+ENVIRONMENT_ADMIN = "environment-admin"
 
 
 def get_db(request: Request) -> Database:
@@ -22,26 +24,41 @@ def get_db(request: Request) -> Database:
 DbDep = Annotated[Database, Depends(get_db)]
 
 
+def _unauthorised() -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
 def get_principal(
     request: Request,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The principal behind the bearer token: 401 when it is missing or unknown."""
-    unauthorised = HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    """The principal behind the bearer token: 401 when it is missing, unknown, expired or its
+    member is gone; 429 after too many failures from the client's address."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise unauthorised
-    secret = credentials.credentials
+        raise _unauthorised()
+    address = client_address(request)
+    throttle = throttle_of(request)
+    throttle.check(address)
+    principal = _authenticate(request, db, credentials.credentials)
+    if principal is None:
+        throttle.fail(address)
+        raise _unauthorised()
+    return principal
+
+
+def _authenticate(request: Request, db: Database, secret: str) -> Principal | None:
     admin_digest: str | None = request.app.state.admin_digest
     if admin_digest and hmac.compare_digest(digest(secret), admin_digest):
-        return Principal(token_id="environment-admin", role=Role.ADMIN)
+        return Principal(token_id=ENVIRONMENT_ADMIN, role=Role.ADMIN)
     stored = find_token(db, secret)
     if stored is None:
-        raise unauthorised
-    return Principal(stored.id, Role(stored.role), stored.network, stored.member)
+        return None
+    if stored.id == BOOTSTRAP_TOKEN_ID and admin_digest:
+        return None  # retired: an admin token is configured in the environment
+    return Principal(stored.id, Role(stored.role), stored.network, stored.member,
+                     issued_by=stored.issued_by, issuer_role=stored.issuer_role)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -12,9 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.database import DatabaseBusy, DatabaseUnavailable, StorageFull
 from graph.introductions import Conflict, IntroductionNotFound
+from graph.invitations import InvitationNotFound
 from graph.members import MemberNotFound
 from graph.projects import ProjectNotFound
 from graph.store import NetworkNotFound
+from graph.tokens import TokenMemberGone
 from graph.validation import DocumentForbidden, DocumentInvalid, json_path
 from matching.workflow import TransitionError
 
@@ -82,6 +84,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntroductionNotFound)
     async def introduction_not_found(request: Request, exc: IntroductionNotFound) -> JSONResponse:
         return error(status.HTTP_404_NOT_FOUND, f"no introduction {exc.args[0]!r} in this network")
+
+    @app.exception_handler(InvitationNotFound)
+    async def invitation_not_found(request: Request, exc: InvitationNotFound) -> JSONResponse:
+        return error(status.HTTP_404_NOT_FOUND, f"no invitation {exc.args[0]!r} in this network")
+
+    @app.exception_handler(TokenMemberGone)
+    async def token_member_gone(request: Request, exc: TokenMemberGone) -> JSONResponse:
+        return error(status.HTTP_404_NOT_FOUND, f"no member {exc.args[0]!r} in this network")
 
     @app.exception_handler(ProjectNotFound)
     async def project_not_found(request: Request, exc: ProjectNotFound) -> JSONResponse:

@@ -39,14 +39,71 @@ class TokenCreate(BaseModel):
     role: Role
     network: Identifier | None = None
     member: Identifier | None = None
+    days: int | None = Field(None, ge=1, le=3650, description=(
+        "How long the token lives; at most (and by default) the network policy's "
+        "<role>_token_days (admin tokens: 90)"))
 
 
-class TokenCreated(BaseModel):
-    token: str = Field(description="The secret; shown once, only its hash is stored")
+class TokenPublic(BaseModel):
+    """A token as listed: never its secret."""
+
     id: str
     role: Role
     network: str | None = None
     member: str | None = None
+    created: str | None = None
+    expires: str | None = Field(None, description="UTC; null only for the bootstrap token")
+    expired: bool = False
+    issuer: str = Field(description="Who issued it, in words: an administrator, your "
+                                    "facilitator, your invitation, the service")
+    issued_by: str | None = Field(None, description="The issuing token's id (managers only)")
+    invitation: str | None = None
+    current: bool = Field(False, description="The token of this request")
+
+
+class TokensPublic(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The secret; shown once, only its hash is stored")
+
+
+class InvitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member: Identifier
+    days: int | None = Field(None, ge=1, le=90, description=(
+        "How long the code may be redeemed (default: the policy's invitation_days)"))
+
+
+class InvitationPublic(BaseModel):
+    """An invitation as listed: never its code."""
+
+    id: str
+    network: str
+    member: str
+    status: Literal["open", "redeemed", "revoked", "expired"]
+    created: str
+    expires: str
+    issued_by: str | None = None
+    issuer_role: str | None = None
+    redeemed: str | None = None
+    token: str | None = Field(None, description="The token it was redeemed for")
+    revoked: str | None = None
+
+
+class InvitationCreated(InvitationPublic):
+    code: str = Field(description="The single-use code; shown once, only its hash is stored")
+
+
+class InvitationsPublic(BaseModel):
+    network: str
+    invitations: list[InvitationPublic]
+
+
+class InvitationRedeem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=200)
 
 
 class NetworkUpdate(BaseModel):
@@ -135,6 +192,7 @@ class FeedbackPublic(BaseModel):
     candidate: str
     decision: str
     at: str
+    on_behalf: bool = Field(False, description="A facilitator or admin decided for the member")
 
 
 class StageRequest(BaseModel):

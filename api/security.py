@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import HTTPException, status
 
+from graph.acting import Acting
 from matching.workflow import Actor
 
 
@@ -34,6 +35,8 @@ class Principal:
     role: Role
     network: str | None = None
     member: str | None = None
+    issued_by: str | None = None  # the token that issued this one
+    issuer_role: str | None = None  # admin, facilitator, or "invitation" (the member's own)
 
     @property
     def is_admin(self) -> bool:
@@ -101,3 +104,45 @@ def actor_for(principal: Principal, nid: str, *, requester: str | None = None,
             if mid is not None and principal.member == mid:
                 return actor
     return Actor.OTHER
+
+
+def acting(principal: Principal, for_member: str | None = None) -> Acting:
+    """The principal as histories record it; ``for_member``: the member whose decision or profile
+    this is (a manager acting there acts on its behalf)."""
+    on_behalf = for_member if for_member is not None and principal.member != for_member else None
+    return Acting(by=principal.member or principal.role.value, role=principal.role.value,
+                  token=principal.token_id, issued_by=principal.issued_by,
+                  issuer_role=principal.issuer_role, on_behalf_of=on_behalf)
+
+
+_ROLE_WORDS = {"facilitator": "your facilitator", "admin": "an administrator",
+               "system": "the service"}
+
+
+def issuer_words(issuer_role: str | None, principal: Principal) -> str:
+    """Who issued a credential, in words a member understands (no token ids)."""
+    if issuer_role == "invitation":
+        return "your invitation" if principal.role is Role.MEMBER else "the member's invitation"
+    if issuer_role == "facilitator" and principal.is_admin:
+        return "a facilitator"
+    return _ROLE_WORDS.get(issuer_role or "system", issuer_role or "the service")
+
+
+def history_view(principal: Principal, nid: str, entries: list[dict[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    """A history as ``principal`` may read it: managers see every credential; members and
+    analysts see role words ("your facilitator") instead of facilitators' and admins' token ids,
+    and whether a token a facilitator issued was used."""
+    if principal.manages(nid):
+        return entries
+    shown = []
+    for entry in entries:
+        by = str(entry.get("by", ""))
+        role = entry.get("role") or by.split(":", 1)[0]  # older entries: "facilitator:<token>"
+        view = {k: v for k, v in entry.items()
+                if k not in ("by", "role", "token", "issued_by", "issuer_role")}
+        view["by"] = _ROLE_WORDS.get(role, by) if role in _ROLE_WORDS else by
+        if entry.get("issuer_role"):
+            view["credential_issued_by"] = issuer_words(entry["issuer_role"], principal)
+        shown.append(view)
+    return shown

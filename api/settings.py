@@ -10,10 +10,13 @@ from dataclasses import dataclass
 class ApiSettings:
     admin_token: str | None = None  # PARTNERMATCH_ADMIN_TOKEN; without it serve generates one
     max_body_bytes: int = 32 * 1024 * 1024  # a 10k-member network document is about 6 MB
+    auth_failures_per_minute: int = 10  # from one client address, then 429 with Retry-After
 
     @classmethod
     def from_env(cls) -> ApiSettings:
         return cls(
             admin_token=os.environ.get("PARTNERMATCH_ADMIN_TOKEN") or None,
             max_body_bytes=int(os.environ.get("PARTNERMATCH_MAX_BODY_MB", "32")) * 1024 * 1024,
+            auth_failures_per_minute=int(os.environ.get("PARTNERMATCH_AUTH_FAILURES_PER_MINUTE",
+                                                        "10")),
         )

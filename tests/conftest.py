@@ -86,7 +86,10 @@ def world(db: Database) -> World:
 @pytest.fixture(scope="module")
 def client(db: Database) -> Iterator[TestClient]:
     """The app on the real database, with an admin token from the environment's setting."""
-    app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=256 * 1024), database=db)
+    # Tests send many wrong tokens from one address on purpose; tests/test_credentials.py checks
+    # the throttle at its real limit.
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=256 * 1024,
+                                 auth_failures_per_minute=100_000), database=db)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

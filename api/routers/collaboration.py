@@ -14,7 +14,15 @@ from api.schemas import (
     ProjectMove,
     error_responses,
 )
-from api.security import Role, actor_for, forbidden, require_manager, require_network
+from api.security import (
+    Role,
+    acting,
+    actor_for,
+    forbidden,
+    history_view,
+    require_manager,
+    require_network,
+)
 from graph.introductions import (
     act_on_introduction,
     get_introduction,
@@ -30,8 +38,15 @@ router = APIRouter(prefix="/networks/{nid}", tags=["collaboration"],
                    responses=error_responses(401, 403, 404, 409, 422))
 
 
-def _who(principal) -> str:
-    return principal.member or f"{principal.role}:{principal.token_id}"
+def _shown(principal, nid: str, item: dict[str, Any]) -> dict[str, Any]:
+    """An introduction or project with its history as the principal may read it."""
+    return {**item, "history": history_view(principal, nid, item["history"])}
+
+
+def _lead(project: dict[str, Any]) -> str | None:
+    """The lead, if still a participant: a later member with a removed lead's id is not it."""
+    lead = project.get("lead")
+    return lead if any(m["member"] == lead for m in project["members"]) else None
 
 
 def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bool, bool]:
@@ -55,9 +70,10 @@ def request(nid: str, body: IntroductionCreate, request: Request, db: DbDep,
     get_member(db, nid, body.recipient)
     rivals, tied = (_relation(request, db, nid, body.requester, body.recipient)
                     if body.requester != body.recipient else (False, False))
-    return request_introduction(db, nid, body.requester, body.recipient, competitors=rivals,
+    made = request_introduction(db, nid, body.requester, body.recipient, competitors=rivals,
                                 tied=tied, message=body.message, reasons=body.suggestion_reasons,
-                                ) | {"competitors": rivals}
+                                by=acting(principal, body.requester))
+    return _shown(principal, nid, made) | {"competitors": rivals}
 
 
 @router.get("/introductions")
@@ -71,7 +87,7 @@ def introductions(nid: str, db: DbDep, principal: PrincipalDep,
         found = list_introductions(db, nid, member=principal.member, status=status)
     else:
         raise forbidden("analysts do not see introductions; their counts are in /metrics")
-    return {"network": nid, "introductions": found}
+    return {"network": nid, "introductions": [_shown(principal, nid, i) for i in found]}
 
 
 @router.post("/introductions/{iid}/actions")
@@ -83,7 +99,8 @@ def act(nid: str, iid: str, body: IntroductionAction, db: DbDep, principal: Prin
     actor = actor_for(principal, nid, requester=current["from"], recipient=current["to"])
     if actor is Actor.OTHER and not principal.manages(nid):
         raise forbidden("this introduction is not yours")
-    return act_on_introduction(db, nid, iid, body.action, actor, _who(principal))
+    return _shown(principal, nid, act_on_introduction(db, nid, iid, body.action, actor,
+                                                      acting(principal)))
 
 
 @router.get("/projects")
@@ -96,7 +113,7 @@ def projects(nid: str, db: DbDep, principal: PrincipalDep,
         found = [p for p in found if any(m["member"] == principal.member for m in p["members"])]
     if phase is not None:
         found = [p for p in found if p["phase"] == phase]
-    return {"network": nid, "projects": found}
+    return {"network": nid, "projects": [_shown(principal, nid, p) for p in found]}
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED)
@@ -104,7 +121,7 @@ def new_project(nid: str, body: ProjectCreate, db: DbDep, principal: PrincipalDe
                 ) -> dict[str, Any]:
     """Start a project from an opportunity or from scratch (facilitator, admin)."""
     require_manager(principal, nid)
-    return create_project(db, nid, body.model_dump(mode="json"), _who(principal))
+    return create_project(db, nid, body.model_dump(mode="json"), acting(principal))
 
 
 @router.get("/projects/{pid}")
@@ -114,7 +131,7 @@ def project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> dict[str,
     if principal.role is Role.MEMBER and not any(
             m["member"] == principal.member for m in found["members"]):
         raise forbidden("members see the projects they take part in")
-    return found
+    return _shown(principal, nid, found)
 
 
 @router.post("/projects/{pid}/transitions")
@@ -123,8 +140,9 @@ def transition(nid: str, pid: str, body: ProjectMove, db: DbDep, principal: Prin
     """Move one phase forward or abandon with a reason (facilitator, admin, project lead)."""
     require_network(principal, nid)
     current = get_project(db, nid, pid)
-    actor = actor_for(principal, nid, lead=current.get("lead"))
-    return move_project(db, nid, pid, body.to.value, actor, _who(principal), body.reason)
+    actor = actor_for(principal, nid, lead=_lead(current))
+    return _shown(principal, nid, move_project(db, nid, pid, body.to.value, actor,
+                                               acting(principal), body.reason))
 
 
 @router.put("/projects/{pid}/outcomes")
@@ -133,6 +151,6 @@ def outcomes(nid: str, pid: str, body: OutcomesUpdate, db: DbDep, principal: Pri
     """Record expected and realised savings, new business, certifications, trainings."""
     require_network(principal, nid)
     current = get_project(db, nid, pid)
-    if actor_for(principal, nid, lead=current.get("lead")) not in (Actor.MANAGER, Actor.LEAD):
+    if actor_for(principal, nid, lead=_lead(current)) not in (Actor.MANAGER, Actor.LEAD):
         raise forbidden("only the network's facilitators and the project lead record outcomes")
-    return set_outcomes(db, nid, pid, body.model_dump(mode="json"))
+    return _shown(principal, nid, set_outcomes(db, nid, pid, body.model_dump(mode="json")))

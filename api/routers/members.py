@@ -4,9 +4,17 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import ErrorResponse, MembersPublic, error_responses
-from api.security import Role, forbidden, member_view, require_manager, require_network
+from api.security import (
+    Role,
+    acting,
+    forbidden,
+    history_view,
+    member_view,
+    require_manager,
+    require_network,
+)
 from graph.introductions import revealed_partners
-from graph.members import delete_member, get_member, list_members, put_member
+from graph.members import delete_member, get_member, list_members, member_changes, put_member
 from graph.projects import member_projects
 from graph.store import known_broader, read_network
 from graph.validation import DocumentInvalid, Problem
@@ -41,6 +49,8 @@ def get_one(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> dict[str,
     require_network(principal, nid)
     view = member_view(principal, nid, get_member(db, nid, mid), _revealed(db, principal, nid))
     view["projects"] = member_projects(db, nid, mid)
+    if principal.sees_weaknesses_of(nid, mid):
+        view["history"] = history_view(principal, nid, member_changes(db, nid, mid))
     return view
 
 
@@ -62,12 +72,14 @@ def put_one(
         raise forbidden("only the member itself, its facilitators and admins may change it")
     if isinstance(member, dict):
         member.pop("projects", None)  # read-only: shown on GET, changed through /projects
-    return put_member(db, nid, mid, member)
+        member.pop("history", None)  # read-only: who changed the profile
+    return put_member(db, nid, mid, member, by=acting(principal, mid))
 
 
 @router.delete("/{mid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_one(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> Response:
-    """Remove a member and its ties (facilitator, admin)."""
+    """Remove a member (facilitator, admin): its ties go, its tokens and invitations are revoked,
+    its open introductions withdrawn; a later member with the same id is someone else."""
     require_manager(principal, nid)
     delete_member(db, nid, mid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,7 @@ from api.schemas import (
     SuggestionsPublic,
     error_responses,
 )
-from api.security import forbidden, require_manager, require_network
+from api.security import acting, forbidden, require_manager, require_network
 from graph.feedback import record_feedback
 from graph.members import MemberNotFound
 from matching.features import View
@@ -56,9 +56,12 @@ def network_pairs(
 
 
 @router.post("/feedback", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED)
-def feedback(nid: str, body: FeedbackCreate, db: DbDep, principal: PrincipalDep) -> dict[str, str]:
-    """Accept or decline a suggestion (the member itself, or its facilitator or admin)."""
+def feedback(nid: str, body: FeedbackCreate, db: DbDep, principal: PrincipalDep
+             ) -> dict[str, Any]:
+    """Accept or decline a suggestion (the member itself, or its facilitator or admin on its
+    behalf: recorded as such, and never learnt by the ranker as the member's own choice)."""
     require_network(principal, nid)
     if not (principal.manages(nid) or principal.is_member(nid, body.member)):
         raise forbidden("members give feedback on their own suggestions only")
-    return record_feedback(db, nid, body.member, body.candidate, body.decision)
+    return record_feedback(db, nid, body.member, body.candidate, body.decision,
+                           by=acting(principal, body.member))

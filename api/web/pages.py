@@ -75,8 +75,12 @@ def signin(request: Request, form: FormDep) -> Response:
     if not token:
         return page(request, "signin.html", 401, next=target, error="Enter your access token.")
     try:
-        principal = principal_for(request, token)  # the API's own bearer check
-    except HTTPException:
+        principal = principal_for(request, token)  # the API's own bearer check, throttled
+    except HTTPException as exc:
+        if exc.status_code == 429:
+            response = page(request, "signin.html", 429, next=target, error=str(exc.detail))
+            response.headers.update(exc.headers or {})
+            return response
         return page(request, "signin.html", 401, next=target, error=(
             "This token is not valid: check it, or ask your facilitator for a new one."))
     response = RedirectResponse(target or home_of(principal), status_code=303)
