@@ -22,7 +22,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.database import Database
-from graph.store import network_policy
+from graph.store import NetworkNotFound, network_policy
 
 BOOTSTRAP_TOKEN_ID = "bootstrap-admin"
 # Defaults for tokens outside any network (admins); networks set theirs in their policy.
@@ -73,8 +73,11 @@ def token_days(db: Database, role: str, network: str | None) -> int:
     """How long a new token of ``role`` lives: the network's policy, else the defaults."""
     if network is None:
         return DEFAULT_TOKEN_DAYS[role]
-    return int(getattr(network_policy(db, network), f"{role}_token_days",
-                       DEFAULT_TOKEN_DAYS[role]))
+    try:
+        policy = network_policy(db, network)
+    except NetworkNotFound:  # a token for a network yet to be created by an admin
+        return DEFAULT_TOKEN_DAYS[role]
+    return int(getattr(policy, f"{role}_token_days", DEFAULT_TOKEN_DAYS[role]))
 
 
 def member_uid(tx: ManagedTransaction, network: str, member: str) -> str:
