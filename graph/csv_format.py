@@ -153,6 +153,13 @@ def relocate(error: DocumentInvalid, where: dict[str, str]) -> DocumentInvalid:
     return DocumentInvalid(problems, error.source)
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date: the same document always gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def write_csv_zip(document: dict[str, Any]) -> bytes:
     """The CSV tables of an exported document, zipped; ``read_csv_document`` reads them back."""
 
@@ -173,11 +180,11 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("network.csv", table("network.csv", [document["network"]]))
-        archive.writestr("capabilities.csv", table("capabilities.csv", capabilities))
-        archive.writestr("members.csv", table("members.csv", members))
+        archive.writestr(_entry("network.csv"), table("network.csv", [document["network"]]))
+        archive.writestr(_entry("capabilities.csv"), table("capabilities.csv", capabilities))
+        archive.writestr(_entry("members.csv"), table("members.csv", members))
         for file, rows in listed.items():
             if rows or file != "member_weaknesses.csv":  # absent from exports without weaknesses
-                archive.writestr(file, table(file, rows))
-        archive.writestr("ties.csv", table("ties.csv", document.get("ties", [])))
+                archive.writestr(_entry(file), table(file, rows))
+        archive.writestr(_entry("ties.csv"), table("ties.csv", document.get("ties", [])))
     return buffer.getvalue()

@@ -57,6 +57,9 @@ TIE_STYLES: dict[str, dict[str, Any]] = {  # matplotlib style of each tie type i
     "COMPETES_WITH": {"color": "#d62728", "linestyle": "--", "arrowstyle": "-"},
 }
 SVG_LOCK = threading.Lock()  # svg.fonttype can only be set through global rcParams
+# Text stays text; ids from a fixed salt and no date: the same document gives the same bytes.
+SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "partnermatch"}
+SVG_METADATA = {"Date": None}
 
 
 def _text(value: Any) -> str:
@@ -252,8 +255,8 @@ def _picture(graph: nx.MultiDiGraph, fmt: str) -> bytes:
     if fmt == "png":
         figure.savefig(buffer, format="png", dpi=110)
     else:
-        with SVG_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text
-            figure.savefig(buffer, format="svg")
+        with SVG_LOCK, matplotlib.rc_context(SVG_SETTINGS):
+            figure.savefig(buffer, format="svg", metadata=SVG_METADATA)
     return buffer.getvalue()
 
 

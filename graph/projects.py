@@ -13,6 +13,7 @@ from neo4j.exceptions import ConstraintError
 from graph import queries as q
 from graph.acting import Acting, who
 from graph.database import Database
+from graph.disclosure import public_participation
 from graph.introductions import Conflict, list_introductions
 from graph.store import read_network, read_projects, write_projects
 from graph.validation import DocumentInvalid, Problem, validate_network
@@ -100,15 +101,23 @@ def set_outcomes(db: Database, nid: str, pid: str, outcomes: dict[str, Any]) -> 
     return get_project(db, nid, pid)
 
 
-def member_projects(db: Database, nid: str, mid: str) -> list[dict[str, Any]]:
-    """A member's participation and the outcomes of its projects, for its profile."""
+def member_projects(db: Database, nid: str, mid: str, reader: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """A member's participation and the outcomes of its projects, for its profile.
+
+    ``reader`` None is the facilitator's full view. Otherwise it is the id of the member reading
+    ("" for an analyst): a project born from a weakness that the reader is not part of shows
+    only what ``graph.disclosure`` lets outsiders see.
+    """
     out = []
     for project in read_projects(db, nid):
         role = next((m["role"] for m in project["members"] if m["member"] == mid), None)
         if role is not None:
-            out.append({"id": project["id"], "title": project["title"], "kind": project["kind"],
-                        "phase": project["phase"], "role": role,
-                        "outcomes": project["outcomes"]})
+            entry = {"id": project["id"], "title": project["title"], "kind": project["kind"],
+                     "phase": project["phase"], "role": role, "outcomes": project["outcomes"]}
+            if reader is not None and all(m["member"] != reader for m in project["members"]):
+                entry = public_participation(entry, project)
+            out.append(entry)
     return out
 
 

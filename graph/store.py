@@ -13,6 +13,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import without_credentials
 from graph.database import Database
+from graph.disclosure import public_project
 from graph.removal import absent_members, remove_members
 from graph.document import (Capability, Member, Network, NetworkDocument, NetworkPolicy,
                              Project, TaxonomyDocument)
@@ -392,7 +393,7 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
     """The stored network as an import document.
 
     Without ``include_confidential`` (for analysts) members' weaknesses and contact details are
-    left out.
+    left out, and projects born from a weakness show only what ``graph.disclosure`` allows.
 
     The document carries the taxonomy entries it uses (with their ancestors), so it loads into an
     empty database too; a load/export round trip is lossless.
@@ -415,9 +416,10 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
         members.append(member)
     value_chains = read_value_chains(db, nid)
     projects = read_projects(db, nid)
-    if not include_confidential:  # no token ids of facilitators for analysts
+    if not include_confidential:  # no token ids of facilitators, no weakness-born details
         for project in projects:
             project["history"] = [without_credentials(e) for e in project["history"]]
+        projects = [public_project(p) for p in projects]
     used.update(cid for t in value_chains for stage in t["stages"] for cid in stage["requires"])
     document = {
         "network": _network(rows.network),

@@ -29,6 +29,7 @@ from graph.introductions import (
     list_introductions,
     request_introduction,
 )
+from graph.disclosure import member_introduction, public_project
 from graph.members import get_member
 from graph.projects import create_project, get_project, move_project, set_outcomes
 from graph.store import read_projects
@@ -47,6 +48,19 @@ def _lead(project: dict[str, Any]) -> str | None:
     """The lead, if still a participant: a later member with a removed lead's id is not it."""
     lead = project.get("lead")
     return lead if any(m["member"] == lead for m in project["members"]) else None
+
+
+def _project_for(principal, nid: str, project: dict[str, Any]) -> dict[str, Any]:
+    """Full for facilitators and participants; what ``graph.disclosure`` allows otherwise."""
+    if principal.manages(nid) or any(m["member"] == principal.member
+                                     for m in project["members"]):
+        return project
+    return public_project(project)
+
+
+def _introduction_for(principal, nid: str, introduction: dict[str, Any]) -> dict[str, Any]:
+    """Members never see the reasons a facilitator gave for an introduction it proposed."""
+    return introduction if principal.manages(nid) else member_introduction(introduction)
 
 
 def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bool, bool]:
@@ -73,7 +87,8 @@ def request(nid: str, body: IntroductionCreate, request: Request, db: DbDep,
     made = request_introduction(db, nid, body.requester, body.recipient, competitors=rivals,
                                 tied=tied, message=body.message, reasons=body.suggestion_reasons,
                                 by=acting(principal, body.requester))
-    return _shown(principal, nid, made) | {"competitors": rivals}
+    return _shown(principal, nid, _introduction_for(principal, nid, made)) | {
+        "competitors": rivals}
 
 
 @router.get("/introductions")
@@ -84,7 +99,8 @@ def introductions(nid: str, db: DbDep, principal: PrincipalDep,
     if principal.manages(nid):
         found = list_introductions(db, nid, status=status)
     elif principal.role is Role.MEMBER:
-        found = list_introductions(db, nid, member=principal.member, status=status)
+        found = [member_introduction(i) for i in
+                 list_introductions(db, nid, member=principal.member, status=status)]
     else:
         raise forbidden("analysts do not see introductions; their counts are in /metrics")
     return {"network": nid, "introductions": [_shown(principal, nid, i) for i in found]}
@@ -99,8 +115,8 @@ def act(nid: str, iid: str, body: IntroductionAction, db: DbDep, principal: Prin
     actor = actor_for(principal, nid, requester=current["from"], recipient=current["to"])
     if actor is Actor.OTHER and not principal.manages(nid):
         raise forbidden("this introduction is not yours")
-    return _shown(principal, nid, act_on_introduction(db, nid, iid, body.action, actor,
-                                                      acting(principal)))
+    return _shown(principal, nid, _introduction_for(principal, nid, act_on_introduction(
+        db, nid, iid, body.action, actor, acting(principal))))
 
 
 @router.get("/projects")
@@ -113,7 +129,8 @@ def projects(nid: str, db: DbDep, principal: PrincipalDep,
         found = [p for p in found if any(m["member"] == principal.member for m in p["members"])]
     if phase is not None:
         found = [p for p in found if p["phase"] == phase]
-    return {"network": nid, "projects": [_shown(principal, nid, p) for p in found]}
+    return {"network": nid, "projects": [_shown(principal, nid, _project_for(principal, nid, p))
+                                         for p in found]}
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED)
@@ -131,7 +148,7 @@ def project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> dict[str,
     if principal.role is Role.MEMBER and not any(
             m["member"] == principal.member for m in found["members"]):
         raise forbidden("members see the projects they take part in")
-    return _shown(principal, nid, found)
+    return _shown(principal, nid, _project_for(principal, nid, found))
 
 
 @router.post("/projects/{pid}/transitions")
@@ -141,8 +158,8 @@ def transition(nid: str, pid: str, body: ProjectMove, db: DbDep, principal: Prin
     require_network(principal, nid)
     current = get_project(db, nid, pid)
     actor = actor_for(principal, nid, lead=_lead(current))
-    return _shown(principal, nid, move_project(db, nid, pid, body.to.value, actor,
-                                               acting(principal), body.reason))
+    return _shown(principal, nid, _project_for(principal, nid, move_project(
+        db, nid, pid, body.to.value, actor, acting(principal), body.reason)))
 
 
 @router.put("/projects/{pid}/outcomes")
@@ -153,4 +170,5 @@ def outcomes(nid: str, pid: str, body: OutcomesUpdate, db: DbDep, principal: Pri
     current = get_project(db, nid, pid)
     if actor_for(principal, nid, lead=_lead(current)) not in (Actor.MANAGER, Actor.LEAD):
         raise forbidden("only the network's facilitators and the project lead record outcomes")
-    return _shown(principal, nid, set_outcomes(db, nid, pid, body.model_dump(mode="json")))
+    return _shown(principal, nid, _project_for(principal, nid, set_outcomes(
+        db, nid, pid, body.model_dump(mode="json"))))

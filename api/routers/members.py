@@ -48,7 +48,8 @@ def get_one(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> dict[str,
     """A member's profile: full for itself, its facilitators and admins; public otherwise."""
     require_network(principal, nid)
     view = member_view(principal, nid, get_member(db, nid, mid), _revealed(db, principal, nid))
-    view["projects"] = member_projects(db, nid, mid)
+    reader = None if principal.manages(nid) else (principal.member or "")
+    view["projects"] = member_projects(db, nid, mid, reader=reader)
     if principal.sees_weaknesses_of(nid, mid):
         view["history"] = history_view(principal, nid, member_changes(db, nid, mid))
     return view

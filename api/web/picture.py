@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 
-from graph.export_formats import SVG_LOCK, draw, to_networkx
+from graph.export_formats import SVG_LOCK, SVG_METADATA, SVG_SETTINGS, draw, to_networkx
 
 _CACHE: dict[tuple[str, int, str], str] = {}
 _CACHE_LOCK = threading.Lock()
@@ -63,8 +63,8 @@ def _svg(document: dict[str, Any], url: Callable[[str], str]) -> str:
     _link_members(figure, members, url)
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    with SVG_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text
-        figure.savefig(buffer, format="svg")
+    with SVG_LOCK, matplotlib.rc_context(SVG_SETTINGS):
+        figure.savefig(buffer, format="svg", metadata=SVG_METADATA)
     svg = buffer.getvalue().decode()
     svg = _accessible_links(svg[svg.index("<svg"):], names)  # inline: no XML declaration
     # Scale to its container; the viewBox keeps the proportions.
