@@ -13,8 +13,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from api.throttle import FailureThrottle
+from graph.acting import Acting
 from graph.database import Database
 from graph.invitations import InvitationUnusable, invite, redeem
+from graph.members import MEMBER_CHANGES_KEPT, get_member, member_changes, put_member
 from graph.store import import_network
 from graph.tokens import issue_token, list_tokens, replace_bootstrap_token
 from matching.projection import build_projection
@@ -427,3 +429,13 @@ def test_web_sign_in_and_invitation_codes_share_the_throttle(db: Database) -> No
         assert browser.post("/signin", data={"token": f"pm_wrong{i}"}).status_code == 401
     refused = browser.post("/signin", data={"token": ADMIN_SECRET})
     assert refused.status_code == 429 and refused.headers["Retry-After"]
+
+
+def test_a_members_change_history_keeps_the_latest_entries(world: World, db: Database) -> None:
+    current = get_member(db, world.nid, "cro")
+    for i in range(MEMBER_CHANGES_KEPT + 3):
+        put_member(db, world.nid, "cro", current, by=Acting(by="cro", role="member", token=f"t{i}"))
+    kept = member_changes(db, world.nid, "cro")
+    assert len(kept) == MEMBER_CHANGES_KEPT
+    assert [e["token"] for e in kept[-2:]] == [f"t{MEMBER_CHANGES_KEPT + 1}",
+                                               f"t{MEMBER_CHANGES_KEPT + 2}"]
