@@ -345,15 +345,20 @@ def test_feedback_on_behalf_is_marked_and_does_not_train_the_ranker(
     decided = client.post(f"/networks/{world.nid}/feedback", headers=world.headers("facilitator"),
                           json={"member": "clinic", "candidate": "cro", "decision": "declined"})
     assert decided.status_code == 201 and decided.json()["on_behalf"] is True
-    own = client.post(f"/networks/{world.nid}/feedback", headers=world.headers("member"),
+    issued = member_token(client, world, "clinic")  # a member token the facilitator issued
+    own = client.post(f"/networks/{world.nid}/feedback", headers=bearer(issued["token"]),
                       json={"member": "clinic", "candidate": "genlab", "decision": "accepted"})
     assert own.status_code == 201 and own.json()["on_behalf"] is False
     rows = db.query("MATCH (:Member {network: $nid, id: 'clinic'})-[f:FEEDBACK_ON]->"
                     "(b:Member) RETURN b.id AS candidate, f.on_behalf AS on_behalf, "
-                    "f.token AS token ORDER BY candidate", nid=world.nid)
+                    "f.token AS token, f.issued_by AS issued_by, f.issuer_role AS issuer_role "
+                    "ORDER BY candidate", nid=world.nid)
     assert [(r["candidate"], r["on_behalf"]) for r in rows] == [("cro", True),
                                                                 ("genlab", False)]
-    assert all(r["token"] for r in rows)
+    # the member's decision names the credential: a token its facilitator issued
+    assert (rows[1]["token"], rows[1]["issued_by"], rows[1]["issuer_role"]) == (
+        issued["id"], issued["issued_by"], "facilitator")
+    assert rows[0]["token"] and rows[0]["token"] != issued["id"]
 
 
 def test_the_ranker_learns_only_members_own_decisions() -> None:
