@@ -444,3 +444,29 @@ def test_a_members_change_history_keeps_the_latest_entries(world: World, db: Dat
     assert len(kept) == MEMBER_CHANGES_KEPT
     assert [e["token"] for e in kept[-2:]] == [f"t{MEMBER_CHANGES_KEPT + 1}",
                                                f"t{MEMBER_CHANGES_KEPT + 2}"]
+
+
+def test_the_served_matcher_learns_nothing_from_decisions_made_on_behalf(
+        client: TestClient, world: World, db: Database) -> None:
+    """Through the API: ten decisions a facilitator made for members leave the ranker untrained;
+    ten of the members' own train it."""
+    nid = f"behalf-{uuid.uuid4().hex[:8]}"
+    import_network(db, small_document(nid))
+    fac, _ = issue_token(db, "facilitator", nid, None)
+    pairs = [("clinic", "genlab"), ("clinic", "cro"), ("genlab", "cro"), ("cro", "clinic")]
+
+    def decide(headers: dict[str, str], i: int) -> None:
+        a, b = pairs[i % len(pairs)]
+        client.post(f"/networks/{nid}/feedback", headers=headers, json={
+            "member": a, "candidate": b, "decision": "accepted" if i % 2 else "declined",
+        }).raise_for_status()
+
+    for i in range(10):
+        decide(bearer(fac), i)
+    matchers = client.app.state.matchers
+    assert not matchers.get(db, nid).ranker_.is_fitted
+    own = {mid: bearer(issue_token(db, "member", nid, mid)[0]) for mid in ("clinic", "genlab",
+                                                                            "cro")}
+    for i in range(10):
+        decide(own[pairs[i % len(pairs)][0]], i)
+    assert matchers.get(db, nid).ranker_.is_fitted
