@@ -33,8 +33,8 @@ def who(by: str | Acting) -> dict[str, Any]:
 def feedback_credential(by: str | Acting | None) -> dict[str, Any]:
     """The FEEDBACK_ON edge's record of who decided: on behalf or the member's own."""
     if not isinstance(by, Acting):
-        return {"token": None, "issuer_role": None, "on_behalf": False}
-    return {"token": by.token, "issuer_role": by.issuer_role,
+        return {"token": None, "issued_by": None, "issuer_role": None, "on_behalf": False}
+    return {"token": by.token, "issued_by": by.issued_by, "issuer_role": by.issuer_role,
             "on_behalf": by.on_behalf_of is not None}
 
 

@@ -263,7 +263,7 @@ RETURN coalesce(n.version, 0) AS version
 
 CREATE_FEEDBACK = """
 MATCH (a:Member {network: $nid, id: $member}), (b:Member {network: $nid, id: $candidate})
-CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, token: $token,
+CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, token: $token, issued_by: $issued_by,
                           issuer_role: $issuer_role, on_behalf: $on_behalf}]->(b)
 """
 

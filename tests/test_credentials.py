@@ -13,8 +13,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from api.throttle import FailureThrottle
+from graph.acting import Acting
 from graph.database import Database
 from graph.invitations import InvitationUnusable, invite, redeem
+from graph.members import MEMBER_CHANGES_KEPT, get_member, member_changes, put_member
 from graph.store import import_network
 from graph.tokens import issue_token, list_tokens, replace_bootstrap_token
 from matching.projection import build_projection
@@ -343,15 +345,20 @@ def test_feedback_on_behalf_is_marked_and_does_not_train_the_ranker(
     decided = client.post(f"/networks/{world.nid}/feedback", headers=world.headers("facilitator"),
                           json={"member": "clinic", "candidate": "cro", "decision": "declined"})
     assert decided.status_code == 201 and decided.json()["on_behalf"] is True
-    own = client.post(f"/networks/{world.nid}/feedback", headers=world.headers("member"),
+    issued = member_token(client, world, "clinic")  # a member token the facilitator issued
+    own = client.post(f"/networks/{world.nid}/feedback", headers=bearer(issued["token"]),
                       json={"member": "clinic", "candidate": "genlab", "decision": "accepted"})
     assert own.status_code == 201 and own.json()["on_behalf"] is False
     rows = db.query("MATCH (:Member {network: $nid, id: 'clinic'})-[f:FEEDBACK_ON]->"
                     "(b:Member) RETURN b.id AS candidate, f.on_behalf AS on_behalf, "
-                    "f.token AS token ORDER BY candidate", nid=world.nid)
+                    "f.token AS token, f.issued_by AS issued_by, f.issuer_role AS issuer_role "
+                    "ORDER BY candidate", nid=world.nid)
     assert [(r["candidate"], r["on_behalf"]) for r in rows] == [("cro", True),
                                                                 ("genlab", False)]
-    assert all(r["token"] for r in rows)
+    # the member's decision names the credential: a token its facilitator issued
+    assert (rows[1]["token"], rows[1]["issued_by"], rows[1]["issuer_role"]) == (
+        issued["id"], issued["issued_by"], "facilitator")
+    assert rows[0]["token"] and rows[0]["token"] != issued["id"]
 
 
 def test_the_ranker_learns_only_members_own_decisions() -> None:
@@ -427,3 +434,39 @@ def test_web_sign_in_and_invitation_codes_share_the_throttle(db: Database) -> No
         assert browser.post("/signin", data={"token": f"pm_wrong{i}"}).status_code == 401
     refused = browser.post("/signin", data={"token": ADMIN_SECRET})
     assert refused.status_code == 429 and refused.headers["Retry-After"]
+
+
+def test_a_members_change_history_keeps_the_latest_entries(world: World, db: Database) -> None:
+    current = get_member(db, world.nid, "cro")
+    for i in range(MEMBER_CHANGES_KEPT + 3):
+        put_member(db, world.nid, "cro", current, by=Acting(by="cro", role="member", token=f"t{i}"))
+    kept = member_changes(db, world.nid, "cro")
+    assert len(kept) == MEMBER_CHANGES_KEPT
+    assert [e["token"] for e in kept[-2:]] == [f"t{MEMBER_CHANGES_KEPT + 1}",
+                                               f"t{MEMBER_CHANGES_KEPT + 2}"]
+
+
+def test_the_served_matcher_learns_nothing_from_decisions_made_on_behalf(
+        client: TestClient, world: World, db: Database) -> None:
+    """Through the API: ten decisions a facilitator made for members leave the ranker untrained;
+    ten of the members' own train it."""
+    nid = f"behalf-{uuid.uuid4().hex[:8]}"
+    import_network(db, small_document(nid))
+    fac, _ = issue_token(db, "facilitator", nid, None)
+    pairs = [("clinic", "genlab"), ("clinic", "cro"), ("genlab", "cro"), ("cro", "clinic")]
+
+    def decide(headers: dict[str, str], i: int) -> None:
+        a, b = pairs[i % len(pairs)]
+        client.post(f"/networks/{nid}/feedback", headers=headers, json={
+            "member": a, "candidate": b, "decision": "accepted" if i % 2 else "declined",
+        }).raise_for_status()
+
+    for i in range(10):
+        decide(bearer(fac), i)
+    matchers = client.app.state.matchers
+    assert not matchers.get(db, nid).ranker_.is_fitted
+    own = {mid: bearer(issue_token(db, "member", nid, mid)[0]) for mid in ("clinic", "genlab",
+                                                                            "cro")}
+    for i in range(10):
+        decide(own[pairs[i % len(pairs)][0]], i)
+    assert matchers.get(db, nid).ranker_.is_fitted

@@ -3,7 +3,7 @@ token (the only unauthenticated write, throttled like a failed sign-in)."""
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import (
@@ -46,8 +46,8 @@ def create_invitation(nid: str, body: InvitationCreate, db: DbDep, principal: Pr
 
 
 @router.get("/networks/{nid}/invitations", response_model=InvitationsPublic, responses=MANAGED)
-def invitations(nid: str, db: DbDep, principal: PrincipalDep, member: str | None = None
-                ) -> dict[str, Any]:
+def invitations(nid: str, db: DbDep, principal: PrincipalDep,
+                member: str | None = Query(None, max_length=100)) -> dict[str, Any]:
     """The network's invitations and their state (facilitator, admin); never their codes."""
     require_manager(principal, nid)
     return {"network": nid, "invitations": list_invitations(db, nid, member)}
