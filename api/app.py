@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from api import errors
 from api.engine import MatcherCache
-from api.limits import BodySizeLimit
+from api.headers import SecurityHeaders
+from api.limits import RequestGate
 from api.routers import (
     collaboration,
     health,
@@ -23,6 +24,7 @@ from api.routers import (
 from api.settings import ApiSettings
 from api.throttle import FailureThrottle
 from api.web import router as web_router
+from api.web.session_store import SessionStore
 from graph.database import Database, open_database
 from graph.tokens import digest
 
@@ -54,10 +56,12 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
     app.state.matchers = MatcherCache()
     app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
+    app.state.sessions = SessionStore()
     if database is not None:
         app.state.db = database
 
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestGate, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
 
     errors.install(app)
     for router in (health.router, tokens.router, invitations.router, networks.router,

@@ -38,6 +38,9 @@ def get_principal(
     member is gone; 429 after too many failures from the client's address."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorised()
+    checked = getattr(request.state, "principal", None)  # by the gate, before the body was read
+    if checked is not None and checked[0] == credentials.credentials:
+        return checked[1]
     address = client_address(request)
     throttle = throttle_of(request)
     throttle.check(address)

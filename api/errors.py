@@ -31,9 +31,10 @@ def error(status_code: int, detail: str, errors: list[dict] | None = None,
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def error_body(status_code: int, detail: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+def error_body(status_code: int, detail: str, headers: dict[str, str] | None = None
+               ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The same error as raw ASGI body and headers, for middleware below the app."""
-    response = error(status_code, detail)
+    response = error(status_code, detail, headers=headers)
     return response.body, response.raw_headers
 
 

@@ -7,6 +7,7 @@ Needs Debian's chromium (``apt-get install -y chromium``) and the playwright pac
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
@@ -25,6 +26,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from graph import queries
 from graph.database import Database
+from graph.members import get_member
 from graph.store import import_network, read_taxonomy
 from graph.tokens import issue_token
 from seed_data import SEED_DIR
@@ -236,3 +238,47 @@ def test_analyst_downloads_a_gexf(page: Any, network: Network) -> None:
     assert root.tag.endswith("gexf")
     assert SECRET_LABEL.encode() not in content
     sync_api.expect(page.locator("svg.network-picture")).to_be_visible()
+
+
+@pytest.fixture
+def attacker_site() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Another port of the same host (same-site for cookies): serves whatever page is put in."""
+    pages: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            body = pages.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{site.server_address[1]}", pages
+    site.shutdown()
+
+
+def test_a_page_on_another_port_cannot_post_a_signed_in_members_profile(
+        page: Any, network: Network, seeded: Database, server: str,
+        attacker_site: tuple[str, dict[str, bytes]]) -> None:
+    """The attack of issue 10: a same-site page (no-referrer, so ``Origin: null``) auto-posts
+    a form to the member's profile while the member is signed in."""
+    sign_in(page, network.tokens["member"])
+    before = get_member(seeded, network.nid, MEMBER)
+    base, pages = attacker_site
+    pages["/"] = f"""<!doctype html><meta name="referrer" content="no-referrer">
+<form id="f" method="post" action="{server}/n/{network.nid}/home/{MEMBER}">
+<input name="name" value="Owned"><input name="contact" value="attacker@example.com">
+<input name="csrf" value="guess"></form>
+<script>document.getElementById("f").submit()</script>""".encode()
+    page.goto(base + "/")
+    page.wait_for_url(f"{server}/**")
+    sync_api.expect(page.locator("body")).to_contain_text("another site")
+    assert get_member(seeded, network.nid, MEMBER) == before
+    page.goto(f"/n/{network.nid}/home/{MEMBER}")  # still signed in, nothing changed
+    sync_api.expect(page.get_by_role("heading", level=1)).to_have_text(before["name"])

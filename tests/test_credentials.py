@@ -22,6 +22,7 @@ from graph.tokens import issue_token, list_tokens, replace_bootstrap_token
 from matching.projection import build_projection
 from matching.scoring import PartnerMatcher
 from tests.conftest import ADMIN_SECRET, World, member, small_document
+from tests.test_web import sign_in
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -431,8 +432,8 @@ def test_web_sign_in_and_invitation_codes_share_the_throttle(db: Database) -> No
     for i in range(5):
         assert browser.post("/invitations/redeem", json={"code": f"pmi_{i}"}).status_code == 401
     for i in range(5):
-        assert browser.post("/signin", data={"token": f"pm_wrong{i}"}).status_code == 401
-    refused = browser.post("/signin", data={"token": ADMIN_SECRET})
+        assert sign_in(browser, f"pm_wrong{i}").status_code == 401
+    refused = sign_in(browser, ADMIN_SECRET)
     assert refused.status_code == 429 and refused.headers["Retry-After"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -63,34 +64,60 @@ def anonymous(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
+CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def sign_in(client: TestClient, token: str, **fields: str):
+    """Post the sign-in form as a browser does: with the CSRF token of the form it was shown."""
+    csrf = CSRF.search(client.get("/signin").text).group(1)
+    return client.post("/signin", data={"token": token, "csrf": csrf, **fields})
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token the signed-in session's forms carry."""
+    return CSRF.search(client.get("/signin").text).group(1)
+
+
 def as_(app: FastAPI, world: World, role: str) -> TestClient:
-    """A browser signed in as ``role`` (the session cookie the sign-in form sets)."""
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False,
-                      cookies={"pm_session": world.tokens[role]})
+    """A browser signed in as ``role`` through the sign-in form."""
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    assert sign_in(client, world.tokens[role]).status_code == 303
+    return client
 
 
 def test_sign_in_with_a_bad_token_shows_an_error(anonymous: TestClient) -> None:
-    response = anonymous.post("/signin", data={"token": "pm_not-a-real-token"})
+    response = sign_in(anonymous, "pm_not-a-real-token")
     assert response.status_code == 401
     assert "This token is not valid" in response.text
-    assert "set-cookie" not in response.headers
+    assert "pm_session" not in response.headers.get("set-cookie", "")
 
 
-def test_sign_in_keeps_the_token_in_a_strict_httponly_session_cookie(
+def test_sign_in_keeps_a_session_id_in_a_strict_httponly_cookie_and_sign_out_revokes_it(
         app: FastAPI, world: World) -> None:
     with TestClient(app, follow_redirects=False) as client:
-        response = client.post("/signin", data={"token": world.tokens["member"]})
+        response = sign_in(client, world.tokens["member"])
         assert response.status_code == 303
         assert response.headers["location"] == f"/n/{world.nid}/home/clinic"
-        cookie = response.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie
-        assert "max-age" not in cookie and "expires" not in cookie  # a session cookie
+        cookie = next(c for c in response.headers.get_list("set-cookie")
+                      if c.startswith("pm_session="))
+        assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+        assert "max-age" not in cookie.lower() and "expires" not in cookie.lower()
+        sid = client.cookies["pm_session"]
+        assert world.tokens["member"] not in sid and len(sid) >= 32  # an id, not the token
         who = client.get("/signin")
         assert "You are signed in" in who.text and "Clínica Sol" in who.text
         assert "member" in who.text and world.nid in who.text
-        out = client.post("/signout")
+        out = client.post("/signout", data={"csrf": csrf_of(client)})
         assert out.status_code == 303 and 'pm_session=""' in out.headers["set-cookie"]
         assert client.get(f"/n/{world.nid}/members").status_code == 303
+    # The id copied before sign-out is dead on the server, not only forgotten by the browser.
+    with TestClient(app, follow_redirects=False, cookies={"pm_session": sid}) as thief:
+        response = thief.get(f"/n/{world.nid}/home/clinic")
+        assert response.status_code == 303 and response.headers["location"].startswith("/signin")
+    # The raw API token is not a session.
+    with TestClient(app, follow_redirects=False,
+                    cookies={"pm_session": world.tokens["member"]}) as old_style:
+        assert old_style.get(f"/n/{world.nid}/home/clinic").status_code == 303
 
 
 @pytest.mark.parametrize("role, home", [
@@ -99,7 +126,7 @@ def test_sign_in_keeps_the_token_in_a_strict_httponly_session_cookie(
 def test_each_role_lands_on_its_own_page(app: FastAPI, world: World, role: str,
                                          home: str) -> None:
     with TestClient(app, follow_redirects=False) as client:
-        response = client.post("/signin", data={"token": world.tokens[role]})
+        response = sign_in(client, world.tokens[role])
         assert response.headers["location"] == home.format(nid=world.nid)
 
 
@@ -108,12 +135,10 @@ def test_pages_need_a_session_and_come_back_after_sign_in(anonymous: TestClient,
     response = anonymous.get(f"/n/{world.nid}/dashboard")
     assert response.status_code == 303
     assert response.headers["location"] == f"/signin?next=/n/{world.nid}/dashboard"
-    signed = anonymous.post("/signin", data={"token": world.tokens["facilitator"],
-                                             "next": f"/n/{world.nid}/dashboard"})
+    signed = sign_in(anonymous, world.tokens["facilitator"], next=f"/n/{world.nid}/dashboard")
     assert signed.headers["location"] == f"/n/{world.nid}/dashboard"
     anonymous.cookies.clear()
-    away = anonymous.post("/signin", data={"token": world.tokens["facilitator"],
-                                           "next": "//elsewhere.example/x"})
+    away = sign_in(anonymous, world.tokens["facilitator"], next="//elsewhere.example/x")
     assert away.headers["location"] == f"/n/{world.nid}/dashboard"  # no open redirect
     anonymous.cookies.clear()
 
@@ -177,7 +202,7 @@ def test_browse_filters_and_reports_an_unknown_capability(app: FastAPI, world: W
 def test_profile_errors_are_shown_next_to_their_fields(app: FastAPI, world: World) -> None:
     client = as_(app, world, "member")
     response = client.post(f"/n/{world.nid}/home/clinic", data={
-        "name": "", "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "9",
+        "csrf": csrf_of(client), "name": "", "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "9",
         "needs.0.id": "no-such-capability", "needs.0.urgency": "3"})
     assert response.status_code == 422
     text = response.text
@@ -192,27 +217,30 @@ def test_profile_errors_are_shown_next_to_their_fields(app: FastAPI, world: Worl
 def test_a_valid_profile_is_saved(app: FastAPI, world: World) -> None:
     client = as_(app, world, "facilitator")
     response = client.post(f"/n/{world.nid}/home/cro", data={
-        "name": "CRO Iberia", "description": "Clinical research, Madrid", "size": "small",
+        "csrf": csrf_of(client), "name": "CRO Iberia", "description": "Clinical research, Madrid", "size": "small",
         "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "5",
         "capabilities.1.id": "", "capabilities.1.level": ""})
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert "Your profile was saved" in page.text and "Clinical research, Madrid" in page.text
-    refused = as_(app, world, "member").post(f"/n/{world.nid}/home/cro", data={"name": "x"})
+    member = as_(app, world, "member")
+    refused = member.post(f"/n/{world.nid}/home/cro", data={"name": "x", "csrf": csrf_of(member)})
     assert refused.status_code == 403
 
 
 def test_feedback_from_the_page(app: FastAPI, world: World) -> None:
     client = as_(app, world, "member")
     url = f"/n/{world.nid}/home/clinic/feedback"
-    response = client.post(url, data={"candidate": "cro", "decision": "declined"})
+    csrf = csrf_of(client)
+    response = client.post(url, data={"candidate": "cro", "decision": "declined", "csrf": csrf})
     assert response.status_code == 303 and "decided=declined" in response.headers["location"]
     assert "You declined CRO Iberia" in client.get(response.headers["location"]).text
-    scripted = client.post(url, data={"candidate": "genlab", "decision": "accepted"},
-                           headers={"Accept": "application/json"})
+    scripted = client.post(url, data={"candidate": "genlab", "decision": "accepted",
+                                      "csrf": csrf}, headers={"Accept": "application/json"})
     assert scripted.status_code == 201 and scripted.json()["decision"] == "accepted"
-    other = as_(app, world, "other-member").post(url, data={"candidate": "cro",
-                                                            "decision": "accepted"})
+    other_client = as_(app, world, "other-member")
+    other = other_client.post(url, data={"candidate": "cro", "decision": "accepted",
+                                         "csrf": csrf_of(other_client)})
     assert other.status_code == 403
 
 

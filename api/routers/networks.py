@@ -3,6 +3,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import DbDep, PrincipalDep
+from api.limits import large_body
 from api.schemas import (ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate,
                          error_responses)
 from api.security import Role, forbidden, require_manager, require_network, require_roles
@@ -43,6 +44,7 @@ def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDe
 
 @router.post("/{nid}/import", response_model=ImportResult,
              responses={422: {"model": ErrorResponse}})
+@large_body
 def import_document(
     nid: str, db: DbDep, principal: PrincipalDep,
     document: dict[str, Any] = Body(description="A network document (docs/format.md)"),

@@ -56,7 +56,10 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
     names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
     if decision:
         notice = f"You {decision[0]} {names.get(decision[1], decision[1])}."
+    # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
+    on_behalf = None if principal.is_member(nid, mid) else profile["name"]
     return page(request, "home.html", status_code, principal=principal, nid=nid, member=profile,
+                on_behalf=on_behalf,
                 values=values or profile, rows=rows or forms.rows_of(profile),
                 errors=errors or {}, cards=cards, names=names, notice=notice,
                 sizes=forms.SIZES, need_kinds=forms.NEED_KINDS)

@@ -17,9 +17,12 @@ from api.web.session import (
     current_principal,
     forget,
     home_of,
+    keep_signin_nonce,
     principal_for,
     read_form,
     remember,
+    sessions,
+    signin_nonce,
 )
 from graph.members import get_member
 
@@ -63,25 +66,35 @@ def signin_form(request: Request, next: str | None = None) -> Response:
         principal = current_principal(request)
     except NotSignedIn:
         principal = None
-    extra = _whoami(request, principal) if principal else {}
-    return page(request, "signin.html", principal=principal,
-                nid=principal.network if principal else None, next=_safe_next(next),
-                error=None, home=home_of(principal) if principal else None, **extra)
+    if principal:
+        return page(request, "signin.html", principal=principal, nid=principal.network,
+                    next=_safe_next(next), error=None, home=home_of(principal),
+                    **_whoami(request, principal))
+    return _signin_page(request, 200, next=_safe_next(next), error=None)
+
+
+def _signin_page(request: Request, status_code: int, **context: str | None) -> Response:
+    """The sign-in form, with the CSRF token of this browser's sign-in nonce."""
+    nonce = signin_nonce(request)
+    shown = page(request, "signin.html", status_code,
+                 csrf=sessions(request).signin_token(nonce), **context)
+    keep_signin_nonce(request, shown, nonce)
+    return shown
 
 
 @router.post("/signin")
 def signin(request: Request, form: FormDep) -> Response:
     token, target = form.get("token", "").strip(), _safe_next(form.get("next"))
     if not token:
-        return page(request, "signin.html", 401, next=target, error="Enter your access token.")
+        return _signin_page(request, 401, next=target, error="Enter your access token.")
     try:
         principal = principal_for(request, token)  # the API's own bearer check, throttled
     except HTTPException as exc:
         if exc.status_code == 429:
-            response = page(request, "signin.html", 429, next=target, error=str(exc.detail))
+            response = _signin_page(request, 429, next=target, error=str(exc.detail))
             response.headers.update(exc.headers or {})
             return response
-        return page(request, "signin.html", 401, next=target, error=(
+        return _signin_page(request, 401, next=target, error=(
             "This token is not valid: check it, or ask your facilitator for a new one."))
     response = RedirectResponse(target or home_of(principal), status_code=303)
     remember(request, response, token)
@@ -89,9 +102,9 @@ def signin(request: Request, form: FormDep) -> Response:
 
 
 @router.post("/signout")
-def signout(form: FormDep) -> Response:
+def signout(request: Request, form: FormDep) -> Response:
     response = RedirectResponse("/signin", status_code=303)
-    forget(response)
+    forget(request, response)
     return response
 
 

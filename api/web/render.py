@@ -59,6 +59,7 @@ def page(request: Request, template_name: str, status_code: int = 200, *,
          ) -> HTMLResponse:
     network = nid or (principal.network if principal else None)
     labels = Labels(capability_labels(request.app.state.db, network)) if principal else Labels()
+    context.setdefault("csrf", getattr(request.state, "csrf", ""))  # for every POST form
     html = env.get_template(template_name).render(
         request=request, principal=principal, nid=nid, nav=nav(principal, nid),
         path=request.url.path, labels=labels, **context)
@@ -82,7 +83,7 @@ def guarded(request: Request, work: Callable[[Principal], Response]) -> Response
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         response = RedirectResponse(f"/signin?next={target}", status_code=303)
         if request.cookies.get("pm_session"):
-            forget(response)
+            forget(request, response)
         return response
     try:
         return work(principal)
