@@ -217,8 +217,7 @@ ORDER BY id
 # Locked before its phase is read, in the transaction that moves it (see LOCK_INTRODUCTION).
 LOCK_PROJECT = """
 MATCH (p:Project {network: $nid, id: $pid})
-SET p._lock = true
-REMOVE p._lock
+SET p._lock = coalesce(p._lock, 0) + 1
 RETURN p.phase AS phase, p.history AS history
 """
 
@@ -264,12 +263,13 @@ ORDER BY created DESC, id
 
 # Write locks first (Neo4j reads take no locks): both members, in id order so that two
 # requests for one pair cannot deadlock; then the check for an open request sees every commit.
+# The lock is a counter, not `SET x._lock = true REMOVE x._lock`: ArcadeDB (optimistic, no
+# locks) sees a conflict only when the record really changed, and that pair leaves it unchanged.
 LOCK_MEMBERS = """
 MATCH (m:Member {network: $nid})
 WHERE m.id IN $ids
 WITH m ORDER BY m.id
-SET m._lock = true
-REMOVE m._lock
+SET m._lock = coalesce(m._lock, 0) + 1
 RETURN m.id AS id
 """
 
@@ -286,8 +286,7 @@ ORDER BY i.created, id
 # the first one's status.
 LOCK_INTRODUCTION = """
 MATCH (i:Introduction {network: $nid, id: $id})
-SET i._lock = true
-REMOVE i._lock
+SET i._lock = coalesce(i._lock, 0) + 1
 RETURN i.id AS id, i.requester AS requester, i.recipient AS recipient, i.message AS message,
        i.reasons AS reasons, i.status AS status, i.created AS created, i.updated AS updated,
        i.expires AS expires, i.history AS history
