@@ -15,7 +15,7 @@ from graph.introductions import Conflict, IntroductionNotFound
 from graph.invitations import InvitationNotFound
 from graph.members import MemberNotFound
 from graph.projects import ProjectNotFound
-from graph.store import NetworkNotFound
+from graph.store import ImportMismatch, NetworkNotFound
 from graph.tokens import TokenMemberGone
 from graph.validation import DocumentForbidden, DocumentInvalid, json_path
 from matching.workflow import TransitionError
@@ -113,6 +113,13 @@ def install(app: FastAPI) -> None:
                   if isinstance(exc, DatabaseBusy) else "the graph database is unavailable")
         return error(status.HTTP_503_SERVICE_UNAVAILABLE, f"{detail}; try again shortly",
                      headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(ImportMismatch)
+    async def import_mismatch(request: Request, exc: ImportMismatch) -> JSONResponse:
+        log.error("%s", exc)
+        return error(status.HTTP_503_SERVICE_UNAVAILABLE,
+                     f"{exc}; the database did not store the document exactly, nothing was "
+                     "written", headers={"Retry-After": "1"})
 
     @app.exception_handler(StorageFull)
     async def storage_full(request: Request, exc: StorageFull) -> JSONResponse:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction
+from neo4j import (READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction,
+                   NotificationMinimumSeverity)
 from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph import schema
@@ -40,6 +42,10 @@ _DISK_FULL = ("no space left on device", "disk full", "not enough space")
 
 Availability = Callable[[], "float | None"]
 
+# A statement observer sees every statement (and its parameters) the code sends (tests use it to
+# check each one with Neo4j's own Cypher front end).
+StatementObserver = Callable[[str, dict[str, Any]], None]
+
 
 def _always_up() -> float | None:
     return None
@@ -54,6 +60,9 @@ class Database:
     attempts ``availability`` (the local server's supervisor) is asked whether the database is
     up at all, so a request never waits on a retry loop while the database is known to be down.
     A read that gets no answer within ``read_timeout`` seconds fails instead of hanging.
+
+    Every session shares one bookmark manager, so on a Neo4j cluster a read that follows a write
+    (in this process) sees that write, whichever cluster member serves it.
     """
 
     def __init__(self, driver: Driver, database: str | None, *,
@@ -65,6 +74,8 @@ class Database:
         self.retry_time = retry_time
         self.read_timeout = read_timeout
         self.write_failure: str | None = None  # why the last write failed, until one succeeds
+        self.bookmarks = GraphDatabase.bookmark_manager()
+        self.observer: StatementObserver | None = None
 
     def read(self, work: Callable[..., T], *args: Any) -> T:
         return self._run(READ_ACCESS, work, args, attempts=3)
@@ -113,14 +124,17 @@ class Database:
                     raise
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            # Jitter, so that requests that conflicted once do not collide again in step.
+            pause = delay * random.uniform(0.5, 1.0)
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
 
     def _attempt(self, mode: str, work: Callable[..., T], args: tuple) -> T:
-        with self.driver.session(database=self.database, default_access_mode=mode) as session:
+        with self.driver.session(database=self.database, default_access_mode=mode,
+                                 bookmark_manager=self.bookmarks) as session:
             with session.begin_transaction() as tx:
                 self._limit_reads(tx)
-                result = work(tx, *args)
+                result = work(tx if self.observer is None else _Observed(tx, self.observer), *args)
                 tx.commit()
                 return result
 
@@ -158,6 +172,20 @@ class Database:
                 session.run("RETURN 1 AS ok").consume()
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
+
+
+class _Observed:
+    """A transaction that shows each statement to an observer before running it."""
+
+    def __init__(self, tx: Any, observe: StatementObserver):
+        self._tx, self._observe = tx, observe
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        self._observe(query, {**(parameters or {}), **kwargs})
+        return self._tx.run(query, parameters, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -219,9 +247,15 @@ def open_database(settings: DatabaseSettings | None = None, *,
 def _driver(uri: str, auth: tuple[str, str], settings: DatabaseSettings) -> Driver:
     # Retries happen in Database, which knows whether the server is up; the driver gives up at
     # once. A connection attempt that hangs is bounded too.
+    options: dict[str, Any] = {}
+    if not settings.is_local:
+        # Performance hints (a planned cartesian product, an unused index) are for a developer's
+        # console, not the service's log; what the server deprecates still comes through.
+        options["notifications_min_severity"] = NotificationMinimumSeverity.WARNING
     return GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=0.0,
                                 connection_timeout=settings.connect_timeout,
-                                connection_acquisition_timeout=settings.connect_timeout * 2)
+                                connection_acquisition_timeout=settings.connect_timeout * 2,
+                                **options)
 
 
 def _ready(db: Database) -> Database:

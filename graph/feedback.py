@@ -27,14 +27,18 @@ def record_feedback(db: Database, nid: str, member: str, candidate: str, decisio
         raise DocumentInvalid([Problem("candidate", "a member is never suggested to itself")])
     get_member(db, nid, member)
     get_member(db, nid, candidate)
-    stamp = (at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    stamp = (at or dt.datetime.now(dt.UTC)).isoformat()
     credential = feedback_credential(by)
-
-    def work(tx: ManagedTransaction) -> None:
-        tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
-               at=stamp, **credential).consume()
-        tx.run(q.BUMP_VERSION, nid=nid).consume()
-
-    db.write(work)
+    db.write(record_decision, nid, member, candidate, decision, stamp, by)
     return {"member": member, "candidate": candidate, "decision": decision, "at": stamp,
             "on_behalf": credential["on_behalf"]}
+
+
+def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: str,
+                    decision: str, at: dt.datetime | str, by: str | Acting | None) -> None:
+    """Write one decision inside the caller's transaction (full-precision time, next sequence
+    number, the acting credential), and mark the network changed."""
+    stamp = at if isinstance(at, str) else at.isoformat()
+    tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
+           at=stamp, **feedback_credential(by)).consume()
+    tx.run(q.BUMP_VERSION, nid=nid).consume()

@@ -10,8 +10,9 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from graph import queries as q
-from graph.acting import Acting, feedback_credential, who
+from graph.acting import Acting, who
 from graph.database import Database
+from graph.feedback import record_decision
 from graph.members import get_member
 from graph.store import network_policy
 from graph.validation import DocumentInvalid, Problem
@@ -25,7 +26,14 @@ class IntroductionNotFound(LookupError):
 
 
 class Conflict(RuntimeError):
-    """The request clashes with the current state (an open request exists, a concurrent change)."""
+    """The request clashes with the current state (an open request exists, a concurrent change).
+
+    ``existing`` names the object it clashes with, when there is one (the open introduction).
+    """
+
+    def __init__(self, message: str, existing: str | None = None):
+        super().__init__(message)
+        self.existing = existing
 
 
 def _now() -> dt.datetime:
@@ -76,12 +84,14 @@ def request_introduction(db: Database, nid: str, requester: str, recipient: str,
     history = [{"at": now.isoformat(), "status": status.value, **who(by or requester)}]
 
     def work(tx: ManagedTransaction) -> None:
-        # Checked and written in one transaction: no second open request for the same pair.
+        # Both members locked first, so the check below and the creation are one step: of
+        # concurrent requests for one pair, exactly one creates, the others see it and get 409.
+        tx.run(q.LOCK_MEMBERS, nid=nid, ids=sorted({requester, recipient})).consume()
         open_ids = tx.run(q.OPEN_INTRODUCTION_BETWEEN, nid=nid, a=requester, b=recipient,
                           open=[s.value for s in OPEN_INTRODUCTIONS], now=now.isoformat()).data()
         if open_ids:
             raise Conflict(f"an introduction between {requester!r} and {recipient!r} is already "
-                           f"open ({open_ids[0]['id']})")
+                           f"open ({open_ids[0]['id']})", existing=open_ids[0]["id"])
         tx.run(q.CREATE_INTRODUCTION, nid=nid, id=iid, requester=requester, recipient=recipient,
                message=message, reasons=json.dumps(reasons or []), status=status.value,
                now=now.isoformat(), expires=expires, history=json.dumps(history)).consume()
@@ -93,28 +103,28 @@ def request_introduction(db: Database, nid: str, requester: str, recipient: str,
 def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Actor,
                         by: str | Acting,
                         now: dt.datetime | None = None) -> dict[str, Any]:
-    """Apply an action; an answer also records feedback, which steers later suggestions."""
-    now = now or _now()
-    current = get_introduction(db, nid, iid, now)
-    status = IntroStatus(current["status"])
-    target = introduction_transition(status, action, actor)
-    history = [*current["history"], {"at": now.isoformat(), "status": target.value, **who(by)}]
-    stored_status = db.query(q.INTRODUCTIONS, nid=nid, id=iid, member=None)[0]["status"]
+    """Apply an action; an answer also records feedback, which steers later suggestions.
 
-    def work(tx: ManagedTransaction) -> None:
-        moved = tx.run(q.MOVE_INTRODUCTION, nid=nid, id=iid, expected=stored_status,
-                       status=target.value, now=now.isoformat(),
-                       history=json.dumps(history)).data()
-        if not moved:
-            raise Conflict("the introduction changed meanwhile; read it again")
+    The introduction is locked, read, checked and moved in one transaction: of concurrent actions
+    exactly one wins, the others see its result and fail with ``TransitionError`` (409).
+    """
+    now = now or _now()
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        row = tx.run(q.LOCK_INTRODUCTION, nid=nid, id=iid).single()
+        if row is None:
+            raise IntroductionNotFound(iid)
+        current = _public(row.data(), now)
+        target = introduction_transition(IntroStatus(current["status"]), action, actor)
+        history = [*current["history"], {"at": now.isoformat(), "status": target.value, **who(by)}]
+        moved = tx.run(q.MOVE_INTRODUCTION, nid=nid, id=iid, status=target.value,
+                       now=now.isoformat(), history=json.dumps(history)).single(strict=True)
         if target in (IntroStatus.ACCEPTED, IntroStatus.DECLINED):
             # The recipient's answer is feedback on the pair, in the same transaction.
-            tx.run(q.CREATE_FEEDBACK, nid=nid, member=current["to"], candidate=current["from"],
-                   decision=target.value, at=now.isoformat(), **feedback_credential(by)).consume()
-            tx.run(q.BUMP_VERSION, nid=nid).consume()
+            record_decision(tx, nid, current["to"], current["from"], target.value, now, by)
+        return _public(moved.data(), now)
 
-    db.write(work)
-    return get_introduction(db, nid, iid, now)
+    return db.write(work)
 
 
 def revealed_partners(db: Database, nid: str, member: str) -> set[str]:

@@ -70,20 +70,24 @@ def create_project(db: Database, nid: str, body: dict[str, Any], by: str | Actin
 
 def move_project(db: Database, nid: str, pid: str, target: str, actor: Actor, by: str | Acting,
                  reason: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
-    """One phase forward, or abandoned with a reason; timestamped in the project's history."""
+    """One phase forward, or abandoned with a reason; timestamped in the project's history.
+
+    Locked, read, checked and moved in one transaction: of concurrent moves exactly one wins, the
+    others see the phase it reached and fail with ``TransitionError`` (409).
+    """
     now = now or dt.datetime.now(dt.UTC)
-    project = get_project(db, nid, pid)
-    phase = project_transition(Phase(project["phase"]), Phase(target), actor, reason)
-    entry = {"at": now.isoformat(), "phase": phase.value, **who(by)}
-    if reason:
-        entry["reason"] = reason
-    history = json.dumps([*project["history"], entry])
+    read_network(db, nid)
 
     def work(tx: ManagedTransaction) -> None:
-        moved = tx.run(q.MOVE_PROJECT, nid=nid, pid=pid, expected=project["phase"],
-                       phase=phase.value, history=history).data()
-        if not moved:
-            raise Conflict("the project changed meanwhile; read it again")
+        row = tx.run(q.LOCK_PROJECT, nid=nid, pid=pid).single()
+        if row is None:
+            raise ProjectNotFound(pid)
+        phase = project_transition(Phase(row["phase"]), Phase(target), actor, reason)
+        entry = {"at": now.isoformat(), "phase": phase.value, **who(by)}
+        if reason:
+            entry["reason"] = reason
+        history = json.dumps([*json.loads(row["history"] or "[]"), entry])
+        tx.run(q.MOVE_PROJECT, nid=nid, pid=pid, phase=phase.value, history=history).consume()
         tx.run(q.BUMP_VERSION, nid=nid).consume()
 
     db.write(work)

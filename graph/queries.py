@@ -78,15 +78,47 @@ WHERE m.id IN $ids
 DELETE r
 """
 
+# An import's members are all the network's members: no `IN` list to test for each of them.
+DELETE_NETWORK_MEMBER_EDGES = """
+MATCH (m:Member {network: $nid})-[r:HAS_CAPABILITY|HAS_WEAKNESS|NEEDS]->()
+WITH collect(r) AS edges
+UNWIND edges AS r
+DELETE r
+"""
+
 DELETE_MEMBER = """
 MATCH (m:Member {network: $nid, id: $mid})
 DETACH DELETE m
 RETURN count(*) AS deleted
 """
 
+# Run before DELETE_MEMBER_EDGES in an import: on ArcadeDB, deleting ties after deleting member
+# edges in the same transaction misses some ties (docs/arcadedb.md).
 DELETE_TIES = """
 MATCH (:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->(:Member)
+WITH collect(t) AS ties
+UNWIND ties AS t
 DELETE t
+"""
+
+# What an import wrote, counted inside its transaction before it commits.
+COUNT_MEMBER_EDGES = """
+MATCH (m:Member {network: $nid})
+RETURN count(m) AS members,
+       sum(size([(m)-[:HAS_CAPABILITY]->(:Capability) | 1])) AS capabilities,
+       sum(size([(m)-[:HAS_WEAKNESS]->(:Capability) | 1])) AS weaknesses,
+       sum(size([(m)-[:NEEDS]->(:Capability) | 1])) AS needs
+"""
+
+COUNT_TIES = """
+MATCH (:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->(:Member)
+RETURN type(t) AS type, count(t) AS ties
+ORDER BY type
+"""
+
+COUNT_PROJECTS = """
+MATCH (p:Project {network: $nid})
+RETURN count(p) AS projects, sum(size([(:Member)-[:PARTICIPATES_IN]->(p) | 1])) AS participants
 """
 
 UPSERT_MEMBERS = """
@@ -182,10 +214,15 @@ RETURN p.id AS id, p.title AS title, p.kind AS kind, p.lead AS lead, p.goal AS g
 ORDER BY id
 """
 
-# Conditional on the phase read before: a concurrent change makes it match nothing.
+# Locked before its phase is read, in the transaction that moves it (see LOCK_INTRODUCTION).
+LOCK_PROJECT = """
+MATCH (p:Project {network: $nid, id: $pid})
+SET p._lock = coalesce(p._lock, 0) + 1
+RETURN p.phase AS phase, p.history AS history
+"""
+
 MOVE_PROJECT = """
 MATCH (p:Project {network: $nid, id: $pid})
-WHERE p.phase = $expected
 SET p.phase = $phase, p.history = $history
 RETURN p.id AS id
 """
@@ -204,7 +241,8 @@ RETURN m.id AS id
 
 # -- introductions --------------------------------------------------------------------------
 CREATE_INTRODUCTION = """
-MATCH (a:Member {network: $nid, id: $requester}), (b:Member {network: $nid, id: $recipient})
+MATCH (a:Member {network: $nid, id: $requester})
+MATCH (b:Member {network: $nid, id: $recipient})
 CREATE (i:Introduction {network: $nid, id: $id, requester: $requester, recipient: $recipient,
                         message: $message, reasons: $reasons, status: $status,
                         created: $now, updated: $now, expires: $expires, history: $history})
@@ -223,19 +261,43 @@ RETURN i.id AS id, i.requester AS requester, i.recipient AS recipient, i.message
 ORDER BY created DESC, id
 """
 
+# Write locks first (Neo4j reads take no locks): both members, in id order so that two
+# requests for one pair cannot deadlock; then the check for an open request sees every commit.
+# The lock is a counter, not `SET x._lock = true REMOVE x._lock`: ArcadeDB (optimistic, no
+# locks) sees a conflict only when the record really changed, and that pair leaves it unchanged.
+LOCK_MEMBERS = """
+MATCH (m:Member {network: $nid})
+WHERE m.id IN $ids
+WITH m ORDER BY m.id
+SET m._lock = coalesce(m._lock, 0) + 1
+RETURN m.id AS id
+"""
+
 OPEN_INTRODUCTION_BETWEEN = """
 MATCH (i:Introduction {network: $nid})
 WHERE i.status IN $open AND i.expires > $now
   AND ((i.requester = $a AND i.recipient = $b) OR (i.requester = $b AND i.recipient = $a))
 RETURN i.id AS id
+ORDER BY i.created, id
 """
 
-# Conditional on the status read before, so two concurrent answers cannot both win.
+# The write lock is taken before the status is read, in the transaction that moves it: of two
+# concurrent actions the second waits (Neo4j) or conflicts and is retried (ArcadeDB), then sees
+# the first one's status.
+LOCK_INTRODUCTION = """
+MATCH (i:Introduction {network: $nid, id: $id})
+SET i._lock = coalesce(i._lock, 0) + 1
+RETURN i.id AS id, i.requester AS requester, i.recipient AS recipient, i.message AS message,
+       i.reasons AS reasons, i.status AS status, i.created AS created, i.updated AS updated,
+       i.expires AS expires, i.history AS history
+"""
+
 MOVE_INTRODUCTION = """
 MATCH (i:Introduction {network: $nid, id: $id})
-WHERE i.status = $expected
 SET i.status = $status, i.updated = $now, i.history = $history
-RETURN i.id AS id
+RETURN i.id AS id, i.requester AS requester, i.recipient AS recipient, i.message AS message,
+       i.reasons AS reasons, i.status AS status, i.created AS created, i.updated AS updated,
+       i.expires AS expires, i.history AS history
 """
 
 # Through the edges, not the ids: they die with a removed member, so a later member with the
@@ -261,18 +323,25 @@ MATCH (n:Network {id: $nid})
 RETURN coalesce(n.version, 0) AS version
 """
 
+# Decisions carry full-precision time and a per-network sequence number: two decisions on one
+# pair within the same instant are still read in the order they were made.
 CREATE_FEEDBACK = """
-MATCH (a:Member {network: $nid, id: $member}), (b:Member {network: $nid, id: $candidate})
-CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, token: $token, issued_by: $issued_by,
-                          issuer_role: $issuer_role, on_behalf: $on_behalf}]->(b)
+MATCH (n:Network {id: $nid})
+SET n.feedback_seq = coalesce(n.feedback_seq, 0) + 1
+WITH n.feedback_seq AS seq
+MATCH (a:Member {network: $nid, id: $member})
+MATCH (b:Member {network: $nid, id: $candidate})
+CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, seq: seq, token: $token,
+                           issued_by: $issued_by,
+                           issuer_role: $issuer_role, on_behalf: $on_behalf}]->(b)
 """
 
 # on_behalf: a manager decided for the member; the ranker does not learn from it as the member's.
 FEEDBACK = """
 MATCH (a:Member {network: $nid})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
 RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
-       coalesce(f.on_behalf, false) AS on_behalf
-ORDER BY at, member, candidate
+       coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
+ORDER BY at, seq, member, candidate
 """
 
 # -- reading --------------------------------------------------------------------------------
@@ -325,6 +394,7 @@ TIES = """
 MATCH (a:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->
       (b:Member {network: $nid})
 RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
+ORDER BY source, target, type
 """
 
 # -- access tokens (only their SHA-256 is stored) ---------------------------------------------

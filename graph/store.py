@@ -25,6 +25,11 @@ class NetworkNotFound(LookupError):
     """No network with this id is stored."""
 
 
+class ImportMismatch(RuntimeError):
+    """What the database holds after an import's writes differs from the document; the
+    transaction was rolled back, nothing was written."""
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     network: str
@@ -131,9 +136,16 @@ def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> Taxonomy
 
 
 # -- networks -------------------------------------------------------------------------------
-def write_members(tx: ManagedTransaction, nid: str, members: list[Member]) -> None:
-    """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones."""
-    tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
+def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
+                  whole_network: bool = False) -> None:
+    """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones.
+
+    ``whole_network`` says ``members`` are all the network's members (an import).
+    """
+    if whole_network:
+        tx.run(q.DELETE_NETWORK_MEMBER_EDGES, nid=nid).consume()
+    else:
+        tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
     # A new member node gets an internal uid once; tokens are bound to it (see graph.tokens).
     rows = [{**m.model_dump(include={"id", "name", "sector", "region", "size", "description",
                                      "contact"}), "uid": uuid.uuid4().hex} for m in members]
@@ -151,17 +163,37 @@ def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
     keep = [m.id for m in document.members]
     remove_members(tx, nid, absent_members(tx, nid, keep))
     tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=keep).consume()
-    write_members(tx, nid, document.members)
+    write_members(tx, nid, document.members, whole_network=True)
 
 
 def _write_ties(tx: ManagedTransaction, document: NetworkDocument) -> None:
     nid = document.network.id
-    tx.run(q.DELETE_TIES, nid=nid).consume()
     by_type: dict[str, list[dict[str, Any]]] = {}
     for tie in document.ties:
         by_type.setdefault(tie.type, []).append(tie.model_dump(mode="json"))
     for tie_type, rows in by_type.items():
         tx.run(q.CREATE_TIE[tie_type], nid=nid, rows=rows).consume()
+
+
+def _check_written(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    """Raise ``ImportMismatch`` (rolling the import back) unless the stored counts of members,
+    their edges, ties per type, projects and participants are exactly the document's."""
+    nid = document.network.id
+    expected = summarise(document)
+    edges = tx.run(q.COUNT_MEMBER_EDGES, nid=nid).single(strict=True)
+    ties = {row["type"]: row["ties"] for row in tx.run(q.COUNT_TIES, nid=nid)}
+    projects = tx.run(q.COUNT_PROJECTS, nid=nid).single(strict=True)
+    found = {"members": edges["members"], "capabilities": edges["capabilities"] or 0,
+             "weaknesses": edges["weaknesses"] or 0, "needs": edges["needs"] or 0,
+             "ties": {t: n for t, n in sorted(ties.items()) if n},
+             "projects": projects["projects"], "participants": projects["participants"] or 0}
+    wanted = {**{k: v for k, v in expected.as_dict().items() if k != "network"},
+              "projects": len(document.projects),
+              "participants": sum(len(p.members) for p in document.projects)}
+    if found != wanted:
+        differences = ", ".join(f"{key}: {found[key]} stored, {wanted[key]} in the document"
+                                for key in wanted if found[key] != wanted[key])
+        raise ImportMismatch(f"the import of {nid!r} was rolled back: {differences}")
 
 
 def network_row(network: Network) -> dict[str, Any]:
@@ -175,14 +207,18 @@ def network_row(network: Network) -> dict[str, Any]:
 
 def _write_network(tx: ManagedTransaction, document: NetworkDocument,
                    own: list[Capability], describe: bool) -> None:
-    _write_capabilities(tx, own, document.network.id)
+    nid = document.network.id
+    _write_capabilities(tx, own, nid)
     if describe:
         tx.run(q.UPSERT_NETWORK, network=network_row(document.network)).consume()
+    # Ties go first: on ArcadeDB, deleting them after the member edges misses some.
+    tx.run(q.DELETE_TIES, nid=nid).consume()
     _write_members(tx, document)
     _write_ties(tx, document)
     _write_value_chains(tx, document)
-    write_projects(tx, document.network.id, document.projects)
-    tx.run(q.BUMP_VERSION, nid=document.network.id).consume()
+    write_projects(tx, nid, document.projects)
+    tx.run(q.BUMP_VERSION, nid=nid).consume()
+    _check_written(tx, document)
 
 
 def project_row(project: Project) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def build_projection(
     for row in sorted(taxonomy, key=lambda r: r["id"]):
         hierarchy.add_node(row["id"], label=row.get("label"), kind=row.get("kind"),
                            unit=row.get("unit"), synonyms=list(row.get("synonyms") or []))
-    for row in taxonomy:
+    for row in sorted(taxonomy, key=lambda r: r["id"]):
         if row.get("broader"):
             hierarchy.add_edge(row["id"], row["broader"])
     capability_ids = list(hierarchy.nodes)
@@ -130,7 +130,8 @@ def build_projection(
     tie_graph = nx.MultiDiGraph()
     for m in members:
         tie_graph.add_node(m["id"], **{k: m.get(k) for k in MEMBER_ATTRIBUTES})
-    for t in ties:
+    # Sorted, so that paths and every other result do not depend on the order rows arrived in.
+    for t in sorted(ties, key=lambda t: (t["source"], t["target"], t["type"])):
         tie_graph.add_edge(t["source"], t["target"], key=t["type"], type=t["type"],
                            weight=t.get("weight"), since=t.get("since"))
 
@@ -144,9 +145,11 @@ def build_projection(
         levels=_matrix(members, "capabilities", "level", capability_index),
         severities=_matrix(members, "weaknesses", "severity", capability_index),
         urgencies=_matrix(members, "needs", "urgency", capability_index),
-        needs=[[dict(n) for n in (m.get("needs") or [])] for m in members],
+        needs=[sorted((dict(n) for n in (m.get("needs") or [])), key=lambda n: n["id"])
+               for m in members],
         ties=tie_graph,
-        feedback=sorted((dict(f) for f in feedback), key=lambda f: f.get("at") or ""),
+        feedback=sorted((dict(f) for f in feedback),
+                        key=lambda f: (f.get("at") or "", f.get("seq") or 0)),
         version=version,
         capacities=_capacities(members, capability_index),
         hours=np.array([np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
