@@ -27,6 +27,15 @@ def _print_summary(loaded: Loaded) -> None:
           f"{s.weaknesses} weaknesses, {s.needs} needs; ties: {ties}")
 
 
+def _rows(document: DocumentFile) -> int | None:
+    """Members plus ties of a network document (what the progress bar counts)."""
+    raw = document.raw
+    if not isinstance(raw, dict):
+        return None
+    return sum(len(raw.get(key) or []) for key in ("members", "ties")
+               if isinstance(raw.get(key), list))
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -41,11 +50,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     documents.sort(key=lambda d: not d.is_taxonomy)
     loaded: list[Loaded] = []
     with open_database() as db:
-        for document in tqdm(documents, desc="loading", unit="file", file=sys.stderr):
-            try:
-                loaded.append(load_document_file(db, document))
-            except DocumentInvalid as exc:
-                failures.append(exc)
+        for document in documents:
+            with tqdm(total=_rows(document), desc=document.path.name, unit=" members+ties",
+                      file=sys.stderr, disable=document.is_taxonomy) as bar:
+                def progress(what: str, rows: int, bar=bar) -> None:
+                    if what == "start":
+                        bar.reset()
+                    bar.update(rows)
+
+                try:
+                    loaded.append(load_document_file(db, document, progress))
+                except DocumentInvalid as exc:
+                    failures.append(exc)
     for item in loaded:
         _print_summary(item)
     for exc in failures:

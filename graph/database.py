@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from neo4j import (READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction,
@@ -40,6 +42,8 @@ class StorageFull(RuntimeError):
 # Errors whose message means the server's disk is full (ArcadeDB wraps the Java IOException).
 _DISK_FULL = ("no space left on device", "disk full", "not enough space")
 
+_FULL_BELOW = 32 * 1024 * 1024  # bytes free on the local server's disk that count as full
+
 Availability = Callable[[], "float | None"]
 
 # A statement observer sees every statement (and its parameters) the code sends (tests use it to
@@ -67,9 +71,10 @@ class Database:
 
     def __init__(self, driver: Driver, database: str | None, *,
                  availability: Availability = _always_up, retry_time: float = 5.0,
-                 read_timeout: float | None = 120.0):
+                 read_timeout: float | None = 120.0, data_dir: Path | None = None):
         self.driver = driver
         self.database = database
+        self.data_dir = data_dir  # the local server's files, to tell a full disk from other errors
         self.availability = availability
         self.retry_time = retry_time
         self.read_timeout = read_timeout
@@ -111,7 +116,7 @@ class Database:
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
             except Neo4jError as exc:
-                if mode == WRITE_ACCESS and _is_disk_full(exc):
+                if mode == WRITE_ACCESS and (_is_disk_full(exc) or self._disk_full()):
                     self.write_failure = "the database's disk is full"
                     raise StorageFull(self.write_failure) from exc
                 if not exc.is_retryable():
@@ -148,6 +153,17 @@ class Database:
         sock = getattr(getattr(tx, "_connection", None), "socket", None)
         if hasattr(sock, "set_read_timeout"):
             sock.set_read_timeout(self.read_timeout)
+
+    def _disk_full(self) -> bool:
+        """Whether the local server's disk has (almost) no space left: ArcadeDB then fails the
+        commit with a generic "Transaction error on commit" that does not say why."""
+        if self.data_dir is None:
+            return False
+        try:
+            stats = os.statvfs(self.data_dir)
+        except OSError:
+            return False
+        return stats.f_bavail * stats.f_frsize < _FULL_BELOW
 
     def check_available(self) -> None:
         """Raise ``DatabaseUnavailable`` at once while the database is known to be down."""
@@ -224,7 +240,7 @@ def open_database(settings: DatabaseSettings | None = None, *,
     auth = (ROOT_USER, server.password())
     try:
         db = Database(_driver(info.uri, auth, settings), DATABASE_NAME,
-                      read_timeout=settings.read_timeout)
+                      read_timeout=settings.read_timeout, data_dir=server.data_dir)
 
         def reconnect(new: ServerInfo) -> None:
             if new.uri != info.uri:  # the old ports were taken: follow the server

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graph.batches import Progress
 from graph.csv_format import read_csv_document, relocate
 from graph.database import Database
 from graph.store import ImportSummary, import_network, load_taxonomy
@@ -42,14 +43,19 @@ def read_document_file(path: str | Path) -> DocumentFile:
     return DocumentFile(path, raw, where)
 
 
-def load_document_file(db: Database, document: DocumentFile) -> Loaded:
-    """Validate and write one parsed file; on any problem raise ``DocumentInvalid``, writing nothing."""
+def load_document_file(db: Database, document: DocumentFile,
+                       progress: Progress | None = None) -> Loaded:
+    """Validate and write one parsed file; on any problem raise ``DocumentInvalid``, writing nothing.
+
+    ``progress`` hears of members and ties as they are written (``graph.store.import_network``).
+    """
     source = str(document.path)
     if document.is_taxonomy:
         taxonomy = load_taxonomy(db, document.raw, source)
         return Loaded(document.path, taxonomy_size=len(taxonomy.capabilities))
     try:
-        return Loaded(document.path, summary=import_network(db, document.raw, source))
+        return Loaded(document.path,
+                      summary=import_network(db, document.raw, source, progress=progress))
     except DocumentInvalid as exc:
         raise relocate(exc, document.csv_rows) if document.csv_rows else exc from None
 

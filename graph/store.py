@@ -12,6 +12,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.acting import without_credentials
+from graph.batches import Progress, run_batched
 from graph.database import Database
 from graph.disclosure import public_project
 from graph.removal import absent_members, remove_members
@@ -137,7 +138,7 @@ def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> Taxonomy
 
 # -- networks -------------------------------------------------------------------------------
 def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
-                  whole_network: bool = False) -> None:
+                  whole_network: bool = False, progress: Progress | None = None) -> None:
     """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones.
 
     ``whole_network`` says ``members`` are all the network's members (an import).
@@ -149,30 +150,32 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
     # A new member node gets an internal uid once; tokens are bound to it (see graph.tokens).
     rows = [{**m.model_dump(include={"id", "name", "sector", "region", "size", "description",
                                      "contact"}), "uid": uuid.uuid4().hex} for m in members]
-    tx.run(q.UPSERT_MEMBERS, nid=nid, rows=rows).consume()
+    run_batched(tx, q.UPSERT_MEMBERS, rows, nid=nid, progress=progress, counts="members")
     for query, part in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
                          (q.CREATE_HAS_WEAKNESS, "weaknesses"), (q.CREATE_NEEDS, "needs")):
         rows = [{"member": m.id, "entries": [e.model_dump() for e in getattr(m, part)]}
                 for m in members if getattr(m, part)]
-        tx.run(query, nid=nid, rows=rows).consume()
+        run_batched(tx, query, rows, nid=nid)
     tx.run(q.BUMP_VERSION, nid=nid).consume()
 
 
-def _write_members(tx: ManagedTransaction, document: NetworkDocument) -> None:
+def _write_members(tx: ManagedTransaction, document: NetworkDocument,
+                   progress: Progress | None = None) -> None:
     nid = document.network.id
     keep = [m.id for m in document.members]
     remove_members(tx, nid, absent_members(tx, nid, keep))
     tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=keep).consume()
-    write_members(tx, nid, document.members, whole_network=True)
+    write_members(tx, nid, document.members, whole_network=True, progress=progress)
 
 
-def _write_ties(tx: ManagedTransaction, document: NetworkDocument) -> None:
+def _write_ties(tx: ManagedTransaction, document: NetworkDocument,
+                progress: Progress | None = None) -> None:
     nid = document.network.id
     by_type: dict[str, list[dict[str, Any]]] = {}
     for tie in document.ties:
         by_type.setdefault(tie.type, []).append(tie.model_dump(mode="json"))
     for tie_type, rows in by_type.items():
-        tx.run(q.CREATE_TIE[tie_type], nid=nid, rows=rows).consume()
+        run_batched(tx, q.CREATE_TIE[tie_type], rows, nid=nid, progress=progress, counts="ties")
 
 
 def _check_written(tx: ManagedTransaction, document: NetworkDocument) -> None:
@@ -206,15 +209,17 @@ def network_row(network: Network) -> dict[str, Any]:
 
 
 def _write_network(tx: ManagedTransaction, document: NetworkDocument,
-                   own: list[Capability], describe: bool) -> None:
+                   own: list[Capability], describe: bool, progress: Progress | None) -> None:
     nid = document.network.id
+    if progress is not None:
+        progress("start", 0)  # a retried transaction starts again from nothing
     _write_capabilities(tx, own, nid)
     if describe:
         tx.run(q.UPSERT_NETWORK, network=network_row(document.network)).consume()
     # Ties go first: on ArcadeDB, deleting them after the member edges misses some.
     tx.run(q.DELETE_TIES, nid=nid).consume()
-    _write_members(tx, document)
-    _write_ties(tx, document)
+    _write_members(tx, document, progress)
+    _write_ties(tx, document, progress)
     _write_value_chains(tx, document)
     write_projects(tx, nid, document.projects)
     tx.run(q.BUMP_VERSION, nid=nid).consume()
@@ -234,10 +239,10 @@ def write_projects(tx: ManagedTransaction, nid: str, projects: list[Project], *,
     """Add projects and their participants; with ``replace``, the network's others go."""
     if replace:
         tx.run(q.DELETE_PROJECTS, nid=nid).consume()
-    tx.run(q.ADD_PROJECTS, nid=nid, rows=[project_row(p) for p in projects]).consume()
+    run_batched(tx, q.ADD_PROJECTS, [project_row(p) for p in projects], nid=nid)
     participants = [{"project": p.id, "member": m.member, "role": m.role}
                     for p in projects for m in p.members]
-    tx.run(q.CREATE_PARTICIPATION, nid=nid, rows=participants).consume()
+    run_batched(tx, q.CREATE_PARTICIPATION, participants, nid=nid)
 
 
 def read_projects(db: Database, nid: str, pid: str | None = None) -> list[dict[str, Any]]:
@@ -303,13 +308,15 @@ def _raw_network_id(raw: Any) -> str | None:
 
 def import_network(
     db: Database, raw: Any, source: str | None = None, expected_id: str | None = None,
-    *, describe: bool = True,
+    *, describe: bool = True, progress: Progress | None = None,
 ) -> ImportSummary:
     """Validate a network document and write it in one transaction.
 
     The document replaces what is stored for its network: members absent from it are removed, and
     the members' capabilities, weaknesses, needs and ties become exactly the document's, so
-    importing the same document twice leaves the same graph.
+    importing the same document twice leaves the same graph. Large documents are written in
+    batches (``graph.batches``), still in the one transaction; ``progress`` hears of each batch
+    of members and ties written, and of a ``"start"`` when the transaction (re)starts.
 
     Capabilities the document defines become the network's own, visible in it only; shared ones
     may be repeated but not changed (``DocumentForbidden``). Without ``describe`` (a facilitator's
@@ -327,7 +334,7 @@ def import_network(
         problems = _network_changes(db, document.network) + problems
     if problems:
         raise DocumentForbidden(problems, source)
-    db.write(_write_network, document, own, describe)
+    db.write(_write_network, document, own, describe, progress)
     return summarise(document)
 
 

@@ -173,8 +173,8 @@ def test_failure_in_the_middle_of_an_import_leaves_the_graph_unchanged(
     changed["ties"] = []
     real_write_ties = graph.store._write_ties
 
-    def write_ties_then_fail(tx: Any, document: Any) -> None:
-        real_write_ties(tx, document)  # members and ties are already rewritten in this transaction
+    def write_ties_then_fail(tx: Any, document: Any, *rest: Any) -> None:
+        real_write_ties(tx, document, *rest)  # members and ties are already rewritten here
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(graph.store, "_write_ties", write_ties_then_fail)
