@@ -61,6 +61,8 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
     "full_at_members": lambda n: ["3"],
     "discount": lambda n: ["fuel:0.04"],
     "template": lambda n: n.templates or ["none"],
+    "network": lambda n: [n.nid],
+    "member": lambda n: n.members[:1],
     # web pages (their parameters carry no enums)
     "include": lambda n: ["capabilities"],
     "saved": lambda n: ["true"],
