@@ -17,7 +17,7 @@ from graph.members import MemberNotFound
 from graph.projects import ProjectNotFound
 from graph.store import ImportMismatch, NetworkNotFound
 from graph.tokens import TokenMemberGone
-from graph.validation import DocumentForbidden, DocumentInvalid, json_path
+from graph.validation import DocumentForbidden, DocumentInvalid, brief, json_path
 from matching.workflow import TransitionError
 
 log = logging.getLogger("partnermatch.api")
@@ -49,7 +49,7 @@ def _request_problem(e: dict) -> dict[str, str]:
     elif e.get("type") == "missing":
         message = "is required but missing"
     elif "input" in e and not isinstance(e["input"], (dict, list)):
-        message += f" (got {e['input']!r})"
+        message += f" (got {brief(e['input'])})"
     return {"path": path, "message": message}
 
 

@@ -52,13 +52,33 @@ def _number(text: str) -> Any:
     return text
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
+# cell is written with a leading apostrophe, which spreadsheets show as text and which is read
+# back off. A value that itself starts with an apostrophe before one of these gets one more.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` safe to open in a spreadsheet; ``restore`` undoes it."""
+    if isinstance(value, str) and (value.startswith(FORMULA_STARTS) or (
+            value.startswith("'") and value[1:2] in (*FORMULA_STARTS, "'"))):
+        return "'" + value
+    return value
+
+
+def restore(text: str) -> str:
+    if text.startswith("'") and text[1:2] in (*FORMULA_STARTS, "'"):
+        return text[1:]
+    return text
+
+
 def _clean(row: dict[str, str | None], numeric: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
         if key is None or value is None or value.strip() == "":
             continue
         value = value.strip()
-        out[key] = _number(value) if key in numeric else value
+        out[key] = _number(value) if key in numeric else restore(value)
     return out
 
 
@@ -168,7 +188,7 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
         writer = csv.DictWriter(buffer, fieldnames=TABLES[name], extrasaction="ignore",
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
         return buffer.getvalue()
 
     members = document.get("members", [])

@@ -8,18 +8,37 @@ Both report every problem with its JSON path before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
+                      field_serializer)
 
 from matching.workflow import Phase as ProjectPhase
 
 Identifier = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", min_length=1, max_length=100)
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+# Control characters (and lone surrogates, U+FFFE, U+FFFF) break XML exports and pictures and
+# hide text from readers: refused in every text. Long texts may hold tabs and line breaks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_IN_LONG = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(pattern: re.Pattern[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found:
+            raise ValueError(f"contains the control character U+{ord(found.group()):04X} at "
+                             f"position {found.start()}")
+        return value
+    return AfterValidator(check)
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 _printable(_CONTROL)]
+LongText = Annotated[str, StringConstraints(max_length=5000), _printable(_CONTROL_IN_LONG)]
 Score = Annotated[int, Field(ge=1, le=5)]
 
 

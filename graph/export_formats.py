@@ -31,6 +31,7 @@ from collections import Counter
 from typing import Any
 
 import matplotlib
+import matplotlib.text
 import networkx as nx
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -115,7 +116,21 @@ def to_networkx(document: dict[str, Any], *, include_capabilities: bool = False)
         graph.add_edge(source, target, key=kind, id=f"{source}:{kind}:{target}", type=kind, **extra)
     if include_capabilities:
         _add_capabilities(graph, document)
+    _xml_safe(graph)
     return graph
+
+
+# Characters XML 1.0 cannot hold, even escaped. Validation refuses them in new input; data stored
+# before that check must still give a valid file, so they become U+FFFD here.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(graph: nx.MultiDiGraph) -> None:
+    for attrs in [graph.graph, *(d for _, d in graph.nodes(data=True)),
+                  *(d for *_, d in graph.edges(keys=True, data=True))]:
+        for key, value in attrs.items():
+            if isinstance(value, str) and _NOT_XML.search(value):
+                attrs[key] = _NOT_XML.sub("\ufffd", value)
 
 
 def _gexf(graph: nx.MultiDiGraph) -> bytes:
@@ -244,7 +259,16 @@ def draw(graph: nx.MultiDiGraph) -> Figure:
                           label=kind.replace("_", " ").lower()) for kind, s in TIE_STYLES.items()]
     ax.legend(handles=tie_handles, title="Tie", loc="lower left", bbox_to_anchor=(1.01, 0.0),
               fontsize=8, frameon=False)
+    _literal_text(figure)
     return figure
+
+
+def _literal_text(figure: Figure) -> None:
+    """Draw every text as written: ``$\\foo{x}$`` in a member's name is not mathtext (an unknown
+    command made the whole picture fail) and never TeX."""
+    for text in figure.findobj(matplotlib.text.Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
 
 
 def _picture(graph: nx.MultiDiGraph, fmt: str) -> bytes:

@@ -14,7 +14,7 @@ from graph.database import Database
 from graph.document import Member, Network
 from graph.removal import remove_members
 from graph.store import NO_FILTER, known_broader, network_row, read_network, write_members
-from graph.validation import DocumentInvalid, Problem, validate_network
+from graph.validation import DocumentInvalid, Problem, brief, validate_network
 
 MEMBER_CHANGES_KEPT = 50
 
@@ -55,7 +55,7 @@ def get_member(db: Database, nid: str, mid: str) -> dict[str, Any]:
 def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
     """Validate one member object exactly as the import does; paths are relative to the member."""
     if isinstance(raw, dict) and raw.get("id", mid) != mid:
-        raise DocumentInvalid([Problem("id", f"is {raw.get('id')!r} but the address names "
+        raise DocumentInvalid([Problem("id", f"is {brief(raw.get('id'))} but the address names "
                                              f"member {mid!r}")])
     if isinstance(raw, dict):
         raw = {"id": mid, **raw}

@@ -56,16 +56,22 @@ def json_path(loc: Iterable[Any]) -> str:
     return path
 
 
+def brief(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a problem names the value, it does not echo
+    the whole input back."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # no repr of a megabyte string just to cut it
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "is required but missing"
     if kind == "extra_forbidden":
         return "is not a field of this format (check the spelling)"
-    shown = repr(error.get("input"))
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{error['msg']} (got {shown})"
+    return f"{error['msg']} (got {brief(error.get('input'))})"
 
 
 def _structure_problems(exc: ValidationError) -> list[Problem]:
@@ -108,7 +114,7 @@ def _unique_ids(raw: Any, key: str, what: str) -> tuple[list[Problem], dict[str,
         if iid is None:
             continue
         if iid in first:
-            problems.append(Problem(f"{key}[{i}].id", f"duplicate {what} id {iid!r} "
+            problems.append(Problem(f"{key}[{i}].id", f"duplicate {what} id {brief(iid)} "
                                     f"(also {key}[{first[iid]}])"))
         else:
             first[iid] = i
@@ -128,7 +134,7 @@ def _capability_problems(
         broader[cid] = parent
         if parent is not None and parent not in known_broader and parent not in defined:
             problems.append(Problem(f"capabilities[{i}].broader",
-                                    f"unknown capability {parent!r} (not in the taxonomy or this "
+                                    f"unknown capability {brief(parent)} (not in the taxonomy or this "
                                     "document)"))
     hierarchy = nx.DiGraph((child, parent) for child, parent in broader.items() if parent)
     for cycle_nodes in nx.simple_cycles(hierarchy):
@@ -152,10 +158,10 @@ def _member_problems(raw: Any, capability_ids: set[str]) -> tuple[list[Problem],
                     continue
                 where = f"members[{i}].{field}[{j}].id"
                 if cid not in capability_ids:
-                    problems.append(Problem(where, f"unknown capability {cid!r} (not in the "
+                    problems.append(Problem(where, f"unknown capability {brief(cid)} (not in the "
                                             "taxonomy or this document)"))
                 if cid in listed:
-                    problems.append(Problem(where, f"capability {cid!r} is listed twice in "
+                    problems.append(Problem(where, f"capability {brief(cid)} is listed twice in "
                                             f"{field} (also {field}[{listed[cid]}])"))
                 listed.setdefault(cid, j)
     return problems, set(seen)
@@ -169,9 +175,9 @@ def _tie_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
         for end, mid in (("source", source), ("target", target)):
             if mid is not None and mid not in member_ids:
                 problems.append(Problem(f"ties[{i}].{end}",
-                                        f"member {mid!r} is not in this network's members"))
+                                        f"member {brief(mid)} is not in this network's members"))
         if source is not None and source == target:
-            problems.append(Problem(f"ties[{i}]", f"a member cannot be tied to itself ({source!r})"))
+            problems.append(Problem(f"ties[{i}]", f"a member cannot be tied to itself ({brief(source)})"))
         if source and target and kind in TieType.__members__:
             key = (source, target, kind)
             if key in seen:
@@ -193,7 +199,7 @@ def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
             for r, cid in enumerate(requires if isinstance(requires, list) else []):
                 if isinstance(cid, str) and cid not in capability_ids:
                     problems.append(Problem(f"value_chains[{i}].stages[{s}].requires[{r}]",
-                                            f"unknown capability {cid!r} (not in the taxonomy "
+                                            f"unknown capability {brief(cid)} (not in the taxonomy "
                                             "or this document)"))
     return problems
 
@@ -206,12 +212,12 @@ def _project_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
             mid = _text(part.get("member"))
             if mid is not None and mid not in member_ids:
                 problems.append(Problem(f"projects[{i}].members[{j}].member",
-                                        f"member {mid!r} is not in this network's members"))
+                                        f"member {brief(mid)} is not in this network's members"))
             participants.add(mid)
         lead = _text(project.get("lead"))
         if lead is not None and lead not in participants:
             problems.append(Problem(f"projects[{i}].lead",
-                                    f"the lead {lead!r} must be one of the project's members"))
+                                    f"the lead {brief(lead)} must be one of the project's members"))
     return problems
 
 

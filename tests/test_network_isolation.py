@@ -41,7 +41,8 @@ class Pair:
         self.a, self.b = f"iso-{tag}-a", f"iso-{tag}-b"
         for nid in (self.a, self.b):
             import_network(db, self.document(nid))
-        self.tokens = {nid: issue_token(db, "facilitator", nid, None)[0] for nid in (self.a, self.b)}
+        self.tokens = {nid: issue_token(db, "facilitator", nid, None)[0]
+                       for nid in (self.a, self.b)}
         self.tokens["admin"] = ADMIN_SECRET
 
     def document(self, nid: str) -> dict[str, Any]:
@@ -126,7 +127,8 @@ def test_a_networks_own_capabilities_are_invisible_elsewhere(
     document["capabilities"].append({"id": own, "label": "Taken over", "kind": "service"})
     response = _post(client, pair, pair.b, document, pair.b)
     assert response.status_code == 403
-    assert response.json()["errors"][0]["path"] == f"capabilities[{len(document['capabilities']) - 1}].id"
+    last = len(document["capabilities"]) - 1
+    assert response.json()["errors"][0]["path"] == f"capabilities[{last}].id"
     assert "another network's own capability" in response.json()["errors"][0]["message"]
     # a's own capability keeps a's label, and a may still relabel it
     assert db.query("MATCH (c:Capability {id: $id}) RETURN c.label AS l", id=own)[0]["l"] \

@@ -202,7 +202,8 @@ def test_browse_filters_and_reports_an_unknown_capability(app: FastAPI, world: W
 def test_profile_errors_are_shown_next_to_their_fields(app: FastAPI, world: World) -> None:
     client = as_(app, world, "member")
     response = client.post(f"/n/{world.nid}/home/clinic", data={
-        "csrf": csrf_of(client), "name": "", "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "9",
+        "csrf": csrf_of(client),
+        "name": "", "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "9",
         "needs.0.id": "no-such-capability", "needs.0.urgency": "3"})
     assert response.status_code == 422
     text = response.text
@@ -217,7 +218,8 @@ def test_profile_errors_are_shown_next_to_their_fields(app: FastAPI, world: Worl
 def test_a_valid_profile_is_saved(app: FastAPI, world: World) -> None:
     client = as_(app, world, "facilitator")
     response = client.post(f"/n/{world.nid}/home/cro", data={
-        "csrf": csrf_of(client), "name": "CRO Iberia", "description": "Clinical research, Madrid", "size": "small",
+        "csrf": csrf_of(client),
+        "name": "CRO Iberia", "description": "Clinical research, Madrid", "size": "small",
         "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "5",
         "capabilities.1.id": "", "capabilities.1.level": ""})
     assert response.status_code == 303
