@@ -25,7 +25,7 @@ from api.settings import ApiSettings
 from graph.database import Database
 from tests.conftest import ADMIN_SECRET, World
 
-EXAMPLES = int(os.environ.get("PARTNERMATCH_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("PARTNERMATCH_FUZZ_EXAMPLES", "10"))
 ROLES = ("admin", "facilitator", "member", "analyst")
 MEMBERS = ("clinic", "genlab", "cro")
 CHECKS: list[Any] = [not_a_server_error, content_type_conformance, response_schema_conformance]
