@@ -3,12 +3,15 @@
 | file                      | columns                                          |
 |---------------------------|--------------------------------------------------|
 | network.csv (one row)     | id, name, sector, region, description            |
-| capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``-joined) |
-| members.csv               | id, name, sector, region, size, description      |
-| member_capabilities.csv   | member, capability, level                        |
+| capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``), unit  |
+| members.csv               | id, name, sector, region, size, description,     |
+|                           | hours_per_month                                  |
+| member_capabilities.csv   | member, capability, level, capacity              |
 | member_weaknesses.csv     | member, capability, severity (optional file)     |
 | member_needs.csv          | member, capability, kind, urgency, volume        |
 | ties.csv                  | source, target, type, weight, since              |
+| agents.csv (optional)     | id, name, kind, region, description, contact,    |
+|                           | offers (capability ids, ``|``-joined)            |
 
 Empty cells mean "not given". Problems are reported by file and row (``members.csv row 4: name:
 ...``) and validation is exactly that of the JSON document, which this module builds.
@@ -27,12 +30,13 @@ from graph.validation import DocumentInvalid, Problem
 SYNONYM_SEPARATOR = "|"
 TABLES: dict[str, tuple[str, ...]] = {
     "network.csv": ("id", "name", "sector", "region", "description"),
-    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms"),
-    "members.csv": ("id", "name", "sector", "region", "size", "description"),
-    "member_capabilities.csv": ("member", "capability", "level"),
+    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms", "unit"),
+    "members.csv": ("id", "name", "sector", "region", "size", "description", "hours_per_month"),
+    "member_capabilities.csv": ("member", "capability", "level", "capacity"),
     "member_weaknesses.csv": ("member", "capability", "severity"),
     "member_needs.csv": ("member", "capability", "kind", "urgency", "volume"),
     "ties.csv": ("source", "target", "type", "weight", "since"),
+    "agents.csv": ("id", "name", "kind", "region", "description", "contact", "offers"),
 }
 REQUIRED = ("network.csv", "members.csv")
 _MEMBER_LISTS = {  # file -> (member list, value column)
@@ -128,7 +132,7 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
         document["capabilities"].append(cap)
     members: dict[str, dict[str, Any]] = {}
     for n, row in enumerate(tables["members.csv"], start=2):
-        member = _clean(row, ())
+        member = _clean(row, ("hours_per_month",))
         member.update(capabilities=[], weaknesses=[], needs=[])
         prefix = f"members[{len(document['members'])}]"
         where[prefix] = f"members.csv row {n}"
@@ -136,7 +140,7 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
         members.setdefault(str(member.get("id")), member)
         member["_prefix"] = prefix
     for file, (key, value) in _MEMBER_LISTS.items():
-        numeric = (value, "volume")
+        numeric = (value, "volume", "capacity")
         for n, row in enumerate(tables.get(file, []), start=2):
             entry = _clean(row, numeric)
             owner = members.get(str(entry.pop("member", None)))
@@ -153,6 +157,12 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
     for n, row in enumerate(tables.get("ties.csv", []), start=2):
         where[f"ties[{len(document['ties'])}]"] = f"ties.csv row {n}"
         document["ties"].append(_clean(row, ("weight",)))
+    for n, row in enumerate(tables.get("agents.csv", []), start=2):
+        agent = _clean(row, ())
+        agent["offers"] = [s.strip() for s in agent.get("offers", "").split(SYNONYM_SEPARATOR)
+                           if s.strip()]
+        where[f"agents[{len(document.setdefault('agents', []))}]"] = f"agents.csv row {n}"
+        document["agents"].append(agent)
     if problems:
         raise DocumentInvalid(problems, str(source))
     return document, where
@@ -207,4 +217,7 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
             if rows or file != "member_weaknesses.csv":  # absent from exports without weaknesses
                 archive.writestr(_entry(file), table(file, rows))
         archive.writestr(_entry("ties.csv"), table("ties.csv", document.get("ties", [])))
+        agents = [{**a, "offers": SYNONYM_SEPARATOR.join(a.get("offers", []))}
+                  for a in document.get("agents", [])]
+        archive.writestr(_entry("agents.csv"), table("agents.csv", agents))
     return buffer.getvalue()

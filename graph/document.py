@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
-                      field_serializer)
+                      field_serializer, field_validator)
 
 from matching.workflow import Phase as ProjectPhase
 
@@ -72,6 +72,30 @@ class TieType(StrEnum):
     TRUSTS = "TRUSTS"
 
 
+class AgentKind(StrEnum):
+    """Outside organisations a facilitator brings in; they are not members."""
+
+    BANK = "bank"
+    SAVINGS_BANK = "savings-bank"
+    UNIVERSITY = "university"
+    RESEARCH_CENTRE = "research-centre"
+    TOWN_HALL = "town-hall"
+    REGIONAL_GOVERNMENT = "regional-government"
+    NATIONAL_AGENCY = "national-agency"
+    CHAMBER_OF_COMMERCE = "chamber-of-commerce"
+    EXPORT_AGENCY = "export-agency"
+    CERTIFICATION_BODY = "certification-body"
+    HEALTH_AUTHORITY = "health-authority"
+    EU_PROGRAMME_OFFICE = "eu-programme-office"
+    OTHER = "other"
+
+
+class CompetitorPolicy(StrEnum):
+    INCLUDE = "include"
+    PENALISE = "penalise"
+    EXCLUDE = "exclude"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
@@ -84,11 +108,16 @@ class Capability(_Strict):
     kind: CapabilityKind | None = None
     broader: Identifier | None = None
     synonyms: list[Text] = Field(default_factory=list, max_length=100)
+    unit: Text | None = None  # what capacities are counted in: hours, units, tonnes, beds, ...
+
+
+Quantity = Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
 
 
 class CapabilityLevel(_Strict):
     id: Identifier
     level: Score
+    capacity: Quantity | None = None  # units a month, in the capability's unit
 
 
 class Weakness(_Strict):
@@ -112,6 +141,8 @@ class Member(_Strict):
     description: LongText | None = None
     # Confidential until the member accepts an introduction: then shown to that partner only.
     contact: Text | None = None
+    # Hours a month the member can give to co-operation; roadmaps and consortia never plan more.
+    hours_per_month: Annotated[float, Field(ge=0, le=744, allow_inf_nan=False)] | None = None
     capabilities: list[CapabilityLevel] = Field(default_factory=list, max_length=500)
     weaknesses: list[Weakness] = Field(default_factory=list, max_length=500)
     needs: list[Need] = Field(default_factory=list, max_length=500)
@@ -159,6 +190,43 @@ class NetworkPolicy(_Strict):
     invitation_days: Annotated[int, Field(ge=1, le=90)] = 14
 
 
+class Agent(_Strict):
+    """An outside organisation the facilitator can bring in: a bank, a university, a town hall...
+    Not a member: it gets no suggestions and holds no weaknesses."""
+
+    id: Identifier
+    name: Text
+    kind: AgentKind = AgentKind.OTHER
+    region: Text | None = None
+    description: LongText | None = None
+    contact: Text | None = None  # an organisation's public desk, shown to the network
+    offers: list[Identifier] = Field(default_factory=list, max_length=100)  # capability ids
+
+    @field_validator("offers")
+    @classmethod
+    def _sorted(cls, offers: list[str]) -> list[str]:
+        # A set of capabilities: stored as edges, read back sorted, so kept sorted here too.
+        return sorted(offers)
+
+
+class OrderRequirement(_Strict):
+    capability: Identifier
+    quantity: Quantity  # units a month, in the capability's unit
+    min_level: Score = 3
+
+
+class DeclaredOrder(_Strict):
+    """A big order declared to the network, for which a consortium may be formed."""
+
+    id: Identifier
+    title: Text
+    lead: Identifier | None = None
+    requirements: list[OrderRequirement] = Field(min_length=1, max_length=50)
+    competitors: CompetitorPolicy = CompetitorPolicy.PENALISE
+    max_members: Annotated[int, Field(ge=1, le=1000)] | None = None
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR a year
+
+
 class Network(_Strict):
     id: Identifier
     name: Text
@@ -174,6 +242,7 @@ class ProjectKind(StrEnum):
     CROSS_TRAINING = "cross_training"
     VALUE_CHAIN = "value_chain"
     PAIR = "pair"
+    CONSORTIUM = "consortium"
     OTHER = "other"
 
 
@@ -227,6 +296,8 @@ class NetworkDocument(_Strict):
     ties: list[Tie] = Field(default_factory=list)
     value_chains: list[ValueChainTemplate] = Field(default_factory=list)
     projects: list[Project] = Field(default_factory=list)
+    agents: list[Agent] = Field(default_factory=list, max_length=10_000)
+    orders: list[DeclaredOrder] = Field(default_factory=list, max_length=1000)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -51,6 +51,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "svg": ("image/svg+xml", "svg"),
 }
 MEMBER_FIELDS = ("name", "sector", "region", "size", "description")
+AGENT_FIELDS = ("name", "region", "description", "contact")
 TIE_STYLES: dict[str, dict[str, Any]] = {  # matplotlib style of each tie type in pictures
     "COLLABORATES_WITH": {"color": "#7f7f7f", "linestyle": "-", "arrowstyle": "-"},
     "TRUSTS": {"color": "#2ca02c", "linestyle": "-", "arrowstyle": "->"},
@@ -79,11 +80,23 @@ def _member_attributes(member: dict[str, Any], degree: int) -> dict[str, Any]:
     return attrs
 
 
+def _agent_attributes(agent: dict[str, Any]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"kind": "agent", "label": agent.get("name") or agent["id"],
+                             "agent_kind": agent.get("kind") or "other",
+                             "offers": ";".join(agent.get("offers") or [])}
+    attrs.update({f: agent[f] for f in AGENT_FIELDS if agent.get(f) is not None})
+    return attrs
+
+
 def _add_capabilities(graph: nx.MultiDiGraph, document: dict[str, Any]) -> None:
     taxonomy = {c["id"]: c for c in document.get("capabilities", [])}
-    for member in document.get("members", []):
+    owners = [(m["id"], m) for m in document.get("members", [])]
+    owners += [("agent:" + a["id"], {"offers": a.get("offers") or []})
+               for a in document.get("agents", [])]
+    for owner, member in owners:
         used = [(c, "HAS_CAPABILITY", {"level": c["level"]}) for c in member.get("capabilities", [])]
         used += [(n, "NEEDS", {"urgency": n.get("urgency", 3)}) for n in member.get("needs", [])]
+        used += [({"id": cid}, "OFFERS", {}) for cid in member.get("offers", [])]
         for entry, kind, extra in used:
             cap_id, node = entry["id"], "cap:" + entry["id"]
             if node not in graph:
@@ -92,15 +105,17 @@ def _add_capabilities(graph: nx.MultiDiGraph, document: dict[str, Any]) -> None:
                          "capability_kind": cap.get("kind"),
                          "synonyms": ";".join(cap.get("synonyms") or [])}
                 graph.add_node(node, **{k: v for k, v in attrs.items() if v is not None})
-            graph.add_edge(member["id"], node, key=kind, id=f"{member['id']}:{kind}:{node}",
-                           type=kind, **extra)
+            graph.add_edge(owner, node, key=kind, id=f"{owner}:{kind}:{node}", type=kind,
+                           **extra)
 
 
 def to_networkx(document: dict[str, Any], *, include_capabilities: bool = False) -> nx.MultiDiGraph:
-    """Members as nodes (id = member id), one edge per tie keyed by its type.
+    """Members as nodes (id = member id), one edge per tie keyed by its type; outside agents as
+    nodes of their own kind (``kind="agent"``, id ``"agent:<id>"``).
 
-    With ``include_capabilities`` every capability a member has or needs becomes a node
-    ``"cap:<id>"`` with HAS_CAPABILITY (``level``) and NEEDS (``urgency``) edges to it.
+    With ``include_capabilities`` every capability a member has or needs, or an agent offers,
+    becomes a node ``"cap:<id>"`` with HAS_CAPABILITY (``level``), NEEDS (``urgency``) and
+    OFFERS edges to it.
     Attribute values are never None and never lists, so the GEXF and GraphML writers accept them.
     """
     network = document.get("network", {})
@@ -109,6 +124,8 @@ def to_networkx(document: dict[str, Any], *, include_capabilities: bool = False)
     degree = Counter(end for tie in ties for end in (tie["source"], tie["target"]))
     for member in document.get("members", []):
         graph.add_node(member["id"], **_member_attributes(member, degree[member["id"]]))
+    for agent in document.get("agents", []):
+        graph.add_node("agent:" + agent["id"], **_agent_attributes(agent))
     for tie in ties:
         source, target, kind = tie["source"], tie["target"], tie["type"]
         extra = {k: _text(tie[k]) if k == "since" else tie[k]

@@ -8,8 +8,8 @@ from matching.projection import NetworkProjection, build_projection
 
 
 def project_network(db: Database, nid: str) -> NetworkProjection:
-    """Six statements in one transaction (network, members with their edges, ties, taxonomy,
-    feedback, version), never one query per member."""
+    """Seven statements in one transaction (network, members with their edges, ties, taxonomy,
+    feedback, version, agents), never one query per member."""
     rows = read_network_rows(db, nid)
     return build_projection(rows.network, rows.taxonomy, rows.members, rows.ties, rows.feedback,
-                            version=rows.version)
+                            version=rows.version, agents=rows.agents)

@@ -33,13 +33,15 @@ def get_project(db: Database, nid: str, pid: str) -> dict[str, Any]:
 
 
 def create_project(db: Database, nid: str, body: dict[str, Any], by: str | Acting,
-                   now: dt.datetime | None = None) -> dict[str, Any]:
-    """Validate a project like the import does (members of this network), then store it."""
+                   now: dt.datetime | None = None, phase: Phase = Phase.OPPORTUNITY
+                   ) -> dict[str, Any]:
+    """Validate a project like the import does (members of this network), then store it, in
+    ``phase`` (a consortium already formed starts in design)."""
     now = now or dt.datetime.now(dt.UTC)
     read_network(db, nid)
     raw = {"id": secrets.token_hex(6), **{k: v for k, v in body.items() if v is not None},
-           "phase": Phase.OPPORTUNITY.value,
-           "history": [{"at": now.isoformat(), "phase": Phase.OPPORTUNITY.value, **who(by)}]}
+           "phase": phase.value,
+           "history": [{"at": now.isoformat(), "phase": phase.value, **who(by)}]}
     members = [{"id": m["member"], "name": m["member"]} for m in raw.get("members", [])
                if isinstance(m, dict) and isinstance(m.get("member"), str)]
     existing = {row["id"] for row in db.query(q.MEMBERS_IN, nid=nid,

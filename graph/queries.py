@@ -13,7 +13,8 @@ TAXONOMY = """
 MATCH (c:Capability)
 WHERE c.network IS NULL OR c.network = $nid
 OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
-RETURN c.id AS id, c.label AS label, c.kind AS kind, p.id AS broader, c.synonyms AS synonyms
+RETURN c.id AS id, c.label AS label, c.kind AS kind, p.id AS broader, c.synonyms AS synonyms,
+       c.unit AS unit
 ORDER BY id
 """
 
@@ -36,6 +37,7 @@ WITH c, row
 WHERE coalesce(c.network, '') = coalesce($owner, '')
 SET c.label = row.label,
     c.kind = row.kind,
+    c.unit = coalesce(row.unit, c.unit),
     c.synonyms = coalesce(c.synonyms, []) +
                  [s IN row.synonyms WHERE NOT s IN coalesce(c.synonyms, [])]
 RETURN c.id AS id
@@ -127,7 +129,8 @@ UNWIND $rows AS row
 MERGE (m:Member {network: $nid, id: row.id})
 SET m.uid = coalesce(m.uid, row.uid), m.name = row.name, m.sector = row.sector,
     m.region = row.region, m.size = row.size,
-    m.description = row.description, m.contact = row.contact
+    m.description = row.description, m.contact = row.contact,
+    m.hours_per_month = row.hours_per_month
 MERGE (m)-[:MEMBER_OF]->(n)
 """
 
@@ -137,7 +140,7 @@ UNWIND $rows AS row
 MATCH (m:Member {network: $nid, id: row.member})
 UNWIND row.entries AS entry
 MATCH (c:Capability {id: entry.id})
-CREATE (m)-[:HAS_CAPABILITY {level: entry.level}]->(c)
+CREATE (m)-[:HAS_CAPABILITY {level: entry.level, capacity: entry.capacity}]->(c)
 """
 
 CREATE_HAS_WEAKNESS = """
@@ -181,6 +184,50 @@ VALUE_CHAINS = """
 MATCH (t:ValueChainTemplate {network: $nid})
 RETURN t.id AS id, t.name AS name, t.max_stages_per_member AS max_stages_per_member,
        t.stages AS stages
+ORDER BY id
+"""
+
+# Outside agents: their own nodes, OFFERS edges to the capabilities they provide.
+REPLACE_AGENTS = """
+MATCH (n:Network {id: $nid})
+OPTIONAL MATCH (old:Agent {network: $nid})
+DETACH DELETE old
+WITH DISTINCT n
+UNWIND $rows AS row
+CREATE (a:Agent {network: $nid, id: row.id, name: row.name, kind: row.kind, region: row.region,
+                 description: row.description, contact: row.contact})
+CREATE (a)-[:AGENT_OF]->(n)
+WITH a, row
+UNWIND row.offers AS cid
+MATCH (c:Capability {id: cid})
+CREATE (a)-[:OFFERS]->(c)
+"""
+
+AGENTS = """
+MATCH (a:Agent {network: $nid})
+RETURN a.id AS id, a.name AS name, a.kind AS kind, a.region AS region,
+       a.description AS description, a.contact AS contact,
+       [(a)-[:OFFERS]->(c:Capability) | c.id] AS offers
+ORDER BY id
+"""
+
+# Declared orders: requirements as a JSON string (properties hold no lists of maps).
+REPLACE_ORDERS = """
+MATCH (n:Network {id: $nid})
+OPTIONAL MATCH (old:Order {network: $nid})
+DETACH DELETE old
+WITH DISTINCT n
+UNWIND $rows AS row
+CREATE (o:Order {network: $nid, id: row.id, title: row.title, lead: row.lead,
+                 competitors: row.competitors, max_members: row.max_members, value: row.value,
+                 requirements: row.requirements})
+CREATE (o)-[:ORDER_OF]->(n)
+"""
+
+ORDERS = """
+MATCH (o:Order {network: $nid})
+RETURN o.id AS id, o.title AS title, o.lead AS lead, o.competitors AS competitors,
+       o.max_members AS max_members, o.value AS value, o.requirements AS requirements
 ORDER BY id
 """
 
@@ -231,6 +278,12 @@ SET_OUTCOMES = """
 MATCH (p:Project {network: $nid, id: $pid})
 SET p.outcomes = $outcomes
 RETURN p.id AS id
+"""
+
+MEMBER_IDS = """
+MATCH (m:Member {network: $nid})
+RETURN m.id AS id
+ORDER BY id
 """
 
 MEMBERS_IN = """
@@ -382,8 +435,9 @@ WHERE ($mid IS NULL OR m.id = $mid)
   AND ($text IS NULL OR toLower(m.name) CONTAINS $text
        OR toLower(coalesce(m.description, '')) CONTAINS $text)
 RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.size AS size,
-       m.description AS description, m.contact AS contact,
-       [(m)-[r:HAS_CAPABILITY]->(c:Capability) | {id: c.id, level: r.level}] AS capabilities,
+       m.description AS description, m.contact AS contact, m.hours_per_month AS hours_per_month,
+       [(m)-[r:HAS_CAPABILITY]->(c:Capability) |
+           {id: c.id, level: r.level, capacity: r.capacity}] AS capabilities,
        [(m)-[r:HAS_WEAKNESS]->(c:Capability) | {id: c.id, severity: r.severity}] AS weaknesses,
        [(m)-[r:NEEDS]->(c:Capability) |
            {id: c.id, kind: r.kind, urgency: r.urgency, volume: r.volume}] AS needs

@@ -16,8 +16,8 @@ from graph.batches import Progress, run_batched
 from graph.database import Database
 from graph.disclosure import public_project
 from graph.removal import absent_members, remove_members
-from graph.document import (Capability, Member, Network, NetworkDocument, NetworkPolicy,
-                             Project, TaxonomyDocument)
+from graph.document import (Agent, Capability, DeclaredOrder, Member, Network,
+                             NetworkDocument, NetworkPolicy, Project, TaxonomyDocument)
 from graph.validation import (DocumentForbidden, DocumentInvalid, Problem, validate_network,
                               validate_taxonomy)
 
@@ -63,8 +63,8 @@ def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability],
     """Upsert ``capabilities`` as ``owner``'s (None: shared); refuse if one has another owner."""
     if not capabilities:
         return
-    rows = [{"id": c.id, "label": c.label, "kind": c.kind, "synonyms": c.synonyms}
-            for c in capabilities]
+    rows = [{"id": c.id, "label": c.label, "kind": c.kind, "synonyms": c.synonyms,
+             "unit": c.unit} for c in capabilities]
     written = {r["id"] for r in tx.run(q.UPSERT_CAPABILITIES, rows=rows, owner=owner).data()}
     # Checked before the transaction too; this catches an entry created meanwhile by another.
     taken = [Problem(f"capabilities[{i}].id", _TAKEN.format(cid=c.id))
@@ -149,7 +149,7 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
         tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
     # A new member node gets an internal uid once; tokens are bound to it (see graph.tokens).
     rows = [{**m.model_dump(include={"id", "name", "sector", "region", "size", "description",
-                                     "contact"}), "uid": uuid.uuid4().hex} for m in members]
+                                     "contact", "hours_per_month"}), "uid": uuid.uuid4().hex} for m in members]
     run_batched(tx, q.UPSERT_MEMBERS, rows, nid=nid, progress=progress, counts="members")
     for query, part in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
                          (q.CREATE_HAS_WEAKNESS, "weaknesses"), (q.CREATE_NEEDS, "needs")):
@@ -221,6 +221,8 @@ def _write_network(tx: ManagedTransaction, document: NetworkDocument,
     _write_members(tx, document, progress)
     _write_ties(tx, document, progress)
     _write_value_chains(tx, document)
+    write_agents(tx, nid, document.agents)
+    write_orders(tx, nid, document.orders)
     write_projects(tx, nid, document.projects)
     tx.run(q.BUMP_VERSION, nid=nid).consume()
     _check_written(tx, document)
@@ -271,6 +273,30 @@ def read_value_chains(db: Database, nid: str) -> list[dict[str, Any]]:
     """The network's stored value-chain templates, in the import format."""
     return [{**row, "stages": json.loads(row["stages"])}
             for row in db.query(q.VALUE_CHAINS, nid=nid)]
+
+
+def write_agents(tx: ManagedTransaction, nid: str, agents: list[Agent]) -> None:
+    """Make the network's outside agents exactly ``agents``."""
+    tx.run(q.REPLACE_AGENTS, nid=nid, rows=[a.model_dump(mode="json") for a in agents]).consume()
+
+
+def read_agents(db: Database, nid: str) -> list[dict[str, Any]]:
+    """The network's outside agents in the import format, by id."""
+    return [{**_without_none(row), "offers": sorted(row["offers"])}
+            for row in db.query(q.AGENTS, nid=nid)]
+
+
+def write_orders(tx: ManagedTransaction, nid: str, orders: list[DeclaredOrder]) -> None:
+    rows = [{**o.model_dump(mode="json", exclude={"requirements"}),
+             "requirements": json.dumps([r.model_dump(mode="json") for r in o.requirements])}
+            for o in orders]
+    tx.run(q.REPLACE_ORDERS, nid=nid, rows=rows).consume()
+
+
+def read_orders(db: Database, nid: str) -> list[dict[str, Any]]:
+    """The network's declared orders in the import format, by id."""
+    return [{**_without_none(row), "requirements": json.loads(row["requirements"])}
+            for row in db.query(q.ORDERS, nid=nid)]
 
 
 def summarise(document: NetworkDocument) -> ImportSummary:
@@ -406,6 +432,7 @@ class NetworkRows:
     taxonomy: list[dict[str, Any]]
     feedback: list[dict[str, Any]]
     version: int
+    agents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_network_rows(db: Database, nid: str) -> NetworkRows:
@@ -414,13 +441,14 @@ def read_network_rows(db: Database, nid: str) -> NetworkRows:
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
         return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
                 tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY, nid=nid).data(),
-                tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.NETWORK_VERSION, nid=nid).data())
+                tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.NETWORK_VERSION, nid=nid).data(),
+                tx.run(q.AGENTS, nid=nid).data())
 
-    network_rows, member_rows, tie_rows, taxonomy, feedback, version = db.read(work)
+    network_rows, member_rows, tie_rows, taxonomy, feedback, version, agents = db.read(work)
     if not network_rows:
         raise NetworkNotFound(nid)
     return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy, feedback,
-                       version[0]["version"])
+                       version[0]["version"], [_without_none(a) for a in agents])
 
 
 def network_version(db: Database, nid: str) -> int:
@@ -443,14 +471,15 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
     """
     rows = read_network_rows(db, nid)
     member_rows, tie_rows, taxonomy = rows.members, rows.ties, rows.taxonomy
-    keys = ["id", "name", "sector", "region", "size", "description"]
+    keys = ["id", "name", "sector", "region", "size", "description", "hours_per_month"]
     if include_confidential:
         keys.append("contact")
     members = []
     used: set[str] = set()
     for row in member_rows:
         member = _without_none({k: row[k] for k in keys})
-        member["capabilities"] = sorted(row["capabilities"], key=lambda c: c["id"])
+        member["capabilities"] = sorted((_without_none(c) for c in row["capabilities"]),
+                                        key=lambda c: c["id"])
         member["weaknesses"] = (sorted(row["weaknesses"], key=lambda c: c["id"])
                                 if include_confidential else [])
         member["needs"] = sorted((_without_none(n) for n in row["needs"]), key=lambda c: c["id"])
@@ -464,6 +493,9 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
             project["history"] = [without_credentials(e) for e in project["history"]]
         projects = [public_project(p) for p in projects]
     used.update(cid for t in value_chains for stage in t["stages"] for cid in stage["requires"])
+    agents, orders = read_agents(db, nid), read_orders(db, nid)
+    used.update(cid for a in agents for cid in a["offers"])
+    used.update(r["capability"] for o in orders for r in o["requirements"])
     document = {
         "network": _network(rows.network),
         "capabilities": _used_capabilities(taxonomy, used),
@@ -472,6 +504,8 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
                        key=lambda t: (t["source"], t["target"], t["type"])),
         "value_chains": value_chains,
         "projects": projects,
+        "agents": agents,
+        "orders": orders,
     }
     # Read back through the models so the export is exactly the import format.
     return NetworkDocument.model_validate(document).to_json()

@@ -221,6 +221,37 @@ def _project_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def _agent_problems(raw: Any, capability_ids: set[str], member_ids: set[str]) -> list[Problem]:
+    problems, _ = _unique_ids(raw, "agents", "agent")
+    for i, agent in _items(raw, "agents"):
+        aid = _text(agent.get("id"))
+        if aid is not None and aid in member_ids:
+            problems.append(Problem(f"agents[{i}].id", f"{aid!r} is also a member id: agents "
+                                    "are not members (give the agent another id)"))
+        offers = agent.get("offers")
+        for j, cid in enumerate(offers if isinstance(offers, list) else []):
+            if isinstance(cid, str) and cid not in capability_ids:
+                problems.append(Problem(f"agents[{i}].offers[{j}]", f"unknown capability "
+                                        f"{cid!r} (not in the taxonomy or this document)"))
+    return problems
+
+
+def _order_problems(raw: Any, capability_ids: set[str], member_ids: set[str]) -> list[Problem]:
+    problems, _ = _unique_ids(raw, "orders", "order")
+    for i, order in _items(raw, "orders"):
+        lead = _text(order.get("lead"))
+        if lead is not None and lead not in member_ids:
+            problems.append(Problem(f"orders[{i}].lead",
+                                    f"member {lead!r} is not in this network's members"))
+        for r, req in _items(order, "requirements"):
+            cid = _text(req.get("capability"))
+            if cid is not None and cid not in capability_ids:
+                problems.append(Problem(f"orders[{i}].requirements[{r}].capability",
+                                        f"unknown capability {cid!r} (not in the taxonomy or "
+                                        "this document)"))
+    return problems
+
+
 def _validate(model: type[M], raw: Any, what: str, source: str | None,
               references: Callable[[Any], list[Problem]]) -> M:
     """Structure by the model and references by ``references``: both always run, so every
@@ -251,7 +282,9 @@ def validate_network(
         cap_problems, capability_ids = _capability_problems(raw, known_broader)
         member_problems, member_ids = _member_problems(raw, capability_ids)
         return (cap_problems + member_problems + _tie_problems(raw, member_ids)
-                + _value_chain_problems(raw, capability_ids) + _project_problems(raw, member_ids))
+                + _value_chain_problems(raw, capability_ids) + _project_problems(raw, member_ids)
+                + _agent_problems(raw, capability_ids, member_ids)
+                + _order_problems(raw, capability_ids, member_ids))
 
     return _validate(NetworkDocument, raw, "network", source, references)
 

@@ -105,18 +105,22 @@ def gap_sentence(p: NetworkProjection, cid: str, agents: list[dict[str, Any]]) -
 
 
 def network_gaps(projection: NetworkProjection, *, include_weaknesses: bool = False,
-                 limit: int = 10) -> list[dict[str, Any]]:
+                 member: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
     """The network's top gaps: capabilities members need (and, for facilitators only, are weak
     in) that no member provides at level 4 or more, most members affected first, each with the
     agents able to close it.
 
     Needs of kind ``purchase`` are left out: a buying group, not a provider, answers those.
-    ``include_weaknesses`` reads members' confidential weaknesses: facilitators and admins only.
+    ``include_weaknesses`` reads weaknesses: facilitators and admins only, or, with ``member``,
+    that member's own. With ``member`` only its own needs and weaknesses count, so the answer
+    depends on no other member's private data.
     """
     p = projection
     directory = AgentDirectory(p)
     affected: dict[str, set[str]] = {}
     for mid, needs in zip(p.member_ids, p.needs):
+        if member is not None and mid != member:
+            continue
         for need in needs:
             kind = need.get("kind") or p.taxonomy.nodes[need["id"]].get("kind")
             if kind != "purchase":
@@ -124,7 +128,8 @@ def network_gaps(projection: NetworkProjection, *, include_weaknesses: bool = Fa
     if include_weaknesses:
         weak = sp.coo_array(p.severities)
         for i, j in zip(weak.row.tolist(), weak.col.tolist()):
-            affected.setdefault(p.capability_ids[j], set()).add(p.member_ids[i])
+            if member is None or p.member_ids[i] == member:
+                affected.setdefault(p.capability_ids[j], set()).add(p.member_ids[i])
     gaps: list[dict[str, Any]] = []
     for cid, members in affected.items():
         if directory.provided_inside(cid):

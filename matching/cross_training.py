@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from matching.agents import AgentDirectory
 from matching.projection import NetworkProjection
 from matching.taxonomy import coverage_matrix
 
@@ -130,6 +131,7 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
                           "fit": round(fit, 3),
                           "reason": _pair_reason(projection, b, i, d, c, cover, severity)})
     unmet = []
+    directory = AgentDirectory(projection)
     for d, neg_sev, i in weaknesses:
         if (i, d) in served:
             continue
@@ -143,8 +145,11 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
         else:
             why = (f"{what}: no member is at level {min_level} or above in it or a close "
                    "capability; look for outside training.")
+        agents = directory.for_capability(caps[d])
+        if agents:
+            why += " Outside: " + ", ".join(f"{a['name']} ({a['kind']})" for a in agents) + "."
         unmet.append({"member": ids[i], "capability": caps[d], "severity": -neg_sev,
-                      "reason": why})
+                      "agents": agents, "reason": why})
     pairs.sort(key=lambda p: (p["capability"], p["mentor"], p["mentee"]))
     unmet.sort(key=lambda u: (u["capability"], u["member"]))
     return {"pairs": pairs, "unmet": unmet}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from matching.agents import AgentDirectory
 from matching.projection import NetworkProjection
 
 # Largest discount a pooled purchase reaches, by category; a facilitator can override any.
@@ -111,9 +112,11 @@ def shared_services(projection: NetworkProjection, min_members: int = 2,
 
     The provider is a member (outside the pool) with the capability at ``provider_level`` or
     more, the strongest first; without one, the pool shares an external purchase, like a shipyard
-    sharing two quality consultants with its suppliers.
+    sharing two quality consultants with its suppliers, and ``agents`` names the network's outside
+    agents that offer it.
     """
     p = projection
+    directory = AgentDirectory(p)
     pools: dict[str, list[str]] = {}
     for mid, needs in zip(p.member_ids, p.needs):
         for need in needs:
@@ -137,8 +140,13 @@ def shared_services(projection: NetworkProjection, min_members: int = 2,
         else:
             reason = (f"{len(members)} members need {label} and nobody in the network "
                       "offers it at level 4 or more: hire it once from outside and share it")
+        agents = [] if provider else directory.for_capability(cid)
+        if agents:
+            reason += "; " + ", ".join(f"{a['name']} ({a['kind']})" for a in agents) + \
+                (" offers it" if len(agents) == 1 else " offer it")
         out.append({"capability": cid, "label": label, "members": members,
                     "provider": provider, "external": provider is None,
-                    "alternatives": [m for _, m in providers[1:4]], "reason": reason})
+                    "alternatives": [m for _, m in providers[1:4]], "agents": agents,
+                    "reason": reason})
     out.sort(key=lambda s: (-len(s["members"]), s["capability"]))
     return {"services": out}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from matching.agents import AgentDirectory
 from matching.features import NetworkFeatures
 
 
@@ -114,17 +115,29 @@ def assign_stages(features: NetworkFeatures, stages: Sequence[Stage], *,
                   constraints=LinearConstraint(np.array(rows), lower, upper) if rows else None)
     chosen = np.round(result.x).astype(bool) if result.x is not None else np.zeros(n_x + n_s, bool)
     out, gaps, total = [], [], 0.0
+    directory = AgentDirectory(p)
     for s, stage in enumerate(stages):
         members = sorted(({"member": p.member_ids[m], "fit": round(float(fit[m, ps]), 4)}
                           for k, (m, ps) in enumerate(pairs) if ps == s and chosen[k]),
                          key=lambda e: (-e["fit"], e["member"]))
         filled = len(members) >= stage.min_members
         total += sum(e["fit"] for e in members)
+        agents: list[dict] = []
         if not filled:
             gaps.append(stage.id)
-        out.append({"id": stage.id, "members": members, "filled": filled,
+            agents = _stage_agents(directory, stage)
+        out.append({"id": stage.id, "members": members, "filled": filled, "agents": agents,
                     "reason": _stage_reason(features, stage, members, filled)})
     return ChainResult(out, gaps, round(total, 4))
+
+
+def _stage_agents(directory: AgentDirectory, stage: Stage) -> list[dict]:
+    """The outside agents offering any capability the stage requires, each once."""
+    seen: dict[str, dict] = {}
+    for cid in stage.requires:
+        for agent in directory.for_capability(cid):
+            seen.setdefault(agent["agent"], agent)
+    return list(seen.values())
 
 
 def _stage_reason(features: NetworkFeatures, stage: Stage, members: list[dict], filled: bool) -> str:

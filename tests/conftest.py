@@ -153,6 +153,8 @@ def normalised(document: dict[str, Any]) -> str:
     for project in doc["projects"]:
         project["members"] = sorted(project["members"], key=lambda m: m["member"])
     doc["value_chains"] = sorted(doc["value_chains"], key=lambda t: t["id"])
+    doc["agents"] = sorted(doc.get("agents", []), key=lambda a: a["id"])
+    doc["orders"] = sorted(doc.get("orders", []), key=lambda o: o["id"])
     for member in doc.get("members", []):
         for key in ("capabilities", "weaknesses", "needs"):
             member[key] = sorted(member.get(key, []), key=lambda e: e["id"])

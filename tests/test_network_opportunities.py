@@ -62,7 +62,7 @@ def test_capacity_is_respected_and_the_rest_is_unmet() -> None:
         assert len(result["pairs"]) == served
         assert len(result["unmet"]) == 5 - served
     unmet = cross_training(project(members), capacity=2)["unmet"][0]
-    assert set(unmet) == {"member", "capability", "severity", "reason"}
+    assert set(unmet) == {"member", "capability", "severity", "agents", "reason"}
     assert "no place left" in unmet["reason"] and "outside training" in unmet["reason"]
 
 
