@@ -18,6 +18,7 @@ from api.routers import (
     members,
     networks,
     opportunities,
+    playbook,
     suggestions,
     tokens,
 )
@@ -66,6 +67,6 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     errors.install(app)
     for router in (health.router, tokens.router, invitations.router, networks.router,
                    members.router, suggestions.router, opportunities.router,
-                   collaboration.router, web_router):
+                   collaboration.router, playbook.router, web_router):
         app.include_router(router)
     return app

@@ -8,9 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.security import Role
 from graph.document import (
+    Agent,
+    CompetitorPolicy,
     Identifier,
     LongText,
     NetworkPolicy,
+    OrderRequirement,
     Outcomes,
     Participant,
     ProjectKind,
@@ -245,3 +248,25 @@ class ProjectMove(BaseModel):
 
 class OutcomesUpdate(Outcomes):
     pass
+
+
+class AgentsReplace(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agents: list[Agent] = Field(max_length=10_000)
+
+
+class ConsortiumRequest(BaseModel):
+    """An order too big for one firm: what it asks, a month, and who leads it."""
+
+    model_config = ConfigDict(extra="forbid")
+    lead: Identifier | None = None
+    requirements: list[OrderRequirement] = Field(min_length=1, max_length=50)
+    competitors: CompetitorPolicy = CompetitorPolicy.PENALISE
+    max_members: int | None = Field(None, ge=1, le=1000)
+
+
+class ConsortiumProjectRequest(ConsortiumRequest):
+    choice: int = Field(0, ge=0, le=2, description="0: the best consortium, 1 or 2: an "
+                                                   "alternative")
+    title: Text | None = None
+    order_id: Identifier | None = Field(None, description="The declared order it answers, if any")

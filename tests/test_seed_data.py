@@ -53,7 +53,7 @@ def test_seed_export_round_trip(seeded: Database, path: Path) -> None:
     exported = normalised(export_network(seeded, document["network"]["id"]))
     # Through the models: defaults (min_members, urgency, ...) are filled in as stored.
     expected = normalised(NetworkDocument.model_validate({**document, "capabilities": []}).to_json())
-    for part in ("network", "members", "ties", "value_chains", "projects"):
+    for part in ("network", "members", "ties", "value_chains", "projects", "agents", "orders"):
         assert json.loads(exported)[part] == json.loads(expected)[part], part
 
 

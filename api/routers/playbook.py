@@ -1,0 +1,160 @@
+"""The facilitator's playbook: outside agents, consortia for big orders, gaps and the roadmap.
+
+Members may ask for consortia, their own gaps and their own roadmap: those answers read public
+data and the asking member's own data only (never another member's weaknesses, nor projects it
+is not part of).
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+
+from api.deps import DbDep, PrincipalDep
+from api.schemas import AgentsReplace, ConsortiumProjectRequest, ConsortiumRequest, error_responses
+from api.security import Principal, Role, forbidden, require_manager, require_network, require_roles
+from graph.agents import list_agents, replace_agents
+from graph.database import Database
+from graph.projects import create_project
+from graph.store import read_orders, read_projects, read_value_chains
+from graph.validation import DocumentInvalid, Problem
+from matching.agents import network_gaps
+from matching.consortium import Order, OrderInvalid, Requirement, form_consortia
+from matching.playbook import build_roadmap
+from matching.roadmap import committed_hours
+from matching.workflow import Phase
+
+router = APIRouter(prefix="/networks/{nid}", tags=["playbook"],
+                   responses=error_responses(401, 403, 404, 422))
+
+
+@router.get("/agents")
+def agents(nid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Outside agents the facilitator can bring in (banks, universities, town halls, ...)."""
+    require_network(principal, nid)
+    return {"network": nid, "agents": list_agents(db, nid)}
+
+
+@router.put("/agents")
+def put_agents(nid: str, body: AgentsReplace, db: DbDep, principal: PrincipalDep
+               ) -> dict[str, Any]:
+    """Replace the network's outside agents (facilitator, admin); validated like an import."""
+    require_manager(principal, nid)
+    return {"network": nid, "agents": replace_agents(db, nid, body.model_dump(mode="json"))}
+
+
+def _order(principal: Principal, nid: str, body: ConsortiumRequest) -> Order:
+    if principal.role is Role.MEMBER:
+        if body.lead not in (None, principal.member):
+            raise forbidden("a member asks for consortia it leads itself (or with no lead)")
+    elif not principal.manages(nid):
+        raise forbidden(f"the role {principal.role} may not form consortia")
+    lead = body.lead if body.lead or principal.role is not Role.MEMBER else principal.member
+    return Order([Requirement(r.capability, r.quantity, r.min_level) for r in body.requirements],
+                 lead=lead, competitors=body.competitors.value, max_members=body.max_members)
+
+
+def _committed(db: Database, nid: str, principal: Principal) -> dict[str, float]:
+    """Hours already given to running projects; a member reads only its own projects."""
+    projects = read_projects(db, nid)
+    if principal.role is Role.MEMBER:
+        mine = [p for p in projects if any(m["member"] == principal.member
+                                           for m in p["members"])]
+        hours = committed_hours(mine)
+        return {principal.member: hours[principal.member]} if principal.member in hours else {}
+    return committed_hours(projects)
+
+
+def _consortia(request: Request, db: Database, nid: str, principal: Principal,
+               body: ConsortiumRequest, alternatives: int) -> dict[str, Any]:
+    require_network(principal, nid)
+    order = _order(principal, nid, body)
+    projection = request.app.state.matchers.get(db, nid).projection_
+    try:
+        return form_consortia(projection, order, alternatives=alternatives,
+                              committed=_committed(db, nid, principal))
+    except OrderInvalid as exc:
+        raise DocumentInvalid([Problem(exc.path, exc.message)]) from None
+
+
+@router.post("/consortia")
+def consortia(nid: str, body: ConsortiumRequest, request: Request, db: DbDep,
+              principal: PrincipalDep) -> dict[str, Any]:
+    """The best consortium for an order too big for one firm, and up to two alternatives
+    (facilitator, admin; a member for an order it leads)."""
+    return {"network": nid, **_consortia(request, db, nid, principal, body, alternatives=2)}
+
+
+@router.post("/consortia/projects", status_code=status.HTTP_201_CREATED)
+def consortium_project(nid: str, body: ConsortiumProjectRequest, request: Request, db: DbDep,
+                       principal: PrincipalDep) -> dict[str, Any]:
+    """Turn a consortium (the best, or alternative 1 or 2) into a project in phase design, with
+    its members and their shares (facilitator, admin)."""
+    require_manager(principal, nid)
+    result = _consortia(request, db, nid, principal, body, alternatives=body.choice)
+    answers = [result["best"], *result["alternatives"]]
+    if body.choice >= len(answers) or not answers[body.choice]["members"]:
+        raise DocumentInvalid([Problem("choice", f"there is no consortium number {body.choice} "
+                                                 "for this order")])
+    chosen = answers[body.choice]
+    lead = next((m["member"] for m in chosen["members"] if m["lead"]),
+                chosen["members"][0]["member"])
+    members = [{"member": m["member"],
+                "role": ("lead" if m["member"] == lead else "supplier")
+                + f" ({m['share']:.0%} of the order)"} for m in chosen["members"]]
+    project = {"title": body.title or "Consortium: " + ", ".join(
+                   r["label"] for r in chosen["requirements"])[:200],
+               "kind": "consortium", "members": members, "lead": lead, "goal": chosen["reason"],
+               "source": {"opportunity": "consortium", "order": result["order"],
+                          "shares": {m["member"]: m["share"] for m in chosen["members"]},
+                          "coverage": chosen["coverage"], "gaps": [g["capability"]
+                                                                    for g in chosen["gaps"]]}}
+    if body.order_id:
+        project["source"]["step"] = f"consortium:{body.order_id}"
+    return create_project(db, nid, project, principal.member or f"{principal.role}",
+                          phase=Phase.DESIGN)
+
+
+@router.get("/gaps")
+def gaps(nid: str, request: Request, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """What no member provides, with the outside agents able to close it (facilitator: the
+    network's top gaps, weaknesses included; a member: its own needs and weaknesses)."""
+    require_roles(principal, nid, Role.FACILITATOR, Role.MEMBER)
+    projection = request.app.state.matchers.get(db, nid).projection_
+    member = principal.member if principal.role is Role.MEMBER else None
+    return {"network": nid, "gaps": network_gaps(projection, include_weaknesses=True,
+                                                 member=member)}
+
+
+def roadmap_for(request: Request, db: Database, nid: str, member: str | None) -> dict[str, Any]:
+    """The network's roadmap (``member=None``) or one member's, kept until the network changes
+    (a roadmap at 10,000 members takes seconds; every write refits the matcher it is keyed on)."""
+    matcher = request.app.state.matchers.get(db, nid)
+    cache = getattr(request.app.state, "roadmaps", None)
+    if cache is None:
+        cache = request.app.state.roadmaps = {}
+    cached = cache.get((nid, member))
+    if cached and cached[0] is matcher:
+        return cached[1]
+    orders = [o for o in read_orders(db, nid) if member is None or o.get("lead") == member]
+    roadmap = build_roadmap(
+        matcher.projection_, member=member,
+        features=matcher.features_ if member is None else None,
+        templates=read_value_chains(db, nid),
+        orders=[(o["id"], Order([Requirement(r["capability"], r["quantity"], r["min_level"])
+                                 for r in o["requirements"]], lead=o.get("lead"),
+                                competitors=o.get("competitors", "penalise"),
+                                max_members=o.get("max_members"))) for o in orders],
+        pairs=request.app.state.matchers.best_pairs(db, nid, 5, "penalise")
+        if member is None else (),
+        projects=read_projects(db, nid))
+    cache[(nid, member)] = (matcher, roadmap)
+    return roadmap
+
+
+@router.get("/roadmap")
+def roadmap(nid: str, request: Request, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Opportunities as a sequence of steps, quick low-trust wins first, within members' hours
+    (facilitator, admin: the whole network; a member: its own steps and first step)."""
+    require_roles(principal, nid, Role.FACILITATOR, Role.MEMBER)
+    member = principal.member if principal.role is Role.MEMBER else None
+    return roadmap_for(request, db, nid, member)
