@@ -28,7 +28,7 @@ def playbook_document(nid: str) -> dict[str, Any]:
                                      "synonyms": []})
     genlab = document["members"][1]
     genlab["capabilities"][0]["capacity"] = 120.0  # floats, as the export writes them back
-    genlab["hours_per_month"] = 6.0
+    genlab["hours_per_month"] = 10.0
     document["agents"] = [
         {"id": "savings-bank", "name": "Caja Local", "kind": "savings-bank", "region": "Madrid",
          "description": "The local savings bank", "contact": "branch@caja.example",
@@ -53,7 +53,7 @@ def test_round_trip_keeps_capacities_hours_agents_and_orders(db: Database, nid: 
     projection = project_network(db, nid)
     g, pgt = projection.member_index["genlab"], projection.capability_index[f"{nid}-pgt"]
     assert projection.capacities[g, pgt] == 120
-    assert projection.hours[g] == 6 and projection.taxonomy.nodes[f"{nid}-pgt"]["unit"] == "tests"
+    assert projection.hours[g] == 10 and projection.taxonomy.nodes[f"{nid}-pgt"]["unit"] == "tests"
     assert [a["id"] for a in projection.agents] == ["savings-bank", "uni"]
     # analysts' export (no confidential data) keeps agents: they are public organisations
     assert export_network(db, nid, include_confidential=False)["agents"] == document["agents"]
@@ -102,7 +102,7 @@ def test_csv_carries_capacities_hours_units_and_agents(tmp_path, nid: str) -> No
         assert "hours_per_month" in files.read("members.csv").decode().splitlines()[0]
     back, _ = read_csv_document(archive)
     genlab = next(m for m in back["members"] if m["id"] == "genlab")
-    assert genlab["hours_per_month"] == 6
+    assert genlab["hours_per_month"] == 10
     assert {c["id"]: c.get("capacity") for c in genlab["capabilities"]}[f"{nid}-pgt"] == 120
     assert [a["offers"] for a in back["agents"]] == [a["offers"] for a in document["agents"]]
     assert next(c for c in back["capabilities"] if c["id"] == f"{nid}-pgt")["unit"] == "tests"

@@ -9,8 +9,10 @@ from typing import Any
 from graph.document import MemberSize, NeedKind
 
 TEXT_FIELDS = ("name", "sector", "region", "size", "description", "contact")
+NUMBER_FIELDS = ("hours_per_month",)  # hours a month the member gives to co-operation
+DECIMALS = ("volume", "capacity")
 LISTS = {  # list -> its fields after the capability id
-    "capabilities": ("level",),
+    "capabilities": ("level", "capacity"),
     "weaknesses": ("severity",),
     "needs": ("kind", "urgency", "volume"),
 }
@@ -53,6 +55,10 @@ def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
         value = form.get(field, "").strip()
         if value:
             member[field] = value
+    for field in NUMBER_FIELDS:
+        value = form.get(field, "").strip()
+        if value:
+            member[field] = _number(value, float)
     rows: dict[str, list[dict[str, str]]] = {}
     for key, fields in LISTS.items():
         rows[key], member[key] = [], []
@@ -65,7 +71,7 @@ def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
             entry: dict[str, Any] = {"id": row["id"]}
             for f in fields:
                 if row[f]:
-                    entry[f] = _number(row[f], float if f == "volume" else int) \
+                    entry[f] = _number(row[f], float if f in DECIMALS else int) \
                         if f != "kind" else row[f]
             member[key].append(entry)
             rows[key].append(row)

@@ -24,6 +24,7 @@ class Label:
     id: str
     en: str
     es: str | None = None
+    unit: str | None = None  # what capacities of it are counted in
 
 
 def spanish(label: str, synonyms: list[str]) -> str | None:
@@ -40,7 +41,8 @@ def capability_labels(db: Database, nid: str | None) -> dict[str, Label]:
     labels = {}
     for cap in read_taxonomy(db, nid):
         en = cap.get("label") or cap["id"]
-        labels[cap["id"]] = Label(cap["id"], en, spanish(en, cap.get("synonyms") or []))
+        labels[cap["id"]] = Label(cap["id"], en, spanish(en, cap.get("synonyms") or []),
+                                  cap.get("unit"))
     return labels
 
 

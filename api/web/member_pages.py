@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api.routers import members as members_api
 from api.routers import networks as networks_api
+from api.routers import playbook as playbook_api
 from api.routers import suggestions as suggestions_api
 from api.schemas import FeedbackCreate, MembersPublic, SuggestionsPublic
-from api.security import Principal
+from api.security import Principal, Role
 from api.web import forms
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
@@ -58,11 +59,25 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
         notice = f"You {decision[0]} {names.get(decision[1], decision[1])}."
     # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
     on_behalf = None if principal.is_member(nid, mid) else profile["name"]
+    first_step, my_steps = _roadmap(request, nid, mid, principal)
     return page(request, "home.html", status_code, principal=principal, nid=nid, member=profile,
                 on_behalf=on_behalf,
                 values=values or profile, rows=rows or forms.rows_of(profile),
                 errors=errors or {}, cards=cards, names=names, notice=notice,
-                sizes=forms.SIZES, need_kinds=forms.NEED_KINDS)
+                sizes=forms.SIZES, need_kinds=forms.NEED_KINDS, first_step=first_step,
+                my_steps=my_steps)
+
+
+def _roadmap(request: Request, nid: str, mid: str, principal: Principal
+             ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The member's first step and own steps: its own roadmap when the member is reading, the
+    network's roadmap (facilitator's view) when a manager is."""
+    member = mid if principal.role is Role.MEMBER else None
+    roadmap = playbook_api.roadmap_for(request, request.app.state.db, nid, member)
+    if member is not None:
+        return roadmap.get("first_step"), roadmap["steps"]
+    return (roadmap["first_steps"].get(mid),
+            [s for s in roadmap["steps"] if mid in s["members"]])
 
 
 @router.get("/home/{mid}")

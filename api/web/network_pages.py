@@ -13,13 +13,14 @@ from fastapi.responses import Response
 
 from api.routers import networks as networks_api
 from api.routers import opportunities as opportunities_api
-from api.schemas import ValueChainRequest
+from api.routers import playbook as playbook_api
+from api.schemas import ConsortiumRequest, ValueChainRequest
 from api.security import Principal, Role, require_manager, require_roles
 from api.web.picture import clickable_svg
 from api.web.render import guarded, page
 from graph.export_formats import FORMATS
-from graph.store import export_network, network_version
-from graph.validation import DocumentInvalid
+from graph.store import export_network, network_version, read_orders
+from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/n/{nid}")
 GRAPH_FORMATS = {"gexf": "GEXF", "graphml": "GraphML", "cytoscape": "Cytoscape"}
@@ -51,7 +52,8 @@ def _names(request: Request, nid: str) -> dict[str, str]:
 
 
 @router.get("/dashboard")
-def dashboard(nid: str, request: Request, template: str | None = None) -> Response:
+def dashboard(nid: str, request: Request, template: str | None = None,
+              order: str | None = None) -> Response:
     def work(principal: Principal) -> Response:
         require_manager(principal, nid)
         db = request.app.state.db
@@ -75,7 +77,39 @@ def dashboard(nid: str, request: Request, template: str | None = None) -> Respon
             training=api.cross_training_pairs(nid, request, db, principal, capacity=3),
             leaders=api.leaders(nid, request, db, principal, limit=5),
             templates=api.value_chain_templates(nid, db, principal)["templates"],
-            template=template, chain=chain, chain_error=chain_error)
+            template=template, chain=chain, chain_error=chain_error,
+            roadmap=playbook_api.roadmap_for(request, db, nid, None),
+            gaps=playbook_api.gaps(nid, request, db, principal)["gaps"],
+            orders=read_orders(db, nid), order=order,
+            consortium=_consortium(request, nid, principal, order))
+    return guarded(request, work)
+
+
+def _consortium(request: Request, nid: str, principal: Principal, order: str | None
+                ) -> dict[str, Any] | None:
+    """The best consortium for one of the network's declared orders, when one is chosen."""
+    if not order:
+        return None
+    db = request.app.state.db
+    declared = {o["id"]: o for o in read_orders(db, nid)}
+    if order not in declared:
+        raise DocumentInvalid([Problem("order", f"no declared order {order!r} in this network")])
+    body = ConsortiumRequest.model_validate({k: declared[order][k] for k in declared[order]
+                                             if k in ConsortiumRequest.model_fields})
+    try:
+        return playbook_api.consortia(nid, body, request, db, principal)
+    except DocumentInvalid as exc:  # e.g. the lead has no time left: said next to the form
+        return {"error": exc.problems[0].message}
+
+
+@router.get("/agents")
+def agents(nid: str, request: Request) -> Response:
+    """The network's outside agents: who can be brought in, and what they offer."""
+    def work(principal: Principal) -> Response:
+        db = request.app.state.db
+        return page(request, "agents.html", principal=principal, nid=nid,
+                    network=networks_api.get_network(nid, db, principal),
+                    agents=playbook_api.agents(nid, db, principal)["agents"])
     return guarded(request, work)
 
 

@@ -32,13 +32,22 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
-env.filters.update(money=_money, pct=_pct)
+def _plain(value: Any) -> str:
+    """A number as people write it: 6 rather than 6.0; anything else as text."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+env.filters.update(money=_money, pct=_pct, plain=_plain)
 
 NAV = {  # label, path (relative to the network) per role
-    Role.MEMBER: [("My home", "home/{member}"), ("Browse members", "members")],
+    Role.MEMBER: [("My home", "home/{member}"), ("Browse members", "members"),
+                  ("Outside agents", "agents")],
     Role.FACILITATOR: [("Dashboard", "dashboard"), ("Browse members", "members"),
-                       ("Exports", "exports")],
-    Role.ANALYST: [("Exports", "exports"), ("Browse members", "members")],
+                       ("Outside agents", "agents"), ("Exports", "exports")],
+    Role.ANALYST: [("Exports", "exports"), ("Browse members", "members"),
+                   ("Outside agents", "agents")],
 }
 
 
