@@ -409,7 +409,8 @@ def _describe(prob: _Problem, model: _Model, x: np.ndarray, directory: AgentDire
             agents = directory.for_capability(req.capability)
             gaps.append({"capability": req.capability, "label": entry["label"],
                          "missing": round(req.quantity - covered, 3), "unit": entry["unit"],
-                         "agents": agents, "reason": _gap_reason(prob, r, agents)})
+                         "agents": agents,
+                         "reason": _gap_reason(prob, r, agents, req.quantity - covered)})
     shares = {k: sum(q / reqs[r].quantity for r, q, _, _ in by_member[k]) / len(reqs)
               for k in chosen}
     lead = ids.get(prob.lead) if prob.lead is not None else None
@@ -445,7 +446,7 @@ def _trust_paths(p: NetworkProjection, members: list[str], lead: str | None
     return {m: reach.get(m, []) for m in members}
 
 
-def _gap_reason(prob: _Problem, r: int, agents: list[dict[str, Any]]) -> str:
+def _gap_reason(prob: _Problem, r: int, agents: list[dict[str, Any]], missing: float) -> str:
     p, req = prob.p, prob.order.requirements[r]
     what = _label(p, req.capability)
     notes = []
@@ -455,10 +456,15 @@ def _gap_reason(prob: _Problem, r: int, agents: list[dict[str, Any]]) -> str:
     if prob.no_time.get(r):
         names = ", ".join(_name(p, m) for m in sorted(set(prob.no_time[r]))[:3])
         notes.append(f"{names} have no time left for co-operation")
-    base = (gap_sentence(p, req.capability, agents) if agents
-            else f"The network cannot deliver all the {what} asked.")
-    if agents:
-        base = f"The network cannot deliver all the {what} asked; " + base[0].lower() + base[1:]
+    covered = prob.order.requirements[r].quantity - missing
+    if covered <= 1e-6 and agents:
+        base = gap_sentence(p, req.capability, agents)
+    else:
+        base = f"The network can deliver {covered:,.4g} of the {req.quantity:,.4g} asked of {what}"
+        if agents:
+            base += "; " + ", ".join(f"{a['name']} ({a['kind']})" for a in agents) + \
+                (" offers" if len(agents) == 1 else " offer") + " it"
+        base += "."
     return base + (" (" + "; ".join(notes) + ")" if notes else "")
 
 

@@ -144,7 +144,9 @@ def opportunity_steps(p: NetworkProjection, *, groups: Sequence[Mapping[str, Any
         steps.append(Step(f"{kind.replace('_', '-')}:{s['capability']}", kind,
                           f"{what} {s['label']} together", members, s["provider"],
                           essential={s["provider"]} if s["provider"] else set(),
-                          core_business=_core(p, s["capability"]), core_member=s["provider"],
+                          # bought together from outside, nobody's core offer is shared
+                          core_business=bool(s["provider"]) and _core(p, s["capability"]),
+                          core_member=s["provider"],
                           agents=directory.for_capability(s["capability"])
                           if s["external"] else [], detail=s["reason"]))
     by_capability: dict[str, list[Mapping[str, Any]]] = {}
@@ -396,5 +398,11 @@ def _summary(planned: list[dict[str, Any]]) -> str:
     live = [e for e in planned if e["status"] == "planned"]
     if not live:
         return "Nothing to plan yet."
-    return (f"{len(live)} step(s) over {max(e['start_month'] + e['months'] - 1 for e in live)} "
-            "months: joint purchases first, deeper co-operation once they have built ties.")
+    text = (f"{len(live)} step(s) planned over "
+            f"{max(e['start_month'] + e['months'] - 1 for e in live)} months: joint purchases "
+            "first, deeper co-operation once they have built ties")
+    running = sum(1 for e in planned if e["status"] == "running")
+    waiting = len(planned) - len(live) - running
+    extra = [f"{running} already running"] if running else []
+    extra += [f"{waiting} not planned for lack of members' time"] if waiting else []
+    return text + (f" ({', '.join(extra)})." if extra else ".")

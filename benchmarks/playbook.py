@@ -1,0 +1,161 @@
+"""The playbook on the seed networks (docs/playbook.md) and its speed at 10,000 members.
+
+    python benchmarks/playbook.py                # each seed network's roadmap and consortia
+    python benchmarks/playbook.py --size 10000   # plus consortium and roadmap timings
+
+The timings put the consortium program beside the naive way: the same exact program over every
+capable member instead of the largest suppliers of each requirement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import matching.consortium as consortium_module  # noqa: E402
+from matching.agents import network_gaps  # noqa: E402
+from matching.consortium import Order, Requirement, form_consortia  # noqa: E402
+from matching.features import NetworkFeatures  # noqa: E402
+from matching.playbook import build_roadmap  # noqa: E402
+from matching.projection import NetworkProjection, build_projection  # noqa: E402
+
+SEEDS = ROOT / "seed_data"
+
+
+def _orders(doc: dict[str, Any]) -> list[tuple[str, Order]]:
+    return [(o["id"], Order([Requirement(r["capability"], r["quantity"], r.get("min_level", 3))
+                             for r in o["requirements"]], lead=o.get("lead"),
+                            competitors=o.get("competitors", "penalise"),
+                            max_members=o.get("max_members"))) for o in doc.get("orders", [])]
+
+
+def _name(p: NetworkProjection, mid: str | None) -> str:
+    return "—" if mid is None else p.ties.nodes[mid].get("name") or mid
+
+
+def seed_report(path: Path, taxonomy: list[dict]) -> str:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    p = build_projection(doc["network"], taxonomy + doc.get("capabilities", []), doc["members"],
+                         doc["ties"], agents=doc.get("agents", []))
+    roadmap = build_roadmap(p, templates=doc.get("value_chains", []), orders=_orders(doc),
+                            projects=doc.get("projects", []))
+    out = [f"## {doc['network']['name']} (`{doc['network']['id']}`, {p.n_members} members, "
+           f"{len(p.agents)} outside agents)", "", roadmap["reason"], "",
+           "| # | step | integration | from month | members | benefit a year | lead | "
+           "prepared by |", "|---|---|---|---|---|---|---|---|"]
+    for s in roadmap["steps"]:
+        month = s["start_month"] or s["status"]
+        benefit = f"{s['benefit_eur']:,.0f} EUR" if s["benefit_eur"] else "—"
+        rivals = " (rivals)" if s["trust"]["rivals"] else ""
+        out.append(f"| {s['order']} | {s['title']} | {s['integration']}{rivals} | {month} | "
+                   f"{len(s['members'])} | {benefit} | {_name(p, s['lead'])} | "
+                   f"{', '.join(s['prepared_by']) or '—'} |")
+    if roadmap["over_committed"]:
+        out += ["", "Over-committed: " + "; ".join(
+            f"{o['name']} ({o['committed']:g} h asked, {o['hours_per_month']:g} h stated)"
+            for o in roadmap["over_committed"])]
+    for name, order in _orders(doc):
+        best = form_consortia(p, order, alternatives=0)["best"]
+        out += ["", f"**Declared order `{name}`**: {best['reason']}", ""]
+        out += [f"- {m['reason']} ({m['share']:.0%} of the order)" for m in best["members"]]
+        out += [f"- Gap: {g['reason']}" for g in best["gaps"]]
+    gaps = network_gaps(p, include_weaknesses=True, limit=5)
+    if gaps:
+        out += ["", "**Top gaps and who can close them** (facilitator's view)", ""]
+        out += [f"- {g['label']} ({g['members']} members): "
+                + (", ".join(a["name"] for a in g["agents"]) or "no agent known") for g in gaps]
+    return "\n".join(out) + "\n"
+
+
+def _synthetic(size: int) -> NetworkProjection:
+    """The synthetic network with capacities on every service, product or asset capability
+    (5-200 units a month) and hours for co-operation stated by 60 % of members (2-20)."""
+    from synthetic import generate
+
+    doc = generate(size, seed=0)
+    rng = np.random.default_rng(1)
+    kinds = {c["id"]: c.get("kind") for c in doc["capabilities"]}
+    for member in doc["members"]:
+        for cap in member["capabilities"]:
+            if kinds[cap["id"]] in ("service", "product", "asset"):
+                cap["capacity"] = float(rng.integers(5, 201))
+        if rng.random() < 0.6:
+            member["hours_per_month"] = float(rng.integers(2, 21))
+    return build_projection(doc["network"], doc["capabilities"], doc["members"], doc["ties"])
+
+
+def _big_order(p: NetworkProjection, n: int = 10) -> Order:
+    """The n most widely held sized capabilities, each asked ~8 times a typical capacity."""
+    held = np.asarray((p.capacities > 0).sum(axis=0)).ravel()
+    top = np.argsort(-held, kind="stable")[:n]
+    return Order([Requirement(p.capability_ids[j], 800.0, 3) for j in sorted(top)],
+                 competitors="penalise")
+
+
+def _timed(step) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = step()
+    return time.perf_counter() - started, result
+
+
+def timings(size: int) -> str:
+    p = _synthetic(size)
+    order = _big_order(p)
+    rows = [f"Synthetic network of {size:,} members (`benchmarks/synthetic.py`, seed 0) with "
+            "capacities and hours added; an order of 10 requirements, 800 units a month each.",
+            "", "| computation | seconds | note |", "|---|---|---|"]
+    took, best = _timed(lambda: form_consortia(p, order, alternatives=0))
+    rows.append(f"| consortium, best only | {took:.2f} | {len(best['best']['members'])} members, "
+                f"coverage {best['best']['coverage']:.0%} |")
+    took, _ = _timed(lambda: form_consortia(p, order))
+    rows.append(f"| consortium, best and 2 alternatives | {took:.2f} | target <= 2 s: "
+                f"{'met' if took <= 2 else 'NOT met'} |")
+    kept = consortium_module.CANDIDATES_PER_REQUIREMENT
+    consortium_module.CANDIDATES_PER_REQUIREMENT = 10 ** 9  # the naive way: every capable member
+    try:
+        took_naive, naive = _timed(lambda: form_consortia(p, order, alternatives=0))
+    finally:
+        consortium_module.CANDIDATES_PER_REQUIREMENT = kept
+    same = (naive["best"]["coverage"] == best["best"]["coverage"]
+            and len(naive["best"]["members"]) == len(best["best"]["members"]))
+    rows.append(f"| naive: the same program over every capable member, best only | "
+                f"{took_naive:.2f} | same coverage and size: {'yes' if same else 'NO'} |")
+    features = NetworkFeatures(p)
+    took, roadmap = _timed(lambda: build_roadmap(p, features=features))
+    rows.append(f"| roadmap, facilitator's view | {took:.2f} | {len(roadmap['steps'])} steps |")
+    member = p.member_ids[0]
+    took, _ = _timed(lambda: build_roadmap(p, member=member))
+    rows.append(f"| roadmap, one member's own view | {took:.2f} | rebuilt on the member's "
+                "own weaknesses |")
+    for line in rows[4:]:
+        print(" ", line, file=sys.stderr)
+    return "\n".join(rows) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, help="also time consortia and the roadmap")
+    parser.add_argument("--no-seeds", action="store_true", help="timings only")
+    args = parser.parse_args()
+    taxonomy = json.loads((SEEDS / "taxonomy.json").read_text(encoding="utf-8"))["capabilities"]
+    if not args.no_seeds:
+        for path in sorted(SEEDS.glob("*.json")):
+            if path.name != "taxonomy.json":
+                print(seed_report(path, taxonomy))
+    if args.size:
+        print(timings(args.size))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
