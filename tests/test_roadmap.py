@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from matching.playbook import build_roadmap
 from matching.projection import build_projection
-from matching.roadmap import committed_hours, over_committed
+from matching.roadmap import HORIZON_MONTHS, committed_hours, over_committed
+from seed_data import SEED_DIR
 
 TAXONOMY = [
     {"id": "fuel", "label": "Fuel", "kind": "purchase"},
@@ -161,3 +163,29 @@ def test_a_members_roadmap_never_depends_on_other_members_weaknesses() -> None:
             json.dumps(build_roadmap(changed, member=mid), sort_keys=True)
     # while the facilitator's view does change
     assert build_roadmap(base) != build_roadmap(changed)
+
+
+SEEDS = sorted(p for p in SEED_DIR.glob("*.json") if p.name != "taxonomy.json")
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
+def test_seed_roadmaps_never_plan_more_than_members_hours(path) -> None:
+    taxonomy = json.loads((SEED_DIR / "taxonomy.json").read_text(encoding="utf-8"))
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    p = build_projection(doc["network"], taxonomy["capabilities"] + doc.get("capabilities", []),
+                         doc["members"], doc["ties"], agents=doc.get("agents", []))
+    projects = doc.get("projects", [])
+    roadmap = build_roadmap(p, templates=doc.get("value_chains", []), projects=projects)
+    load = {m: np.full(HORIZON_MONTHS, committed_hours(projects).get(m, 0.0))
+            for m in p.member_ids}
+    for s in roadmap["steps"]:
+        if s["status"] == "planned":
+            for m, h in s["hours_per_month"].items():
+                load[m][s["start_month"] - 1:s["start_month"] - 1 + s["months"]] += h
+    stated = dict(zip(p.member_ids, p.hours.tolist()))
+    planned = {m for s in roadmap["steps"] if s["status"] == "planned" for m in s["members"]}
+    for m in planned:
+        if not np.isnan(stated[m]):
+            # running projects may already exceed a budget (shown as over-committed); the
+            # roadmap never adds to it then
+            assert load[m].max() <= max(stated[m], committed_hours(projects).get(m, 0.0)), m
