@@ -32,6 +32,13 @@ POSITIVE_TIES = frozenset({"TRUSTS", "COLLABORATES_WITH", "SUPPLIES"})
 MEMBER_HOURS = 4.0  # hours a month a consortium asks of each member: meetings, planning
 LEAD_HOURS = 8.0  # and of its lead: the customer, the contract, the co-ordination
 CANDIDATES_PER_REQUIREMENT = 40
+CANDIDATE_SLACK = 6
+TIME_LIMIT_S: float | None = None  # per integer program; None: to optimality (benchmarks bound it)
+# Ties and levels only break ties between consortia of equal coverage and size; on a big order
+# proving their optimum can take far longer than finding it, so each gets this long and the
+# answer says whether it was proven (``exact``). A node limit would be deterministic, but each
+# node of these programs costs a full LP: 200 nodes took longer than an unbounded solve.
+TIE_BREAK_LIMIT_S = 0.5
 COMPETITOR_POLICIES = ("include", "penalise", "exclude")
 
 
@@ -119,6 +126,8 @@ class _Problem:
         by_member: dict[int, list[tuple[int, int, float, float]]] = {}
         self.unsized: dict[int, list[str]] = {}
         self.no_time: dict[int, list[str]] = {}
+        offers_of: list[dict[int, list[tuple[int, float, float]]]] = []
+        kept: set[int] = set()
         for r, req in enumerate(order.requirements):
             d = p.capability_index[req.capability]
             row = S[[d], :]
@@ -128,23 +137,22 @@ class _Problem:
             offers: dict[int, list[tuple[int, float, float]]] = {}
             for c in serving:
                 column = levels[:, [c]].tocoo()
+                sizes = caps[:, [c]].toarray().ravel()
                 for i, level in zip(column.row.tolist(), column.data.tolist()):
                     if level < req.min_level:
                         continue
-                    capacity = float(caps[i, c])
-                    if capacity <= 0:
+                    if sizes[i] <= 0:
                         self.unsized.setdefault(r, []).append(p.member_ids[i])
                         continue
-                    ask = LEAD_HOURS if i == lead else MEMBER_HOURS
-                    if available[i] < ask:
+                    if available[i] < (LEAD_HOURS if i == lead else MEMBER_HOURS):
                         self.no_time.setdefault(r, []).append(p.member_ids[i])
                         continue
-                    offers.setdefault(i, []).append((c, capacity, level))
-            # Largest capacity first, then level, then id: the candidates kept for r.
-            ranked = sorted(offers, key=lambda i: (-max(o[1] for o in offers[i]),
-                                                    -max(o[2] for o in offers[i]), p.member_ids[i]))
-            for i in ranked[:CANDIDATES_PER_REQUIREMENT]:
-                for c, capacity, level in offers[i]:
+                    offers.setdefault(i, []).append((c, float(sizes[i]), level))
+            offers_of.append(offers)
+            kept.update(_largest(offers, req.quantity, p.member_ids))
+        for i in kept:  # a kept member brings everything it can deliver, for any requirement
+            for r, offers in enumerate(offers_of):
+                for c, capacity, level in offers.get(i, ()):
                     by_member.setdefault(i, []).append((r, c, capacity, level))
         members = set(by_member)
         if lead is not None:
@@ -197,6 +205,23 @@ class _Problem:
                 ka, kb = self.position[ia], self.position[ib]
                 pairs.add((min(ka, kb), max(ka, kb)))
         return sorted(pairs)
+
+
+def _largest(offers: dict[int, list[tuple[int, float, float]]], quantity: float,
+             ids: list[str]) -> list[int]:
+    """The candidates kept for one requirement: by largest capacity, then level, then id, the
+    ``2k + CANDIDATE_SLACK`` first (at most ``CANDIDATES_PER_REQUIREMENT``), with k the fewest of
+    them that could cover the quantity alone. Fewer members is the second aim, so smaller
+    suppliers further down rarely matter, and the program stays small at 10,000 members."""
+    ranked = sorted(offers, key=lambda i: (-max(o[1] for o in offers[i]),
+                                            -max(o[2] for o in offers[i]), ids[i]))
+    total, needed = 0.0, len(ranked)
+    for k, i in enumerate(ranked, start=1):
+        total += max(o[1] for o in offers[i])
+        if total >= quantity:
+            needed = k
+            break
+    return ranked[:min(CANDIDATES_PER_REQUIREMENT, 2 * needed + CANDIDATE_SLACK)]
 
 
 class _Model:
@@ -266,6 +291,7 @@ class _Model:
             lower_bounds[prob.lead] = 1.0
         self.bounds = Bounds(lower_bounds, upper_bounds)
         self.integrality = np.r_[np.ones(n_y), np.zeros(n_x), np.ones(n_z + n_t)]
+        self.timed_out = False
 
     def solve(self, cuts: list[list[int]]) -> np.ndarray | None:
         """Lexicographic optimum avoiding every member set in ``cuts``: most coverage, then
@@ -277,12 +303,10 @@ class _Model:
             rows.append(dict.fromkeys(members, 1.0))
             lower.append(-np.inf)
             upper.append(len(members) - 1.0)
-        n_reqs = len(self.prob.order.requirements)
-        tie_weight = 5.0 * n_reqs + 1.0  # one more tie beats any gain in levels
         stages = [(-self.coverage, None), (self.members_row, self.coverage),
-                  (-(tie_weight * self.ties_row + self.levels), self.members_row)]
+                  (-self.ties_row, self.members_row), (-self.levels, self.ties_row)]
         x = None
-        for objective, fixed in stages:
+        for stage, (objective, fixed) in enumerate(stages):
             if fixed is not None and x is not None:
                 value = float(fixed @ x)
                 slack = 1e-7 * max(1.0, abs(value))
@@ -290,16 +314,23 @@ class _Model:
                 if fixed is self.coverage:
                     lower.append(value - slack)
                     upper.append(np.inf)
-                else:
+                elif fixed is self.members_row:
                     lower.append(-np.inf)
                     upper.append(round(value) + 0.5)
-            x = self._milp(objective, rows, lower, upper)
-            if x is None:
+                else:  # ties: at least as many
+                    lower.append(round(value) - 0.5)
+                    upper.append(np.inf)
+            found = self._milp(objective, rows, lower, upper,
+                               limit=TIE_BREAK_LIMIT_S if stage >= 2 else None)
+            if found is None:  # a tie-break that found nothing in its time keeps the last answer
+                if stage >= 2 and x is not None:
+                    break
                 return None
+            x = found
         return x
 
     def _milp(self, objective: np.ndarray, rows: list[dict[int, float]], lower: list[float],
-              upper: list[float]) -> np.ndarray | None:
+              upper: list[float], limit: float | None = None) -> np.ndarray | None:
         constraints = None
         if rows:
             r_idx = [r for r, row in enumerate(rows) for _ in row]
@@ -307,8 +338,13 @@ class _Model:
             vals = [v for row in rows for v in row.values()]
             A = sp.csr_array((vals, (r_idx, c_idx)), shape=(len(rows), self.n))
             constraints = LinearConstraint(A, lower, upper)
+        options: dict[str, Any] = {"mip_rel_gap": 0.0}
+        limits = [t for t in (TIME_LIMIT_S, limit) if t is not None]
+        if limits:
+            options["time_limit"] = min(limits)
         result = milp(objective, integrality=self.integrality, bounds=self.bounds,
-                      constraints=constraints, options={"mip_rel_gap": 0.0})
+                      constraints=constraints, options=options)
+        self.timed_out = self.timed_out or result.status == 1  # a time or node limit hit
         if result.x is None:
             return None
         x = np.array(result.x)
@@ -343,9 +379,14 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
     ``exclude``; under ``penalise`` they may, but then each supplies only requirements outside
     its core offer (:math:`x_{icr} \le cap_{ic} (1 - z_{ij})` for core c, with
     :math:`z_{ij} \ge y_i + y_j - 1`), except the lead: the order is its own business. Each
-    alternative must drop at least one member of every earlier answer. The program is exact over
-    the ``CANDIDATES_PER_REQUIREMENT`` largest suppliers of each requirement (over all of them on
-    any network where no requirement has more).
+    alternative must drop at least one member of every earlier answer. Coverage and the number
+    of members are always proven optimal; ties and levels are proven within
+    ``TIE_BREAK_LIMIT_S`` each (every small network and the seeds: at once), otherwise the best
+    found is kept and ``exact`` is false. The
+    program is exact over
+    its candidates: for each requirement the largest suppliers, ``2k + 6`` of them with k the
+    fewest that could cover it alone, at most ``CANDIDATES_PER_REQUIREMENT`` (``_largest``), each
+    with everything it can deliver; on any network with no more suppliers than that, over all.
     """
     p = projection
     _check(p, order)
@@ -365,12 +406,13 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
         if x is None:
             break
         chosen = [k for k in range(model.n_y) if x[k] > 0.5]
-        answers.append(_describe(prob, model, x, directory))
+        answers.append({**_describe(prob, model, x, directory), "exact": not model.timed_out})
+        model.timed_out = False
         if not chosen or (prob.lead is not None and chosen == [prob.lead]):
             break
         cuts.append(chosen)
     if not answers:  # nothing feasible: only when the lead alone breaks max_members
-        answers.append(_describe(prob, model, np.zeros(model.n), directory))
+        answers.append({**_describe(prob, model, np.zeros(model.n), directory), "exact": True})
     return {"best": answers[0], "alternatives": answers[1:],
             "order": {"lead": order.lead, "competitors": order.competitors,
                       "max_members": order.max_members,
