@@ -60,6 +60,7 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
     "capacity": lambda n: ["1"],
     "full_at_members": lambda n: ["3"],
     "discount": lambda n: ["fuel:0.04"],
+    "order": lambda n: ["declared-order"],
     "template": lambda n: n.templates or ["none"],
     "network": lambda n: [n.nid],
     "member": lambda n: n.members[:1],
@@ -72,6 +73,8 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
 }
 # POST routes that change nothing: their answers are reads too.
 READ_ONLY_POSTS: dict[str, Callable[[Network], dict[str, Any]]] = {
+    "/networks/{nid}/consortia": lambda n: {"requirements": [
+        {"capability": c, "quantity": 10} for c in n.capabilities[:2]]},
     "/networks/{nid}/value-chains": lambda n: {"stages": [
         {"id": "make", "requires": n.capabilities[:1]},
         {"id": "sell", "requires": n.capabilities[1:2] or n.capabilities[:1]}]},

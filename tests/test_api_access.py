@@ -81,6 +81,19 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
      MANAGERS | {"member"}, 200),
     ("PUT", "/networks/{nid}/projects/{pid}/outcomes", {"expected_saving": 10},
      MANAGERS | {"member"}, 200),
+    ("GET", "/networks/{nid}/agents", None, IN_NETWORK, 200),
+    ("PUT", "/networks/{nid}/agents", {"agents": []}, MANAGERS, 200),
+    # A member asks for consortia it leads itself (the lead defaults to it).
+    ("POST", "/networks/{nid}/consortia", {"requirements": [{"capability": "{nid}-pgt",
+                                                             "quantity": 10}]},
+     MANAGERS | {"member", "other-member"}, 200),
+    # small_document declares no capacities: no consortium to turn into a project (422), but
+    # only managers get that far.
+    ("POST", "/networks/{nid}/consortia/projects",
+     {"requirements": [{"capability": "{nid}-pgt", "quantity": 10}]}, MANAGERS, 201,
+     {"admin": 422, "facilitator": 422}),
+    ("GET", "/networks/{nid}/gaps", None, MANAGERS | {"member", "other-member"}, 200),
+    ("GET", "/networks/{nid}/roadmap", None, MANAGERS | {"member", "other-member"}, 200),
 ]
 CASES = [(row[0], row[1], row[2], role, code) for row in MATRIX
          for role, code in expected(*row[3:]).items()]
