@@ -14,6 +14,7 @@ from graph.database import Database
 from graph.store import import_network
 from graph.tokens import issue_token
 from tests.test_agents_format import playbook_document
+from tests.test_web import csrf_of, sign_in
 
 pytestmark = pytest.mark.database
 ADMIN_SECRET = "pm_web-playbook-admin-" + uuid.uuid4().hex
@@ -46,8 +47,10 @@ def app(db: Database) -> FastAPI:
 
 
 def as_(app: FastAPI, world: World, role: str) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False,
-                      cookies={"pm_session": world.tokens[role]})
+    """A browser signed in as ``role`` through the sign-in form (with its CSRF token)."""
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    assert sign_in(client, world.tokens[role]).status_code == 303
+    return client
 
 
 def test_dashboard_shows_the_roadmap_gaps_and_a_consortium(app: FastAPI, world: World) -> None:
@@ -80,7 +83,7 @@ def test_members_state_hours_and_capacities_in_their_profile(app: FastAPI, world
     # (last: it rewrites the clinic's profile)
     client = as_(app, world, "member")
     response = client.post(f"/n/{world.nid}/home/clinic", data={
-        "name": "Clínica Sol", "hours_per_month": "5",
+        "csrf": csrf_of(client), "name": "Clínica Sol", "hours_per_month": "5",
         "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "3",
         "capabilities.0.capacity": "40"})
     assert response.status_code == 303, response.text
@@ -88,7 +91,7 @@ def test_members_state_hours_and_capacities_in_their_profile(app: FastAPI, world
     assert "Gives 5 hours a month to co-operation" in page
     assert "40 units a month" in page
     bad = client.post(f"/n/{world.nid}/home/clinic", data={
-        "name": "Clínica Sol", "hours_per_month": "1000",
+        "csrf": csrf_of(client), "name": "Clínica Sol", "hours_per_month": "1000",
         "capabilities.0.id": f"{world.nid}-quality", "capabilities.0.level": "3",
         "capabilities.0.capacity": "-2"})
     assert bad.status_code == 422
