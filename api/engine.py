@@ -34,7 +34,10 @@ class MatcherCache:
         cached = self._fitted.get(nid)
         if cached and cached[0] == key:
             return cached[1]
-        with self._lock(nid):  # one fit per network at a time; others wait and reuse it
+        lock = self._lock(nid)  # one fit per network at a time; others wait and reuse it
+        while not lock.acquire(timeout=0.2):
+            db.check_available()  # the database went down meanwhile: 503 now, not after the fit
+        try:
             cached = self._fitted.get(nid)
             if cached and cached[0] == key:
                 return cached[1]
@@ -45,6 +48,8 @@ class MatcherCache:
             ).fit(projection)
             self._fitted[nid] = ((projection.version, key[1]), matcher)
             return matcher
+        finally:
+            lock.release()
 
     def best_pairs(self, db: Database, nid: str, limit: int, policy: str) -> list[dict]:
         """The network's best pairs: scoring every member is seconds on a big network, so the

@@ -199,3 +199,37 @@ def test_a_chunked_body_over_the_limit_is_refused_too(
                            headers={**world.headers("admin"), "Content-Type": "application/json"})
     assert response.status_code == 413 and "larger than 256 kB" in response.json()["detail"]
     assert normalised(export_network(db, world.nid)) == before
+
+
+def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    import api.engine
+    from graph.database import DatabaseUnavailable
+
+    class DownDatabase:
+        def check_available(self) -> None:
+            raise DatabaseUnavailable("the graph database is restarting", retry_after=3)
+
+    monkeypatch.setattr(api.engine, "network_version", lambda db, nid: 1)
+    cache = api.engine.MatcherCache()
+    lock = cache._lock("busy")
+    lock.acquire()  # another request is fitting this network
+    outcome: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            cache.get(DownDatabase(), "busy")  # type: ignore[arg-type]
+        except DatabaseUnavailable as exc:
+            outcome.append(exc)
+
+    try:
+        waiter = threading.Thread(target=request)
+        waiter.start()
+        waiter.join(timeout=5)
+        assert not waiter.is_alive(), "the request kept waiting on the fit"
+        assert len(outcome) == 1
+    finally:
+        lock.release()
