@@ -51,7 +51,8 @@ DELETE b
 
 CREATE_BROADER = """
 UNWIND $rows AS row
-MATCH (c:Capability {id: row.id}), (p:Capability {id: row.broader})
+MATCH (c:Capability {id: row.id})
+MATCH (p:Capability {id: row.broader})
 CREATE (c)-[:BROADER]->(p)
 """
 
@@ -161,7 +162,8 @@ CREATE (m)-[:NEEDS {kind: entry.kind, urgency: entry.urgency, volume: entry.volu
 
 _CREATE_TIE = """
 UNWIND $rows AS row
-MATCH (a:Member {{network: $nid, id: row.source}}), (b:Member {{network: $nid, id: row.target}})
+MATCH (a:Member {{network: $nid, id: row.source}})
+MATCH (b:Member {{network: $nid, id: row.target}})
 CREATE (a)-[:{type} {{weight: row.weight, since: row.since}}]->(b)
 """
 # Built once from the closed set of tie types, never from input.
@@ -248,7 +250,8 @@ CREATE (p)-[:PROJECT_OF]->(n)
 
 CREATE_PARTICIPATION = """
 UNWIND $rows AS row
-MATCH (m:Member {network: $nid, id: row.member}), (p:Project {network: $nid, id: row.project})
+MATCH (m:Member {network: $nid, id: row.member})
+MATCH (p:Project {network: $nid, id: row.project})
 CREATE (m)-[:PARTICIPATES_IN {role: row.role}]->(p)
 """
 

@@ -35,10 +35,26 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> DatabaseSettings:
     return settings
 
 
+# Every Cypher statement the code sends during the session (tests/test_cypher_lint.py checks
+# each one with Neo4j's own Cypher front end at the end of the run).
+RECORDED_STATEMENTS: set[str] = set()
+
+
+def record_statement(query: str, parameters: dict[str, Any]) -> None:
+    RECORDED_STATEMENTS.add(query)
+
+
 @pytest.fixture(scope="session")
 def db(settings: DatabaseSettings) -> Iterator[Database]:
     with open_database(settings) as database:
+        database.observer = record_statement
         yield database
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_suite`` run last, whatever their file: they look at what the others
+    did."""
+    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
 
 
 @pytest.fixture(scope="session")
