@@ -69,4 +69,26 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
                    members.router, suggestions.router, opportunities.router,
                    collaboration.router, playbook.router, web_router):
         app.include_router(router)
+    _document_unparsable_bodies(app)
     return app
+
+
+def _document_unparsable_bodies(app: FastAPI) -> None:
+    """List the 400 that every operation with a body answers to bytes that are not JSON (or not
+    UTF-8): FastAPI answers it before the route runs, so no route declares it."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            spec = build()
+            for item in spec.get("paths", {}).values():
+                for operation in item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("400", {
+                            "description": "The body is not JSON, or not UTF-8",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorResponse"}}}})
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from api.security import Role
 from graph.document import (
     Agent,
     CompetitorPolicy,
+    FreeJson,
     Identifier,
     LongText,
     NetworkPolicy,
@@ -237,7 +238,7 @@ class ProjectCreate(BaseModel):
     members: list[Participant] = Field(min_length=1, max_length=10_000)
     lead: Identifier | None = None
     goal: LongText | None = None
-    source: dict[str, Any] | None = None
+    source: FreeJson | None = None
 
 
 class ProjectMove(BaseModel):

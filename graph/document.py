@@ -8,6 +8,7 @@ Both report every problem with its JSON path before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstr
 
 from matching.workflow import Phase as ProjectPhase
 
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 Identifier = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", min_length=1, max_length=100)
 ]
@@ -40,6 +42,32 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                  _printable(_CONTROL)]
 LongText = Annotated[str, StringConstraints(max_length=5000), _printable(_CONTROL_IN_LONG)]
 Score = Annotated[int, Field(ge=1, le=5)]
+
+MAX_JSON_DEPTH = 8
+MAX_JSON_CHARS = 20_000
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Free-form JSON (a project's ``source``) is kept small and shallow: every reader can hold
+    it, and answering it never recurses deeply."""
+
+    def depth(node: Any, level: int) -> int:
+        """Levels of objects and arrays from ``node`` down (a scalar adds none)."""
+        if not isinstance(node, (dict, list)):
+            return level - 1
+        if level > MAX_JSON_DEPTH:
+            return level
+        children = node.values() if isinstance(node, dict) else node
+        return max((depth(child, level + 1) for child in children), default=level)
+
+    if depth(value, 1) > MAX_JSON_DEPTH:
+        raise ValueError(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+    if len(json.dumps(value, ensure_ascii=False)) > MAX_JSON_CHARS:
+        raise ValueError(f"is longer than {MAX_JSON_CHARS} characters as JSON")
+    return value
+
+
+FreeJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
 
 class CapabilityKind(StrEnum):
@@ -278,10 +306,11 @@ class Project(_Strict):
     id: Identifier
     title: Text
     kind: ProjectKind = ProjectKind.OTHER
-    members: list[Participant] = Field(min_length=1, max_length=10_000)
+    # A project keeps its record when its members leave the network: it may end up with none.
+    members: list[Participant] = Field(max_length=10_000)
     lead: Identifier | None = None
     goal: LongText | None = None
-    source: dict[str, Any] | None = None  # the opportunity it came from
+    source: FreeJson | None = None  # the opportunity it came from
     phase: ProjectPhase = ProjectPhase.OPPORTUNITY
     outcomes: Outcomes = Field(default_factory=Outcomes)
     history: list[PhaseChange] = Field(default_factory=list)

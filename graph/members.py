@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from typing import Any
 
 from neo4j import ManagedTransaction
@@ -37,11 +38,26 @@ def list_members(
     db: Database, nid: str, *, sector: str | None = None, region: str | None = None,
     capability: str | None = None, text: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Members of ``nid`` matching every given filter; ``capability`` includes narrower ones."""
+    """Members of ``nid`` matching every given filter; ``capability`` includes narrower ones.
+
+    ``text`` is looked for in the name and description with case and accents folded
+    (``GROSSHANDEL`` finds ``Großhandel``, ``camion`` finds ``Camión``): in Python, since Cypher's
+    ``toLower`` folds neither ``ß`` nor accents.
+    """
     read_network(db, nid)
-    filters = {**NO_FILTER, "sector": sector, "region": region, "capability": capability,
-               "text": text.lower() if text else None}
-    return [_member(row) for row in db.query(q.MEMBERS, nid=nid, **filters)]
+    filters = {**NO_FILTER, "sector": sector, "region": region, "capability": capability}
+    rows = db.query(q.MEMBERS, nid=nid, **filters)
+    if text:
+        wanted = folded(text)
+        rows = [row for row in rows
+                if wanted in folded(row["name"] or "") or wanted in folded(row["description"] or "")]
+    return [_member(row) for row in rows]
+
+
+def folded(text: str) -> str:
+    """``text`` for comparison: compatibility-decomposed, accents dropped, case folded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def get_member(db: Database, nid: str, mid: str) -> dict[str, Any]:

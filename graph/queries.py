@@ -89,6 +89,12 @@ UNWIND edges AS r
 DELETE r
 """
 
+RELEASE_PROJECT_LEADS = """
+MATCH (p:Project {network: $nid})
+WHERE p.lead IN $ids
+SET p.lead = null
+"""
+
 DELETE_MEMBER = """
 MATCH (m:Member {network: $nid, id: $mid})
 DETACH DELETE m

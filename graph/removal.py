@@ -30,6 +30,8 @@ def remove_members(tx: ManagedTransaction, nid: str, ids: list[str],
     moment = (now or dt.datetime.now(dt.UTC)).isoformat()
     tx.run(q.DELETE_MEMBER_TOKENS, nid=nid, ids=ids).consume()
     tx.run(q.DELETE_MEMBER_INVITATIONS, nid=nid, ids=ids).consume()
+    # Their projects stay on record (possibly with no participant left), without them as lead.
+    tx.run(q.RELEASE_PROJECT_LEADS, nid=nid, ids=ids).consume()
     for row in tx.run(q.OPEN_INTRODUCTIONS_OF, nid=nid, ids=ids, open=list(OPEN)).data():
         history = [*json.loads(row["history"] or "[]"),
                    {"at": moment, "status": WITHDRAWN, "by": "system",

@@ -149,6 +149,14 @@ def _capability_problems(
 
 def _member_problems(raw: Any, capability_ids: set[str]) -> tuple[list[Problem], set[str]]:
     problems, seen = _unique_ids(raw, "members", "member")
+    # Ids are compared exactly, but two that differ only in case are refused: people (and
+    # case-insensitive file systems, spreadsheets) would take them for one.
+    by_case: dict[str, str] = {}
+    for mid, i in seen.items():
+        other = by_case.setdefault(mid.casefold(), mid)
+        if other != mid:
+            problems.append(Problem(f"members[{i}].id", f"member id {brief(mid)} differs from "
+                                    f"{brief(other)} (members[{seen[other]}]) only in case"))
     for i, member in _items(raw, "members"):
         for field in ("capabilities", "weaknesses", "needs"):
             listed: dict[str, int] = {}
@@ -207,13 +215,17 @@ def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
 def _project_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
     problems, _ = _unique_ids(raw, "projects", "project")
     for i, project in _items(raw, "projects"):
-        participants = set()
+        participants: dict[str | None, int] = {}
         for j, part in _items(project, "members"):
             mid = _text(part.get("member"))
             if mid is not None and mid not in member_ids:
                 problems.append(Problem(f"projects[{i}].members[{j}].member",
                                         f"member {brief(mid)} is not in this network's members"))
-            participants.add(mid)
+            if mid is not None and mid in participants:
+                problems.append(Problem(f"projects[{i}].members[{j}].member",
+                                        f"member {brief(mid)} is listed twice (also "
+                                        f"members[{participants[mid]}])"))
+            participants.setdefault(mid, j)
         lead = _text(project.get("lead"))
         if lead is not None and lead not in participants:
             problems.append(Problem(f"projects[{i}].lead",

@@ -118,6 +118,8 @@ def natural_leaders(projection: NetworkProjection, limit: int = 5
         ``components`` (the scaled values) and ``reasons`` (sentences). Members scoring 0 are left
         out.
     """
+    if not projection.member_ids:  # an empty network has no leaders (and no graph to measure)
+        return {"leaders": []}
     raw = _raw_components(projection)
     scaled = {k: _scaled(raw[k]) for k in WEIGHTS}
     score = sum(w * scaled[k] for k, w in WEIGHTS.items())

@@ -76,7 +76,10 @@ def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bo
 @router.post("/introductions", status_code=status.HTTP_201_CREATED)
 def request(nid: str, body: IntroductionCreate, request: Request, db: DbDep,
             principal: PrincipalDep) -> dict[str, Any]:
-    """Ask to be introduced (the member itself, or its facilitator on its behalf)."""
+    """Ask to be introduced (the member itself, or its facilitator on its behalf).
+
+    `from` and `to` must differ: no introduction to oneself (422). One open request per pair:
+    another one, from either side, answers 409 naming the open one."""
     require_network(principal, nid)
     if not (principal.manages(nid) or principal.is_member(nid, body.requester)):
         raise forbidden("members request introductions for themselves only")

@@ -7,7 +7,7 @@ from api.limits import large_body
 from api.schemas import (ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate,
                          error_responses)
 from api.security import Role, forbidden, require_manager, require_network, require_roles
-from graph.document import Network
+from graph.document import IDENTIFIER, Network
 from graph.export_formats import FORMATS, render
 from graph.members import upsert_network
 from graph.store import export_network, import_network, list_networks, read_network
@@ -37,8 +37,16 @@ def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDe
     """Create or describe a network (admin)."""
     if not principal.is_admin:
         raise forbidden("only admins create or change networks")
+    if not IDENTIFIER.fullmatch(nid):
+        raise DocumentInvalid([Problem("path.nid", "a network id is 1-100 ASCII letters, digits "
+                                       "and _ . : - starting with a letter or digit")])
     if body.id is not None and body.id != nid:
         raise DocumentInvalid([Problem("id", f"is {body.id!r} but the address names {nid!r}")])
+    clash = [n["id"] for n in list_networks(db) if n["id"] != nid and
+             n["id"].casefold() == nid.casefold()]
+    if clash:
+        raise DocumentInvalid([Problem("path.nid", f"differs from the network {clash[0]!r} only "
+                                                   "in case")])
     return upsert_network(db, Network(**body.model_dump(exclude={"id"}), id=nid))
 
 

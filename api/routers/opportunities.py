@@ -118,7 +118,9 @@ def metrics(
     since: dt.date | None = Query(None, description="Ties from this date (YYYY-MM-DD)"),
     until: dt.date | None = Query(None, description="Ties up to this date (YYYY-MM-DD)"),
 ) -> dict[str, Any]:
-    """The facilitator's dashboard figures (facilitator, admin, analyst; counts only)."""
+    """The facilitator's dashboard figures (facilitator, admin, analyst; counts only).
+
+    `since` must not be after `until` (422 otherwise)."""
     require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
     if since and until and since > until:
         raise DocumentInvalid([Problem("query.since", f"{since} is after until ({until})")])

@@ -59,7 +59,9 @@ def network_pairs(
 def feedback(nid: str, body: FeedbackCreate, db: DbDep, principal: PrincipalDep
              ) -> dict[str, Any]:
     """Accept or decline a suggestion (the member itself, or its facilitator or admin on its
-    behalf: recorded as such, and never learnt by the ranker as the member's own choice)."""
+    behalf: recorded as such, and never learnt by the ranker as the member's own choice).
+
+    `member` and `candidate` must differ: no feedback on oneself (422)."""
     require_network(principal, nid)
     if not (principal.manages(nid) or principal.is_member(nid, body.member)):
         raise forbidden("members give feedback on their own suggestions only")
