@@ -69,13 +69,24 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
                    members.router, suggestions.router, opportunities.router,
                    collaboration.router, playbook.router, web_router):
         app.include_router(router)
-    _document_unparsable_bodies(app)
+    _document_common_answers(app)
     return app
 
 
-def _document_unparsable_bodies(app: FastAPI) -> None:
-    """List the 400 that every operation with a body answers to bytes that are not JSON (or not
-    UTF-8): FastAPI answers it before the route runs, so no route declares it."""
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+COMMON_ANSWERS = {
+    # FastAPI answers it before the route runs, to bytes that are not JSON (or not UTF-8).
+    "400": ("requestBody", "The body is not JSON, or not UTF-8"),
+    # The failed-authentication throttle answers it before the route runs (with Retry-After).
+    "429": ("security", "Too many failed authentications from this address; see Retry-After"),
+    # The database is restarting, or concurrent writes kept conflicting (with Retry-After).
+    "503": ("security", "The database is unavailable or busy; see Retry-After"),
+}
+
+
+def _document_common_answers(app: FastAPI) -> None:
+    """List in the OpenAPI document the answers that no route declares because they come from
+    around the routes: 400 for an unparsable body, 429 and 503 with ``Retry-After``."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -83,11 +94,12 @@ def _document_unparsable_bodies(app: FastAPI) -> None:
             spec = build()
             for item in spec.get("paths", {}).values():
                 for operation in item.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        operation.setdefault("responses", {}).setdefault("400", {
-                            "description": "The body is not JSON, or not UTF-8",
-                            "content": {"application/json": {
-                                "schema": {"$ref": "#/components/schemas/ErrorResponse"}}}})
+                    if not isinstance(operation, dict):
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    for code, (needs, text) in COMMON_ANSWERS.items():
+                        if needs in operation:
+                            responses.setdefault(code, {"description": text, "content": _ERROR})
             app.openapi_schema = spec
         return app.openapi_schema
 
