@@ -24,7 +24,8 @@ from graph.tokens import (
 )
 from graph.validation import DocumentInvalid, Problem
 
-router = APIRouter(prefix="/tokens", tags=["tokens"], responses=error_responses(401, 403, 429))
+router = APIRouter(prefix="/tokens", tags=["tokens"],
+                   responses=error_responses(401, 403, 422, 429))
 DELEGATED = (Role.MEMBER, Role.ANALYST)  # what a facilitator issues, lists and revokes
 
 
