@@ -34,7 +34,11 @@ class ErrorResponse(BaseModel):
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a router answers, all with the one error shape."""
+    """OpenAPI entries for the error statuses a router answers, all with the one error shape.
+
+    Whatever checks a token (401) may also answer 429: failed authentications are throttled."""
+    if 401 in codes and 429 not in codes:
+        codes = (*codes, 429)
     return {code: {"model": ErrorResponse} for code in codes}
 
 
