@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import errors
-from api.engine import MatcherCache
+from api.analyses import Analyses
+from api.engine import Engine
 from api.headers import SecurityHeaders
 from api.limits import RequestGate
 from api.routers import (
@@ -44,18 +45,22 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if database is not None:
-            app.state.db = database
-            yield
-            return
-        with open_database() as db:
+        with contextlib.ExitStack() as stack:
+            db = database if database is not None else stack.enter_context(open_database())
             app.state.db = db
-            yield
+            if settings.warm_start:
+                app.state.matchers.warm(db)  # background: requests are served meanwhile
+            try:
+                yield
+            finally:
+                app.state.matchers.close()
+                app.state.analyses.close()
 
     app = FastAPI(title="partnermatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
-    app.state.matchers = MatcherCache()
+    app.state.matchers = Engine()
+    app.state.analyses = Analyses()
     app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
     app.state.sessions = SessionStore()
     if database is not None:

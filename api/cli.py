@@ -125,11 +125,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         elif retire_bootstrap_token(db):
             print("PARTNERMATCH_ADMIN_TOKEN is set: the bootstrap admin token was retired",
                   file=sys.stderr)
+        print(f"partnermatch on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+        if args.workers > 1:
+            # Each worker opens its own driver (on the server started here) and keeps its
+            # matchers current through the change log (docs/architecture.md); uvicorn's
+            # supervisor handles the signals.
+            uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                        workers=args.workers, log_level=args.log_level)
+            return 0
         app = create_app(settings, database=db)
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
                                                log_level=args.log_level))
         _stop_on_signals(server)
-        print(f"partnermatch on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
         server.run()
     return 0
 
@@ -181,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes; they stay consistent through the change log")
     serve.set_defaults(run=cmd_serve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a network document")

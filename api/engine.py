@@ -1,63 +1,256 @@
-"""Fitted matchers cached per network, refitted when the network's version changes.
+"""Live matchers, one per network, kept current through the change log (graph/changes.py).
 
-The version is bumped in the same transaction as every write to a network, so a cache in any
-process notices writes made by any other; checking it costs one indexed lookup per request.
+Each request checks the network's version (one indexed lookup). When the matcher is behind, the
+changes after its version and the current state of the members they name are read in one
+transaction and applied in place (``PartnerMatcher.apply_changes``): milliseconds, whichever
+process made the write. What cannot be applied as a delta (an import, a taxonomy change) and the
+periodic ranker retraining run as full fits on a background thread; requests keep the previous
+matcher meanwhile. A network nobody has fitted yet answers 503 with ``Retry-After`` while its
+first fit runs, if that takes longer than ``first_fit_wait``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
+import logging
 import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
+from graph.changes import Catchup, read_changes
 from graph.database import Database
-from graph.projection import project_network
-from graph.store import network_version
-from matching.scoring import PartnerMatcher
+from graph.store import network_sizes, read_network_rows, versions
+from matching.projection import build_projection
+from matching.scoring import PartnerMatcher, StaleTaxonomy
 
 DECLINE_DAYS = 180
+RETRAIN_SHARE = 0.2  # the rankers are refitted when decisions grew by this share
+TOMBSTONE_SHARE = 0.1  # rows of deleted members tolerated before a background refit
+log = logging.getLogger("partnermatch.engine")
 
 
-class MatcherCache:
+class NotReady(RuntimeError):
+    """The network's first fit is still running; retry after ``retry_after`` seconds."""
+
+    def __init__(self, nid: str, retry_after: int):
+        super().__init__(f"the matcher of network {nid!r} is being prepared")
+        self.retry_after = retry_after
+
+
+class _ReadWriteLock:
+    """Many readers (requests scoring) or one writer (a catch-up applying changes)."""
+
     def __init__(self) -> None:
-        self._fitted: dict[str, tuple[tuple[int, dt.date], PartnerMatcher]] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-        self._pairs: dict[str, tuple[PartnerMatcher, tuple[int, str], list[dict]]] = {}
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
 
-    def _lock(self, nid: str) -> threading.Lock:
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._writing = True
+            self._cond.wait_for(lambda: self._readers == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+@dataclass
+class _Slot:
+    """One network's live matcher and the versions it reflects."""
+
+    matcher: PartnerMatcher | None = None
+    version: int = -1
+    taxonomy: int = -1
+    lock: _ReadWriteLock = field(default_factory=_ReadWriteLock)
+    catching_up: threading.Lock = field(default_factory=threading.Lock)
+    fit: Future | None = None
+
+
+def _matcher(projection, network: dict) -> PartnerMatcher:
+    policy = network.get("policy") or {}
+    return PartnerMatcher(decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS
+                          ).fit(projection)
+
+
+def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
+    present = {m["id"] for m in catchup.members}
+    policy = (catchup.network or {}).get("policy") or {}
+    matcher.apply_changes(
+        members=catchup.members, removed=set(catchup.profile_members - present),
+        tie_members=set(catchup.tie_members), ties=catchup.ties,
+        feedback_members=set(catchup.feedback_members), feedback=catchup.feedback,
+        decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS)
+
+
+class Engine:
+    """The live matchers of this process (``app.state.matchers``)."""
+
+    def __init__(self, *, first_fit_wait: float = 5.0, refit_wait: float = 5.0):
+        self.first_fit_wait = first_fit_wait
+        self.refit_wait = refit_wait
+        self._slots: dict[str, _Slot] = {}
+        self._guard = threading.Lock()
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+
+    def _executor(self, name: str) -> ThreadPoolExecutor:
+        """One background thread per purpose, created on first use (again after ``close``:
+        an app's lifespan may be entered more than once)."""
         with self._guard:
-            return self._locks.setdefault(nid, threading.Lock())
+            if name not in self._executors:
+                self._executors[name] = ThreadPoolExecutor(max_workers=1,
+                                                           thread_name_prefix=name)
+            return self._executors[name]
+
+    def _slot(self, nid: str) -> _Slot:
+        with self._guard:
+            return self._slots.setdefault(nid, _Slot())
+
+    # -- the request path -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self, db: Database, nid: str) -> Iterator[PartnerMatcher]:
+        """The network's matcher, current as of this request, held against concurrent updates."""
+        slot = self._current(db, nid)
+        with slot.lock.reading():
+            assert slot.matcher is not None
+            yield slot.matcher
 
     def get(self, db: Database, nid: str) -> PartnerMatcher:
-        # The date is part of the key: suppression of declined pairs expires with time.
-        key = (network_version(db, nid), dt.date.today())
-        cached = self._fitted.get(nid)
-        if cached and cached[0] == key:
-            return cached[1]
-        lock = self._lock(nid)  # one fit per network at a time; others wait and reuse it
-        while not lock.acquire(timeout=0.2):
-            db.check_available()  # the database went down meanwhile: 503 now, not after the fit
-        try:
-            cached = self._fitted.get(nid)
-            if cached and cached[0] == key:
-                return cached[1]
-            projection = project_network(db, nid)
-            policy = projection.network.get("policy") or {}
-            matcher = PartnerMatcher(
-                decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS
-            ).fit(projection)
-            self._fitted[nid] = ((projection.version, key[1]), matcher)
+        """The current matcher, for callers that only read what a fit never changes in place
+        (analyses run on a matcher of their own)."""
+        with self.reading(db, nid) as matcher:
             return matcher
-        finally:
-            lock.release()
 
-    def best_pairs(self, db: Database, nid: str, limit: int, policy: str) -> list[dict]:
-        """The network's best pairs: scoring every member is seconds on a big network, so the
-        answer is kept until the matcher itself is refitted."""
-        matcher = self.get(db, nid)
-        cached = self._pairs.get(nid)
-        if cached and cached[0] is matcher and cached[1] == (limit, str(policy)):
-            return cached[2]
-        pairs = matcher.best_pairs(limit=limit, competitors=policy)
-        self._pairs[nid] = (matcher, (limit, str(policy)), pairs)
-        return pairs
+    def _current(self, db: Database, nid: str) -> _Slot:
+        version, taxonomy = versions(db, nid)  # raises NetworkNotFound
+        slot = self._slot(nid)
+        if slot.matcher is None:
+            self._wait(db, self._refit(db, nid, slot), self.first_fit_wait, nid, first=True)
+        if (slot.version, slot.taxonomy) == (version, taxonomy):
+            return slot
+        with slot.catching_up:  # one catch-up per network at a time; others then find it done
+            if slot.version < version or slot.taxonomy != taxonomy:
+                self._catch_up(db, nid, slot)
+        return slot
+
+    def _catch_up(self, db: Database, nid: str, slot: _Slot) -> None:
+        catchup = read_changes(db, nid, slot.version, slot.taxonomy)
+        if not catchup.complete:
+            self._wait(db, self._refit(db, nid, slot), self.refit_wait, nid, first=False)
+            return
+        if catchup.changes:
+            with slot.lock.writing():
+                if slot.version != catchup.since:  # a background fit got further meanwhile
+                    return
+                assert slot.matcher is not None
+                try:
+                    _apply(slot.matcher, catchup)
+                except StaleTaxonomy:
+                    stale = True
+                else:
+                    stale = False
+                    slot.version = catchup.version
+            if stale:
+                self._wait(db, self._refit(db, nid, slot), self.refit_wait, nid, first=False)
+                return
+            self._maybe_refit(db, nid, slot)
+
+    def _maybe_refit(self, db: Database, nid: str, slot: _Slot) -> None:
+        """Retrain in the background when decisions grew enough or deleted rows pile up."""
+        matcher = slot.matcher
+        assert matcher is not None
+        p = matcher.projection_
+        decisions = sum(not f.get("on_behalf") for f in p.feedback)  # what rankers learn
+        retrain = (decisions >= matcher.min_feedback and
+                   decisions >= matcher.ranker_feedback_ * (1 + RETRAIN_SHARE) + 1)
+        tombstones = len(p.member_ids) - len(p.member_index)
+        if retrain or tombstones > TOMBSTONE_SHARE * max(len(p.member_ids), 10):
+            self._refit(db, nid, slot)
+
+    def _wait(self, db: Database, fit: Future, timeout: float, nid: str, *,
+              first: bool) -> None:
+        """Wait for ``fit`` at most ``timeout`` seconds, in short steps: a request waiting for a
+        fit answers 503 at once when the database goes down meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fit.result(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
+                return
+            except TimeoutError:
+                db.check_available()
+                if time.monotonic() < deadline:
+                    continue
+                if first:
+                    raise NotReady(nid, retry_after=max(1, int(timeout))) from None
+                return  # a refit after an import: the previous matcher serves until it is done
+
+    # -- background fits --------------------------------------------------------------------
+    def _refit(self, db: Database, nid: str, slot: _Slot) -> Future:
+        """Start a full fit of ``nid`` unless one is running; the new matcher replaces the old
+        one once it has caught up with the writes made while it was fitted."""
+        executor = self._executor("refit")
+        with self._guard:
+            if slot.fit is None or slot.fit.done():
+                slot.fit = executor.submit(self._fit, db, nid, slot)
+            return slot.fit
+
+    def _fit(self, db: Database, nid: str, slot: _Slot) -> None:
+        for _ in range(3):  # a second import during the fit: fit again
+            rows = read_network_rows(db, nid)
+            projection = build_projection(rows.network, rows.taxonomy, rows.members, rows.ties,
+                                          rows.feedback, version=rows.version)
+            matcher = _matcher(projection, rows.network)
+            catchup = read_changes(db, nid, rows.version, rows.taxonomy_version)
+            if catchup.complete:
+                try:
+                    _apply(matcher, catchup)
+                except StaleTaxonomy:
+                    continue
+                with slot.lock.writing():
+                    slot.matcher, slot.version = matcher, catchup.version
+                    slot.taxonomy = catchup.taxonomy_version
+                return
+
+    def warm(self, db: Database) -> Future:
+        """Fit every network in the background, smallest first (the largest last), so the
+        service answers for most networks at once after a start."""
+
+        def work() -> None:
+            try:
+                for nid, _ in network_sizes(db):
+                    self._refit(db, nid, self._slot(nid)).result()
+            except Exception:  # the service still starts: requests fit what they need
+                log.exception("warm start stopped")
+
+        return self._executor("warm").submit(work)
+
+    def status(self) -> dict[str, int]:
+        """How many networks have a matcher, and how many are being fitted."""
+        with self._guard:
+            slots = list(self._slots.values())
+        return {"ready": sum(s.matcher is not None for s in slots),
+                "fitting": sum(s.fit is not None and not s.fit.done() for s in slots)}
+
+    def close(self) -> None:
+        with self._guard:
+            executors, self._executors = self._executors, {}
+        for executor in executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)

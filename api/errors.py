@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.engine import NotReady
 from graph.database import DatabaseBusy, DatabaseUnavailable, StorageFull
 from graph.introductions import Conflict, IntroductionNotFound
 from graph.invitations import InvitationNotFound
@@ -106,6 +107,12 @@ def install(app: FastAPI) -> None:
     async def transition_refused(request: Request, exc: TransitionError) -> JSONResponse:
         code = status.HTTP_403_FORBIDDEN if exc.forbidden else status.HTTP_409_CONFLICT
         return error(code, str(exc))
+
+    @app.exception_handler(NotReady)
+    async def not_ready(request: Request, exc: NotReady) -> JSONResponse:
+        response = error(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:

@@ -153,6 +153,8 @@ class Health(BaseModel):
         description="ok; degraded: reads work but writes fail (see `writes`); unavailable")
     database: Literal["ok", "unreachable", "restarting"]
     writes: str = Field("ok", description="ok, or why writes fail now (a full disk)")
+    matchers: dict[str, int] | None = Field(
+        None, description="Networks with a live matcher (ready) and those being fitted")
 
 
 class ReasonPublic(BaseModel):
@@ -186,6 +188,8 @@ class PairPublic(BaseModel):
 class PairsPublic(BaseModel):
     network: str
     pairs: list[PairPublic]
+    as_of: dict[str, Any] | None = Field(None, description="Version and time of the network "
+                                                           "the pairs were computed on")
 
 
 class FeedbackCreate(BaseModel):

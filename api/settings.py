@@ -11,6 +11,7 @@ class ApiSettings:
     admin_token: str | None = None  # PARTNERMATCH_ADMIN_TOKEN; without it serve generates one
     max_body_bytes: int = 32 * 1024 * 1024  # a 10k-member network document is about 6 MB
     auth_failures_per_minute: int = 10  # from one client address, then 429 with Retry-After
+    warm_start: bool = True  # PARTNERMATCH_WARM_START=0: fit networks only when first asked
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -19,4 +20,5 @@ class ApiSettings:
             max_body_bytes=int(os.environ.get("PARTNERMATCH_MAX_BODY_MB", "32")) * 1024 * 1024,
             auth_failures_per_minute=int(os.environ.get("PARTNERMATCH_AUTH_FAILURES_PER_MINUTE",
                                                         "10")),
+            warm_start=os.environ.get("PARTNERMATCH_WARM_START", "1") != "0",
         )

@@ -674,7 +674,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--markdown", help="also write the tables here")
     parser.add_argument("--worker", choices=["engine", "db"], help=argparse.SUPPRESS)
+    parser.add_argument("--live", nargs=argparse.REMAINDER,
+                        help="the live engine's targets instead (benchmarks/live.py; the rest "
+                             "of the command line goes to it, e.g. --live --sizes 10000)")
     args = parser.parse_args(argv)
+    if args.live is not None:
+        import live
+
+        return live.main(args.live)
 
     if args.worker == "engine":
         result = worker_engine(args.sizes[0], args.seed, args.requests, args.naive_members[0],

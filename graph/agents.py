@@ -7,6 +7,7 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from graph import queries as q
+from graph.changes import ChangeKind, record_change
 from graph.database import Database
 from graph.document import Agent
 from graph.store import known_broader, read_agents, read_network, write_agents
@@ -29,7 +30,7 @@ def replace_agents(db: Database, nid: str, raw: Any) -> list[dict[str, Any]]:
 
     def work(tx: ManagedTransaction) -> None:
         write_agents(tx, nid, agents)
-        tx.run(q.BUMP_VERSION, nid=nid).consume()
+        record_change(tx, nid, ChangeKind.NETWORK)  # agents hold no matching data
 
     db.write(work)
     return read_agents(db, nid)

@@ -9,6 +9,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.acting import Acting, feedback_credential
+from graph.changes import ChangeKind, record_change
 from graph.database import Database
 from graph.members import get_member
 from graph.validation import DocumentInvalid, Problem
@@ -41,4 +42,4 @@ def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: st
     stamp = at if isinstance(at, str) else at.isoformat()
     tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
            at=stamp, **feedback_credential(by)).consume()
-    tx.run(q.BUMP_VERSION, nid=nid).consume()
+    record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))

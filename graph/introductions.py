@@ -11,6 +11,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.acting import Acting, who
+from graph.changes import ChangeKind, record_change
 from graph.database import Database
 from graph.feedback import record_decision
 from graph.members import get_member
@@ -95,6 +96,7 @@ def request_introduction(db: Database, nid: str, requester: str, recipient: str,
         tx.run(q.CREATE_INTRODUCTION, nid=nid, id=iid, requester=requester, recipient=recipient,
                message=message, reasons=json.dumps(reasons or []), status=status.value,
                now=now.isoformat(), expires=expires, history=json.dumps(history)).consume()
+        record_change(tx, nid, ChangeKind.INTRODUCTION, (requester, recipient))
 
     db.write(work)
     return get_introduction(db, nid, iid, now)
@@ -122,6 +124,8 @@ def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Ac
         if target in (IntroStatus.ACCEPTED, IntroStatus.DECLINED):
             # The recipient's answer is feedback on the pair, in the same transaction.
             record_decision(tx, nid, current["to"], current["from"], target.value, now, by)
+        else:
+            record_change(tx, nid, ChangeKind.INTRODUCTION, (current["to"], current["from"]))
         return _public(moved.data(), now)
 
     return db.write(work)

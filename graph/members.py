@@ -11,6 +11,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.acting import Acting, who
+from graph.changes import ChangeKind, record_change
 from graph.database import Database
 from graph.document import Member, Network
 from graph.removal import remove_members
@@ -98,6 +99,7 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
         write_members(tx, nid, [member])
         tx.run(q.APPEND_MEMBER_CHANGE, nid=nid, mid=mid, entry=entry,
                keep=MEMBER_CHANGES_KEPT).consume()
+        record_change(tx, nid, ChangeKind.MEMBERS, [mid])
 
     db.write(work)
     return get_member(db, nid, mid)
@@ -115,7 +117,8 @@ def delete_member(db: Database, nid: str, mid: str) -> None:
     def work(tx: ManagedTransaction) -> int:
         remove_members(tx, nid, [mid])
         deleted = tx.run(q.DELETE_MEMBER, nid=nid, mid=mid).single(strict=True)["deleted"]
-        tx.run(q.BUMP_VERSION, nid=nid).consume()
+        if deleted:
+            record_change(tx, nid, ChangeKind.MEMBERS, [mid])
         return deleted
 
     read_network(db, nid)
@@ -126,7 +129,7 @@ def delete_member(db: Database, nid: str, mid: str) -> None:
 def upsert_network(db: Database, network: Network) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
         tx.run(q.UPSERT_NETWORK, network=network_row(network)).consume()
-        tx.run(q.BUMP_VERSION, nid=network.id).consume()
+        record_change(tx, network.id, ChangeKind.NETWORK)
 
     db.write(work)
     return read_network(db, network.id)

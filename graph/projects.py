@@ -12,6 +12,7 @@ from neo4j.exceptions import ConstraintError
 
 from graph import queries as q
 from graph.acting import Acting, who
+from graph.changes import ChangeKind, record_change
 from graph.database import Database
 from graph.disclosure import public_participation
 from graph.introductions import Conflict, list_introductions
@@ -61,7 +62,7 @@ def create_project(db: Database, nid: str, body: dict[str, Any], by: str | Actin
 
     def work(tx: ManagedTransaction) -> None:
         write_projects(tx, nid, [project], replace=False)
-        tx.run(q.BUMP_VERSION, nid=nid).consume()
+        record_change(tx, nid, ChangeKind.PROJECT, [m.member for m in project.members])
 
     try:
         db.write(work, attempts=1)
@@ -90,7 +91,7 @@ def move_project(db: Database, nid: str, pid: str, target: str, actor: Actor, by
             entry["reason"] = reason
         history = json.dumps([*json.loads(row["history"] or "[]"), entry])
         tx.run(q.MOVE_PROJECT, nid=nid, pid=pid, phase=phase.value, history=history).consume()
-        tx.run(q.BUMP_VERSION, nid=nid).consume()
+        record_change(tx, nid, ChangeKind.PROJECT)
 
     db.write(work)
     return get_project(db, nid, pid)
@@ -101,7 +102,7 @@ def set_outcomes(db: Database, nid: str, pid: str, outcomes: dict[str, Any]) -> 
 
     def work(tx: ManagedTransaction) -> None:
         tx.run(q.SET_OUTCOMES, nid=nid, pid=pid, outcomes=json.dumps(outcomes)).consume()
-        tx.run(q.BUMP_VERSION, nid=nid).consume()
+        record_change(tx, nid, ChangeKind.PROJECT)
 
     db.write(work)
     return get_project(db, nid, pid)

@@ -373,11 +373,47 @@ RETURN DISTINCT partner.id AS partner
 ORDER BY partner
 """
 
-# Every write to a network bumps its version in the same transaction, so in-memory projections
-# (cached per network in any process) know when they are stale.
-BUMP_VERSION = """
+# The change log (graph/changes.py): every write to a network bumps its version and appends a
+# record in the same transaction; the SET takes the network's write lock, so versions follow the
+# commit order without gaps.
+RECORD_CHANGE = """
 MATCH (n:Network {id: $nid})
 SET n.version = coalesce(n.version, 0) + 1
+CREATE (c:Change {network: $nid, version: n.version, kind: $kind, members: $members, at: $at})
+RETURN n.version AS version
+"""
+
+COMPACT_CHANGES = """
+MATCH (c:Change {network: $nid})
+WHERE c.version <= $upto
+DELETE c
+"""
+
+CHANGES_SINCE = """
+MATCH (c:Change {network: $nid})
+WHERE c.version > $since
+RETURN c.version AS version, c.kind AS kind, c.members AS members, c.at AS at
+ORDER BY version
+"""
+
+NETWORK_SIZES = """
+MATCH (n:Network)
+OPTIONAL MATCH (m:Member {network: n.id})
+RETURN n.id AS id, count(m) AS members
+ORDER BY members, id
+"""
+
+# The shared taxonomy has one version of its own (created by graph/schema.py).
+BUMP_TAXONOMY_VERSION = """
+MATCH (t:TaxonomyVersion {id: 'shared'})
+SET t.version = t.version + 1
+"""
+
+# What a cached matcher compares on every request: one indexed lookup each.
+VERSIONS = """
+MATCH (n:Network {id: $nid})
+OPTIONAL MATCH (t:TaxonomyVersion {id: 'shared'})
+RETURN coalesce(n.version, 0) AS version, coalesce(t.version, 0) AS taxonomy
 """
 
 NETWORK_VERSION = """
@@ -401,6 +437,22 @@ CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, seq: seq, token: $token,
 # on_behalf: a manager decided for the member; the ranker does not learn from it as the member's.
 FEEDBACK = """
 MATCH (a:Member {network: $nid})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
+RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
+       coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
+ORDER BY at, seq, member, candidate
+"""
+
+FEEDBACK_FROM = """
+UNWIND $ids AS wanted
+MATCH (a:Member {network: $nid, id: wanted})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
+RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
+       coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
+ORDER BY at, seq, member, candidate
+"""
+
+FEEDBACK_TO = """
+UNWIND $ids AS wanted
+MATCH (b:Member {network: $nid, id: wanted})<-[f:FEEDBACK_ON]-(a:Member {network: $nid})
 RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
        coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
 ORDER BY at, seq, member, candidate
@@ -451,6 +503,26 @@ RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.siz
        [(m)-[r:NEEDS]->(c:Capability) |
            {id: c.id, kind: r.kind, urgency: r.urgency, volume: r.volume}] AS needs
 ORDER BY m.id
+"""
+
+# The change log's catch-up reads a few members: each found by its key, never by a scan.
+_ANY_MEMBER = "MATCH (m:Member {network: $nid})\nWHERE ($mid IS NULL OR m.id = $mid)"
+assert _ANY_MEMBER in MEMBERS
+MEMBERS_BY_IDS = MEMBERS.replace(
+    _ANY_MEMBER, "UNWIND $ids AS wanted\nMATCH (m:Member {network: $nid, id: wanted})\nWHERE true")
+
+TIES_FROM = """
+UNWIND $ids AS wanted
+MATCH (a:Member {network: $nid, id: wanted})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->
+      (b:Member {network: $nid})
+RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
+"""
+
+TIES_TO = """
+UNWIND $ids AS wanted
+MATCH (b:Member {network: $nid, id: wanted})<-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]-
+      (a:Member {network: $nid})
+RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
 """
 
 TIES = """

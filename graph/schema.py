@@ -27,6 +27,11 @@ STATEMENTS = (
     "CREATE CONSTRAINT invitation_id IF NOT EXISTS FOR (i:Invitation) REQUIRE i.id IS UNIQUE",
     "CREATE CONSTRAINT invitation_hash IF NOT EXISTS "
     "FOR (i:Invitation) REQUIRE i.hash IS UNIQUE",
+    # The change log (graph/changes.py) is read by network and version.
+    "CREATE INDEX change_network IF NOT EXISTS FOR (c:Change) ON (c.network, c.version)",
+    "CREATE CONSTRAINT taxonomy_version_id IF NOT EXISTS "
+    "FOR (t:TaxonomyVersion) REQUIRE t.id IS UNIQUE",
+    "MERGE (t:TaxonomyVersion {id: 'shared'}) ON CREATE SET t.version = 0",
 )
 
 

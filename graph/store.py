@@ -13,6 +13,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import without_credentials
 from graph.batches import Progress, run_batched
+from graph.changes import ChangeKind, record_change, record_taxonomy_change
 from graph.database import Database
 from graph.disclosure import public_project
 from graph.removal import absent_members, remove_members
@@ -58,11 +59,32 @@ def known_broader(db: Database, nid: str | None = None) -> dict[str, str | None]
     return {row["id"]: row["broader"] for row in read_taxonomy(db, nid)}
 
 
+def _changes_stored(tx: ManagedTransaction, capabilities: list[Capability]) -> bool:
+    """Whether writing ``capabilities`` changes a stored one (label, kind, parent, synonyms).
+
+    Only such a change moves other networks' scores: a new capability is in no one's profile
+    yet, and label similarity is computed per label, with nothing learned from the others.
+    """
+    stored = {row["id"]: row for row in tx.run(q.CAPABILITIES_BY_ID,
+                                               ids=[c.id for c in capabilities]).data()}
+    for c in capabilities:
+        row = stored.get(c.id)
+        if row is not None and (row["label"] != c.label or row["kind"] != c.kind
+                                or (c.broader and c.broader != row["broader"])
+                                or set(c.synonyms) - set(row["synonyms"] or [])):
+            return True
+    return False
+
+
 def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability],
                         owner: str | None) -> None:
     """Upsert ``capabilities`` as ``owner``'s (None: shared); refuse if one has another owner."""
     if not capabilities:
         return
+    # A network's own entries come with its import (a full refit); shared ones reach every
+    # network's matcher through the taxonomy version.
+    if owner is None and _changes_stored(tx, capabilities):
+        record_taxonomy_change(tx)
     rows = [{"id": c.id, "label": c.label, "kind": c.kind, "synonyms": c.synonyms,
              "unit": c.unit} for c in capabilities]
     written = {r["id"] for r in tx.run(q.UPSERT_CAPABILITIES, rows=rows, owner=owner).data()}
@@ -156,7 +178,6 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
         rows = [{"member": m.id, "entries": [e.model_dump() for e in getattr(m, part)]}
                 for m in members if getattr(m, part)]
         run_batched(tx, query, rows, nid=nid)
-    tx.run(q.BUMP_VERSION, nid=nid).consume()
 
 
 def _write_members(tx: ManagedTransaction, document: NetworkDocument,
@@ -224,7 +245,7 @@ def _write_network(tx: ManagedTransaction, document: NetworkDocument,
     write_agents(tx, nid, document.agents)
     write_orders(tx, nid, document.orders)
     write_projects(tx, nid, document.projects)
-    tx.run(q.BUMP_VERSION, nid=nid).consume()
+    record_change(tx, nid, ChangeKind.REPLACED)
     _check_written(tx, document)
 
 
@@ -433,6 +454,7 @@ class NetworkRows:
     feedback: list[dict[str, Any]]
     version: int
     agents: list[dict[str, Any]] = field(default_factory=list)
+    taxonomy_version: int = 0
 
 
 def read_network_rows(db: Database, nid: str) -> NetworkRows:
@@ -441,14 +463,28 @@ def read_network_rows(db: Database, nid: str) -> NetworkRows:
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
         return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
                 tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY, nid=nid).data(),
-                tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.NETWORK_VERSION, nid=nid).data(),
+                tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.VERSIONS, nid=nid).data(),
                 tx.run(q.AGENTS, nid=nid).data())
 
     network_rows, member_rows, tie_rows, taxonomy, feedback, version, agents = db.read(work)
     if not network_rows:
         raise NetworkNotFound(nid)
     return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy, feedback,
-                       version[0]["version"], [_without_none(a) for a in agents])
+                       version[0]["version"], [_without_none(a) for a in agents],
+                       version[0]["taxonomy"])
+
+
+def network_sizes(db: Database) -> list[tuple[str, int]]:
+    """Every network's id and member count, smallest first."""
+    return [(row["id"], int(row["members"])) for row in db.query(q.NETWORK_SIZES)]
+
+
+def versions(db: Database, nid: str) -> tuple[int, int]:
+    """The network's version and the shared taxonomy's, in one indexed lookup."""
+    rows = db.query(q.VERSIONS, nid=nid)
+    if not rows:
+        raise NetworkNotFound(nid)
+    return int(rows[0]["version"]), int(rows[0]["taxonomy"])
 
 
 def network_version(db: Database, nid: str) -> int:

@@ -11,22 +11,19 @@ from enum import StrEnum
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
+from matching.member_rows import (CORE_CAPABILITY_KINDS, CORE_LEVEL, NON_CORE_CAPABILITY_KINDS,
+                                  NON_CORE_NEED_KINDS, ROW_ARRAYS, TaxonomyParts, member_rows,
+                                  rows_of)
 from matching.projection import NetworkProjection
-from matching.taxonomy import coverage_matrix
+from matching.rows import grown, replace_rows, transposed
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
-# What rivals can share without touching each other's core business.
-NON_CORE_CAPABILITY_KINDS = frozenset({"purchase", "knowhow", "certification", "asset"})
-NON_CORE_NEED_KINDS = frozenset({"purchase", "knowhow"})
-CORE_CAPABILITY_KINDS = frozenset({"service", "product", None})
-CORE_LEVEL = 3
 DEFAULT_TIE_WEIGHT = 0.5
-LABEL_SIMILARITY_FLOOR = 0.5
 FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie", "common",
             "adamic_adar", "rival", "core_overlap", "same_sector", "same_region", "preferential")
+__all__ = ["CORE_CAPABILITY_KINDS", "CORE_LEVEL", "NON_CORE_CAPABILITY_KINDS",
+           "NON_CORE_NEED_KINDS", "FEATURES", "NetworkFeatures", "View"]
 
 
 class View(StrEnum):
@@ -42,32 +39,27 @@ class View(StrEnum):
     PUBLIC = "public"  # needs only, on both sides (analysts, anything network-wide)
 
 
-def _csr(rows, cols, data, shape) -> sp.csr_array:
-    return sp.csr_array((np.asarray(data, np.float32), (rows, cols)), shape=shape)
+def _same_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> bool:
+    """Whether ``matrix``'s rows ``rows`` already hold exactly the rows of ``new``."""
+    old = matrix[rows]
+    old.sort_indices()
+    return (np.array_equal(old.indptr, new.indptr) and np.array_equal(old.indices, new.indices)
+            and np.array_equal(old.data, new.data))
 
 
-def _row_normalised(matrix: sp.csr_array, totals: np.ndarray) -> sp.csr_array:
-    scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-    return sp.csr_array(sp.diags_array(scale) @ matrix)
-
-
-def _rows(matrix: sp.csr_array) -> list[dict[int, float]]:
-    """Each row of a CSR matrix as {column: value}."""
-    matrix = sp.csr_array(matrix)
-    ptr, cols, vals = matrix.indptr, matrix.indices.tolist(), matrix.data.tolist()
-    return [dict(zip(cols[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]]))
-            for i in range(matrix.shape[0])]
-
-
-def _codes(values: list[str | None]) -> np.ndarray:
+class _Codes:
     """Integer codes per distinct value; -1 for a missing one (never equal to anything)."""
-    seen: dict[str, int] = {}
-    return np.array([seen.setdefault(v, len(seen)) if v else -1 for v in values], np.int64)
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, value: str | None) -> int:
+        return self.seen.setdefault(value, len(self.seen)) if value else -1
 
 
 @dataclass
 class NetworkFeatures:
-    """The matrices every scorer needs, computed once per projection.
+    """The matrices every scorer needs, computed once per projection, updated per member.
 
     ``demand[a, d]`` is how much member a wants capability d: urgency/5 for a need and
     ``weakness_weight`` * severity/5 for a weakness (the larger of the two). ``coverage[d, b]`` is
@@ -77,6 +69,9 @@ class NetworkFeatures:
     The public forms (``public_demand``, ``public_non_core_demand``, ``public_want_words``) read
     needs only, normalised by the needs' own totals: nothing computed from them depends on
     anyone's weaknesses.
+
+    Member rows are row-local (``matching.member_rows``) and ties are kept as adjacency, so
+    ``update_members`` and ``update_ties`` give exactly the arrays a new fit would.
     """
 
     projection: NetworkProjection
@@ -84,133 +79,134 @@ class NetworkFeatures:
 
     def __post_init__(self) -> None:
         p = self.projection
-        n, m = p.n_members, len(p.capability_ids)
-        self.coverage_of = coverage_matrix(p.taxonomy, p.capability_ids)
-        self.levels = sp.csr_array(p.levels / 5.0)
-        self.coverage = sp.csr_array(self.coverage_of @ self.levels.T)
-        self.coverage.data = np.minimum(self.coverage.data, 1.0)
-        self.coverage_t = sp.csr_array(self.coverage.T)  # n x m: rows of candidates, cheap to slice
+        self.taxonomy_ = TaxonomyParts.of(p.taxonomy, p.capability_ids)
+        self.coverage_of = self.taxonomy_.coverage_of
+        self.covers = rows_of(self.coverage_of)
+        every = np.arange(p.n_members)
+        for name, matrix in self._rows_of_members(every).items():
+            setattr(self, name, matrix)
+        self.levels_of = rows_of(p.levels)
+        self.urgency_of = rows_of(p.urgencies)
+        self.severity_of = rows_of(p.severities)
+        self.non_core_of = [set(r) for r in rows_of(self.non_core_demand)]
+        self.core_of = [set(r) for r in rows_of(self.core)]
+        self._sectors, self._regions = _Codes(), _Codes()
+        self.sector = np.array([self._sectors(p.ties.nodes[mid].get("sector"))
+                                for mid in p.member_ids], np.int64)
+        self.region = np.array([self._regions(p.ties.nodes[mid].get("region"))
+                                for mid in p.member_ids], np.int64)
+        self._derive()
+        self._positive: dict[int, dict[int, float]] = {}
+        self._competing: dict[int, set[int]] = {}
+        for i in range(p.n_members):
+            self._read_ties(i)
+        self._tie_matrices()
 
-        needs = sp.csr_array(p.urgencies / 5.0)
-        weak = sp.csr_array(p.severities / 5.0 * self.weakness_weight)
-        demand = sp.csr_array(needs.maximum(weak))
-        totals = np.asarray(demand.sum(axis=1)).ravel()
-        self.demand = _row_normalised(demand, totals)
-        self.demand_t = sp.csr_array(self.demand.T)
-        self.non_core_demand = _row_normalised(self._non_core(demand), totals)
-        need_totals = np.asarray(needs.sum(axis=1)).ravel()
-        self.public_demand = _row_normalised(needs, need_totals)
-        self.public_demand_t = sp.csr_array(self.public_demand.T)
-        self.public_non_core_demand = _row_normalised(self._non_core(needs), need_totals)
-
-        core_kinds = np.array([p.taxonomy.nodes[c].get("kind") in CORE_CAPABILITY_KINDS
-                               for c in p.capability_ids])
-        core = sp.csr_array(p.levels >= CORE_LEVEL, dtype=np.float32)
-        self.core = sp.csr_array(core @ sp.diags_array(core_kinds.astype(np.float32)))
-        self.core_t = sp.csr_array(self.core.T)
-
-        # Row-wise dicts for explaining a handful of pairs without slicing sparse matrices.
-        self.levels_of = _rows(p.levels)
-        self.urgency_of = _rows(p.urgencies)
-        self.severity_of = _rows(p.severities)
-        self.non_core_of = [set(r) for r in _rows(self.non_core_demand)]
-        self.core_of = [set(r) for r in _rows(self.core)]
-        self.covers = _rows(self.coverage_of)
-
-        self.sector = _codes([p.ties.nodes[mid].get("sector") for mid in p.member_ids])
-        self.region = _codes([p.ties.nodes[mid].get("region") for mid in p.member_ids])
-        self._tie_matrices(n)
-        self._text(m)
-
-    def _non_core(self, demand: sp.csr_array) -> sp.csr_array:
-        """Demand restricted to what rivals may share: purchases, know-how, certifications."""
+    def _rows_of_members(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
         p = self.projection
-        kinds = [p.taxonomy.nodes[c].get("kind") for c in p.capability_ids]
-        keep_rows, keep_cols = [], []
-        for i, needs in enumerate(p.needs):
-            for need in needs:
-                if need.get("kind") in NON_CORE_NEED_KINDS:
-                    keep_rows.append(i)
-                    keep_cols.append(p.capability_index[need["id"]])
-        mask = _csr(keep_rows, keep_cols, np.ones(len(keep_rows)), demand.shape)
-        kind_mask = np.array([k in NON_CORE_CAPABILITY_KINDS for k in kinds], np.float32)
-        by_kind = sp.csr_array(demand @ sp.diags_array(kind_mask))
-        return sp.csr_array(by_kind.maximum(demand.multiply(mask)))
+        descriptions = [(p.ties.nodes[p.member_ids[i]].get("description") or "")
+                        if p.member_ids[i] in p.ties else "" for i in rows]
+        return member_rows(self.taxonomy_, p.levels[rows], p.urgencies[rows],
+                           p.severities[rows], [p.needs[i] for i in rows], descriptions,
+                           self.weakness_weight)
 
-    def _tie_matrices(self, n: int) -> None:
+    def _derive(self, changed: set[str] | None = None) -> None:
+        """The transposed forms the block products read (of the ``changed`` row arrays)."""
+        for target, source in (("coverage", "coverage_t"), ("demand_t", "demand"),
+                               ("public_demand_t", "public_demand"), ("core_t", "core"),
+                               ("label_text", "label_text_t"), ("description_t", "description")):
+            if changed is None or source in changed:
+                setattr(self, target, transposed(getattr(self, source)))
+
+    # -- live updates ---------------------------------------------------------------------------
+    def update_members(self, projection: NetworkProjection, rows: list[int]) -> None:
+        """Recompute the rows of ``rows`` (new members are rows past the end) from ``projection``,
+        which already holds their new data; a removed member's row is all zero."""
+        self.projection = projection
+        p = projection
+        n = p.n_members
+        rows_array = np.asarray(sorted(rows), dtype=np.int64)
+        fresh = self._rows_of_members(rows_array)
+        changed = set()
+        for name in ROW_ARRAYS:
+            current = getattr(self, name)
+            if n == current.shape[0] and _same_rows(current, rows_array, fresh[name]):
+                continue  # e.g. a level changed but not the description: keep its arrays
+            setattr(self, name, replace_rows(current, rows_array, fresh[name]))
+            changed.add(name)
+        levels_of, urgency_of, severity_of = (rows_of(p.levels[rows_array]),
+                                              rows_of(p.urgencies[rows_array]),
+                                              rows_of(p.severities[rows_array]))
+        non_core_of = rows_of(fresh["non_core_demand"])
+        core_of = rows_of(fresh["core"])
+        self.sector = np.concatenate([self.sector, np.full(n - len(self.sector), -1)])
+        self.region = np.concatenate([self.region, np.full(n - len(self.region), -1)])
+        for lst in (self.levels_of, self.urgency_of, self.severity_of):
+            lst.extend({} for _ in range(n - len(lst)))
+        for lst in (self.non_core_of, self.core_of):
+            lst.extend(set() for _ in range(n - len(lst)))
+        for k, i in enumerate(rows_array.tolist()):
+            self.levels_of[i], self.urgency_of[i] = levels_of[k], urgency_of[k]
+            self.severity_of[i] = severity_of[k]
+            self.non_core_of[i], self.core_of[i] = set(non_core_of[k]), set(core_of[k])
+            attrs = p.ties.nodes[p.member_ids[i]] if p.member_ids[i] in p.ties else {}
+            self.sector[i] = self._sectors(attrs.get("sector"))
+            self.region[i] = self._regions(attrs.get("region"))
+        self._derive(changed)
+        if self.tie_strength.shape[0] != n:  # new members: the tie arrays grow with them
+            self._tie_matrices()
+
+    def update_ties(self, projection: NetworkProjection, rows: list[int]) -> None:
+        """Re-read every tie touching ``rows`` from ``projection`` (after ``update_members`` for
+        new members)."""
+        self.projection = projection
+        for i in rows:
+            for j in self._positive.pop(i, {}):
+                self._positive.get(j, {}).pop(i, None)
+            for j in self._competing.pop(i, set()):
+                self._competing.get(j, set()).discard(i)
+        for i in rows:
+            self._read_ties(i)
+        self._tie_matrices()
+
+    def _read_ties(self, i: int) -> None:
+        """Member i's ties from the projection, both ways, into the symmetric adjacency."""
         p = self.projection
+        mid = p.member_ids[i]
+        if mid not in p.ties or p.member_index.get(mid) != i:
+            return
         idx = p.member_index
-        pos: dict[tuple[int, int], float] = {}
-        comp: dict[tuple[int, int], float] = {}
-        for a, b, data in p.ties.edges(data=True):
-            i, j = idx[a], idx[b]
+        edges = [(a, b, d) for a, b, d in p.ties.out_edges(mid, data=True)]
+        edges += [(a, b, d) for a, b, d in p.ties.in_edges(mid, data=True)]
+        for a, b, data in edges:
+            x, y = idx[a], idx[b]
             if data["type"] == "COMPETES_WITH":
-                comp[(i, j)] = comp[(j, i)] = 1.0
+                self._competing.setdefault(x, set()).add(y)
+                self._competing.setdefault(y, set()).add(x)
             elif data["type"] in POSITIVE_TIES:
-                w = float(data.get("weight") or DEFAULT_TIE_WEIGHT)
-                for key in ((i, j), (j, i)):
-                    pos[key] = max(pos.get(key, 0.0), min(w, 1.0))
+                w = min(float(data.get("weight") or DEFAULT_TIE_WEIGHT), 1.0)
+                for u, v in ((x, y), (y, x)):
+                    row = self._positive.setdefault(u, {})
+                    row[v] = max(row.get(v, 0.0), w)
 
-        def matrix(entries: dict) -> sp.csr_array:
-            if not entries:
-                return sp.csr_array((n, n), dtype=np.float32)
-            rows, cols = zip(*entries)
-            return _csr(rows, cols, list(entries.values()), (n, n))
+    def _tie_matrices(self) -> None:
+        n = self.projection.n_members
 
-        self.tie_strength = matrix(pos)
-        self.rivals = matrix(comp)
+        def matrix(adjacency: dict[int, dict[int, float]]) -> sp.csr_array:
+            rows = [i for i, row in adjacency.items() for _ in row]
+            cols = [j for row in adjacency.values() for j in row]
+            data = [w for row in adjacency.values() for w in row.values()]
+            out = sp.csr_array((np.asarray(data, np.float32), (rows, cols)), shape=(n, n))
+            out.sort_indices()
+            return out
+
+        self.tie_strength = matrix(self._positive)
+        self.rivals = matrix({i: dict.fromkeys(js, 1.0) for i, js in self._competing.items()})
         self.linked = sp.csr_array(self.tie_strength > 0, dtype=np.float32)
         degree = np.asarray(self.linked.sum(axis=1)).ravel()
         self.degree = degree
         inv_log = np.where(degree > 1, 1.0 / np.log(np.maximum(degree, 2)), 0.0)
         self.linked_aa = sp.csr_array(self.linked @ sp.diags_array(inv_log))
-
-    def _text(self, m: int) -> None:
-        r"""Two text signals, both cheap to score in blocks.
-
-        - Capability labels: :math:`T` is the cosine of TF-IDF character n-grams of each
-          capability's label and synonyms (which match across English and Spanish spellings),
-          kept where :math:`\ge` ``LABEL_SIMILARITY_FLOOR``; a's wants meet b's offers through
-          it: :math:`\min(1, \hat D_a T \, L_b^\top)`. Done at the level of capabilities, the
-          product stays as sparse as the taxonomy coverage.
-        - Descriptions: the cosine of word TF-IDF of the labels a wants and the description b
-          wrote; words in more than a fifth of descriptions are dropped, which removes stop words
-          in any language and keeps the product sparse.
-        """
-        p = self.projection
-        tax = p.taxonomy.nodes
-        labels = [" ".join([tax[c].get("label") or c, *tax[c].get("synonyms", [])])
-                  for c in p.capability_ids]
-        try:
-            chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
-                                    strip_accents="unicode").fit_transform(labels)
-            similar = sp.csr_array(chars @ chars.T, dtype=np.float32)
-            similar.data[similar.data < LABEL_SIMILARITY_FLOOR] = 0
-            similar.eliminate_zeros()
-        except ValueError:  # no labels at all
-            similar = sp.eye_array(m, dtype=np.float32, format="csr")
-        self.label_text = sp.csr_array(similar @ self.levels.T)
-        self.label_text.data = np.minimum(self.label_text.data, 1.0)
-
-        descriptions = [p.ties.nodes[mid].get("description") or "" for mid in p.member_ids]
-
-        def wants(matrix) -> list[str]:
-            return [" ".join(labels[j] for j in row) for row in _rows(sp.csr_array(matrix))]
-
-        vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                                     strip_accents="unicode",
-                                     max_df=0.2 if p.n_members >= 100 else 1.0)
-        try:
-            vectoriser.fit(descriptions)
-            self.description_t = sp.csr_array(normalize(vectoriser.transform(descriptions)).T)
-            self.want_words = sp.csr_array(normalize(vectoriser.transform(
-                wants(p.urgencies + p.severities))))
-            self.public_want_words = sp.csr_array(normalize(vectoriser.transform(
-                wants(p.urgencies))))
-        except ValueError:  # no descriptions, or every word too common
-            self.description_t = sp.csr_array((1, p.n_members), dtype=np.float32)
-            self.want_words = sp.csr_array((p.n_members, 1), dtype=np.float32)
-            self.public_want_words = self.want_words
 
     # -- blocks -------------------------------------------------------------------------------
     def block(self, rows: np.ndarray, names: tuple[str, ...] | None = None,

@@ -7,12 +7,14 @@ nothing here knows where they came from.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+
+from matching.rows import replace_rows
 
 MEMBER_ATTRIBUTES = ("name", "sector", "region", "size", "description")
 
@@ -148,8 +150,7 @@ def build_projection(
         needs=[sorted((dict(n) for n in (m.get("needs") or [])), key=lambda n: n["id"])
                for m in members],
         ties=tie_graph,
-        feedback=sorted((dict(f) for f in feedback),
-                        key=lambda f: (f.get("at") or "", f.get("seq") or 0)),
+        feedback=sorted((dict(f) for f in feedback), key=feedback_order),
         version=version,
         capacities=_capacities(members, capability_index),
         hours=np.array([np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
@@ -169,3 +170,90 @@ def _capacities(members: list[Mapping[str, Any]], index: Mapping[str, int]) -> s
                 data.append(float(entry["capacity"]))
     return sp.csr_array((np.asarray(data, dtype=np.float64), (rows, cols)),
                         shape=(len(members), len(index)))
+
+
+# -- live updates (the engine's write path) -------------------------------------------------
+# A changed member keeps its row; a new member gets a row past the end and a removed one keeps
+# an all-zero row that nothing points to (``member_index`` forgets it), so no other row moves.
+# Orders that users see are by member id, never by row, so a fit from scratch (rows sorted by
+# id) ranks exactly as an updated projection does.
+def with_members(projection: NetworkProjection, members: Iterable[Mapping[str, Any]],
+                 removed: Iterable[str] = ()) -> tuple[NetworkProjection, list[int]]:
+    """A projection with ``members`` (full rows, as for ``build_projection``) replaced or added
+    and ``removed`` taken out; returns it and the rows that changed. The tie graph is shared and
+    updated in place (a removed member's ties go with it)."""
+    p = projection
+    member_ids, index = list(p.member_ids), dict(p.member_index)
+    needs = list(p.needs)
+    members = sorted(members, key=lambda m: m["id"])
+    changed: list[int] = []
+    for m in members:
+        if m["id"] not in index:
+            index[m["id"]] = len(member_ids)
+            member_ids.append(m["id"])
+            needs.append([])
+        changed.append(index[m["id"]])
+    gone = sorted(mid for mid in set(removed) if mid in index and
+                  mid not in {m["id"] for m in members})
+    for mid in gone:
+        changed.append(index.pop(mid))
+        p.ties.remove_node(mid)
+    for i, m in zip(changed, members):
+        needs[i] = [dict(n) for n in (m.get("needs") or [])]
+        attrs = {k: m.get(k) for k in MEMBER_ATTRIBUTES}
+        if m["id"] in p.ties:
+            p.ties.nodes[m["id"]].clear()
+            p.ties.nodes[m["id"]].update(attrs)
+        else:
+            p.ties.add_node(m["id"], **attrs)
+    for i in changed[len(members):]:
+        needs[i] = []
+    empty: list[Mapping[str, Any]] = [{"id": mid} for mid in gone]
+    rows = members + empty
+    arrays = {key: replace_rows(getattr(p, attr), changed,
+                                _matrix(rows, key, value, p.capability_index))
+              for attr, key, value in (("levels", "capabilities", "level"),
+                                       ("severities", "weaknesses", "severity"),
+                                       ("urgencies", "needs", "urgency"))}
+    feedback = [f for f in p.feedback if f["member"] not in gone and f["candidate"] not in gone]
+    hours = np.concatenate([p.hours, np.full(len(member_ids) - len(p.hours), np.nan)])
+    for i, m in zip(changed, rows):
+        hours[i] = np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
+    updated = replace(p, member_ids=member_ids, member_index=index, needs=needs,
+                      levels=arrays["capabilities"], severities=arrays["weaknesses"],
+                      urgencies=arrays["needs"], feedback=feedback, hours=hours,
+                      capacities=replace_rows(p.capacities, changed,
+                                              _capacities(rows, p.capability_index)))
+    return updated, changed
+
+
+def with_ties(projection: NetworkProjection, members: Iterable[str],
+              ties: Iterable[Mapping[str, Any]]) -> NetworkProjection:
+    """The tie graph with every tie touching ``members`` replaced by ``ties`` (in place)."""
+    graph = projection.ties
+    members = [mid for mid in members if mid in graph]
+    stale = [(a, b, k) for mid in members for a, b, k in
+             [*graph.out_edges(mid, keys=True), *graph.in_edges(mid, keys=True)]]
+    graph.remove_edges_from(set(stale))
+    for t in ties:
+        if t["source"] in graph and t["target"] in graph:
+            graph.add_edge(t["source"], t["target"], key=t["type"], type=t["type"],
+                           weight=t.get("weight"), since=t.get("since"))
+    return projection
+
+
+def with_feedback(projection: NetworkProjection, members: Iterable[str],
+                  feedback: Iterable[Mapping[str, Any]]) -> NetworkProjection:
+    """The decisions involving ``members`` replaced by ``feedback``."""
+    members = set(members)
+    kept = [f for f in projection.feedback
+            if f["member"] not in members and f["candidate"] not in members]
+    index = projection.member_index
+    kept += [dict(f) for f in feedback if f["member"] in index and f["candidate"] in index]
+    return replace(projection, feedback=sorted(kept, key=feedback_order))
+
+
+def feedback_order(f: Mapping[str, Any]) -> tuple[str, int, str, str, str]:
+    """Oldest first (by time, then the stored sequence number); then in a fixed order."""
+    return (f.get("at") or "", f.get("seq") or 0, f["member"], f["candidate"],
+            f.get("decision") or "")

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from matching.features import NetworkFeatures, View
-from matching.projection import NetworkProjection
+from matching.projection import NetworkProjection, with_feedback, with_members, with_ties
 from matching.ranker import FeedbackRanker
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 
@@ -36,6 +35,10 @@ class CompetitorPolicy(StrEnum):
 
 class UnknownMember(LookupError):
     """The member is not in the projected network."""
+
+
+class StaleTaxonomy(LookupError):
+    """A changed member names capabilities the fitted taxonomy does not have: refit."""
 
 
 @dataclass(frozen=True)
@@ -106,17 +109,20 @@ class PartnerMatcher:
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, projection: NetworkProjection, today: dt.date | None = None) -> PartnerMatcher:
+        """Learn everything from ``projection``; ``today`` fixes the date declines expire by
+        (default: the date of each request)."""
         self.projection_ = projection
+        self.today_ = today
         self.features_ = NetworkFeatures(projection, weakness_weight=self.weakness_weight)
-        trusted = nx.Graph()
-        trusted.add_nodes_from(projection.member_ids)
-        trusted.add_edges_from((a, b) for a, b, t in projection.ties.edges(keys=True)
-                               if t in TRUSTED_TIES)
-        self.trusted_ = trusted
-        self._read_feedback(projection, today or dt.date.today())
+        self.trusted_: dict[str, set[str]] = {mid: set() for mid in projection.member_ids}
+        for mid in projection.member_ids:
+            self._read_trusted(mid)
+        self.decisions_: dict[int, dict[int, tuple[str, str]]] = {}
+        self._read_feedback(projection.feedback)
         self.ranker_ = FeedbackRanker(random_state=self.random_state)
         self.public_ranker_ = FeedbackRanker(random_state=self.random_state, view=View.PUBLIC)
-        if len(self._own_feedback(projection)) >= self.min_feedback:
+        self.ranker_feedback_ = len(self._own_feedback(projection))  # the rankers' data
+        if self.ranker_feedback_ >= self.min_feedback:
             pairs = self._labelled_pairs()
             self.ranker_.fit(self.features_, pairs)
             self.public_ranker_.fit(self.features_, pairs)
@@ -126,25 +132,96 @@ class PartnerMatcher:
         """The facilitator's ranker may have learned from weaknesses; the others read none."""
         return self.ranker_ if view is View.FACILITATOR else self.public_ranker_
 
-    def _read_feedback(self, projection: NetworkProjection, today: dt.date) -> None:
-        index = projection.member_index
-        self.accepted_: set[tuple[int, int]] = set()
-        self.declined_: dict[tuple[int, int], str] = {}
-        cutoff = (today - dt.timedelta(days=self.decline_days)).isoformat()
-        for f in projection.feedback:  # oldest first: the latest decision on a pair wins
+    def _read_trusted(self, mid: str) -> None:
+        """``mid``'s trusted ties (either direction) into the undirected adjacency."""
+        ties = self.projection_.ties
+        if mid not in ties:
+            return
+        for a, b, t in [*ties.out_edges(mid, keys=True), *ties.in_edges(mid, keys=True)]:
+            if t in TRUSTED_TIES:
+                self.trusted_.setdefault(a, set()).add(b)
+                self.trusted_.setdefault(b, set()).add(a)
+
+    def _read_feedback(self, feedback: list[dict[str, Any]]) -> None:
+        """The latest decision per pair (``feedback`` oldest first), both ways round."""
+        index = self.projection_.member_index
+        for f in feedback:
             if f["member"] not in index or f["candidate"] not in index:
                 continue
             a, b = index[f["member"]], index[f["candidate"]]
-            pair = (min(a, b), max(a, b))
-            if f["decision"] == "accepted":
-                self.accepted_.add(pair)
-                self.declined_.pop(pair, None)
-            else:
-                self.accepted_.discard(pair)
-                if (f.get("at") or "") >= cutoff:
-                    self.declined_[pair] = f.get("at") or ""
-                else:
-                    self.declined_.pop(pair, None)
+            decision = (f["decision"], f.get("at") or "")
+            self.decisions_.setdefault(a, {})[b] = decision
+            self.decisions_.setdefault(b, {})[a] = decision
+
+    def suppressed(self, a: int, today: dt.date | None = None) -> list[int]:
+        """Rows never suggested to row ``a``: accepted pairs, and pairs declined within
+        ``decline_days``."""
+        today = today or self.today_ or dt.date.today()
+        cutoff = (today - dt.timedelta(days=self.decline_days)).isoformat()
+        return [b for b, (decision, at) in self.decisions_.get(a, {}).items()
+                if decision == "accepted" or at >= cutoff]
+
+    # -- live updates -------------------------------------------------------------------------
+    def apply_changes(self, *, members: list[dict[str, Any]] = (), removed: set[str] = frozenset(),
+                      tie_members: set[str] = frozenset(), ties: list[dict[str, Any]] = (),
+                      feedback_members: set[str] = frozenset(),
+                      feedback: list[dict[str, Any]] = (), decline_days: int | None = None
+                      ) -> PartnerMatcher:
+        """Apply what changed in the network, in place, without refitting.
+
+        ``members`` are the current rows of changed or new members, ``removed`` the ids of
+        deleted ones; ``ties`` every current tie touching a member of ``tie_members``;
+        ``feedback`` every current decision involving a member of ``feedback_members``. The
+        matcher then ranks exactly as one fitted from scratch on the network would, given the
+        same rankers: the rankers are learned from the whole network and kept until the next
+        full fit.
+        """
+        self._check_fitted()
+        p = self.projection_
+        missing = {e["id"] for m in members for key in ("capabilities", "weaknesses", "needs")
+                   for e in m.get(key) or ()} - p.capability_index.keys()
+        if missing:  # checked before anything changes
+            raise StaleTaxonomy(sorted(missing))
+        if decline_days is not None:
+            self.decline_days = decline_days
+        removed = {mid for mid in removed if mid in p.member_index}
+        gone_rows = {p.member_index[mid] for mid in removed}
+        if members or removed:
+            p, rows = with_members(p, members, removed)
+            self.projection_ = p
+            self.features_.update_members(p, rows)
+            for mid in removed:
+                for other in self.trusted_.pop(mid, set()):
+                    self.trusted_.get(other, set()).discard(mid)
+            for row in gone_rows:
+                for other in self.decisions_.pop(row, {}):
+                    self.decisions_.get(other, {}).pop(row, None)
+        tie_members = {mid for mid in tie_members if mid in p.member_index}
+        if tie_members and not removed and _same_ties(p, tie_members, ties):
+            tie_members = set()  # a profile edit re-reads the member's ties: usually unchanged
+        if tie_members or removed:
+            p = with_ties(p, tie_members, ties)
+            self.projection_ = p
+            self.features_.update_ties(p, sorted({p.member_index[mid] for mid in tie_members}
+                                                 | gone_rows))
+            for mid in tie_members:
+                for other in self.trusted_.pop(mid, set()):
+                    self.trusted_.get(other, set()).discard(mid)
+                self.trusted_[mid] = set()
+            for mid in tie_members:
+                self._read_trusted(mid)
+        feedback_members = {mid for mid in feedback_members if mid in p.member_index}
+        if feedback_members:
+            p = with_feedback(p, feedback_members, feedback)
+            self.projection_ = p
+            for mid in feedback_members:
+                row = p.member_index[mid]
+                for other in self.decisions_.pop(row, {}):
+                    self.decisions_.get(other, {}).pop(row, None)
+            self._read_feedback([f for f in p.feedback if f["member"] in feedback_members
+                                 or f["candidate"] in feedback_members])
+        self.features_.projection = self.projection_
+        return self
 
     @staticmethod
     def _own_feedback(projection: NetworkProjection) -> list[dict[str, Any]]:
@@ -201,11 +278,8 @@ class PartnerMatcher:
             score = score * (0.5 + ranker.predict_proba_block(f))
         score = score.astype(np.float64)
         score[np.arange(len(rows)), rows] = -np.inf  # never oneself
-        for a, b in self.accepted_ | set(self.declined_):
-            for i in np.flatnonzero(rows == a):
-                score[i, b] = -np.inf
-            for i in np.flatnonzero(rows == b):
-                score[i, a] = -np.inf
+        for i, a in enumerate(rows.tolist()):
+            score[i, self.suppressed(a)] = -np.inf
         if policy is CompetitorPolicy.EXCLUDE:
             score[rival] = -np.inf
         score[~(score > 0)] = -np.inf  # nothing to offer either way: no suggestion
@@ -226,8 +300,8 @@ class PartnerMatcher:
         a = self.projection_.member_index[member]
         score, f, rival = self.score_block(np.array([a]), policy, view)
         row = score[0]
-        top = _top(row, limit)
-        paths = nx.single_source_shortest_path(self.trusted_, member, cutoff=4)
+        top = _top(row, limit, self.projection_.member_ids)
+        paths = shortest_paths(self.trusted_, member, cutoff=4)
         return [self._suggestion(a, int(b), float(row[b]), {k: v[0, b] for k, v in f.items()},
                                  bool(rival[0, b]), paths, policy, View(view)) for b in top]
 
@@ -287,22 +361,54 @@ class PartnerMatcher:
             values = np.take_along_axis(score, top, axis=1)
             for a, bs, vs in zip(rows.tolist(), top.tolist(), values.tolist()):
                 directed.update(((a, b), v) for b, v in zip(bs, vs) if v != -np.inf)
-        pairs: dict[tuple[int, int], float] = {}
+        ids = self.projection_.member_ids
+        pairs: dict[tuple[str, str], float] = {}
         for (a, b), s in directed.items():
-            key = (min(a, b), max(a, b))
+            key = (min(ids[a], ids[b]), max(ids[a], ids[b]))
             # A direction outside the other member's top list counts as 0: interest is one-sided.
             pairs[key] = max(pairs.get(key, 0.0), (s + directed.get((b, a), 0.0)) / 2)
-        ids = self.projection_.member_ids
         ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        return [{"members": [ids[a], ids[b]], "score": round(s, 4)} for (a, b), s in ranked]
+        return [{"members": list(key), "score": round(s, 4)} for key, s in ranked]
 
 
-def _top(row: np.ndarray, limit: int) -> list[int]:
-    """Indices of the ``limit`` largest finite values, largest first (ties by index)."""
+def _same_ties(p: NetworkProjection, members: set[str], ties: list[dict[str, Any]]) -> bool:
+    """Whether the projection already holds exactly ``ties`` around ``members``."""
+    def key(a: str, b: str, t: str, w: Any, since: Any) -> tuple:
+        return a, b, t, None if w is None else float(w), since
+
+    graph = p.ties
+    held = {key(a, b, k, d.get("weight"), d.get("since")) for mid in members if mid in graph
+            for a, b, k, d in [*graph.out_edges(mid, keys=True, data=True),
+                               *graph.in_edges(mid, keys=True, data=True)]}
+    given = {key(t["source"], t["target"], t["type"], t.get("weight"), t.get("since"))
+             for t in ties if t["source"] in graph and t["target"] in graph}
+    return held == given
+
+
+def _top(row: np.ndarray, limit: int, ids: list[str]) -> list[int]:
+    """Indices of the ``limit`` largest finite values, largest first (ties by member id)."""
     finite = np.flatnonzero(np.isfinite(row))
     if finite.size == 0:
         return []
     if finite.size > limit:
-        part = np.argpartition(-row[finite], limit - 1)[:limit]
-        finite = finite[part]
-    return sorted(finite.tolist(), key=lambda b: (-row[b], b))
+        part = finite[np.argpartition(-row[finite], limit - 1)[:limit]]
+        # Whatever ties with the last value kept competes by id, not by row.
+        finite = finite[row[finite] >= row[part].min()]
+    return sorted(finite.tolist(), key=lambda b: (-row[b], ids[b]))[:limit]
+
+
+def shortest_paths(adjacency: dict[str, set[str]], source: str, cutoff: int
+                   ) -> dict[str, list[str]]:
+    """Shortest paths from ``source`` of at most ``cutoff`` steps, breadth first with neighbours
+    in id order, so among equally short paths the choice depends on the graph only."""
+    paths = {source: [source]}
+    frontier = [source]
+    for _ in range(cutoff):
+        following = []
+        for node in frontier:
+            for other in sorted(adjacency.get(node, ())):
+                if other not in paths:
+                    paths[other] = [*paths[node], other]
+                    following.append(other)
+        frontier = following
+    return paths

@@ -48,6 +48,7 @@ PATH_VALUES: PathValues = {
 # Values tried for a query parameter, one parameter at a time, besides leaving it out. Enums from
 # the OpenAPI document take every value without being listed here.
 QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
+    "fresh": lambda n: ["true"],  # analyses: wait for the current version
     "sector": lambda n: n.sectors,
     "region": lambda n: n.regions,
     "capability": lambda n: n.capabilities,

@@ -205,6 +205,7 @@ def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import threading
+    from concurrent.futures import Future
 
     import api.engine
     from graph.database import DatabaseUnavailable
@@ -213,23 +214,20 @@ def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down
         def check_available(self) -> None:
             raise DatabaseUnavailable("the graph database is restarting", retry_after=3)
 
-    monkeypatch.setattr(api.engine, "network_version", lambda db, nid: 1)
-    cache = api.engine.MatcherCache()
-    lock = cache._lock("busy")
-    lock.acquire()  # another request is fitting this network
+    monkeypatch.setattr(api.engine, "versions", lambda db, nid: (1, 0))
+    engine = api.engine.Engine(first_fit_wait=60)
+    never: Future = Future()  # another request's first fit of this network, still running
+    monkeypatch.setattr(engine, "_refit", lambda db, nid, slot: never)
     outcome: list[BaseException] = []
 
     def request() -> None:
         try:
-            cache.get(DownDatabase(), "busy")  # type: ignore[arg-type]
+            engine.get(DownDatabase(), "busy")  # type: ignore[arg-type]
         except DatabaseUnavailable as exc:
             outcome.append(exc)
 
-    try:
-        waiter = threading.Thread(target=request)
-        waiter.start()
-        waiter.join(timeout=5)
-        assert not waiter.is_alive(), "the request kept waiting on the fit"
-        assert len(outcome) == 1
-    finally:
-        lock.release()
+    waiter = threading.Thread(target=request, daemon=True)
+    waiter.start()
+    waiter.join(timeout=5)
+    assert not waiter.is_alive(), "the request kept waiting on the fit"
+    assert len(outcome) == 1

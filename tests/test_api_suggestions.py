@@ -112,14 +112,18 @@ def test_suggestions_follow_writes_to_the_network(client: TestClient, world: Wor
 
 
 def test_network_pairs_follow_feedback(client: TestClient, world: World) -> None:
-    def pairs() -> list[list[str]]:
-        response = client.get(f"/networks/{world.other}/suggestions", params={"limit": 10},
-                              headers=world.headers("admin"))
-        return [p["members"] for p in response.json()["pairs"]]
+    def pairs(**params) -> tuple[list[list[str]], dict]:
+        response = client.get(f"/networks/{world.other}/suggestions",
+                              params={"limit": 10, **params}, headers=world.headers("admin"))
+        body = response.json()
+        return [p["members"] for p in body["pairs"]], body["as_of"]
 
-    first = pairs()
-    assert first == pairs()  # served again from the cache: same answer
+    first, as_of = pairs()
+    assert (first, as_of) == pairs()  # served again from the last result: same answer
     a, b = first[0]
     client.post(f"/networks/{world.other}/feedback", headers=world.headers("admin"),
                 json={"member": a, "candidate": b, "decision": "declined"}).raise_for_status()
-    assert [a, b] not in pairs()
+    # A facilitator who wants the current state waits for it; its version is the newer one.
+    fresh, fresh_as_of = pairs(fresh="true")
+    assert [a, b] not in fresh
+    assert fresh_as_of["version"] > as_of["version"]

@@ -4,6 +4,7 @@ the acting credential in histories, bootstrap retirement and the failed-authenti
 from __future__ import annotations
 
 import datetime as dt
+import time
 import threading
 import uuid
 
@@ -372,7 +373,10 @@ def test_the_ranker_learns_only_members_own_decisions() -> None:
     on_behalf = PartnerMatcher().fit(build_projection({"id": "t", "name": "T"}, taxonomy,
                                                       members, (), feedback))
     assert not on_behalf.ranker_.is_fitted
-    assert on_behalf.declined_  # what was declined for a member is still not suggested again
+    # what was declined for a member is still not suggested again
+    index = on_behalf.projection_.member_index
+    assert any(on_behalf.suppressed(index[f"clinic{i}"], today=dt.date(2026, 12, 1))
+               for i in range(6))
     own = [{**f, "on_behalf": False} for f in feedback]
     assert PartnerMatcher().fit(build_projection({"id": "t", "name": "T"}, taxonomy, members,
                                                  (), own)).ranker_.is_fitted
@@ -470,4 +474,8 @@ def test_the_served_matcher_learns_nothing_from_decisions_made_on_behalf(
                                                                             "cro")}
     for i in range(10):
         decide(own[pairs[i % len(pairs)][0]], i)
+    # The ranker retrains in the background (requests keep the previous model meanwhile).
+    deadline = time.monotonic() + 120
+    while not matchers.get(db, nid).ranker_.is_fitted and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert matchers.get(db, nid).ranker_.is_fitted

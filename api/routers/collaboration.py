@@ -65,12 +65,12 @@ def _introduction_for(principal, nid: str, introduction: dict[str, Any]) -> dict
 
 def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bool, bool]:
     """Whether a and b are rivals, and whether a positive tie links them (the engine's view)."""
-    matcher = request.app.state.matchers.get(db, nid)
-    index = matcher.projection_.member_index
-    f = matcher.features_.block(np.array([index[a]]), ("tie", "rival", "core_overlap",
-                                                       "same_sector", "same_region"))
-    j = index[b]
-    return bool(matcher.features_.competitor(f)[0, j]), bool(f["tie"][0, j] > 0)
+    with request.app.state.matchers.reading(db, nid) as matcher:
+        index = matcher.projection_.member_index
+        f = matcher.features_.block(np.array([index[a]]), ("tie", "rival", "core_overlap",
+                                                           "same_sector", "same_region"))
+        j = index[b]
+        return bool(matcher.features_.competitor(f)[0, j]), bool(f["tie"][0, j] > 0)
 
 
 @router.post("/introductions", status_code=status.HTTP_201_CREATED)

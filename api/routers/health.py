@@ -1,6 +1,6 @@
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import DbDep
@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
-def health(db: DbDep):
+def health(db: DbDep, request: Request):
     """Liveness, database reachability and whether writes work; needs no token.
 
     200 with status `degraded` while reads work but writes fail (a full disk); 503 with
@@ -26,8 +26,9 @@ def health(db: DbDep):
     except DatabaseUnavailable as exc:
         return _unavailable("unreachable", exc.retry_after)
     if db.write_failure is not None and not _writes_work(db):
-        return Health(status="degraded", database="ok", writes=db.write_failure)
-    return Health(status="ok", database="ok")
+        return Health(status="degraded", database="ok", writes=db.write_failure,
+                      matchers=request.app.state.matchers.status())
+    return Health(status="ok", database="ok", matchers=request.app.state.matchers.status())
 
 
 def _writes_work(db: Database) -> bool:

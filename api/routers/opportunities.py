@@ -17,7 +17,11 @@ from matching.pooling import DEFAULT_MAX_DISCOUNT, DiscountModel, buying_groups,
 from matching.value_chain import Stage, UnknownCapability, assign_stages
 
 router = APIRouter(prefix="/networks/{nid}", tags=["opportunities"],
-                   responses=error_responses(401, 403, 404, 422))
+                   responses=error_responses(401, 403, 404, 422, 503))
+
+# Analyses are served from the last background result (``as_of``); fresh waits for the current.
+Fresh = Query(False, description="Wait for the network's current version instead of serving "
+                                 "the last result (its version and time are in as_of)")
 
 
 @router.get("/value-chain-templates")
@@ -33,7 +37,6 @@ def value_chains(nid: str, body: ValueChainRequest, request: Request, db: DbDep,
                  principal: PrincipalDep) -> dict[str, Any]:
     """Assign members to stages for the largest total fit (an exact integer program)."""
     require_manager(principal, nid)
-    matcher = request.app.state.matchers.get(db, nid)
     stages, per_member = body.stages, body.max_stages_per_member
     if body.template is not None:
         templates = {t["id"]: t for t in read_value_chains(db, nid)}
@@ -48,10 +51,12 @@ def value_chains(nid: str, body: ValueChainRequest, request: Request, db: DbDep,
     else:
         stages = [Stage(**s.model_dump()) for s in stages]
     try:
-        result = assign_stages(matcher.features_, stages, max_stages_per_member=per_member)
+        result, as_of = request.app.state.analyses.get(
+            db, nid, ("value-chains", repr(stages), per_member),
+            lambda m: assign_stages(m.features_, stages, max_stages_per_member=per_member))
     except UnknownCapability as exc:
         raise DocumentInvalid([Problem(exc.path, f"unknown capability {exc.capability!r}")]) from None
-    return result.as_dict()
+    return {**result.as_dict(), "as_of": as_of}
 
 
 @router.get("/opportunities/purchasing")
@@ -61,6 +66,7 @@ def purchasing(
                                  description="Group size at which the largest discount applies"),
     discount: list[str] = Query([], description="Override a category's largest discount, "
                                                 "e.g. discount=fuel:0.04 (repeatable)"),
+    fresh: bool = Fresh,
 ) -> dict[str, Any]:
     """Buying groups: members with purchase needs in one category, with the estimated saving."""
     require_manager(principal, nid)
@@ -75,40 +81,48 @@ def purchasing(
             raise DocumentInvalid([Problem(f"query.discount[{i}]", f"expected category:rate with "
                                                                   f"a rate in 0..1, got {item!r}")])
         rates[category] = rate
-    projection = request.app.state.matchers.get(db, nid).projection_
     model = DiscountModel(max_discount=rates, full_at_members=full_at_members)
-    return {"network": nid, **buying_groups(projection, model),
+    result, as_of = request.app.state.analyses.get(
+        db, nid, ("purchasing", repr(sorted(rates.items())), full_at_members),
+        lambda m: buying_groups(m.projection_, model), fresh=fresh)
+    return {"network": nid, **result, "as_of": as_of,
             "model": {"max_discount": rates, "full_at_members": full_at_members}}
 
 
 @router.get("/opportunities/shared-services")
-def pooled_services(nid: str, request: Request, db: DbDep, principal: PrincipalDep
-                    ) -> dict[str, Any]:
+def pooled_services(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+                    fresh: bool = Fresh) -> dict[str, Any]:
     """Members needing the same service or know-how, with a provider inside or outside."""
     require_manager(principal, nid)
-    projection = request.app.state.matchers.get(db, nid).projection_
-    return {"network": nid, **shared_services(projection)}
+    result, as_of = request.app.state.analyses.get(
+        db, nid, "shared-services", lambda m: shared_services(m.projection_), fresh=fresh)
+    return {"network": nid, **result, "as_of": as_of}
 
 
 @router.get("/opportunities/cross-training")
 def cross_training_pairs(
     nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     capacity: int = Query(3, ge=1, le=100, description="Mentees per mentor at most"),
+    fresh: bool = Fresh,
 ) -> dict[str, Any]:
     """Mentors strong in what others are weak in, as a min-cost flow (facilitator, admin: it
     names weaknesses)."""
     require_manager(principal, nid)
-    projection = request.app.state.matchers.get(db, nid).projection_
-    return {"network": nid, **cross_training(projection, capacity=capacity)}
+    result, as_of = request.app.state.analyses.get(
+        db, nid, ("cross-training", capacity),
+        lambda m: cross_training(m.projection_, capacity=capacity), fresh=fresh)
+    return {"network": nid, **result, "as_of": as_of}
 
 
 @router.get("/leaders")
 def leaders(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
-            limit: int = Query(5, ge=1, le=100)) -> dict[str, Any]:
+            limit: int = Query(5, ge=1, le=100), fresh: bool = Fresh) -> dict[str, Any]:
     """Natural leaders: trusted, bridging, capable (facilitator, admin, analyst)."""
     require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
-    projection = request.app.state.matchers.get(db, nid).projection_
-    return {"network": nid, **natural_leaders(projection, limit=limit)}
+    result, as_of = request.app.state.analyses.get(
+        db, nid, ("leaders", limit), lambda m: natural_leaders(m.projection_, limit=limit),
+        fresh=fresh)
+    return {"network": nid, **result, "as_of": as_of}
 
 
 @router.get("/metrics")
@@ -117,6 +131,7 @@ def metrics(
     threshold: float = Query(0.2, ge=0, le=10, description="Score a useful suggestion reaches"),
     since: dt.date | None = Query(None, description="Ties from this date (YYYY-MM-DD)"),
     until: dt.date | None = Query(None, description="Ties up to this date (YYYY-MM-DD)"),
+    fresh: bool = Fresh,
 ) -> dict[str, Any]:
     """The facilitator's dashboard figures (facilitator, admin, analyst; counts only).
 
@@ -124,10 +139,13 @@ def metrics(
     require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
     if since and until and since > until:
         raise DocumentInvalid([Problem("query.since", f"{since} is after until ({until})")])
-    matcher = request.app.state.matchers.get(db, nid)
     # Analysts read figures that no one's weaknesses shape; facilitators see the full ones.
     view = View.FACILITATOR if principal.manages(nid) else View.PUBLIC
-    return {"network": nid, **network_metrics(
-        matcher.projection_, matcher=matcher, threshold=threshold, view=view,
-        since=since.isoformat() if since else None, until=until.isoformat() if until else None),
-        **collaboration_metrics(db, nid, matcher.projection_.n_members)}
+    start, end = (since.isoformat() if since else None), (until.isoformat() if until else None)
+    figures, as_of = request.app.state.analyses.get(
+        db, nid, ("metrics", threshold, str(view), start, end),
+        lambda m: (network_metrics(m.projection_, matcher=m, threshold=threshold, view=view,
+                                   since=start, until=end), m.projection_.n_members),
+        fresh=fresh)
+    return {"network": nid, **figures[0], **collaboration_metrics(db, nid, figures[1]),
+            "as_of": as_of}

@@ -21,6 +21,7 @@ from matching.agents import network_gaps
 from matching.consortium import Order, OrderInvalid, Requirement, form_consortia
 from matching.playbook import build_roadmap
 from matching.roadmap import committed_hours
+from matching.scoring import PartnerMatcher
 from matching.workflow import Phase
 
 router = APIRouter(prefix="/networks/{nid}", tags=["playbook"],
@@ -68,12 +69,14 @@ def _consortia(request: Request, db: Database, nid: str, principal: Principal,
                body: ConsortiumRequest, alternatives: int) -> dict[str, Any]:
     require_network(principal, nid)
     order = _order(principal, nid, body)
-    projection = request.app.state.matchers.get(db, nid).projection_
-    try:
-        return form_consortia(projection, order, alternatives=alternatives,
-                              committed=_committed(db, nid, principal))
-    except OrderInvalid as exc:
-        raise DocumentInvalid([Problem(exc.path, exc.message)]) from None
+    committed = _committed(db, nid, principal)
+    # The live matcher is updated in place by writes: read its projection under its read lock.
+    with request.app.state.matchers.reading(db, nid) as matcher:
+        try:
+            return form_consortia(matcher.projection_, order, alternatives=alternatives,
+                                  committed=committed)
+        except OrderInvalid as exc:
+            raise DocumentInvalid([Problem(exc.path, exc.message)]) from None
 
 
 @router.post("/consortia")
@@ -119,35 +122,31 @@ def gaps(nid: str, request: Request, db: DbDep, principal: PrincipalDep) -> dict
     """What no member provides, with the outside agents able to close it (facilitator: the
     network's top gaps, weaknesses included; a member: its own needs and weaknesses)."""
     require_roles(principal, nid, Role.FACILITATOR, Role.MEMBER)
-    projection = request.app.state.matchers.get(db, nid).projection_
     member = principal.member if principal.role is Role.MEMBER else None
-    return {"network": nid, "gaps": network_gaps(projection, include_weaknesses=True,
-                                                 member=member)}
+    gaps, _ = request.app.state.analyses.get(
+        db, nid, ("gaps", member),
+        lambda m: network_gaps(m.projection_, include_weaknesses=True, member=member))
+    return {"network": nid, "gaps": gaps}
 
 
 def roadmap_for(request: Request, db: Database, nid: str, member: str | None) -> dict[str, Any]:
-    """The network's roadmap (``member=None``) or one member's, kept until the network changes
-    (a roadmap at 10,000 members takes seconds; every write refits the matcher it is keyed on)."""
-    matcher = request.app.state.matchers.get(db, nid)
-    cache = getattr(request.app.state, "roadmaps", None)
-    if cache is None:
-        cache = request.app.state.roadmaps = {}
-    cached = cache.get((nid, member))
-    if cached and cached[0] is matcher:
-        return cached[1]
-    orders = [o for o in read_orders(db, nid) if member is None or o.get("lead") == member]
-    roadmap = build_roadmap(
-        matcher.projection_, member=member,
-        features=matcher.features_ if member is None else None,
-        templates=read_value_chains(db, nid),
-        orders=[(o["id"], Order([Requirement(r["capability"], r["quantity"], r["min_level"])
-                                 for r in o["requirements"]], lead=o.get("lead"),
-                                competitors=o.get("competitors", "penalise"),
-                                max_members=o.get("max_members"))) for o in orders],
-        pairs=request.app.state.matchers.best_pairs(db, nid, 5, "penalise")
-        if member is None else (),
-        projects=read_projects(db, nid))
-    cache[(nid, member)] = (matcher, roadmap)
+    """The network's roadmap (``member=None``) or one member's: a roadmap at 10,000 members
+    takes seconds, so it is an analysis served from the last background snapshot."""
+
+    def compute(matcher: PartnerMatcher) -> dict[str, Any]:
+        orders = [o for o in read_orders(db, nid) if member is None or o.get("lead") == member]
+        return build_roadmap(
+            matcher.projection_, member=member,
+            features=matcher.features_ if member is None else None,
+            templates=read_value_chains(db, nid),
+            orders=[(o["id"], Order([Requirement(r["capability"], r["quantity"], r["min_level"])
+                                     for r in o["requirements"]], lead=o.get("lead"),
+                                    competitors=o.get("competitors", "penalise"),
+                                    max_members=o.get("max_members"))) for o in orders],
+            pairs=matcher.best_pairs(5, "penalise") if member is None else (),
+            projects=read_projects(db, nid))
+
+    roadmap, _ = request.app.state.analyses.get(db, nid, ("roadmap", member), compute)
     return roadmap
 
 

@@ -34,13 +34,13 @@ def member_suggestions(
     require_network(principal, nid)
     if not (principal.manages(nid) or principal.is_member(nid, mid)):
         raise forbidden("members see their own suggestions only")
-    matcher = request.app.state.matchers.get(db, nid)
     # A member's own list may not depend on what the candidates are weak in (non-interference).
     view = View.FACILITATOR if principal.manages(nid) else View.MEMBER
-    try:
-        suggestions = matcher.suggest(mid, limit=limit, competitors=competitors, view=view)
-    except UnknownMember:
-        raise MemberNotFound(mid) from None
+    with request.app.state.matchers.reading(db, nid) as matcher:
+        try:
+            suggestions = matcher.suggest(mid, limit=limit, competitors=competitors, view=view)
+        except UnknownMember:
+            raise MemberNotFound(mid) from None
     return {"member": mid, "suggestions": [s.as_dict() for s in suggestions]}
 
 
@@ -48,11 +48,14 @@ def member_suggestions(
 def network_pairs(
     nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     limit: int = Query(50, ge=1, le=500), competitors: CompetitorPolicy = Policy,
+    fresh: bool = Query(False, description="Wait for the network's current version"),
 ) -> dict[str, Any]:
     """The network's best pairs, each once (facilitator, admin)."""
     require_manager(principal, nid)
-    pairs = request.app.state.matchers.best_pairs(db, nid, limit, competitors)
-    return {"network": nid, "pairs": pairs}
+    pairs, as_of = request.app.state.analyses.get(
+        db, nid, ("pairs", limit, str(competitors)),
+        lambda m: m.best_pairs(limit=limit, competitors=competitors), fresh=fresh)
+    return {"network": nid, "pairs": pairs, "as_of": as_of}
 
 
 @router.post("/feedback", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED)

@@ -43,12 +43,13 @@ def _picture(request: Request, nid: str, principal: Principal) -> str:
 
 def _figures(request: Request, nid: str, principal: Principal) -> dict[str, Any]:
     return opportunities_api.metrics(nid, request, request.app.state.db, principal,
-                                     threshold=0.2, since=None, until=None)
+                                     threshold=0.2, since=None, until=None, fresh=False)
 
 
 def _names(request: Request, nid: str) -> dict[str, str]:
-    projection = request.app.state.matchers.get(request.app.state.db, nid).projection_
-    return {mid: projection.ties.nodes[mid].get("name") or mid for mid in projection.member_ids}
+    with request.app.state.matchers.reading(request.app.state.db, nid) as matcher:
+        p = matcher.projection_
+        return {mid: p.ties.nodes[mid].get("name") or mid for mid in p.member_index}
 
 
 @router.get("/dashboard")
@@ -72,10 +73,10 @@ def dashboard(nid: str, request: Request, template: str | None = None,
             figures=_figures(request, nid, principal), names=_names(request, nid),
             picture=_picture(request, nid, principal),
             purchasing=api.purchasing(nid, request, db, principal, full_at_members=10,
-                                      discount=[]),
-            services=api.pooled_services(nid, request, db, principal),
-            training=api.cross_training_pairs(nid, request, db, principal, capacity=3),
-            leaders=api.leaders(nid, request, db, principal, limit=5),
+                                      discount=[], fresh=False),
+            services=api.pooled_services(nid, request, db, principal, fresh=False),
+            training=api.cross_training_pairs(nid, request, db, principal, capacity=3, fresh=False),
+            leaders=api.leaders(nid, request, db, principal, limit=5, fresh=False),
             templates=api.value_chain_templates(nid, db, principal)["templates"],
             template=template, chain=chain, chain_error=chain_error,
             roadmap=playbook_api.roadmap_for(request, db, nid, None),

@@ -1,0 +1,106 @@
+"""Network-wide analyses (metrics, leaders, opportunities, best pairs) off the request path.
+
+Each analysis is computed on a matcher fitted from scratch on one version of the network (its own
+snapshot, never the live matcher that writes update in place) and kept with that version and
+time as ``as_of``. A request gets the last result at once; when the network has moved on, a
+refresh runs in the background, debounced so a burst of writes costs one refresh, and recomputes
+every analysis asked for before. ``fresh=True`` waits for the current version instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.database import Database
+from graph.store import read_network_rows, versions
+from matching.projection import build_projection
+from matching.scoring import PartnerMatcher
+
+DEBOUNCE_SECONDS = 2.0
+DECLINE_DAYS = 180
+
+Compute = Callable[[PartnerMatcher], Any]
+
+
+@dataclass
+class _Snapshot:
+    key: tuple[int, int]  # network and taxonomy versions
+    at: str
+    matcher: PartnerMatcher
+    results: dict[Hashable, Any] = field(default_factory=dict)
+
+    @property
+    def as_of(self) -> dict[str, Any]:
+        return {"version": self.key[0], "at": self.at}
+
+
+class Analyses:
+    """The last snapshot and results per network (``app.state.analyses``)."""
+
+    def __init__(self, debounce: float = DEBOUNCE_SECONDS):
+        self.debounce = debounce
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._asked: dict[str, dict[Hashable, Compute]] = {}
+        self._refreshing: dict[str, Future] = {}
+        self._guard = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None  # created on first use, again after close
+
+    def get(self, db: Database, nid: str, name: Hashable, compute: Compute, *,
+            fresh: bool = False) -> tuple[Any, dict[str, Any]]:
+        """The result of ``compute`` on a snapshot of ``nid`` and that snapshot's ``as_of``."""
+        key = versions(db, nid)  # raises NetworkNotFound
+        with self._guard:
+            self._asked.setdefault(nid, {})[name] = compute
+            snapshot = self._snapshots.get(nid)
+        if snapshot is None or (fresh and snapshot.key != key):
+            snapshot = self._refresh(db, nid, delay=0.0).result()
+        elif snapshot.key != key:
+            self._refresh(db, nid, delay=self.debounce)
+        if name not in snapshot.results:
+            snapshot.results[name] = compute(snapshot.matcher)
+        return snapshot.results[name], snapshot.as_of
+
+    def _refresh(self, db: Database, nid: str, delay: float) -> Future:
+        with self._guard:
+            running = self._refreshing.get(nid)
+            if running is not None and not running.done() and delay > 0:
+                return running
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyses")
+            future = self._pool.submit(self._build, db, nid, delay)
+            self._refreshing[nid] = future
+            return future
+
+    def _build(self, db: Database, nid: str, delay: float) -> _Snapshot:
+        if delay:
+            threading.Event().wait(delay)  # debounce: writes arriving meanwhile count too
+        rows = read_network_rows(db, nid)
+        with self._guard:
+            current = self._snapshots.get(nid)
+        if current is not None and current.key == (rows.version, rows.taxonomy_version):
+            return current
+        projection = build_projection(rows.network, rows.taxonomy, rows.members, rows.ties,
+                                      rows.feedback, version=rows.version)
+        policy = rows.network.get("policy") or {}
+        matcher = PartnerMatcher(decline_days=policy.get("suppress_declined_days")
+                                 or DECLINE_DAYS).fit(projection)
+        snapshot = _Snapshot((rows.version, rows.taxonomy_version),
+                             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), matcher)
+        with self._guard:
+            asked = dict(self._asked.get(nid, {}))
+        for name, compute in asked.items():  # everything asked before, ready for the next ask
+            snapshot.results[name] = compute(matcher)
+        with self._guard:
+            self._snapshots[nid] = snapshot
+        return snapshot
+
+    def close(self) -> None:
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,381 @@
+"""The live engine (issue 12): each write reflected in the next answer, beside the full refit.
+
+Run through ``python benchmarks/bench.py --live`` (or this file directly). Two parts, each in
+one process:
+
+- *engine*: a synthetic network in memory; a member edit or a decision is applied with
+  ``PartnerMatcher.apply_changes`` and the next suggestion computed; the naive way refits the
+  whole matcher (projection + fit), as every write did before.
+- *database*: the same network in a local database; writes go through the repository functions
+  (``put_member``, ``record_feedback``), answers through ``api.engine.Engine`` (version check,
+  change-log catch-up, suggestion): the code path of a request minus HTTP. Two engines on one
+  database stand for two processes (they share nothing but the database). The naive way is the
+  old request path: re-project the network and refit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import datetime as dt
+import json
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import synthetic  # noqa: E402
+
+
+def _pct(values: list[float]) -> dict[str, float]:
+    ms = np.asarray(values) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "max_ms": float(ms.max()), "n": len(values)}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _edited(member: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The member with one capability's level and one need's urgency changed."""
+    member = copy.deepcopy(member)
+    for key, field in (("capabilities", "level"), ("needs", "urgency")):
+        if member.get(key):
+            entry = rng.choice(member[key])
+            entry[field] = 1 + (entry[field] % 5)
+    return member
+
+
+# -- engine, in memory ----------------------------------------------------------------------
+def engine_part(n: int, seed: int, writes: int, refits: int) -> dict[str, Any]:
+    from matching.features import View
+    from matching.projection import build_projection
+    from matching.scoring import PartnerMatcher
+
+    doc = synthetic.generate(n, seed)
+    members = {m["id"]: m for m in doc["members"]}
+    ids = sorted(members)
+    rng = random.Random(seed)
+    out: dict[str, Any] = {"members": n}
+
+    def fit() -> PartnerMatcher:
+        projection = build_projection(doc["network"], doc["capabilities"], doc["members"],
+                                      doc["ties"])
+        return PartnerMatcher().fit(projection)
+
+    times = []
+    for _ in range(refits):
+        t = time.perf_counter()
+        matcher = fit()
+        matcher.suggest(rng.choice(ids), view=View.MEMBER)
+        times.append(time.perf_counter() - t)
+    out["refit_then_suggest"] = _pct(times)
+    out["rss_after_fit_mb"] = _rss_mb()
+
+    edit_times, feedback_times = [], []
+    feedback: list[dict[str, Any]] = []
+    for k in range(writes):
+        mid = rng.choice(ids)
+        members[mid] = _edited(members[mid], rng)
+        t = time.perf_counter()
+        matcher.apply_changes(members=[members[mid]])
+        matcher.suggest(rng.choice(ids), view=View.MEMBER)
+        edit_times.append(time.perf_counter() - t)
+
+        asker = rng.choice(ids)
+        shown = matcher.suggest(asker, view=View.MEMBER)
+        if not shown:
+            continue
+        decision = {"member": asker, "candidate": shown[0].member, "decision": "declined",
+                    "at": dt.datetime.now(dt.UTC).isoformat()}
+        feedback.append(decision)
+        pair = {asker, shown[0].member}
+        incident = [f for f in feedback if pair & {f["member"], f["candidate"]}]
+        t = time.perf_counter()
+        matcher.apply_changes(feedback_members=pair, feedback=incident)
+        again = matcher.suggest(asker, view=View.MEMBER)
+        feedback_times.append(time.perf_counter() - t)
+        assert shown[0].member not in [s.member for s in again]
+    out["member_edit_then_suggest"] = _pct(edit_times)
+    out["decision_then_suggest"] = _pct(feedback_times)
+    out["rss_end_mb"] = _rss_mb()
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+# -- database + engine --------------------------------------------------------------------------
+def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: float
+            ) -> dict[str, Any]:
+    from api.engine import Engine
+    from graph.database import open_database
+    from graph.feedback import record_feedback
+    from graph.members import put_member
+    from graph.projection import project_network
+    from graph.settings import DatabaseSettings
+    from graph.store import import_network
+    from matching.features import View
+    from matching.scoring import PartnerMatcher
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pm-bench-live-"))
+    settings = dataclasses.replace(DatabaseSettings.from_env(), data_dir=data_dir)
+    nid = f"live-{n}"
+    doc = synthetic.generate(n, seed, nid=nid)
+    members = {m["id"]: m for m in doc["members"]}
+    ids = sorted(members)
+    rng = random.Random(seed)
+    out: dict[str, Any] = {"members": n}
+    try:
+        with open_database(settings) as db:
+            t = time.perf_counter()
+            import_network(db, doc)
+            out["import_s"] = time.perf_counter() - t
+
+            # Restart: a fresh engine warms up in the background; then the first answer.
+            engine = Engine()
+            t = time.perf_counter()
+            engine.warm(db).result()
+            out["warm_start_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            with engine.reading(db, nid) as matcher:
+                matcher.suggest(ids[0], view=View.MEMBER)
+            out["first_suggestion_after_ready_ms"] = (time.perf_counter() - t) * 1000
+            other = Engine()
+            other.warm(db).result()
+
+            def answer(e: Engine, mid: str) -> list[str]:
+                with e.reading(db, nid) as m:
+                    return [s.member for s in m.suggest(mid, view=View.MEMBER)]
+
+            naive = []
+            for _ in range(refits):
+                t = time.perf_counter()
+                projection = project_network(db, nid)
+                PartnerMatcher().fit(projection).suggest(rng.choice(ids), view=View.MEMBER)
+                naive.append(time.perf_counter() - t)
+            out["naive_reproject_refit_suggest"] = _pct(naive)
+
+            edit, seen_by_other, decided = [], [], []
+            for _ in range(writes):
+                mid = rng.choice(ids)
+                members[mid] = _edited(members[mid], rng)
+                body = {k: v for k, v in members[mid].items() if k != "id"}
+                put_member(db, nid, mid, body)
+                t = time.perf_counter()
+                answer(engine, rng.choice(ids))
+                edit.append(time.perf_counter() - t)
+
+                shown = answer(other, rng.choice(ids))  # keeps the other engine current
+                asker = rng.choice(ids)
+                shown = answer(engine, asker)
+                if not shown:
+                    continue
+                record_feedback(db, nid, asker, shown[0], "declined")
+                t = time.perf_counter()
+                after = answer(engine, asker)
+                decided.append(time.perf_counter() - t)
+                assert shown[0] not in after
+                t = time.perf_counter()
+                assert shown[0] not in answer(other, asker)  # written through the first
+                seen_by_other.append(time.perf_counter() - t)
+            out["member_edit_then_suggest"] = _pct(edit)
+            out["decision_then_suggest"] = _pct(decided)
+            out["write_in_one_seen_by_other"] = _pct(seen_by_other)
+            out["mixed"] = {"read_only": _load(db, engine, nid, ids, clients, seconds, 0.0),
+                            "mixed_80_20": _load(db, engine, nid, ids, clients, seconds, 0.2,
+                                                 members)}
+            out["rss_end_mb"] = _rss_mb()
+            engine.close()
+            other.close()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return out
+
+
+def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, write_share: float,
+          members: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``clients`` threads for ``seconds``: suggestions, and writes (member edits and decisions,
+    alternately) with probability ``write_share``."""
+    from graph.feedback import record_feedback
+    from graph.members import put_member
+    from matching.features import View
+
+    reads: list[float] = []
+    writes: list[float] = []
+    stop = time.perf_counter() + seconds
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        rng = random.Random(k)
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            if rng.random() < write_share and members is not None:
+                mid = rng.choice(ids)
+                if rng.random() < 0.5:
+                    body = {k2: v for k2, v in _edited(members[mid], rng).items() if k2 != "id"}
+                    put_member(db, nid, mid, body)
+                else:
+                    record_feedback(db, nid, mid, rng.choice(ids), "declined") \
+                        if mid != ids[0] else None
+                with lock:
+                    writes.append(time.perf_counter() - t)
+            else:
+                with engine.reading(db, nid) as m:
+                    m.suggest(rng.choice(ids), view=View.MEMBER)
+                with lock:
+                    reads.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"reads": _pct(reads), "writes": _pct(writes) if writes else None,
+            "requests_per_s": (len(reads) + len(writes)) / elapsed}
+
+
+# -- two service processes over HTTP ----------------------------------------------------------
+def processes_part(n: int, seed: int, writes: int) -> dict[str, Any]:
+    """Two ``partnermatch serve`` processes on one database: a decision posted to the first,
+    then the second's next suggestion (it must no longer show the declined partner)."""
+    import secrets
+    import signal
+    import subprocess
+
+    try:
+        import httpx
+    except ImportError:  # the test extra installs the fork
+        import httpx2 as httpx
+
+    from graph.local_server import LocalServer
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pm-bench-procs-"))
+    token = "pm_bench_" + secrets.token_urlsafe(24)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    env.update(PARTNERMATCH_DATA=str(data_dir), PARTNERMATCH_ADMIN_TOKEN=token)
+    exe = shutil.which("partnermatch", path=str(Path(sys.executable).parent))
+    procs, clients = [], []
+    out: dict[str, Any] = {"members": n}
+    nid = f"procs-{n}"
+
+    def ready(client: httpx.Client, nid_ready: bool) -> bool:
+        try:
+            health = client.get("/health", timeout=5)
+        except httpx.TransportError:
+            return False
+        matchers = health.json().get("matchers") or {}
+        return health.status_code == 200 and (not nid_ready or matchers.get("fitting") == 0)
+
+    try:
+        for k in range(2):
+            port = 8700 + random.Random().randrange(1000)
+            log = open(data_dir / f"serve-{k}.log", "wb")
+            procs.append(subprocess.Popen([exe or "partnermatch", "serve", "--port", str(port),
+                                           "--log-level", "warning"], env=env, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+            clients.append(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600,
+                                        headers={"Authorization": f"Bearer {token}"}))
+            while not ready(clients[k], False):
+                if procs[k].poll() is not None:
+                    raise RuntimeError((data_dir / f"serve-{k}.log").read_text()[-2000:])
+                time.sleep(0.5)
+            if k == 0:
+                doc = synthetic.generate(n, seed, nid=nid)
+                clients[0].post(f"/networks/{nid}/import", content=json.dumps(doc).encode(),
+                                headers={"Content-Type": "application/json"}).raise_for_status()
+        first, second = clients
+        t = time.perf_counter()
+        while not ready(second, True):
+            time.sleep(0.1)
+        out["second_ready_s"] = time.perf_counter() - t
+        ids = sorted(m["id"] for m in doc["members"])
+        rng = random.Random(seed)
+        url = f"/networks/{nid}/members/{{}}/suggestions"
+        t = time.perf_counter()
+        second.get(url.format(ids[0])).raise_for_status()
+        out["first_suggestion_after_ready_ms"] = (time.perf_counter() - t) * 1000
+        seen = []
+        for _ in range(writes):
+            asker = rng.choice(ids)
+            shown = [s["member"] for s in second.get(url.format(asker)).json()["suggestions"]]
+            if not shown:
+                continue
+            first.post(f"/networks/{nid}/feedback", json={
+                "member": asker, "candidate": shown[0], "decision": "declined"}
+                       ).raise_for_status()
+            t = time.perf_counter()
+            after = second.get(url.format(asker)).json()["suggestions"]
+            seen.append(time.perf_counter() - t)
+            assert shown[0] not in [s["member"] for s in after]
+        out["decision_in_first_seen_by_second"] = _pct(seen)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        server = LocalServer(data_dir)
+        if server.status() is not None:
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000])
+    parser.add_argument("--db-sizes", type=int, nargs="*", default=[10_000])
+    parser.add_argument("--process-sizes", type=int, nargs="*", default=[10_000],
+                        help="two serve processes over HTTP")
+    parser.add_argument("--writes", type=int, default=100)
+    parser.add_argument("--refits", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": os.getloadavg(),
+                               "engine": {}, "db": {}, "processes": {}}
+    for n in args.sizes:
+        print(f"live engine, {n:,} members ...", file=sys.stderr, flush=True)
+        results["engine"][str(n)] = engine_part(n, args.seed, args.writes, args.refits)
+        print(json.dumps(results["engine"][str(n)]), file=sys.stderr, flush=True)
+    for n in args.db_sizes:
+        print(f"live engine with the database, {n:,} members ...", file=sys.stderr, flush=True)
+        results["db"][str(n)] = db_part(n, args.seed, args.writes, args.refits, args.clients,
+                                        args.seconds)
+        print(json.dumps(results["db"][str(n)]), file=sys.stderr, flush=True)
+    results["processes"] = {}
+    for n in args.process_sizes:
+        print(f"two processes, {n:,} members ...", file=sys.stderr, flush=True)
+        results["processes"][str(n)] = processes_part(n, args.seed, args.writes)
+        print(json.dumps(results["processes"][str(n)]), file=sys.stderr, flush=True)
+    results["load_end"] = os.getloadavg()
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

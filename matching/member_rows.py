@@ -1,0 +1,174 @@
+"""The member-indexed arrays of ``NetworkFeatures``, one member's row at a time if need be.
+
+Every array here is row-local: member a's row is computed from a's own capabilities, weaknesses,
+needs and description and from the taxonomy, never from other members. So the live engine
+recomputes just the rows of the members a write touched, and gets bit for bit the rows a fit from
+scratch would compute (a sparse product's row depends on the left operand's row only). Nothing
+here is learned from the whole network: the description words are hashed, not weighted by IDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from matching.taxonomy import coverage_matrix
+
+NON_CORE_CAPABILITY_KINDS = frozenset({"purchase", "knowhow", "certification", "asset"})
+NON_CORE_NEED_KINDS = frozenset({"purchase", "knowhow"})
+CORE_CAPABILITY_KINDS = frozenset({"service", "product", None})
+CORE_LEVEL = 3
+LABEL_SIMILARITY_FLOOR = 0.5
+# Function words of the networks' languages: what IDF used to discount, as a fixed list, so a
+# description's vector depends on that description alone.
+SPANISH_STOP_WORDS = frozenset("""
+a al algo algunos ante antes como con contra cual cuando de del desde donde durante e el ella
+ellos en entre era es esa ese eso esta estan este esto estos fue ha hace han hasta hay la las le
+les lo los mas me mi muy nos o otra otro para pero por que se ser si sin sino sobre son su sus
+tambien tiene todo todos u un una uno unos y ya
+""".split())
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS)
+HASH_FEATURES = 2 ** 18
+
+# Row-local arrays (n x something), named as ``NetworkFeatures`` attributes.
+ROW_ARRAYS = ("levels", "coverage_t", "demand", "non_core_demand", "public_demand",
+              "public_non_core_demand", "core", "label_text_t", "description", "want_words",
+              "public_want_words")
+
+
+def _csr(rows, cols, data, shape) -> sp.csr_array:
+    return sp.csr_array((np.asarray(data, np.float32), (rows, cols)), shape=shape)
+
+
+def _row_normalised(matrix: sp.csr_array) -> sp.csr_array:
+    totals = np.asarray(matrix.sum(axis=1)).ravel()
+    scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
+    return sp.csr_array(sp.diags_array(scale) @ matrix)
+
+
+def rows_of(matrix: sp.csr_array) -> list[dict[int, float]]:
+    """Each row of a CSR matrix as {column: value}, columns ascending."""
+    matrix = sp.csr_array(matrix)
+    matrix.sort_indices()
+    ptr, cols, vals = matrix.indptr, matrix.indices.tolist(), matrix.data.tolist()
+    return [dict(zip(cols[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]]))
+            for i in range(matrix.shape[0])]
+
+
+@dataclass
+class TaxonomyParts:
+    """What every member row reads from the taxonomy: computed once per taxonomy version.
+
+    Label similarity hashes character n-grams without IDF, so a capability's similarities do
+    not move when capabilities that no member of the network uses are added to the taxonomy.
+    """
+
+    capability_ids: list[str]
+    capability_index: dict[str, int]
+    coverage_of: sp.csr_array  # S: how well offering c covers d
+    labels: list[str]  # label and synonyms per capability
+    similar: sp.csr_array  # label similarity (character n-grams), symmetric
+    non_core_kind: np.ndarray  # capability kinds rivals may share
+    core_kind: np.ndarray
+
+    @classmethod
+    def of(cls, taxonomy: nx.DiGraph, capability_ids: list[str]) -> TaxonomyParts:
+        tax = taxonomy.nodes
+        labels = [" ".join([tax[c].get("label") or c, *tax[c].get("synonyms", [])])
+                  for c in capability_ids]
+        m = len(capability_ids)
+        if m:
+            chars = _hashed(labels, analyzer="char_wb", ngram_range=(3, 5))
+            similar = sp.csr_array(chars @ chars.T, dtype=np.float32)
+            similar.data[similar.data < LABEL_SIMILARITY_FLOOR] = 0
+            similar.eliminate_zeros()
+        else:
+            similar = sp.csr_array((0, 0), dtype=np.float32)
+        kinds = [tax[c].get("kind") for c in capability_ids]
+        return cls(capability_ids, {c: j for j, c in enumerate(capability_ids)},
+                   coverage_matrix(taxonomy, capability_ids), labels, sp.csr_array(similar),
+                   np.array([k in NON_CORE_CAPABILITY_KINDS for k in kinds], np.float32),
+                   np.array([k in CORE_CAPABILITY_KINDS for k in kinds], np.float32))
+
+
+def _hashed(texts: Sequence[str], **options: Any) -> sp.csr_array:
+    """Sublinear term frequencies of hashed terms, unit length per text: a text's vector
+    depends on that text alone (no vocabulary or IDF learned from the others)."""
+    vectoriser = HashingVectorizer(strip_accents="unicode", alternate_sign=False, norm=None,
+                                   n_features=HASH_FEATURES, dtype=np.float64, **options)
+    counts = sp.csr_array(vectoriser.transform(list(texts)))
+    counts.data = 1.0 + np.log(counts.data)
+    return sp.csr_array(normalize(counts))
+
+
+def words(texts: Sequence[str]) -> sp.csr_array:
+    """Hashed words and word pairs of each text, stop words left out."""
+    return _hashed(texts, analyzer="word", ngram_range=(1, 2), stop_words=STOP_WORDS)
+
+
+def _non_core(parts: TaxonomyParts, demand: sp.csr_array,
+              needs: Sequence[Sequence[dict[str, Any]]]) -> sp.csr_array:
+    """Demand restricted to what rivals may share: purchases, know-how, certifications."""
+    keep_rows, keep_cols = [], []
+    for i, member_needs in enumerate(needs):
+        for need in member_needs:
+            if need.get("kind") in NON_CORE_NEED_KINDS:
+                keep_rows.append(i)
+                keep_cols.append(parts.capability_index[need["id"]])
+    mask = _csr(keep_rows, keep_cols, np.ones(len(keep_rows)), demand.shape)
+    by_kind = sp.csr_array(demand @ sp.diags_array(parts.non_core_kind))
+    return sp.csr_array(by_kind.maximum(demand.multiply(mask)))
+
+
+def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_array,
+                severities: sp.csr_array, needs: Sequence[Sequence[dict[str, Any]]],
+                descriptions: Sequence[str], weakness_weight: float) -> dict[str, sp.csr_array]:
+    """The ``ROW_ARRAYS`` of a block of members from their raw rows (levels 1-5 etc.).
+
+    ``demand`` is the larger of urgency/5 and ``weakness_weight`` * severity/5 per capability,
+    rows normalised to sum 1; the public forms read needs only, normalised by their own totals.
+    ``coverage_t[b, d]`` is :math:`\\min(1, \\sum_c L_{bc} S_{dc})` with L = level/5;
+    ``label_text_t`` the same through label similarity instead of S.
+    """
+    scaled = sp.csr_array(levels / 5.0)
+    coverage_t = sp.csr_array(scaled @ parts.coverage_of.T)
+    coverage_t.data = np.minimum(coverage_t.data, 1.0)
+    need = sp.csr_array(urgencies / 5.0)
+    weak = sp.csr_array(severities / 5.0 * weakness_weight)
+    demand = sp.csr_array(need.maximum(weak))
+    core = sp.csr_array(levels >= CORE_LEVEL, dtype=np.float32)
+    label_text_t = sp.csr_array(scaled @ parts.similar.T)
+    label_text_t.data = np.minimum(label_text_t.data, 1.0)
+
+    def wants(matrix: sp.csr_array) -> list[str]:
+        return [" ".join(parts.labels[j] for j in row) for row in rows_of(matrix)]
+
+    out = {
+        "levels": scaled, "coverage_t": coverage_t,
+        "demand": _row_normalised(demand),
+        "non_core_demand": _row_normalised_by(_non_core(parts, demand, needs), demand),
+        "public_demand": _row_normalised(need),
+        "public_non_core_demand": _row_normalised_by(_non_core(parts, need, needs), need),
+        "core": sp.csr_array(core @ sp.diags_array(parts.core_kind)),
+        "label_text_t": label_text_t,
+        "description": words(descriptions),
+        "want_words": words(wants(sp.csr_array(urgencies + severities))),
+        "public_want_words": words(wants(urgencies)),
+    }
+    for matrix in out.values():
+        matrix.sort_indices()
+    return out
+
+
+def _row_normalised_by(matrix: sp.csr_array, by: sp.csr_array) -> sp.csr_array:
+    """``matrix`` with each row divided by the row total of ``by``."""
+    totals = np.asarray(by.sum(axis=1)).ravel()
+    scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
+    return sp.csr_array(sp.diags_array(scale) @ matrix)

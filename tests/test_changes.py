@@ -1,0 +1,90 @@
+"""The change log: every write records what changed, in its transaction, readable after a version."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph import changes
+from graph.changes import ChangeKind, read_changes
+from graph.database import Database
+from graph.feedback import record_feedback
+from graph.members import delete_member, put_member
+from graph.store import import_network, load_taxonomy, versions
+from tests.conftest import small_document
+
+
+def _member(nid: str, name: str = "New lab") -> dict:
+    return {"name": name, "capabilities": [{"id": f"{nid}-pgt", "level": 4}],
+            "needs": [{"id": f"{nid}-fuel", "kind": "purchase", "urgency": 2}]}
+
+
+def test_writes_are_numbered_and_name_their_members(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid))
+    start, taxonomy = versions(db, nid)
+    put_member(db, nid, "newlab", _member(nid))
+    record_feedback(db, nid, "clinic", "genlab", "declined")
+    delete_member(db, nid, "cro")
+
+    catchup = read_changes(db, nid, start, taxonomy)
+    assert catchup.complete
+    assert [(c.version, c.kind, c.members) for c in catchup.changes] == [
+        (start + 1, ChangeKind.MEMBERS, ("newlab",)),
+        (start + 2, ChangeKind.FEEDBACK, ("clinic", "genlab")),
+        (start + 3, ChangeKind.MEMBERS, ("cro",)),
+    ]
+    assert catchup.version == start + 3 == versions(db, nid)[0]
+    # The current state of what the changes name: cro is gone, newlab is there with its edges.
+    assert [m["id"] for m in catchup.members] == ["newlab"]
+    assert catchup.profile_members == {"newlab", "cro"}
+    assert catchup.members[0]["capabilities"] == [{"id": f"{nid}-pgt", "level": 4}]
+    # Ties of the members whose profile changed: cro's went with it, newlab has none.
+    assert catchup.tie_members == {"newlab", "cro"} and catchup.ties == []
+    assert catchup.feedback_members == {"clinic", "genlab", "newlab", "cro"}
+    assert [(f["member"], f["candidate"], f["decision"]) for f in catchup.feedback] == [
+        ("clinic", "genlab", "declined")]
+
+
+def test_nothing_after_the_current_version(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid))
+    version, taxonomy = versions(db, nid)
+    catchup = read_changes(db, nid, version, taxonomy)
+    assert catchup.complete and catchup.changes == [] and catchup.version == version
+
+
+def test_a_failed_write_leaves_no_record(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid))
+    version, taxonomy = versions(db, nid)
+    with pytest.raises(Exception):
+        put_member(db, nid, "bad", {"name": "Bad", "capabilities": [{"id": "nope", "level": 9}]})
+    assert read_changes(db, nid, version, taxonomy).changes == []
+
+
+def test_imports_and_taxonomy_changes_ask_for_a_refit(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid))
+    version, taxonomy = versions(db, nid)
+    import_network(db, small_document(nid))
+    assert not read_changes(db, nid, version, taxonomy).complete
+
+    # A new shared capability is in no one's profile: nobody refits. Changing one does.
+    version, taxonomy = versions(db, nid)
+    extra = {"id": f"{nid}-extra", "label": "Extra", "kind": "service"}
+    load_taxonomy(db, {"capabilities": [extra]})
+    assert versions(db, nid) == (version, taxonomy)
+    load_taxonomy(db, {"capabilities": [{**extra, "label": "Extra work"}]})
+    assert versions(db, nid) == (version, taxonomy + 1)
+    assert not read_changes(db, nid, version, taxonomy).complete
+
+
+def test_old_records_are_compacted(db: Database, nid: str, monkeypatch) -> None:
+    monkeypatch.setattr(changes, "KEEP", 4)
+    monkeypatch.setattr(changes, "COMPACT_EVERY", 2)
+    import_network(db, small_document(nid))
+    start, taxonomy = versions(db, nid)
+    for k in range(8):
+        put_member(db, nid, "newlab", _member(nid, f"Lab {k}"))
+    end = versions(db, nid)[0]
+    # A reader far behind sees the gap and refits; a recent one catches up.
+    assert not read_changes(db, nid, start, taxonomy).complete
+    recent = read_changes(db, nid, end - 2, taxonomy)
+    assert recent.complete and [c.version for c in recent.changes] == [end - 1, end]
+    assert recent.members[0]["name"] == "Lab 7"

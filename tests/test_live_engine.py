@@ -1,0 +1,114 @@
+"""The live engine through the API: writes reach the next answer of any process, without refit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.engine import Engine
+from api.settings import ApiSettings
+from graph.database import Database
+from graph.store import import_network
+from tests.conftest import ADMIN_SECRET, small_document
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+
+
+def _client(db: Database) -> TestClient:
+    settings = ApiSettings(admin_token=ADMIN_SECRET, warm_start=False)
+    return TestClient(create_app(settings, database=db), raise_server_exceptions=False)
+
+
+@pytest.fixture
+def two(db: Database) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two service processes on one database (each app has its own engine and caches)."""
+    with _client(db) as first, _client(db) as second:
+        yield first, second
+
+
+def _suggested(client: TestClient, nid: str, mid: str) -> list[str]:
+    response = client.get(f"/networks/{nid}/members/{mid}/suggestions", headers=ADMIN)
+    response.raise_for_status()
+    return [s["member"] for s in response.json()["suggestions"]]
+
+
+def _new_lab(nid: str) -> dict:
+    return {"name": "New lab", "capabilities": [{"id": f"{nid}-pgt", "level": 5}]}
+
+
+def test_a_write_through_one_process_is_seen_by_the_other(
+        db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
+    first, second = two
+    import_network(db, small_document(nid))
+    before = _suggested(second, nid, "clinic")
+    assert "newlab" not in before
+    first.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+              json=_new_lab(nid)).raise_for_status()
+    assert "newlab" in _suggested(second, nid, "clinic")
+
+    first.post(f"/networks/{nid}/feedback", headers=ADMIN, json={
+        "member": "clinic", "candidate": "newlab", "decision": "declined"}).raise_for_status()
+    assert "newlab" not in _suggested(second, nid, "clinic")
+
+    first.delete(f"/networks/{nid}/members/genlab", headers=ADMIN).raise_for_status()
+    assert "genlab" not in _suggested(second, nid, "clinic")
+
+
+def test_member_edits_and_decisions_are_applied_without_a_refit(
+        db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
+    first, _ = two
+    import_network(db, small_document(nid))
+    assert "genlab" in _suggested(first, nid, "clinic")
+    engine: Engine = first.app.state.matchers
+    fitted = engine._slot(nid).matcher
+    first.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+              json=_new_lab(nid)).raise_for_status()
+    first.post(f"/networks/{nid}/feedback", headers=ADMIN, json={
+        "member": "clinic", "candidate": "genlab", "decision": "declined"}).raise_for_status()
+    found = _suggested(first, nid, "clinic")
+    assert "newlab" in found and "genlab" not in found  # the very next answer
+    assert engine._slot(nid).matcher is fitted  # updated in place, not refitted
+
+
+def test_an_import_is_picked_up_by_a_background_refit(
+        db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
+    first, second = two
+    import_network(db, small_document(nid))
+    assert "genlab" in _suggested(second, nid, "clinic")
+    document = small_document(nid)
+    document["members"] = [m for m in document["members"] if m["id"] != "genlab"]
+    document["ties"] = [t for t in document["ties"] if "genlab" not in (t["source"], t["target"])]
+    first.post(f"/networks/{nid}/import", headers=ADMIN, json=document).raise_for_status()
+    assert "genlab" not in _suggested(second, nid, "clinic")
+
+
+def test_503_with_retry_after_while_the_first_fit_runs(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid))
+    with _client(db) as client:
+        client.app.state.matchers.first_fit_wait = 0.0
+        response = client.get(f"/networks/{nid}/members/clinic/suggestions", headers=ADMIN)
+        if response.status_code == 503:  # the fit may also have won the race
+            assert int(response.headers["Retry-After"]) >= 1
+            deadline = time.monotonic() + 60
+            while response.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                response = client.get(f"/networks/{nid}/members/clinic/suggestions",
+                                      headers=ADMIN)
+        assert response.status_code == 200
+
+
+def test_warm_start_fits_every_network_in_the_background(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid))
+    settings = ApiSettings(admin_token=ADMIN_SECRET, warm_start=True)
+    with TestClient(create_app(settings, database=db)) as client:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = client.get("/health").json()["matchers"]
+            if status["fitting"] == 0 and client.app.state.matchers._slot(nid).matcher:
+                break
+            time.sleep(0.2)
+        assert client.app.state.matchers._slot(nid).matcher is not None
