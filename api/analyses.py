@@ -16,9 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.security import Principal
 from graph.database import Database
+from graph.projection import projection_of
 from graph.store import read_network_rows, versions
-from matching.projection import build_projection
 from matching.scoring import PartnerMatcher
 
 DEBOUNCE_SECONDS = 2.0
@@ -37,6 +38,13 @@ class _Snapshot:
     @property
     def as_of(self) -> dict[str, Any]:
         return {"version": self.key[0], "at": self.at}
+
+
+def as_of_for(principal: Principal, nid: str, as_of: dict[str, Any]) -> dict[str, Any]:
+    """``{"as_of": ...}`` for the network's facilitators and admins, else nothing: the version
+    counts every write, private ones included (a member's weaknesses), so members and analysts
+    may not read it."""
+    return {"as_of": as_of} if principal.manages(nid) else {}
 
 
 class Analyses:
@@ -84,8 +92,7 @@ class Analyses:
             current = self._snapshots.get(nid)
         if current is not None and current.key == (rows.version, rows.taxonomy_version):
             return current
-        projection = build_projection(rows.network, rows.taxonomy, rows.members, rows.ties,
-                                      rows.feedback, version=rows.version)
+        projection = projection_of(rows)
         policy = rows.network.get("policy") or {}
         matcher = PartnerMatcher(decline_days=policy.get("suppress_declined_days")
                                  or DECLINE_DAYS).fit(projection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.security import Principal, Role
@@ -65,3 +65,8 @@ def _authenticate(request: Request, db: Database, secret: str) -> Principal | No
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+# Analyses are served from the last background result (``as_of``); fresh waits for the current.
+Fresh = Query(False, description="Wait for the network's current version instead of serving "
+                                 "the last result (its version and time are in as_of)")

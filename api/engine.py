@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from graph.changes import Catchup, read_changes
 from graph.database import Database
+from graph.projection import projection_of
 from graph.store import network_sizes, read_network_rows, versions
-from matching.projection import build_projection
 from matching.scoring import PartnerMatcher, StaleTaxonomy
 
 DECLINE_DAYS = 180
@@ -98,7 +98,8 @@ def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
         members=catchup.members, removed=set(catchup.profile_members - present),
         tie_members=set(catchup.tie_members), ties=catchup.ties,
         feedback_members=set(catchup.feedback_members), feedback=catchup.feedback,
-        decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS)
+        decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS,
+        agents=catchup.agents)
 
 
 class Engine:
@@ -215,8 +216,7 @@ class Engine:
     def _fit(self, db: Database, nid: str, slot: _Slot) -> None:
         for _ in range(3):  # a second import during the fit: fit again
             rows = read_network_rows(db, nid)
-            projection = build_projection(rows.network, rows.taxonomy, rows.members, rows.ties,
-                                          rows.feedback, version=rows.version)
+            projection = projection_of(rows)
             matcher = _matcher(projection, rows.network)
             catchup = read_changes(db, nid, rows.version, rows.taxonomy_version)
             if catchup.complete:

@@ -30,7 +30,7 @@ def replace_agents(db: Database, nid: str, raw: Any) -> list[dict[str, Any]]:
 
     def work(tx: ManagedTransaction) -> None:
         write_agents(tx, nid, agents)
-        record_change(tx, nid, ChangeKind.NETWORK)  # agents hold no matching data
+        record_change(tx, nid, ChangeKind.AGENTS)
 
     db.write(work)
     return read_agents(db, nid)

@@ -36,6 +36,7 @@ class ChangeKind(StrEnum):
     INTRODUCTION = "introduction"  # an introduction between the named members (no matching data)
     PROJECT = "project"  # a project and its participants (no matching data)
     NETWORK = "network"  # the network's own properties (name, policy)
+    AGENTS = "agents"  # the network's outside agents (read again whole: a few rows)
     REPLACED = "replaced"  # the whole network (an import): readers refit from scratch
     TAXONOMY = "taxonomy"  # the network's taxonomy: readers refit from scratch
 
@@ -100,6 +101,7 @@ class Catchup:
     ties: list[dict[str, Any]] = field(default_factory=list)
     feedback_members: frozenset[str] = frozenset()
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    agents: list[dict[str, Any]] | None = None  # all of them, when they changed
 
 
 def _plan(changes: list[Change]) -> tuple[set[str], set[str], set[str]]:
@@ -170,6 +172,9 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
             ties=_both_ways(tx, q.TIES_FROM, q.TIES_TO, nid, ties),
             feedback_members=frozenset(feedback),
             feedback=_both_ways(tx, q.FEEDBACK_FROM, q.FEEDBACK_TO, nid, feedback),
+            agents=[{k: v for k, v in row.items() if v is not None}
+                    for row in tx.run(q.AGENTS, nid=nid).data()]
+            if any(c.kind is ChangeKind.AGENTS for c in changes) else None,
         )
 
     return db.read(work)

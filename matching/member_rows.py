@@ -101,6 +101,8 @@ class TaxonomyParts:
 def _hashed(texts: Sequence[str], **options: Any) -> sp.csr_array:
     """Sublinear term frequencies of hashed terms, unit length per text: a text's vector
     depends on that text alone (no vocabulary or IDF learned from the others)."""
+    if not texts:  # scikit-learn cannot transform an empty list (an empty network)
+        return sp.csr_array((0, HASH_FEATURES), dtype=np.float64)
     vectoriser = HashingVectorizer(strip_accents="unicode", alternate_sign=False, norm=None,
                                    n_features=HASH_FEATURES, dtype=np.float64, **options)
     counts = sp.csr_array(vectoriser.transform(list(texts)))

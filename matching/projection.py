@@ -155,9 +155,19 @@ def build_projection(
         capacities=_capacities(members, capability_index),
         hours=np.array([np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
                         for m in members]),
-        agents=sorted(({**a, "offers": sorted(a.get("offers") or [])} for a in agents),
-                      key=lambda a: a["id"]),
+        agents=_agents(agents),
     )
+
+
+def _agents(agents: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(({**a, "offers": sorted(a.get("offers") or [])} for a in agents),
+                  key=lambda a: a["id"])
+
+
+def with_agents(projection: NetworkProjection, agents: Iterable[Mapping[str, Any]]
+                ) -> NetworkProjection:
+    """``projection`` with its outside agents replaced (they hold no matching data)."""
+    return replace(projection, agents=_agents(agents))
 
 
 def _capacities(members: list[Mapping[str, Any]], index: Mapping[str, int]) -> sp.csr_array:

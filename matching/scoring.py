@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from matching.features import NetworkFeatures, View
-from matching.projection import NetworkProjection, with_feedback, with_members, with_ties
+from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
+                                 with_ties)
 from matching.ranker import FeedbackRanker
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 
@@ -165,8 +166,8 @@ class PartnerMatcher:
     def apply_changes(self, *, members: list[dict[str, Any]] = (), removed: set[str] = frozenset(),
                       tie_members: set[str] = frozenset(), ties: list[dict[str, Any]] = (),
                       feedback_members: set[str] = frozenset(),
-                      feedback: list[dict[str, Any]] = (), decline_days: int | None = None
-                      ) -> PartnerMatcher:
+                      feedback: list[dict[str, Any]] = (), decline_days: int | None = None,
+                      agents: list[dict[str, Any]] | None = None) -> PartnerMatcher:
         """Apply what changed in the network, in place, without refitting.
 
         ``members`` are the current rows of changed or new members, ``removed`` the ids of
@@ -184,6 +185,8 @@ class PartnerMatcher:
             raise StaleTaxonomy(sorted(missing))
         if decline_days is not None:
             self.decline_days = decline_days
+        if agents is not None:  # agents shape consortia gaps and the roadmap, never scores
+            p = self.projection_ = with_agents(p, agents)
         removed = {mid for mid in removed if mid in p.member_index}
         gone_rows = {p.member_index[mid] for mid in removed}
         if members or removed:

@@ -3,7 +3,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import DbDep, PrincipalDep
+from api.analyses import as_of_for
+from api.deps import Fresh, DbDep, PrincipalDep
 from api.schemas import ValueChainRequest, error_responses
 from api.security import Role, require_manager, require_roles
 from graph.projects import collaboration_metrics
@@ -19,9 +20,6 @@ from matching.value_chain import Stage, UnknownCapability, assign_stages
 router = APIRouter(prefix="/networks/{nid}", tags=["opportunities"],
                    responses=error_responses(401, 403, 404, 422, 503))
 
-# Analyses are served from the last background result (``as_of``); fresh waits for the current.
-Fresh = Query(False, description="Wait for the network's current version instead of serving "
-                                 "the last result (its version and time are in as_of)")
 
 
 @router.get("/value-chain-templates")
@@ -122,7 +120,7 @@ def leaders(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     result, as_of = request.app.state.analyses.get(
         db, nid, ("leaders", limit), lambda m: natural_leaders(m.projection_, limit=limit),
         fresh=fresh)
-    return {"network": nid, **result, "as_of": as_of}
+    return {"network": nid, **result, **as_of_for(principal, nid, as_of)}
 
 
 @router.get("/metrics")
@@ -148,4 +146,4 @@ def metrics(
                                    since=start, until=end), m.projection_.n_members),
         fresh=fresh)
     return {"network": nid, **figures[0], **collaboration_metrics(db, nid, figures[1]),
-            "as_of": as_of}
+            **as_of_for(principal, nid, as_of)}

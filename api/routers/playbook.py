@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from api.deps import DbDep, PrincipalDep
+from api.analyses import as_of_for
+from api.deps import DbDep, Fresh, PrincipalDep
 from api.schemas import AgentsReplace, ConsortiumProjectRequest, ConsortiumRequest, error_responses
 from api.security import Principal, Role, forbidden, require_manager, require_network, require_roles
 from graph.agents import list_agents, replace_agents
@@ -118,18 +119,21 @@ def consortium_project(nid: str, body: ConsortiumProjectRequest, request: Reques
 
 
 @router.get("/gaps")
-def gaps(nid: str, request: Request, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+def gaps(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+         fresh: bool = Fresh) -> dict[str, Any]:
     """What no member provides, with the outside agents able to close it (facilitator: the
     network's top gaps, weaknesses included; a member: its own needs and weaknesses)."""
     require_roles(principal, nid, Role.FACILITATOR, Role.MEMBER)
     member = principal.member if principal.role is Role.MEMBER else None
-    gaps, _ = request.app.state.analyses.get(
+    gaps, as_of = request.app.state.analyses.get(
         db, nid, ("gaps", member),
-        lambda m: network_gaps(m.projection_, include_weaknesses=True, member=member))
-    return {"network": nid, "gaps": gaps}
+        lambda m: network_gaps(m.projection_, include_weaknesses=True, member=member),
+        fresh=fresh)
+    return {"network": nid, "gaps": gaps, **as_of_for(principal, nid, as_of)}
 
 
-def roadmap_for(request: Request, db: Database, nid: str, member: str | None) -> dict[str, Any]:
+def roadmap_for(request: Request, db: Database, nid: str, member: str | None, *,
+                fresh: bool = False, principal: Principal | None = None) -> dict[str, Any]:
     """The network's roadmap (``member=None``) or one member's: a roadmap at 10,000 members
     takes seconds, so it is an analysis served from the last background snapshot."""
 
@@ -146,14 +150,16 @@ def roadmap_for(request: Request, db: Database, nid: str, member: str | None) ->
             pairs=matcher.best_pairs(5, "penalise") if member is None else (),
             projects=read_projects(db, nid))
 
-    roadmap, _ = request.app.state.analyses.get(db, nid, ("roadmap", member), compute)
-    return roadmap
+    roadmap, as_of = request.app.state.analyses.get(db, nid, ("roadmap", member), compute,
+                                                    fresh=fresh)
+    return {**roadmap, **(as_of_for(principal, nid, as_of) if principal else {})}
 
 
 @router.get("/roadmap")
-def roadmap(nid: str, request: Request, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+def roadmap(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
+            fresh: bool = Fresh) -> dict[str, Any]:
     """Opportunities as a sequence of steps, quick low-trust wins first, within members' hours
     (facilitator, admin: the whole network; a member: its own steps and first step)."""
     require_roles(principal, nid, Role.FACILITATOR, Role.MEMBER)
     member = principal.member if principal.role is Role.MEMBER else None
-    return roadmap_for(request, db, nid, member)
+    return roadmap_for(request, db, nid, member, fresh=fresh, principal=principal)

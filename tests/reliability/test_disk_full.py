@@ -79,8 +79,8 @@ def test_a_full_disk_answers_507_and_recovers_without_a_restart(small_disk: Path
             assert "Retry-After" in refused.headers
             health = client.get("/health")
             assert health.status_code == 200
-            assert health.json() == {"status": "degraded", "database": "ok",
-                                     "writes": "the database's disk is full"}
+            assert {k: v for k, v in health.json().items() if k != "matchers"} == {
+                "status": "degraded", "database": "ok", "writes": "the database's disk is full"}
             listed = client.get("/networks", headers=admin)
             assert listed.status_code == 200  # reads keep working
             assert f"while-full-{len(acknowledged)}" not in {n["id"] for n in listed.json()}
