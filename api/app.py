@@ -26,6 +26,7 @@ from api.routers import (
 from api.settings import ApiSettings
 from api.throttle import FailureThrottle
 from api.web import router as web_router
+from api.web.i18n import LanguageMiddleware
 from api.web.session_store import SessionStore
 from graph.database import Database, open_database
 from graph.tokens import digest
@@ -67,7 +68,8 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
         app.state.db = database
 
     app.add_middleware(RequestGate, limit=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
+    app.add_middleware(SecurityHeaders)  # on every answer, refusals included
+    app.add_middleware(LanguageMiddleware)  # outermost: every answer knows its language
 
     errors.install(app)
     for router in (health.router, tokens.router, invitations.router, networks.router,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.routers import networks
 from api.security import Principal
-from api.web import member_pages, network_pages
+from api.web import i18n, member_pages, network_pages
+from api.web.i18n import gettext as _
 from api.web.render import HERE, guarded, page
 from api.web.session import (
     NotSignedIn,
@@ -20,6 +21,7 @@ from api.web.session import (
     keep_signin_nonce,
     principal_for,
     read_form,
+    refuse_foreign_origin,
     remember,
     sessions,
     signin_nonce,
@@ -86,15 +88,18 @@ def _signin_page(request: Request, status_code: int, **context: str | None) -> R
 def signin(request: Request, form: FormDep) -> Response:
     token, target = form.get("token", "").strip(), _safe_next(form.get("next"))
     if not token:
-        return _signin_page(request, 401, next=target, error="Enter your access token.")
+        return _signin_page(request, 401, next=target, error=_("Enter your access token."))
     try:
         principal = principal_for(request, token)  # the API's own bearer check, throttled
     except HTTPException as exc:
         if exc.status_code == 429:
-            response = _signin_page(request, 429, next=target, error=str(exc.detail))
+            wait = (exc.headers or {}).get("Retry-After", "60")
+            response = _signin_page(request, 429, next=target, error=_(
+                "Too many failed sign-ins from this address: try again in %(seconds)s s.")
+                % {"seconds": wait})
             response.headers.update(exc.headers or {})
             return response
-        return _signin_page(request, 401, next=target, error=(
+        return _signin_page(request, 401, next=target, error=_(
             "This token is not valid: check it, or ask your facilitator for a new one."))
     response = RedirectResponse(target or home_of(principal), status_code=303)
     remember(request, response, token)
@@ -105,6 +110,26 @@ def signin(request: Request, form: FormDep) -> Response:
 def signout(request: Request, form: FormDep) -> Response:
     response = RedirectResponse("/signin", status_code=303)
     forget(request, response)
+    return response
+
+
+@router.post("/language")
+async def choose_language(request: Request) -> Response:
+    """Remember the reader's language in a cookie and go back to the page it was on.
+
+    Only the Origin/Fetch-Metadata check guards it, not the session's CSRF token: it must work
+    signed out too, and a forged post could do no more than change the interface language."""
+    refuse_foreign_origin(request)
+    body = await request.body()
+    if len(body) > 4096:
+        raise HTTPException(413, "the form is too large")
+    fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    chosen = fields.get("lang", "")
+    if chosen not in i18n.LANGUAGES:
+        raise HTTPException(422, f"choose one of the languages {', '.join(i18n.LANGUAGES)}")
+    response = RedirectResponse(_safe_next(fields.get("next")) or "/", status_code=303)
+    response.set_cookie(i18n.COOKIE, chosen, max_age=i18n.COOKIE_AGE, path="/", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
     return response
 
 

@@ -12,6 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.security import Principal, Role
+from api.web import i18n
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
 from api.web.session import NotSignedIn, current_principal, forget, home_of
 from graph.introductions import IntroductionNotFound
@@ -20,8 +23,13 @@ from graph.store import NetworkNotFound
 from graph.validation import DocumentInvalid
 
 HERE = Path(__file__).parent
-env = Environment(loader=FileSystemLoader(HERE / "templates"),
+env = Environment(loader=FileSystemLoader(HERE / "templates"), extensions=["jinja2.ext.i18n"],
                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+# The callables read the request's language (``api.web.i18n``): one environment serves all.
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext,
+    npgettext=i18n.npgettext)
+env.globals.update(languages=i18n.LANGUAGES)
 
 
 def _money(value: float | None) -> str:
@@ -41,21 +49,24 @@ def _plain(value: Any) -> str:
 
 env.filters.update(money=_money, pct=_pct, plain=_plain)
 
-NAV = {  # label, path (relative to the network) per role
-    Role.MEMBER: [("My home", "home/{member}"), ("Browse members", "members"),
-                  ("Outside agents", "agents")],
-    Role.FACILITATOR: [("Dashboard", "dashboard"), ("Browse members", "members"),
-                       ("Outside agents", "agents"), ("Exports", "exports")],
-    Role.ANALYST: [("Exports", "exports"), ("Browse members", "members"),
-                   ("Outside agents", "agents")],
+NAV = {  # label (translated where shown), path (relative to the network) per role
+    Role.MEMBER: [(N_("My home"), "home/{member}"), (N_("Browse members"), "members"),
+                  (N_("Outside agents"), "agents")],
+    Role.FACILITATOR: [(N_("Dashboard"), "dashboard"), (N_("Browse members"), "members"),
+                       (N_("Outside agents"), "agents"), (N_("Exports"), "exports")],
+    Role.ANALYST: [(N_("Exports"), "exports"), (N_("Browse members"), "members"),
+                   (N_("Outside agents"), "agents")],
 }
+
+
+ROLE_NAMES = (N_("admin"), N_("facilitator"), N_("member"), N_("analyst"))  # shown via _()
 
 
 def nav(principal: Principal | None, nid: str | None) -> list[tuple[str, str]]:
     if principal is None:
         return []
     if principal.is_admin:
-        links = [("Networks", "/n")]
+        links = [(N_("Networks"), "/n")]
         if nid:
             links += [(label, f"/n/{nid}/{path}") for label, path in NAV[Role.FACILITATOR]]
         return links
@@ -71,16 +82,21 @@ def page(request: Request, template_name: str, status_code: int = 200, *,
     context.setdefault("csrf", getattr(request.state, "csrf", ""))  # for every POST form
     html = env.get_template(template_name).render(
         request=request, principal=principal, nid=nid, nav=nav(principal, nid),
-        path=request.url.path, labels=labels, **context)
+        path=request.url.path, labels=labels, lang=i18n.language(), **context)
     return HTMLResponse(html, status_code=status_code)
+
+
+ERROR_TITLES = {403: N_("Not allowed"), 404: N_("Not found"), 405: N_("Not possible here"),
+                409: N_("Conflict"), 413: N_("Too large"), 422: N_("Not valid"),
+                500: N_("Something went wrong")}
 
 
 def error_page(request: Request, status_code: int, message: str,
                principal: Principal | None = None, problems: list[dict] | None = None
                ) -> HTMLResponse:
-    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Not valid"}
+    title = ERROR_TITLES.get(status_code, ERROR_TITLES[500])
     return page(request, "error.html", status_code, principal=principal,
-                title=titles.get(status_code, "Something went wrong"), message=message,
+                title=_(title), message=message,
                 problems=problems or [])
 
 
