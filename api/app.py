@@ -60,7 +60,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     app = FastAPI(title="partnermatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
-    app.state.matchers = Engine()
+    app.state.matchers = Engine(first_fit_wait=settings.first_fit_wait)
     app.state.analyses = Analyses()
     app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
     app.state.sessions = SessionStore()

@@ -166,7 +166,7 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
             network=network[0] if network else None,
             profile_members=frozenset(profile),
             members=tx.run(q.MEMBERS_BY_IDS, nid=nid, ids=sorted(profile), sector=None,
-                           region=None, capability=None, text=None).data()
+                           region=None, capability=None).data()
             if profile else [],
             tie_members=frozenset(ties),
             ties=_both_ways(tx, q.TIES_FROM, q.TIES_TO, nid, ties),

@@ -63,7 +63,9 @@ def folded(text: str) -> str:
 
 def get_member(db: Database, nid: str, mid: str) -> dict[str, Any]:
     read_network(db, nid)
-    rows = db.query(q.MEMBERS, nid=nid, **{**NO_FILTER, "mid": mid})
+    # By its key (the composite index), not the filtered scan of MEMBERS
+    rows = db.query(q.MEMBERS_BY_IDS, nid=nid, ids=[mid],
+                    **{k: v for k, v in NO_FILTER.items() if k != "mid"})
     if not rows:
         raise MemberNotFound(mid)
     return _member(rows[0])

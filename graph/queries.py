@@ -493,8 +493,6 @@ WHERE ($mid IS NULL OR m.id = $mid)
   AND ($capability IS NULL OR EXISTS {
         MATCH (m)-[:HAS_CAPABILITY]->(:Capability)-[:BROADER*0..]->(:Capability {id: $capability})
       })
-  AND ($text IS NULL OR toLower(m.name) CONTAINS $text
-       OR toLower(coalesce(m.description, '')) CONTAINS $text)
 RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.size AS size,
        m.description AS description, m.contact AS contact, m.hours_per_month AS hours_per_month,
        [(m)-[r:HAS_CAPABILITY]->(c:Capability) |

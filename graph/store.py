@@ -439,8 +439,7 @@ def _used_capabilities(taxonomy: list[dict[str, Any]], used: set[str]) -> list[d
     return entries
 
 
-NO_FILTER: dict[str, Any] = {"mid": None, "sector": None, "region": None, "capability": None,
-                             "text": None}
+NO_FILTER: dict[str, Any] = {"mid": None, "sector": None, "region": None, "capability": None}
 
 
 @dataclass(frozen=True)

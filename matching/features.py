@@ -110,13 +110,28 @@ class NetworkFeatures:
                            p.severities[rows], [p.needs[i] for i in rows], descriptions,
                            self.weakness_weight)
 
+    # The transposed forms (capability x member), built on first use and dropped when their
+    # row array changes: the request path multiplies row forms only (``_times_rows``), so a
+    # member's update never pays a transposition of a network-sized array.
+    _TRANSPOSED = {"coverage": "coverage_t", "demand_t": "demand",
+                   "public_demand_t": "public_demand", "core_t": "core",
+                   "label_text": "label_text_t", "description_t": "description"}
+
     def _derive(self, changed: set[str] | None = None) -> None:
-        """The transposed forms the block products read (of the ``changed`` row arrays)."""
-        for target, source in (("coverage", "coverage_t"), ("demand_t", "demand"),
-                               ("public_demand_t", "public_demand"), ("core_t", "core"),
-                               ("label_text", "label_text_t"), ("description_t", "description")):
+        """Forget the transposed forms of the ``changed`` row arrays (of all: ``None``)."""
+        cache = self.__dict__.setdefault("_transposed", {})
+        for target, source in self._TRANSPOSED.items():
             if changed is None or source in changed:
-                setattr(self, target, transposed(getattr(self, source)))
+                cache.pop(target, None)
+
+    def __getattr__(self, name: str) -> sp.csr_array:
+        source = type(self)._TRANSPOSED.get(name)
+        if source is None:
+            raise AttributeError(name)
+        cache = self.__dict__.setdefault("_transposed", {})
+        if name not in cache:  # two readers may both build it: the same array either way
+            cache[name] = transposed(getattr(self, source))
+        return cache[name]
 
     # -- live updates ---------------------------------------------------------------------------
     def update_members(self, projection: NetworkProjection, rows: list[int]) -> None:
@@ -243,18 +258,18 @@ class NetworkFeatures:
         match name:
             case "benefit_to_member":
                 demand = self.demand if own_full else self.public_demand
-                return dense(demand[rows] @ self.coverage)
+                return _times_rows(demand[rows], self.coverage_t)
             case "benefit_to_partner":
-                partner = self.demand_t if view is View.FACILITATOR else self.public_demand_t
-                return dense(self.coverage_t[rows] @ partner)
+                partner = self.demand if view is View.FACILITATOR else self.public_demand
+                return _times_rows(self.coverage_t[rows], partner)
             case "non_core_benefit":
                 demand = self.non_core_demand if own_full else self.public_non_core_demand
-                return dense(demand[rows] @ self.coverage)
+                return _times_rows(demand[rows], self.coverage_t)
             case "text":
                 demand = self.demand if own_full else self.public_demand
                 words = self.want_words if own_full else self.public_want_words
-                labels = dense(demand[rows] @ self.label_text)
-                labels += dense(words[rows] @ self.description_t)
+                labels = _times_rows(demand[rows], self.label_text_t)
+                labels += _times_rows(words[rows], self.description)
                 labels *= 0.5
                 return labels
             case "tie":
@@ -266,7 +281,7 @@ class NetworkFeatures:
             case "rival":
                 return dense(self.rivals[rows])
             case "core_overlap":
-                return dense(self.core[rows] @ self.core_t)
+                return _times_rows(self.core[rows], self.core)
             case "same_sector":
                 return (self.sector[rows, None] == self.sector[None, :]).astype(np.float32)
             case "same_region":
@@ -279,3 +294,16 @@ class NetworkFeatures:
         """Rivals: a COMPETES_WITH tie, or the same sector and region with overlapping core offers."""
         inferred = (f["same_sector"] > 0) & (f["same_region"] > 0) & (f["core_overlap"] > 0)
         return (f["rival"] > 0) | inferred
+
+
+def _times_rows(block: sp.csr_array, matrix: sp.csr_array) -> np.ndarray:
+    """``block @ matrix.T`` as a dense float32 array, computed as ``(matrix @ block.T).T``: the
+    network-sized ``matrix`` is read in the row form the live updates keep, never transposed."""
+    if block.shape[0] <= DENSE_BLOCK:  # a few members (a request): sparse times dense columns
+        product = matrix @ block.T.toarray()
+    else:
+        product = sp.csr_array(matrix @ sp.csr_array(block.T)).toarray()
+    return np.ascontiguousarray(np.asarray(product).T, dtype=np.float32)
+
+
+DENSE_BLOCK = 64

@@ -98,14 +98,27 @@ class TaxonomyParts:
                    np.array([k in CORE_CAPABILITY_KINDS for k in kinds], np.float32))
 
 
+def _vectoriser(analyzer: str, ngram_range: tuple[int, int], stop_words: Any = None
+                ) -> HashingVectorizer:
+    """One stateless vectoriser per configuration: building one checks its stop words, which
+    costs more than hashing a member's text."""
+    key = (analyzer, ngram_range, None if stop_words is None else tuple(sorted(stop_words)))
+    if key not in _VECTORISERS:
+        _VECTORISERS[key] = HashingVectorizer(
+            strip_accents="unicode", alternate_sign=False, norm=None, n_features=HASH_FEATURES,
+            dtype=np.float64, analyzer=analyzer, ngram_range=ngram_range, stop_words=stop_words)
+    return _VECTORISERS[key]
+
+
+_VECTORISERS: dict[tuple[Any, ...], HashingVectorizer] = {}
+
+
 def _hashed(texts: Sequence[str], **options: Any) -> sp.csr_array:
     """Sublinear term frequencies of hashed terms, unit length per text: a text's vector
     depends on that text alone (no vocabulary or IDF learned from the others)."""
     if not texts:  # scikit-learn cannot transform an empty list (an empty network)
         return sp.csr_array((0, HASH_FEATURES), dtype=np.float64)
-    vectoriser = HashingVectorizer(strip_accents="unicode", alternate_sign=False, norm=None,
-                                   n_features=HASH_FEATURES, dtype=np.float64, **options)
-    counts = sp.csr_array(vectoriser.transform(list(texts)))
+    counts = sp.csr_array(_vectoriser(**options).transform(list(texts)))
     counts.data = 1.0 + np.log(counts.data)
     return sp.csr_array(normalize(counts))
 

@@ -104,8 +104,11 @@ def client(db: Database) -> Iterator[TestClient]:
     """The app on the real database, with an admin token from the environment's setting."""
     # Tests send many wrong tokens from one address on purpose; tests/test_credentials.py checks
     # the throttle at its real limit.
+    # A loaded machine may take seconds for a network's first fit: tests wait for it rather than
+    # read the 503 a user would (tests/test_live_engine.py checks that 503 with no wait).
     app = create_app(ApiSettings(admin_token=ADMIN_SECRET, max_body_bytes=256 * 1024,
-                                 auth_failures_per_minute=100_000), database=db)
+                                 auth_failures_per_minute=100_000, first_fit_wait=120),
+                     database=db)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
