@@ -106,6 +106,12 @@ class Analyses:
             self._snapshots[nid] = snapshot
         return snapshot
 
+    def forget(self, nid: str) -> None:
+        """Drop the results of a deleted network."""
+        with self._guard:
+            self._snapshots.pop(nid, None)
+            self._asked.pop(nid, None)
+
     def close(self) -> None:
         with self._guard:
             pool, self._pool = self._pool, None

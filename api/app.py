@@ -63,7 +63,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     app.state.matchers = Engine(first_fit_wait=settings.first_fit_wait)
     app.state.analyses = Analyses()
     app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
-    app.state.sessions = SessionStore()
+    app.state.sessions = SessionStore(lambda: app.state.db)
     if database is not None:
         app.state.db = database
 

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.security import Principal, Role
 from api.throttle import client_address, throttle_of
 from graph.database import Database
-from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token
+from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token_by_hash
 
 _bearer = HTTPBearer(auto_error=False, description="A partnermatch access token")
 ENVIRONMENT_ADMIN = "environment-admin"
@@ -52,10 +52,15 @@ def get_principal(
 
 
 def _authenticate(request: Request, db: Database, secret: str) -> Principal | None:
+    return principal_of_hash(request, db, digest(secret))
+
+
+def principal_of_hash(request: Request, db: Database, token_hash: str) -> Principal | None:
+    """The principal behind the token with this hash, or None (a web session keeps the hash)."""
     admin_digest: str | None = request.app.state.admin_digest
-    if admin_digest and hmac.compare_digest(digest(secret), admin_digest):
+    if admin_digest and hmac.compare_digest(token_hash, admin_digest):
         return Principal(token_id=ENVIRONMENT_ADMIN, role=Role.ADMIN)
-    stored = find_token(db, secret)
+    stored = find_token_by_hash(db, token_hash)
     if stored is None:
         return None
     if stored.id == BOOTSTRAP_TOKEN_ID and admin_digest:

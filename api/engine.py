@@ -148,7 +148,7 @@ class Engine:
         if (slot.version, slot.taxonomy) == (version, taxonomy):
             return slot
         with slot.catching_up:  # one catch-up per network at a time; others then find it done
-            if slot.version < version or slot.taxonomy != taxonomy:
+            if slot.version != version or slot.taxonomy != taxonomy:
                 self._catch_up(db, nid, slot)
         return slot
 
@@ -241,6 +241,12 @@ class Engine:
                 log.exception("warm start stopped")
 
         return self._executor("warm").submit(work)
+
+    def forget(self, nid: str) -> None:
+        """Drop the matcher of a deleted network (other processes find it gone by its version:
+        a re-created network starts at a version none of theirs holds)."""
+        with self._guard:
+            self._slots.pop(nid, None)
 
     def status(self) -> dict[str, int]:
         """How many networks have a matcher, and how many are being fitted."""

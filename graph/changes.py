@@ -153,8 +153,10 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
         version = changes[-1].version if changes else since
         contiguous = all(c.version == since + k + 1 for k, c in enumerate(changes))
         behind = bool(stored) and int(stored[0]["version"]) > version
+        # A stored version below the reader's: the network was deleted and created again.
+        replaced = bool(stored) and int(stored[0]["version"]) < since
         taxonomy = int(stored[0]["taxonomy"]) if stored else 0
-        if (not contiguous or behind or taxonomy != since_taxonomy
+        if (not contiguous or behind or replaced or taxonomy != since_taxonomy
                 or any(c.kind.needs_refit for c in changes)):
             return Catchup(since, version, taxonomy, changes, complete=False)
         if not changes:

@@ -97,6 +97,21 @@ def move_project(db: Database, nid: str, pid: str, target: str, actor: Actor, by
     return get_project(db, nid, pid)
 
 
+def delete_project(db: Database, nid: str, pid: str) -> None:
+    """Delete a project and its participations (a facilitator's mistake, a test run);
+    ProjectNotFound when there is none. Abandoning keeps a project's history: prefer that."""
+    read_network(db, nid)
+
+    def work(tx: ManagedTransaction) -> int:
+        deleted = int(tx.run(q.DELETE_PROJECT, nid=nid, pid=pid).single()["deleted"])
+        if deleted:
+            record_change(tx, nid, ChangeKind.PROJECT)
+        return deleted
+
+    if not db.write(work):
+        raise ProjectNotFound(pid)
+
+
 def set_outcomes(db: Database, nid: str, pid: str, outcomes: dict[str, Any]) -> dict[str, Any]:
     get_project(db, nid, pid)
 

@@ -59,6 +59,7 @@ CREATE (c)-[:BROADER]->(p)
 # -- networks and members -------------------------------------------------------------------
 UPSERT_NETWORK = """
 MERGE (n:Network {id: $network.id})
+ON CREATE SET n.version = $network.first_version
 SET n.name = $network.name, n.sector = $network.sector, n.region = $network.region,
     n.description = $network.description, n.policy_approval = $network.policy_approval,
     n.policy_expiry_days = $network.policy_expiry_days,
@@ -685,4 +686,61 @@ RETURN coalesce(m.changes, []) AS changes
 PROBE_WRITE = """
 MERGE (p:HealthProbe {id: 'write'})
 SET p.at = $at
+"""
+
+
+# Web sessions (graph/sessions.py): found by the hash of their id; times are epoch seconds.
+CREATE_SESSION = """
+CREATE (:WebSession {key: $key, token_hash: $token_hash, csrf: $csrf, created: $now, seen: $now})
+"""
+
+SESSION = """
+MATCH (s:WebSession {key: $key})
+RETURN s.token_hash AS token_hash, s.csrf AS csrf, s.created AS created, s.seen AS seen
+"""
+
+TOUCH_SESSION = """
+MATCH (s:WebSession {key: $key})
+SET s.seen = $now
+"""
+
+DELETE_SESSION = """
+MATCH (s:WebSession {key: $key})
+DELETE s
+"""
+
+PURGE_SESSIONS = """
+MATCH (s:WebSession)
+WHERE s.seen < $seen_before OR s.created < $created_before
+WITH s LIMIT $limit
+DELETE s
+"""
+
+COUNT_SESSIONS = """
+MATCH (s:WebSession)
+RETURN count(s) AS sessions
+"""
+
+SERVICE_KEY = """
+MERGE (k:ServiceKey {name: $name})
+ON CREATE SET k.value = $value
+RETURN k.value AS value
+"""
+
+
+# Deleting a network: its ties first (ArcadeDB misses some ties deleted after member edges in
+# one transaction: docs/arcadedb.md), then each kind of node it owns, then the network itself.
+NETWORK_OWNED_LABELS = ("Introduction", "Project", "Token", "Invitation", "Agent", "Order",
+                        "ValueChainTemplate", "Change", "Member", "Capability")
+DELETE_NETWORK_PARTS = {label: f"MATCH (x:{label} {{network: $nid}})\nDETACH DELETE x"
+                        for label in NETWORK_OWNED_LABELS}
+DELETE_NETWORK_NODE = """
+MATCH (n:Network {id: $nid})
+DETACH DELETE n
+"""
+
+DELETE_PROJECT = """
+MATCH (p:Project {network: $nid, id: $pid})
+DETACH DELETE p
+RETURN count(*) AS deleted
 """

@@ -32,6 +32,9 @@ STATEMENTS = (
     "CREATE CONSTRAINT taxonomy_version_id IF NOT EXISTS "
     "FOR (t:TaxonomyVersion) REQUIRE t.id IS UNIQUE",
     "MERGE (t:TaxonomyVersion {id: 'shared'}) ON CREATE SET t.version = 0",
+    "CREATE CONSTRAINT web_session_key IF NOT EXISTS FOR (s:WebSession) REQUIRE s.key IS UNIQUE",
+    "CREATE CONSTRAINT service_key_name IF NOT EXISTS "
+    "FOR (k:ServiceKey) REQUIRE k.name IS UNIQUE",
 )
 
 

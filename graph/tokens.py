@@ -166,7 +166,13 @@ def _stored(row: dict[str, Any]) -> StoredToken:
 
 def find_token(db: Database, secret: str, now: dt.datetime | None = None) -> StoredToken | None:
     """The valid token behind ``secret``; None when unknown, expired, or its member is gone."""
-    rows = db.query(q.TOKEN_BY_HASH, hash=digest(secret))
+    return find_token_by_hash(db, digest(secret), now)
+
+
+def find_token_by_hash(db: Database, token_hash: str, now: dt.datetime | None = None
+                       ) -> StoredToken | None:
+    """``find_token`` for a secret known by its hash (a web session keeps only the hash)."""
+    rows = db.query(q.TOKEN_BY_HASH, hash=token_hash)
     if not rows or not _valid(rows[0], now or now_utc()):
         return None
     return _stored(rows[0])

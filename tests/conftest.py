@@ -22,7 +22,7 @@ from api.settings import ApiSettings
 from graph.database import Database, open_database
 from graph.files import load_path
 from graph.settings import DatabaseSettings
-from graph.store import import_network
+from graph.store import delete_network, import_network, list_networks
 from graph.tokens import issue_token
 from seed_data import SEED_DIR
 
@@ -48,7 +48,12 @@ def record_statement(query: str, parameters: dict[str, Any]) -> None:
 def db(settings: DatabaseSettings) -> Iterator[Database]:
     with open_database(settings) as database:
         database.observer = record_statement
+        existing = {n["id"] for n in list_networks(database)}
         yield database
+        if not settings.is_local:  # an external server (NEO4J_URI) outlives the run: tidy up
+            for network in list_networks(database):
+                if network["id"] not in existing:
+                    delete_network(database, network["id"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -33,14 +33,15 @@ def expected(allowed: set[str | None], ok: int, exceptions: dict | None = None
 IN_NETWORK = {"admin", "facilitator", "member", "other-member", "analyst"}
 MANAGERS = {"admin", "facilitator"}
 # "member" is clinic, "other-member" genlab. Placeholders in paths and bodies are made fresh for
-# each case: {disposable} a member, {iid} an introduction clinic -> {disposable}, {pid} a project
-# led by clinic, {token} a member token of clinic, {invitation} and {code} an invitation for cro.
+# each case: {scratch} a network, {disposable} a member, {iid} an introduction clinic ->
+# {disposable}, {pid} a project led by clinic, {token} a member token of clinic, {invitation} and {code} an invitation for cro.
 MATRIX = [  # method, path, body, who may, success status, other statuses by role
     ("GET", "/health", None, EVERYONE, 200),
     ("GET", "/networks", None, WITH_TOKEN, 200),
     ("GET", "/networks/{nid}", None, IN_NETWORK, 200),
     ("PUT", "/networks/{nid}", {"name": "Test network", "sector": "health", "region": "Madrid"},
      {"admin"}, 200),
+    ("DELETE", "/networks/{scratch}", None, {"admin"}, 204),
     ("POST", "/networks/{nid}/import", "document", MANAGERS, 200),
     ("GET", "/networks/{nid}/members", None, IN_NETWORK, 200),
     ("GET", "/networks/{nid}/members/clinic", None, IN_NETWORK, 200),
@@ -52,6 +53,7 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
     # Members and analysts learn nothing of others' tokens, not even that they exist: 404.
     ("DELETE", "/tokens/{token}", None, MANAGERS | {"member"}, 204,
      {"other-member": 404, "analyst": 404, "other-analyst": 404}),
+    ("DELETE", "/networks/{nid}/projects/{pid}", None, MANAGERS, 204),
     ("POST", "/networks/{nid}/invitations", {"member": "cro"}, MANAGERS, 201),
     ("GET", "/networks/{nid}/invitations", None, MANAGERS, 200),
     ("DELETE", "/networks/{nid}/invitations/{invitation}", None, MANAGERS, 200),
@@ -126,6 +128,10 @@ def _fresh(client: TestClient, world: World, db: Database, text: str) -> dict[st
     """The placeholders ``text`` uses, made for this case only."""
     admin, nid = world.headers("admin"), world.nid
     names = {"nid": nid}
+    if "{scratch}" in text:  # a network of its own, for a case that deletes one
+        names["scratch"] = f"scratch-{uuid.uuid4().hex[:8]}"
+        client.put(f"/networks/{names['scratch']}", json={"name": "Scratch"},
+                   headers=admin).raise_for_status()
     if "{disposable}" in text or "{iid}" in text:
         names["disposable"] = f"temp-{uuid.uuid4().hex[:6]}"
         client.put(f"/networks/{nid}/members/{names['disposable']}", json={"name": "Temp"},

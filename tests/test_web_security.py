@@ -24,6 +24,7 @@ from graph.members import get_member
 from graph.store import import_network
 from graph.tokens import issue_token
 from tests.conftest import small_document
+from tests.test_web import CSRF as CSRF_FIELD
 from tests.test_web import csrf_of, sign_in
 
 pytestmark = pytest.mark.database
@@ -131,36 +132,57 @@ def test_every_post_form_of_every_template_carries_the_csrf_token() -> None:
 
 
 # -- sessions -------------------------------------------------------------------------------
-def test_sessions_expire_when_idle_and_after_their_lifetime() -> None:
+@pytest.mark.database
+def test_sessions_expire_when_idle_and_after_their_lifetime(db: Database) -> None:
     now = [1000.0]
-    store = SessionStore(idle=60, lifetime=300, clock=lambda: now[0])
+    store = SessionStore(lambda: db, idle=120, lifetime=600, clock=lambda: now[0])
     sid, session = store.open("pm_token")
-    assert store.get(sid) is session
-    now[0] += 59
-    assert store.get(sid) is session  # use keeps it alive ...
-    for _ in range(4):
-        now[0] += 59
-        assert store.get(sid) is session
-    now[0] += 59  # ... until its lifetime is over
+    assert store.get(sid) == session
+    for _ in range(6):  # use keeps it alive ...
+        now[0] += 100
+        assert store.get(sid).csrf == session.csrf
+    now[0] += 100  # ... until its lifetime is over
     assert store.get(sid) is None
     other, _ = store.open("pm_token")
-    now[0] += 61
+    now[0] += 121
     assert store.get(other) is None
     assert store.get("made-up") is None and store.get(None) is None
 
 
-def test_a_full_store_drops_the_least_recently_used_session() -> None:
-    now = [0.0]
-    store = SessionStore(capacity=2, clock=lambda: now[0])
-    first, _ = store.open("a")
-    now[0] += 1
-    second, _ = store.open("b")
-    now[0] += 1
-    assert store.get(first) is not None  # first is now the more recently used
-    now[0] += 1
-    third, _ = store.open("c")
-    assert len(store) == 2 and store.get(second) is None
-    assert store.get(first) is not None and store.get(third) is not None
+@pytest.mark.database
+def test_every_process_knows_every_session_and_expired_ones_are_purged(db: Database) -> None:
+    """Two stores on one database stand for two workers of ``serve --workers 2``."""
+    now = [5000.0]
+    first = SessionStore(lambda: db, idle=60, lifetime=600, clock=lambda: now[0])
+    second = SessionStore(lambda: db, idle=60, lifetime=600, clock=lambda: now[0])
+    sid, session = first.open("pm_token")
+    assert second.get(sid).csrf == session.csrf  # opened by one, found by the other
+    assert first.signin_token("nonce") == second.signin_token("nonce")  # one shared key
+    second.close(sid)  # signed out through the other
+    assert first.get(sid) is None
+    stale, _ = first.open("pm_other")
+    before = len(first)
+    now[0] += 61
+    fresh, _ = second.open("pm_third")  # opening purges what has expired
+    assert len(first) == before and first.get(stale) is None and first.get(fresh) is not None
+
+
+def test_a_browser_signed_in_through_one_worker_is_signed_in_at_every_worker(
+        app: FastAPI, world: World, db: Database) -> None:
+    """``serve --workers 2``: each request may reach either process; the cookie works at both,
+    from the sign-in form shown by one and posted to the other, to the sign-out."""
+    other = create_app(ApiSettings(admin_token=ADMIN_SECRET), database=db)
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as one, \
+            TestClient(other, raise_server_exceptions=False, follow_redirects=False) as two:
+        form = CSRF_FIELD.search(one.get("/signin").text).group(1)
+        two.cookies.update(one.cookies)  # one browser: its cookies go to whichever worker
+        signed = two.post("/signin", data={"token": world.tokens["member"], "csrf": form})
+        assert signed.status_code == 303
+        one.cookies.update(two.cookies)
+        home = f"/n/{world.nid}/home/clinic"
+        assert one.get(home).status_code == 200 and two.get(home).status_code == 200
+        assert one.post("/signout", data={"csrf": csrf_of(one)}).status_code == 303
+        assert two.get(home).status_code == 303  # signed out everywhere
 
 
 # -- caching and headers --------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import (
@@ -31,7 +31,7 @@ from graph.introductions import (
 )
 from graph.disclosure import member_introduction, public_project
 from graph.members import get_member
-from graph.projects import create_project, get_project, move_project, set_outcomes
+from graph.projects import create_project, delete_project, get_project, move_project, set_outcomes
 from graph.store import read_projects
 from matching.workflow import Actor, IntroStatus
 
@@ -152,6 +152,16 @@ def project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> dict[str,
             m["member"] == principal.member for m in found["members"]):
         raise forbidden("members see the projects they take part in")
     return _shown(principal, nid, _project_for(principal, nid, found))
+
+
+@router.delete("/projects/{pid}", status_code=status.HTTP_204_NO_CONTENT,
+               response_class=Response)
+def remove_project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> Response:
+    """Delete a project made by mistake (facilitator, admin); to end a real one, abandon it
+    with a reason instead, which keeps its history."""
+    require_manager(principal, nid)
+    delete_project(db, nid, pid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/projects/{pid}/transitions")

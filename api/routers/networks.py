@@ -1,6 +1,6 @@
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from api.deps import DbDep, PrincipalDep
 from api.limits import large_body
@@ -10,7 +10,8 @@ from api.security import Role, forbidden, require_manager, require_network, requ
 from graph.document import IDENTIFIER, Network
 from graph.export_formats import FORMATS, render
 from graph.members import upsert_network
-from graph.store import export_network, import_network, list_networks, read_network
+from graph.store import (delete_network, export_network, import_network, list_networks,
+                         read_network)
 from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/networks", tags=["networks"],
@@ -48,6 +49,19 @@ def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDe
         raise DocumentInvalid([Problem("path.nid", f"differs from the network {clash[0]!r} only "
                                                    "in case")])
     return upsert_network(db, Network(**body.model_dump(exclude={"id"}), id=nid))
+
+
+@router.delete("/{nid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def remove_network(nid: str, request: Request, db: DbDep, principal: PrincipalDep) -> Response:
+    """Delete a network and everything in it: members, ties, decisions, projects,
+    introductions, its tokens and invitations, agents, orders, its own capabilities (admin).
+    Cannot be undone: export it first to keep a copy."""
+    if not principal.is_admin:
+        raise forbidden("only admins delete networks")
+    delete_network(db, nid)
+    request.app.state.matchers.forget(nid)
+    request.app.state.analyses.forget(nid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{nid}/import", response_model=ImportResult,

@@ -1,7 +1,7 @@
 """Who is signed in, and which form posts to believe.
 
 The ``pm_session`` cookie holds a random server-side session id (``api.web.session_store``),
-never the API token; the token behind it is checked like a bearer token on every request, so a
+never the API token; the token behind it (kept as its hash) is checked on every request, so a
 revoked token ends its sessions too. The cookie is HttpOnly, SameSite=Strict, has no expiry and
 is Secure over https; sign-out deletes the session on the server.
 
@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import get_principal
+from api.deps import get_principal, principal_of_hash
 from api.security import Principal, Role
 from api.web.session_store import Session, SessionStore
 
@@ -50,11 +50,10 @@ def current_principal(request: Request) -> Principal:
     session = sessions(request).get(sid)
     if session is None:
         raise NotSignedIn
-    try:
-        principal = principal_for(request, session.token)
-    except HTTPException:
+    principal = principal_of_hash(request, request.app.state.db, session.token_hash)
+    if principal is None:
         sessions(request).close(sid)  # the token was revoked or expired since sign-in
-        raise NotSignedIn from None
+        raise NotSignedIn
     request.state.csrf = session.csrf
     return principal
 

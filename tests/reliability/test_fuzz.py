@@ -62,7 +62,9 @@ def aim(case: Case, world: World) -> None:
     """Point most generated cases at the test network and its members, so that they get past
     the 404s into the code behind (a random id reaches only the lookup)."""
     params = case.path_parameters or {}
-    if "nid" in params and case.operation.label != "PUT /networks/{nid}":
+    # (Not the network deletion: the world's network must outlive the run.)
+    if "nid" in params and case.operation.label not in ("PUT /networks/{nid}",
+                                                          "DELETE /networks/{nid}"):
         params["nid"] = world.nid
     if "mid" in params:
         pick = sum(map(ord, str(params["mid"]))) % (len(MEMBERS) + 1)
