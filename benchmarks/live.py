@@ -298,6 +298,8 @@ def processes_part(n: int, seed: int, writes: int) -> dict[str, Any]:
                 time.sleep(0.5)
             if k == 0:
                 doc = synthetic.generate(n, seed, nid=nid)
+                clients[0].put(f"/networks/{nid}", json={  # an import names an existing network
+                    k: v for k, v in doc["network"].items() if k != "id"}).raise_for_status()
                 clients[0].post(f"/networks/{nid}/import", content=json.dumps(doc).encode(),
                                 headers={"Content-Type": "application/json"}).raise_for_status()
         first, second = clients
