@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from babel.numbers import format_decimal, format_percent
 from fastapi import HTTPException, Request
@@ -121,13 +121,26 @@ def error_page(request: Request, status_code: int, message: str,
                 problems=[{**p, "message": plain(p["message"])} for p in problems or []])
 
 
+def _return_to(request: Request) -> str | None:
+    """Where to go after signing in again: this page, or for a form sent with an expired
+    session the page the form was on (its address answers only POST: a GET there is a 405)."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.headers.get("host") and \
+            referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return None
+
+
 def guarded(request: Request, work: Callable[[Principal], Response]) -> Response:
     """Run a page for the signed-in principal; refusals become error pages, never leaks."""
     try:
         principal = current_principal(request)
     except NotSignedIn:
-        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-        response = RedirectResponse(f"/signin?next={target}", status_code=303)
+        target = _return_to(request)
+        response = RedirectResponse(f"/signin?next={quote(target)}" if target else "/signin",
+                                    status_code=303)
         if request.cookies.get("pm_session"):
             forget(request, response)
         return response
