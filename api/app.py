@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.analyses import Analyses
 from api.engine import Engine
+from api.head import HeadAsGet
 from api.headers import SecurityHeaders
 from api.limits import RequestGate
 from api.routers import (
@@ -26,6 +27,7 @@ from api.routers import (
 from api.settings import ApiSettings
 from api.throttle import FailureThrottle
 from api.web import router as web_router
+from api.web.error_pages import HtmlErrors
 from api.web.i18n import LanguageMiddleware
 from api.web.session_store import SessionStore
 from graph.database import Database, open_database
@@ -57,8 +59,10 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
                 app.state.matchers.close()
                 app.state.analyses.close()
 
+    # /docs is served by the web pages from the package's copy of Swagger UI (no CDN);
+    # ReDoc would load from a CDN, so it is not offered.
     app = FastAPI(title="partnermatch", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
     app.state.matchers = Engine(first_fit_wait=settings.first_fit_wait)
     app.state.analyses = Analyses()
@@ -68,6 +72,8 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
         app.state.db = database
 
     app.add_middleware(RequestGate, limit=settings.max_body_bytes)
+    app.add_middleware(HtmlErrors)  # a browser's refused page request gets a page, not JSON
+    app.add_middleware(HeadAsGet)  # HEAD runs every GET route, the gate and checks included
     app.add_middleware(SecurityHeaders)  # on every answer, refusals included
     app.add_middleware(LanguageMiddleware)  # outermost: every answer knows its language
 

@@ -3,7 +3,8 @@
 | file                      | columns                                          |
 |---------------------------|--------------------------------------------------|
 | network.csv (one row)     | id, name, sector, region, description            |
-| capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``), unit  |
+| capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``), unit, |
+|                           | label_es                                         |
 | members.csv               | id, name, sector, region, size, description,     |
 |                           | hours_per_month                                  |
 | member_capabilities.csv   | member, capability, level, capacity              |
@@ -30,7 +31,7 @@ from graph.validation import DocumentInvalid, Problem
 SYNONYM_SEPARATOR = "|"
 TABLES: dict[str, tuple[str, ...]] = {
     "network.csv": ("id", "name", "sector", "region", "description"),
-    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms", "unit"),
+    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms", "unit", "label_es"),
     "members.csv": ("id", "name", "sector", "region", "size", "description", "hours_per_month"),
     "member_capabilities.csv": ("member", "capability", "level", "capacity"),
     "member_weaknesses.csv": ("member", "capability", "severity"),

@@ -133,6 +133,7 @@ class Capability(_Strict):
 
     id: Identifier
     label: Text
+    label_es: Text | None = None  # the Spanish label shown to Spanish readers (docs/i18n.md)
     kind: CapabilityKind | None = None
     broader: Identifier | None = None
     synonyms: list[Text] = Field(default_factory=list, max_length=100)

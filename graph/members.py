@@ -15,7 +15,14 @@ from graph.changes import ChangeKind, record_change
 from graph.database import Database
 from graph.document import Member, Network
 from graph.removal import remove_members
-from graph.store import NO_FILTER, known_broader, network_row, read_network, write_members
+from graph.store import (
+    NO_FILTER,
+    known_broader,
+    network_row,
+    read_network,
+    read_taxonomy,
+    write_members,
+)
 from graph.validation import DocumentInvalid, Problem, brief, validate_network
 
 MEMBER_CHANGES_KEPT = 50
@@ -41,17 +48,22 @@ def list_members(
 ) -> list[dict[str, Any]]:
     """Members of ``nid`` matching every given filter; ``capability`` includes narrower ones.
 
-    ``text`` is looked for in the name and description with case and accents folded
-    (``GROSSHANDEL`` finds ``Großhandel``, ``camion`` finds ``Camión``): in Python, since Cypher's
-    ``toLower`` folds neither ``ß`` nor accents.
+    ``text`` is looked for in the name, the description and the labels (English and Spanish) of
+    the member's capabilities and needs, with case and accents folded (``GROSSHANDEL`` finds
+    ``Großhandel``, ``carrocerias`` finds ``Carrocerías``): in Python, since Cypher's ``toLower``
+    folds neither ``ß`` nor accents. Weaknesses are never searched: they are confidential.
     """
     read_network(db, nid)
     filters = {**NO_FILTER, "sector": sector, "region": region, "capability": capability}
     rows = db.query(q.MEMBERS, nid=nid, **filters)
     if text:
         wanted = folded(text)
-        rows = [row for row in rows
-                if wanted in folded(row["name"] or "") or wanted in folded(row["description"] or "")]
+        labels = {c["id"]: folded(" | ".join(filter(None, (c["label"], c.get("label_es")))))
+                  for c in read_taxonomy(db, nid)}
+        rows = [row for row in rows if wanted in folded(row["name"] or "")
+                or wanted in folded(row["description"] or "")
+                or any(wanted in labels.get(e["id"], "") for key in ("capabilities", "needs")
+                       for e in row[key])]
     return [_member(row) for row in rows]
 
 

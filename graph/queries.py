@@ -13,8 +13,8 @@ TAXONOMY = """
 MATCH (c:Capability)
 WHERE c.network IS NULL OR c.network = $nid
 OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
-RETURN c.id AS id, c.label AS label, c.kind AS kind, p.id AS broader, c.synonyms AS synonyms,
-       c.unit AS unit
+RETURN c.id AS id, c.label AS label, c.label_es AS label_es, c.kind AS kind, p.id AS broader,
+       c.synonyms AS synonyms, c.unit AS unit
 ORDER BY id
 """
 
@@ -22,8 +22,8 @@ CAPABILITIES_BY_ID = """
 MATCH (c:Capability)
 WHERE c.id IN $ids
 OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
-RETURN c.id AS id, c.network AS network, c.label AS label, c.kind AS kind, p.id AS broader,
-       c.synonyms AS synonyms
+RETURN c.id AS id, c.network AS network, c.label AS label, c.label_es AS label_es,
+       c.kind AS kind, p.id AS broader, c.synonyms AS synonyms
 ORDER BY id
 """
 
@@ -38,6 +38,7 @@ WHERE coalesce(c.network, '') = coalesce($owner, '')
 SET c.label = row.label,
     c.kind = row.kind,
     c.unit = coalesce(row.unit, c.unit),
+    c.label_es = coalesce(row.label_es, c.label_es),
     c.synonyms = coalesce(c.synonyms, []) +
                  [s IN row.synonyms WHERE NOT s IN coalesce(c.synonyms, [])]
 RETURN c.id AS id

@@ -50,8 +50,8 @@ class ImportSummary:
 
 # -- taxonomy -------------------------------------------------------------------------------
 def read_taxonomy(db: Database, nid: str | None = None) -> list[dict[str, Any]]:
-    """The shared taxonomy entries, and network ``nid``'s own (id, label, kind, broader,
-    synonyms)."""
+    """The shared taxonomy entries, and network ``nid``'s own (id, label, label_es, kind,
+    broader, synonyms, unit)."""
     return db.query(q.TAXONOMY, nid=nid)
 
 
@@ -86,8 +86,8 @@ def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability],
     # network's matcher through the taxonomy version.
     if owner is None and _changes_stored(tx, capabilities):
         record_taxonomy_change(tx)
-    rows = [{"id": c.id, "label": c.label, "kind": c.kind, "synonyms": c.synonyms,
-             "unit": c.unit} for c in capabilities]
+    rows = [{"id": c.id, "label": c.label, "label_es": c.label_es, "kind": c.kind,
+             "synonyms": c.synonyms, "unit": c.unit} for c in capabilities]
     written = {r["id"] for r in tx.run(q.UPSERT_CAPABILITIES, rows=rows, owner=owner).data()}
     # Checked before the transaction too; this catches an entry created meanwhile by another.
     taken = [Problem(f"capabilities[{i}].id", _TAKEN.format(cid=c.id))
@@ -112,6 +112,8 @@ def _shared_change(entry: Capability, stored: dict[str, Any]) -> str | None:
     keep their stored values)."""
     if entry.label != stored["label"]:
         return f"label {stored['label']!r} -> {entry.label!r}"
+    if entry.label_es is not None and entry.label_es != stored.get("label_es"):
+        return f"label_es {stored.get('label_es')!r} -> {entry.label_es!r}"
     if entry.kind is not None and entry.kind != stored["kind"]:
         return f"kind {stored['kind']!r} -> {entry.kind!r}"
     if entry.broader is not None and entry.broader != stored["broader"]:

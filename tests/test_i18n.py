@@ -3,7 +3,10 @@ marked string has a Spanish translation in the catalogue."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -14,7 +17,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from api.web import i18n
+from graph.csv_format import read_csv_document, write_csv_zip
 from graph.database import Database
+from graph.store import export_network, import_network, read_taxonomy
+from graph.tokens import issue_token
 
 pytestmark = pytest.mark.database
 WEB = i18n.LOCALE_DIR.parent
@@ -93,3 +99,85 @@ def test_every_marked_string_has_a_spanish_translation() -> None:
     marked = _marked()
     assert len(marked) > 20
     assert not sorted(marked - translated), "run pybabel update and translate (docs/i18n.md)"
+
+
+# -- pages in Spanish, on the seed network --------------------------------------------------
+HERENCIA = "herencia"
+CARROCERIAS = "carrocerias-martin-romero"
+SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
+
+
+def _member_browser(app: FastAPI, db: Database, mid: str) -> TestClient:
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    form = client.get("/signin").text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    token = issue_token(db, "member", HERENCIA, mid)[0]
+    assert client.post("/signin", data={**hidden, "token": token}).status_code == 303
+    return client
+
+
+@pytest.fixture(scope="module")
+def reader(app: FastAPI, seeded: Database) -> TestClient:
+    """A member of the seed network ``herencia`` other than Carrocerías, signed in."""
+    return _member_browser(app, seeded, "panaderia-santa-ana")
+
+
+def test_a_spanish_page_shows_the_taxonomys_spanish_labels(reader: TestClient) -> None:
+    url = f"/n/{HERENCIA}/members/{CARROCERIAS}"
+    spanish = reader.get(url, headers=SPANISH).text
+    assert "Carrocerías de camiones" in spanish and "Lorry body building" not in spanish
+    assert "Estructuras metálicas" in spanish and "Capacidades" in spanish
+    english = reader.get(url, headers={"Accept-Language": "en"}).text
+    assert "Lorry body building" in english and "Carrocerías de camiones" not in english
+
+
+def test_search_folds_case_and_accents_and_matches_labels_in_both_languages(
+        reader: TestClient) -> None:
+    def found(text: str) -> bool:
+        page = reader.get(f"/n/{HERENCIA}/members", params={"q": text}, headers=SPANISH).text
+        return f'href="/n/{HERENCIA}/members/{CARROCERIAS}"' in page
+
+    assert found("carrocerias") and found("CARROCERÍAS MARTIN")  # the name, folded
+    assert found("carrocerias de camiones")  # its capability's Spanish label, accents folded
+    assert found("lorry body")  # the same capability's English label
+    assert not found("panaderia santa")  # another member's name finds only that one
+
+
+def test_spanish_labels_survive_export_and_import(seeded: Database, tmp_path: Path) -> None:
+    document = export_network(seeded, HERENCIA)
+    entry = next(c for c in document["capabilities"] if c["id"] == "lorry-body-building")
+    assert entry["label_es"] == "Carrocerías de camiones"
+    (tmp_path / "network.zip").write_bytes(write_csv_zip(document))
+    back = read_csv_document(tmp_path / "network.zip")[0]
+    again = next(c for c in back["capabilities"] if c["id"] == "lorry-body-building")
+    assert again["label_es"] == entry["label_es"]
+    copy = {**document, "network": {**document["network"], "id": f"i18n-{uuid.uuid4().hex[:8]}"}}
+    import_network(seeded, copy)  # the shared entries come back unchanged: not a change
+    labels = {c["id"]: c.get("label_es") for c in read_taxonomy(seeded, copy["network"]["id"])}
+    assert labels["physiotherapy"] == "Fisioterapia y rehabilitación"
+    assert labels["paper"] == "Papel"
+
+
+def test_form_problems_are_said_in_the_readers_language(app: FastAPI, seeded: Database
+                                                        ) -> None:
+    member = _member_browser(app, seeded, "panaderia-santa-ana")
+    csrf = re.search(r'name="csrf" value="([^"]*)"', member.get("/signin").text).group(1)
+    bad = member.post(f"/n/{HERENCIA}/home/panaderia-santa-ana", headers=SPANISH, data={
+        "csrf": csrf, "name": "Panadería Santa Ana", "hours_per_month": "1000",
+        "capabilities.0.id": "bakery", "capabilities.0.level": "siete"})
+    assert bad.status_code == 422
+    assert "Como máximo 744. Has escrito 1000.0." in bad.text
+    assert "Escribe un número entero. Has escrito &#39;siete&#39;." in bad.text
+    assert "No se ha guardado tu perfil: 2 problemas" in bad.text
+
+
+def test_the_notice_never_echoes_the_query_string(reader: TestClient, seeded: Database,
+                                                  app: FastAPI) -> None:
+    home = f"/n/{HERENCIA}/home/panaderia-santa-ana"
+    member = _member_browser(app, seeded, "panaderia-santa-ana")
+    forged = member.get(home, params={"decided": "accepted",
+                                      "candidate": "Call 555-0100 to claim your prize"}).text
+    assert "claim your prize" not in forged and 'class="notice"' not in forged
+    real = member.get(home, params={"decided": "declined", "candidate": CARROCERIAS},
+                      headers=SPANISH).text
+    assert "Has rechazado a Carrocerías Martín-Romero S.L." in real

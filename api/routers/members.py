@@ -30,7 +30,9 @@ def get_members(
     region: str | None = Query(None, max_length=200),
     capability: str | None = Query(None, max_length=100,
                                    description="Members with it or a narrower capability"),
-    q: str | None = Query(None, max_length=200, description="Text in name or description"),
+    q: str | None = Query(None, max_length=200, description=(
+        "Text in the name, the description or a capability or need label (English or Spanish);"
+        " case and accents are folded")),
 ) -> dict[str, Any]:
     """Members of the network; others' weaknesses are never shown."""
     require_network(principal, nid)

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/networks", tags=["networks"],
                    responses=error_responses(401, 403, 404))
 
 ExportFormat = Literal["json", "gexf", "graphml", "cytoscape", "csv", "png", "svg"]
+WITH_CAPABILITY_NODES = ("gexf", "graphml", "cytoscape")  # the formats ``include`` changes
 
 
 @router.get("", response_model=list[NetworkPublic])
@@ -92,6 +93,9 @@ def export(
     require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
     document = export_network(db, nid, include_confidential=principal.manages(nid))
     media_type, extension = FORMATS[format]
-    content = render(document, format, include_capabilities=include == "capabilities")
+    with_capabilities = include == "capabilities" and format in WITH_CAPABILITY_NODES
+    content = render(document, format, include_capabilities=with_capabilities)
+    # Another content, another file name: saving both must not overwrite one with the other.
+    name = f"{nid}-capabilities" if with_capabilities else nid
     return Response(content, media_type=media_type, headers={
-        "Content-Disposition": f'attachment; filename="{nid}.{extension}"'})
+        "Content-Disposition": f'attachment; filename="{name}.{extension}"'})

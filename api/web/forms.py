@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from api.web.messages import plain
 from graph.document import MemberSize, NeedKind
 
 TEXT_FIELDS = ("name", "sector", "region", "size", "description", "contact")
@@ -80,7 +81,8 @@ def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
 
 
 def field_errors(problems: list[dict[str, str]]) -> dict[str, str]:
-    """Problem paths as form field names: ``needs[1].urgency`` -> ``needs.1.urgency``."""
+    """Problem paths as form field names (``needs[1].urgency`` -> ``needs.1.urgency``), each
+    with its problems in plain words of the reader's language."""
     errors: dict[str, str] = {}
     for problem in problems:
         path = problem["path"] or "form"
@@ -89,6 +91,6 @@ def field_errors(problems: list[dict[str, str]]) -> dict[str, str]:
             field = f"{match.group(1)}.{match.group(2)}.{match.group(3) or 'id'}"
         else:
             field = path.split(".")[0].split("[")[0] or "form"
-        errors[field] = f"{errors[field]}; {problem['message']}" if field in errors \
-            else problem["message"]
+        message = plain(problem["message"])
+        errors[field] = f"{errors[field]} {message}" if field in errors else message
     return errors

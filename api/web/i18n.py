@@ -40,7 +40,7 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("language", defau
 _RANGE = re.compile(r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
 
 
-def N_(message: str) -> str:  # noqa: N802 (the conventional name of the no-op marker)
+def N_(message: str) -> str:
     """Mark a string for extraction without translating it (translated where it is shown)."""
     return message
 
@@ -130,5 +130,14 @@ def _cookie(header: str, name: str) -> str | None:
     return None
 
 
-__all__ = ["COOKIE", "LANGUAGES", "LanguageMiddleware", "N_", "choose", "gettext", "language",
-           "ngettext", "translations"]
+__all__ = [
+    "COOKIE",
+    "LANGUAGES",
+    "N_",
+    "LanguageMiddleware",
+    "choose",
+    "gettext",
+    "language",
+    "ngettext",
+    "translations",
+]

@@ -1,22 +1,13 @@
-"""Capability labels for people: the taxonomy's English label, and a Spanish synonym if any.
-
-The taxonomy has no language tags; a synonym counts as Spanish when it carries Spanish letters
-or a Spanish word or ending (``gestión de la calidad``, ``contabilidad``, ``fisioterapia``).
-"""
+"""Capability labels for people, in the reader's language: the taxonomy's ``label_es`` for
+Spanish readers, its English ``label`` otherwise (and wherever no Spanish label is given)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from api.web.i18n import language
 from graph.database import Database
 from graph.store import read_taxonomy
-
-_SPANISH = re.compile(  # strong signs: Spanish letters, small words, endings
-    r"[áéíóúñü¿¡]|\b(de|del|la|las|el|los|y|para|por|en|con)\b"
-    r"|(ción|ciones|dad|dades|ía|ías|ería|aje|ista|ura|ado|ada|izo)\b", re.IGNORECASE)
-_SPANISH_WEAK = re.compile(r"(ia|ios|ales|ivos|ivas|encia|ancia|ores|eros|ina|ible|ante)\b",
-                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -26,24 +17,23 @@ class Label:
     es: str | None = None
     unit: str | None = None  # what capacities of it are counted in
 
+    @property
+    def text(self) -> str:
+        """The label in the language of the request being answered."""
+        return self.es if language() == "es" and self.es else self.en
 
-def spanish(label: str, synonyms: list[str]) -> str | None:
-    candidates = [s for s in synonyms if s.lower() != label.lower()]
-    for pattern in (_SPANISH, _SPANISH_WEAK):
-        found = next((s for s in candidates if pattern.search(s)), None)
-        if found:
-            return found
-    return None
+    @property
+    def other(self) -> str | None:
+        """The label in the other language, when it differs (for pickers searchable in both)."""
+        other = self.en if self.text == self.es else self.es
+        return other if other and other != self.text else None
 
 
 def capability_labels(db: Database, nid: str | None) -> dict[str, Label]:
     """Labels of the shared capabilities and of network ``nid``'s own."""
-    labels = {}
-    for cap in read_taxonomy(db, nid):
-        en = cap.get("label") or cap["id"]
-        labels[cap["id"]] = Label(cap["id"], en, spanish(en, cap.get("synonyms") or []),
-                                  cap.get("unit"))
-    return labels
+    return {cap["id"]: Label(cap["id"], cap.get("label") or cap["id"], cap.get("label_es"),
+                             cap.get("unit"))
+            for cap in read_taxonomy(db, nid)}
 
 
 class Labels(dict):

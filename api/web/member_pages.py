@@ -19,6 +19,9 @@ from api.routers import suggestions as suggestions_api
 from api.schemas import FeedbackCreate, MembersPublic, SuggestionsPublic
 from api.security import Principal, Role
 from api.web import forms
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
+from api.web.messages import plain
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.validation import DocumentInvalid
@@ -27,6 +30,8 @@ from matching.scoring import CompetitorPolicy
 router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 OFFERS_ME, I_OFFER = {"covers_need", "covers_weakness"}, {"partner_needs"}
+FIELD_NAMES = {"level": N_("Level"), "capacity": N_("Capacity"), "severity": N_("Severity"),
+               "kind": N_("Kind"), "urgency": N_("Urgency"), "volume": N_("Volume")}
 
 
 def _members(request: Request, nid: str, principal: Principal, **filters: Any
@@ -55,8 +60,9 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
     cards = _suggestions(request, nid, mid, principal)  # 403 unless itself or a manager
     profile = members_api.get_one(nid, mid, request.app.state.db, principal)
     names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
-    if decision:
-        notice = f"You {decision[0]} {names.get(decision[1], decision[1])}."
+    if decision and decision[1] in names:  # a member's name, never text from the query string
+        notice = (_("You accepted %(name)s.") if decision[0] == "accepted"
+                  else _("You declined %(name)s.")) % {"name": names[decision[1]]}
     # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
     on_behalf = None if principal.is_member(nid, mid) else profile["name"]
     first_step, my_steps = _roadmap(request, nid, mid, principal)
@@ -65,6 +71,7 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
                 values=values or profile, rows=rows or forms.rows_of(profile),
                 errors=errors or {}, cards=cards, names=names, notice=notice,
                 sizes=forms.SIZES, need_kinds=forms.NEED_KINDS, first_step=first_step,
+                field_names={k: _(v) for k, v in FIELD_NAMES.items()},
                 my_steps=my_steps)
 
 
@@ -83,7 +90,7 @@ def _roadmap(request: Request, nid: str, mid: str, principal: Principal
 @router.get("/home/{mid}")
 def home(nid: str, mid: str, request: Request, saved: bool = False,
          decided: str | None = None, candidate: str | None = None) -> Response:
-    notice = "Your profile was saved." if saved else None
+    notice = _("Your profile was saved.") if saved else None
     decision = (decided, candidate) if decided in ("accepted", "declined") and candidate else None
     return guarded(request, lambda p: _home(request, nid, mid, p, notice=notice,
                                             decision=decision))
@@ -111,7 +118,7 @@ def feedback(nid: str, mid: str, request: Request, form: FormDep) -> Response:
             body = FeedbackCreate(member=mid, candidate=form.get("candidate", ""),
                                   decision=form.get("decision", ""))
         except ValueError:
-            return error_page(request, 422, "choose accept or decline for a suggested member",
+            return error_page(request, 422, _("Choose accept or decline for a suggested member."),
                               principal)
         done = suggestions_api.feedback(nid, body, request.app.state.db, principal)
         if "application/json" in request.headers.get("accept", ""):
@@ -131,7 +138,7 @@ def browse(nid: str, request: Request, q: str = "", sector: str = "", region: st
         try:
             found = _members(request, nid, principal, **{k: v or None for k, v in chosen.items()})
         except DocumentInvalid as exc:
-            found, error = {"members": [], "count": 0}, exc.problems[0].message
+            found, error = {"members": [], "count": 0}, plain(exc.problems[0].message)
         held = sorted({c["id"] for m in everyone for c in m.get("capabilities", [])})
         network = networks_api.get_network(nid, request.app.state.db, principal)
         return page(request, "browse.html", principal=principal, nid=nid, found=found,

@@ -16,6 +16,8 @@ from api.routers import opportunities as opportunities_api
 from api.routers import playbook as playbook_api
 from api.schemas import ConsortiumRequest, ValueChainRequest
 from api.security import Principal, Role, require_manager, require_roles
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
 from api.web.picture import clickable_svg
 from api.web.render import guarded, page
 from graph.export_formats import FORMATS
@@ -24,9 +26,10 @@ from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/n/{nid}")
 GRAPH_FORMATS = {"gexf": "GEXF", "graphml": "GraphML", "cytoscape": "Cytoscape"}
-FORMAT_NAMES = {"json": "JSON document", "gexf": "GEXF (Gephi)", "graphml": "GraphML (yEd)",
-                "cytoscape": "Cytoscape JSON", "csv": "CSV tables (zip)", "png": "PNG picture",
-                "svg": "SVG picture"}
+FORMAT_NAMES = {"json": N_("JSON document"), "gexf": N_("GEXF (Gephi)"),
+                "graphml": N_("GraphML (yEd)"), "cytoscape": N_("Cytoscape JSON"),
+                "csv": N_("CSV tables (zip)"), "png": N_("PNG picture"),
+                "svg": N_("SVG picture")}  # translated where shown
 
 
 def _picture(request: Request, nid: str, principal: Principal) -> str:
@@ -66,7 +69,7 @@ def dashboard(nid: str, request: Request, template: str | None = None,
                                          principal)
             except (DocumentInvalid, ValueError) as exc:
                 chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
-                               else "choose a template")
+                               else _("Choose a template."))
         return page(
             request, "dashboard.html", principal=principal, nid=nid,
             network=networks_api.get_network(nid, db, principal),
@@ -134,7 +137,7 @@ def download(nid: str, fmt: str, request: Request,
     """The API's export, with the session's principal instead of a bearer header."""
     def work(principal: Principal) -> Response:
         if fmt not in FORMATS:
-            raise HTTPException(404, f"there is no export format {fmt!r}")
+            raise HTTPException(404, _("There is no export format %(format)r.") % {"format": fmt})
         return networks_api.export(nid, request.app.state.db, principal, format=fmt,
                                    include=include)
     return guarded(request, work)

@@ -6,6 +6,7 @@ from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.routers import networks
@@ -32,7 +33,9 @@ router = APIRouter(include_in_schema=False)
 router.include_router(member_pages.router)
 router.include_router(network_pages.router)
 FormDep = Annotated[dict[str, str], Depends(read_form)]
-STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
+STATIC = {p.relative_to(HERE / "static").as_posix(): p
+          for p in sorted((HERE / "static").rglob("*")) if p.is_file()}
+SWAGGER = "/static/vendor/swagger-ui"  # swagger-ui-dist from npm (static/vendor/README.md)
 
 
 def _whoami(request: Request, principal: Principal) -> dict[str, str | None]:
@@ -141,8 +144,26 @@ def network_list(request: Request) -> Response:
     return guarded(request, work)
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name:path}")
 def static(name: str) -> Response:
     if name not in STATIC:
         raise HTTPException(404, "no such file")
     return FileResponse(STATIC[name], headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon where browsers and crawlers look for it without reading the page."""
+    return FileResponse(STATIC["favicon.svg"], media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/docs")
+def api_docs(request: Request) -> Response:
+    """Swagger UI for the OpenAPI document, from the package's own copy: it works offline."""
+    return get_swagger_ui_html(openapi_url=request.app.openapi_url or "/openapi.json",
+                               title=f"{request.app.title} · API",
+                               swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                               swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+                               swagger_favicon_url="/static/favicon.svg",
+                               oauth2_redirect_url=None)

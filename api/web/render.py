@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from babel.numbers import format_decimal, format_percent
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.security import Principal, Role
 from api.web import i18n
-from api.web.i18n import N_
+from api.web.i18n import N_, ngettext
 from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
+from api.web.messages import plain
 from api.web.session import NotSignedIn, current_principal, forget, home_of
+from api.web.vocabulary import word
 from graph.introductions import IntroductionNotFound
 from graph.members import MemberNotFound
 from graph.store import NetworkNotFound
@@ -33,11 +36,15 @@ env.globals.update(languages=i18n.LANGUAGES)
 
 
 def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f} EUR"
+    """Whole euros with the reader's digit grouping (1,234 EUR; 1.234 EUR in Spanish)."""
+    if value is None:
+        return "—"
+    return f"{format_decimal(round(value), format='#,##0', locale=i18n.language())} EUR"
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.0f}%"
+    return "—" if value is None else format_percent(value, format="#,##0%",
+                                                     locale=i18n.language())
 
 
 def _plain(value: Any) -> str:
@@ -47,7 +54,7 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-env.filters.update(money=_money, pct=_pct, plain=_plain)
+env.filters.update(money=_money, pct=_pct, plain=_plain, word=word)
 
 NAV = {  # label (translated where shown), path (relative to the network) per role
     Role.MEMBER: [(N_("My home"), "home/{member}"), (N_("Browse members"), "members"),
@@ -59,19 +66,33 @@ NAV = {  # label (translated where shown), path (relative to the network) per ro
 }
 
 
-ROLE_NAMES = (N_("admin"), N_("facilitator"), N_("member"), N_("analyst"))  # shown via _()
+def network_links(principal: Principal, nid: str) -> list[tuple[str, str]]:
+    """The pages of network ``nid`` this principal may open: (label, path in the network)."""
+    if principal.is_admin:
+        return NAV[Role.FACILITATOR]
+    if principal.network != nid:
+        return []
+    return [(label, path.format(member=principal.member)) for label, path in NAV[principal.role]]
 
 
 def nav(principal: Principal | None, nid: str | None) -> list[tuple[str, str]]:
     if principal is None:
         return []
-    if principal.is_admin:
-        links = [(N_("Networks"), "/n")]
-        if nid:
-            links += [(label, f"/n/{nid}/{path}") for label, path in NAV[Role.FACILITATOR]]
-        return links
-    return [(label, f"/n/{principal.network}/" + path.format(member=principal.member))
-            for label, path in NAV[principal.role]]
+    links = [(N_("Networks"), "/n")] if principal.is_admin else []
+    network = nid if principal.is_admin else principal.network
+    if network:
+        links += [(label, f"/n/{network}/{path}")
+                  for label, path in network_links(principal, network)]
+    return links
+
+
+def _labelled(ids: Any, labels: Labels) -> list[Any]:
+    """Capability ids as their labels, sorted as the reader reads them."""
+    return sorted((labels[i] for i in ids), key=lambda label: label.text.casefold())
+
+
+env.filters.update(labelled=_labelled)
+env.globals.update(network_links=network_links)
 
 
 def page(request: Request, template_name: str, status_code: int = 200, *,
@@ -97,7 +118,19 @@ def error_page(request: Request, status_code: int, message: str,
     title = ERROR_TITLES.get(status_code, ERROR_TITLES[500])
     return page(request, "error.html", status_code, principal=principal,
                 title=_(title), message=message,
-                problems=problems or [])
+                problems=[{**p, "message": plain(p["message"])} for p in problems or []])
+
+
+def _return_to(request: Request) -> str | None:
+    """Where to go after signing in again: this page, or for a form sent with an expired
+    session the page the form was on (its address answers only POST: a GET there is a 405)."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.headers.get("host") and \
+            referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return None
 
 
 def guarded(request: Request, work: Callable[[Principal], Response]) -> Response:
@@ -105,20 +138,23 @@ def guarded(request: Request, work: Callable[[Principal], Response]) -> Response
     try:
         principal = current_principal(request)
     except NotSignedIn:
-        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-        response = RedirectResponse(f"/signin?next={target}", status_code=303)
+        target = _return_to(request)
+        response = RedirectResponse(f"/signin?next={quote(target)}" if target else "/signin",
+                                    status_code=303)
         if request.cookies.get("pm_session"):
             forget(request, response)
         return response
     try:
         return work(principal)
     except HTTPException as exc:
-        return error_page(request, exc.status_code, str(exc.detail), principal)
+        return error_page(request, exc.status_code, plain(str(exc.detail)), principal)
     except (MemberNotFound, NetworkNotFound, IntroductionNotFound) as exc:
-        return error_page(request, 404, f"There is no {exc.args[0]!r} here.", principal)
+        return error_page(request, 404, _("There is no %(name)r here.") % {"name": exc.args[0]},
+                          principal)
     except DocumentInvalid as exc:
-        return error_page(request, 422, f"{len(exc.problems)} problem(s) found",
-                          principal, exc.as_errors())
+        return error_page(request, 422, ngettext("%(num)d problem found.",
+                                                 "%(num)d problems found.", len(exc.problems))
+                          % {"num": len(exc.problems)}, principal, exc.as_errors())
 
 
 __all__ = ["env", "error_page", "guarded", "home_of", "page"]

@@ -1,5 +1,6 @@
 // Progressive enhancement only: every form also works without this script.
-// Accept / decline a suggestion in place, without reloading the page.
+// Accept / decline a suggestion in place, without reloading the page. The words shown come
+// translated from the page (data-accepted, data-declined, data-failed).
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (!form.classList.contains("decide") || !event.submitter) return;
@@ -16,10 +17,11 @@ document.addEventListener("submit", async (event) => {
     });
     if (!response.ok) throw new Error(response.status);
     const done = await response.json();
-    status.textContent = done.decision === "accepted" ? "Accepted" : "Declined";
+    status.textContent = done.decision === "accepted" ? status.dataset.accepted
+                                                      : status.dataset.declined;
     form.closest(".suggestion").classList.add("is-" + done.decision);
   } catch (error) {
-    status.textContent = "Not saved: please try again.";
+    status.textContent = status.dataset.failed;
     buttons.forEach((b) => (b.disabled = false));
   }
 });
