@@ -202,3 +202,13 @@ def test_headings_never_skip_a_level_and_accept_buttons_have_distinct_names(
     buttons = _outline(browsers["member"].get(f"/n/{NID}/home/{MEMBER}").text).buttons
     accepts = [b for b in buttons if b.startswith("Accept")]
     assert len(accepts) >= 3 and len(set(accepts)) == len(accepts), accepts
+
+
+def test_each_weakness_without_a_mentor_says_why(browsers: dict[str, TestClient]) -> None:
+    page = browsers["facilitator"].get(f"/n/{NID}/dashboard").text
+    unmet = re.search(r"<summary>(\d+) weakness(?:es)? without a mentor inside the network, "
+                      r"and why</summary>\s*<ul>(.*?)</ul>", page, re.S)
+    assert unmet, "the seed network has weaknesses no member can take on"
+    items = re.findall(r"<li>(.*?)</li>", unmet[2], re.S)
+    assert len(items) == int(unmet[1])
+    assert all("no place left" in i or "no member is at level" in i for i in items)
