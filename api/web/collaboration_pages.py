@@ -22,6 +22,9 @@ from api.routers import suggestions as suggestions_api
 from api.schemas import (IntroductionAction, IntroductionCreate, OutcomesUpdate, ProjectCreate,
                          ProjectMove)
 from api.security import Principal
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
+from api.web.messages import plain
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.validation import json_path
@@ -31,22 +34,24 @@ router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 # What a redirect's ``done`` says: fixed sentences, never text from the address.
 DONE = {
-    "asked": "The request for an introduction was sent.",
-    "approve": "The introduction was approved: the other member can now answer.",
-    "reject": "The introduction was not approved.",
-    "accept": "You accepted the introduction: you now see each other's contact details.",
-    "decline": "You declined the introduction.",
-    "cancel": "The request was withdrawn.",
-    "undone": "The decision was taken back.",
-    "moved": "The project moved on.",
-    "outcomes": "The outcomes were saved.",
-    "created": "The project was created.",
+    "asked": N_("The request for an introduction was sent."),
+    "approve": N_("The introduction was approved: the other member can now answer."),
+    "reject": N_("The introduction was not approved."),
+    "accept": N_("You accepted the introduction: you now see each other's contact details."),
+    "decline": N_("You declined the introduction."),
+    "cancel": N_("The request was withdrawn."),
+    "undone": N_("The decision was taken back."),
+    "moved": N_("The project moved on."),
+    "outcomes": N_("The outcomes were saved."),
+    "created": N_("The project was created."),
 }
 OUTCOME_FIELDS = ("expected_saving", "realised_saving", "new_business", "trainings")
 
 
 def notice_for(done: str | None) -> str | None:
-    return DONE.get(done or "")
+    """The sentence for a ``done`` key of the address, in the reader's language (None if the
+    key is unknown: nothing typed into the address is ever shown)."""
+    return _(DONE[done]) if done in DONE else None
 
 
 def _back(nid: str, form: dict[str, str], default: str) -> str:
@@ -64,7 +69,13 @@ def _redirect(path: str, done: str, anchor: str = "") -> Response:
 
 def problems_of(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     """A form's validation errors as the API's problems: a JSON path and a sentence."""
-    return [{"path": prefix + json_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    return [{"path": prefix + json_path(e["loc"]),
+             "message": plain(e["msg"] + (f" (got {e['input']!r})" if _scalar(e) else ""))}
+            for e in exc.errors()]
+
+
+def _scalar(error: dict[str, Any]) -> bool:
+    return "input" in error and isinstance(error["input"], (str, int, float))
 
 
 def member_names(request: Request, nid: str, principal: Principal) -> dict[str, str]:
@@ -93,7 +104,7 @@ def ask(nid: str, mid: str, request: Request, form: FormDep) -> Response:
             body = IntroductionCreate.model_validate({"from": mid, "to": form.get("to", ""),
                                                       "message": message})
         except ValidationError as exc:
-            return error_page(request, 422, "The request was not sent: check these fields.",
+            return error_page(request, 422, _("The request was not sent: check these fields."),
                               principal, problems_of(exc))
         collaboration_api.request(nid, body, request, request.app.state.db, principal)
         back = _back(nid, form, f"/n/{nid}/home/{mid}")
@@ -109,7 +120,7 @@ def act(nid: str, iid: str, request: Request, form: FormDep) -> Response:
             body = IntroductionAction.model_validate({
                 "action": form.get("action", ""), "note": form.get("note", "").strip() or None})
         except ValidationError as exc:
-            return error_page(request, 422, "Nothing was done: check these fields.", principal,
+            return error_page(request, 422, _("Nothing was done: check these fields."), principal,
                               problems_of(exc))
         collaboration_api.act(nid, iid, body, request.app.state.db, principal)
         default = (f"/n/{nid}/dashboard" if principal.manages(nid)
@@ -168,12 +179,12 @@ def create(nid: str, request: Request, form: FormDep) -> Response:
         spec = _spec(form)
         if len({m.get("member") for m in spec.get("members", []) if isinstance(m, dict)}) \
                 < len(spec.get("members", [])):
-            return error_page(request, 422, "The project was not created: a member is named "
-                                            "twice.", principal)
+            return error_page(request, 422, _("The project was not created: a member is "
+                                              "named twice."), principal)
         try:
             body = ProjectCreate.model_validate(spec)
         except ValidationError as exc:
-            return error_page(request, 422, "The project was not created: check these fields.",
+            return error_page(request, 422, _("The project was not created: check these fields."),
                               principal, problems_of(exc))
         made = collaboration_api.new_project(nid, body, request.app.state.db, principal)
         return _redirect(f"/n/{nid}/projects/{made['id']}", "created")
@@ -214,7 +225,7 @@ def move(nid: str, pid: str, request: Request, form: FormDep) -> Response:
             body = ProjectMove.model_validate({
                 "to": form.get("to", ""), "reason": form.get("reason", "").strip() or None})
         except ValidationError as exc:
-            return error_page(request, 422, "The project did not move: check these fields.",
+            return error_page(request, 422, _("The project did not move: check these fields."),
                               principal, problems_of(exc))
         collaboration_api.transition(nid, pid, body, request.app.state.db, principal)
         return _redirect(f"/n/{nid}/projects/{pid}", "moved")

@@ -21,6 +21,9 @@ from api.routers import networks as networks_api
 from api.schemas import InvitationCreate, NetworkUpdate
 from api.security import Principal, require_manager
 from api.web.collaboration_pages import problems_of
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
+from api.web.messages import plain
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.document import NetworkPolicy
@@ -32,10 +35,10 @@ FormDep = Annotated[dict[str, str], Depends(read_form)]
 NEW_MEMBER_FIELDS = ("id", "name", "sector", "region", "contact")
 POLICY_FIELDS = ("approval", "expiry_days", "suppress_declined_days")
 DONE = {
-    "added": "The member was added.",
-    "removed": "The member was removed: its tokens and invitations no longer work.",
-    "revoked": "The invitation was revoked: its code no longer works.",
-    "policy": "The network's policy was saved.",
+    "added": N_("The member was added."),
+    "removed": N_("The member was removed: its tokens and invitations no longer work."),
+    "revoked": N_("The invitation was revoked: its code no longer works."),
+    "policy": N_("The network's policy was saved."),
 }
 
 
@@ -60,7 +63,8 @@ def _onboarding(request: Request, nid: str, principal: Principal, *, status_code
 
 @router.get("/onboarding")
 def onboarding(nid: str, request: Request, done: str | None = None) -> Response:
-    return guarded(request, lambda p: _onboarding(request, nid, p, notice=DONE.get(done or "")))
+    notice = _(DONE[done]) if done in DONE else None  # never text from the address
+    return guarded(request, lambda p: _onboarding(request, nid, p, notice=notice))
 
 
 @router.post("/onboarding/members")
@@ -74,16 +78,17 @@ def add_member(nid: str, request: Request, form: FormDep) -> Response:
         errors: dict[str, str] = {}
         try:
             get_member(request.app.state.db, nid, mid)
-            errors["id"] = f"a member {mid!r} already exists: edit it from the list below"
+            errors["id"] = _("A member %(id)r already exists: edit it from the list below.") % {
+                "id": mid}
         except MemberNotFound:
             pass
         if not mid:
-            errors["id"] = "give the member an id (letters, digits, - and _)"
+            errors["id"] = _("Give the member an id (letters, digits, - and _).")
         if not errors:
             try:
                 members_api.put_one(nid, mid, request.app.state.db, principal, member=member)
             except DocumentInvalid as exc:
-                errors = {p["path"].split(".")[0].split("[")[0] or "id": p["message"]
+                errors = {p["path"].split(".")[0].split("[")[0] or "id": plain(p["message"])
                           for p in exc.as_errors()}
         if errors:
             return _onboarding(request, nid, principal, status_code=422,
@@ -97,8 +102,8 @@ def remove_member(nid: str, mid: str, request: Request, form: FormDep) -> Respon
     """Remove a member, once the facilitator ticked the confirmation."""
     def work(principal: Principal) -> Response:
         if form.get("confirm") != "yes":
-            return error_page(request, 422, "Nothing was removed: tick the confirmation box "
-                                            "next to the button.", principal)
+            return error_page(request, 422, _("Nothing was removed: tick the confirmation box "
+                                              "next to the button."), principal)
         members_api.delete_one(nid, mid, request.app.state.db, principal)
         return RedirectResponse(f"/n/{nid}/onboarding?done=removed#members", status_code=303)
     return guarded(request, work)
@@ -113,12 +118,14 @@ def import_document(nid: str, request: Request, form: FormDep) -> Response:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            problems = [{"path": "(document)", "message": f"this is not JSON: {exc.msg} at line "
-                                                          f"{exc.lineno}, column {exc.colno}"}]
+            problems = [{"path": "(document)", "message": _(
+                "This is not JSON: %(error)s at line %(line)s, column %(column)s.") % {
+                    "error": exc.msg, "line": exc.lineno, "column": exc.colno}}]
             return _onboarding(request, nid, principal, status_code=422, import_text=text,
                                import_problems=problems)
         if not isinstance(document, dict):
-            problems = [{"path": "(document)", "message": "a network document is a JSON object"}]
+            problems = [{"path": "(document)",
+                         "message": _("A network document is a JSON object.")}]
             return _onboarding(request, nid, principal, status_code=422, import_text=text,
                                import_problems=problems)
         try:
@@ -127,9 +134,10 @@ def import_document(nid: str, request: Request, form: FormDep) -> Response:
         except DocumentInvalid as exc:  # DocumentForbidden too: the entries it may not change
             return _onboarding(request, nid, principal,
                                status_code=403 if isinstance(exc, DocumentForbidden) else 422,
-                               import_text=text, import_problems=exc.as_errors())
+                               import_text=text, import_problems=[
+                                   {**p, "message": plain(p["message"])} for p in exc.as_errors()])
         return _onboarding(request, nid, principal, import_result=result,
-                           notice="The document was imported; nothing else was changed.")
+                           notice=_("The document was imported."))
     return guarded(request, work)
 
 
@@ -142,7 +150,7 @@ def invite(nid: str, request: Request, form: FormDep) -> Response:
             body = InvitationCreate.model_validate({"member": form.get("member", ""),
                                                     "days": days or None})
         except ValidationError as exc:
-            return error_page(request, 422, "No invitation was made: check these fields.",
+            return error_page(request, 422, _("No invitation was made: check these fields."),
                               principal, problems_of(exc))
         made = invitations_api.create_invitation(nid, body, request.app.state.db, principal)
         return _onboarding(request, nid, principal, status_code=201, invited=made)
