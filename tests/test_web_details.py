@@ -119,9 +119,9 @@ def _links(html: str) -> set[str]:
 
 def test_the_network_list_shows_each_role_only_links_it_may_open(
         browsers: dict[str, TestClient]) -> None:
-    manager = {"dashboard", "members", "agents", "exports"}
+    manager = {"dashboard", "members", "projects", "agents", "exports"}
     expected = {"member": {f"home/{MEMBER}", "members", "agents"}, "facilitator": manager,
-                "analyst": {"exports", "members", "agents"}, "admin": manager}
+                "analyst": {"exports", "members", "projects", "agents"}, "admin": manager}
     for role, client in browsers.items():
         listed = {link.removeprefix(f"/n/{NID}/") for link in _links(client.get("/n").text)
                   if link.startswith(f"/n/{NID}/")}
