@@ -236,6 +236,7 @@ class IntroductionCreate(BaseModel):
 class IntroductionAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["approve", "reject", "accept", "decline", "cancel"]
+    note: LongText | None = None
 
 
 class ProjectCreate(BaseModel):

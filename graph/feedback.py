@@ -43,3 +43,40 @@ def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: st
     tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
            at=stamp, **feedback_credential(by)).consume()
     record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
+
+
+def member_decisions(db: Database, nid: str, member: str) -> list[dict[str, Any]]:
+    """The member's current decision on each candidate it answered (the latest one), newest
+    first: its "my partners" list."""
+    get_member(db, nid, member)
+    latest: dict[str, dict[str, Any]] = {}
+    for row in db.query(q.MEMBER_FEEDBACK, nid=nid, member=member):
+        latest[row["candidate"]] = row
+    return sorted(latest.values(), key=lambda r: (r["at"], r["seq"]), reverse=True)
+
+
+def undo_decision(db: Database, nid: str, member: str, candidate: str) -> dict[str, Any]:
+    """Take back the member's latest decision on ``candidate``: the one before it, if any, counts
+    again (none: the candidate may be suggested again). ``LookupError`` when there is none.
+
+    The member is locked before the latest decision is read, so two concurrent undos take back
+    two decisions one after the other, never the same one twice."""
+    get_member(db, nid, candidate)
+
+    def work(tx: ManagedTransaction) -> str | None:
+        tx.run(q.LOCK_MEMBERS, nid=nid, ids=[member]).consume()
+        row = tx.run(q.DELETE_FEEDBACK, nid=nid, member=member, candidate=candidate).single()
+        if row is None:
+            return None
+        record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
+        return row["decision"]
+
+    get_member(db, nid, member)
+    undone = db.write(work)
+    if undone is None:
+        raise DecisionNotFound(candidate)
+    return {"member": member, "candidate": candidate, "undone": undone}
+
+
+class DecisionNotFound(LookupError):
+    """The member made no decision on this candidate."""

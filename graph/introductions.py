@@ -103,9 +103,10 @@ def request_introduction(db: Database, nid: str, requester: str, recipient: str,
 
 
 def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Actor,
-                        by: str | Acting,
-                        now: dt.datetime | None = None) -> dict[str, Any]:
+                        by: str | Acting, now: dt.datetime | None = None,
+                        note: str | None = None) -> dict[str, Any]:
     """Apply an action; an answer also records feedback, which steers later suggestions.
+    ``note`` (a facilitator's reason for a rejection, say) is kept in the history entry.
 
     The introduction is locked, read, checked and moved in one transaction: of concurrent actions
     exactly one wins, the others see its result and fail with ``TransitionError`` (409).
@@ -118,7 +119,10 @@ def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Ac
             raise IntroductionNotFound(iid)
         current = _public(row.data(), now)
         target = introduction_transition(IntroStatus(current["status"]), action, actor)
-        history = [*current["history"], {"at": now.isoformat(), "status": target.value, **who(by)}]
+        entry = {"at": now.isoformat(), "status": target.value, **who(by)}
+        if note and note.strip():
+            entry["note"] = note.strip()
+        history = [*current["history"], entry]
         moved = tx.run(q.MOVE_INTRODUCTION, nid=nid, id=iid, status=target.value,
                        now=now.isoformat(), history=json.dumps(history)).single(strict=True)
         if target in (IntroStatus.ACCEPTED, IntroStatus.DECLINED):

@@ -460,6 +460,25 @@ RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
 ORDER BY at, seq, member, candidate
 """
 
+# One member's decisions on suggested partners, oldest first (the latest per candidate wins).
+MEMBER_FEEDBACK = """
+MATCH (a:Member {network: $nid, id: $member})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
+RETURN b.id AS candidate, f.decision AS decision, f.at AS at,
+       coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
+ORDER BY at, seq, candidate
+"""
+
+# Undo: the member's latest decision on one candidate goes (the caller holds the member's lock).
+DELETE_FEEDBACK = """
+MATCH (a:Member {network: $nid, id: $member})-[f:FEEDBACK_ON]->
+      (b:Member {network: $nid, id: $candidate})
+WITH f ORDER BY f.at DESC, coalesce(f.seq, 0) DESC
+LIMIT 1
+WITH f, f.decision AS decision
+DELETE f
+RETURN decision
+"""
+
 # -- reading --------------------------------------------------------------------------------
 NETWORK = """
 MATCH (n:Network {id: $nid})

@@ -71,6 +71,7 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
     "decided": lambda n: ["accepted"],
     "candidate": lambda n: n.members[:1],
     "next": lambda n: [f"/n/{n.nid}/members"],
+    "done": lambda n: ["asked", "created"],
 }
 # POST routes that change nothing: their answers are reads too.
 READ_ONLY_POSTS: dict[str, Callable[[Network], dict[str, Any]]] = {

@@ -33,8 +33,9 @@ def expected(allowed: set[str | None], ok: int, exceptions: dict | None = None
 IN_NETWORK = {"admin", "facilitator", "member", "other-member", "analyst"}
 MANAGERS = {"admin", "facilitator"}
 # "member" is clinic, "other-member" genlab. Placeholders in paths and bodies are made fresh for
-# each case: {scratch} a network, {disposable} a member, {iid} an introduction clinic ->
-# {disposable}, {pid} a project led by clinic, {token} a member token of clinic, {invitation} and {code} an invitation for cro.
+# each case: {scratch} a network, {disposable} a member, {decided} a member clinic declined,
+# {iid} an introduction clinic -> {disposable}, {pid} a project led by clinic, {token} a member
+# token of clinic, {invitation} and {code} an invitation for cro.
 MATRIX = [  # method, path, body, who may, success status, other statuses by role
     ("GET", "/health", None, EVERYONE, 200),
     ("GET", "/networks", None, WITH_TOKEN, 200),
@@ -62,6 +63,9 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
     ("GET", "/networks/{nid}/suggestions", None, MANAGERS, 200),
     ("POST", "/networks/{nid}/feedback", {"member": "clinic", "candidate": "cro",
                                           "decision": "accepted"}, MANAGERS | {"member"}, 201),
+    ("GET", "/networks/{nid}/members/clinic/decisions", None, MANAGERS | {"member"}, 200),
+    ("DELETE", "/networks/{nid}/members/clinic/decisions/{decided}", None,
+     MANAGERS | {"member"}, 200),
     ("GET", "/networks/{nid}/value-chain-templates", None, MANAGERS, 200),
     ("POST", "/networks/{nid}/value-chains",
      {"stages": [{"id": "test", "requires": ["{nid}-pgt"]}]}, MANAGERS, 200),
@@ -78,7 +82,8 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
     ("GET", "/networks/{nid}/projects", None, IN_NETWORK, 200),
     ("POST", "/networks/{nid}/projects", {"title": "T", "members": [{"member": "clinic"}]},
      MANAGERS, 201),
-    ("GET", "/networks/{nid}/projects/{pid}", None, MANAGERS | {"member", "analyst"}, 200),
+    # Outsiders read what graph.disclosure lets them see, as on the participants' profiles.
+    ("GET", "/networks/{nid}/projects/{pid}", None, IN_NETWORK, 200),
     ("POST", "/networks/{nid}/projects/{pid}/transitions", {"to": "shared_goals"},
      MANAGERS | {"member"}, 200),
     ("PUT", "/networks/{nid}/projects/{pid}/outcomes", {"expected_saving": 10},
@@ -132,6 +137,8 @@ def _fresh(client: TestClient, world: World, db: Database, text: str) -> dict[st
         names["scratch"] = f"scratch-{uuid.uuid4().hex[:8]}"
         client.put(f"/networks/{names['scratch']}", json={"name": "Scratch"},
                    headers=admin).raise_for_status()
+    if "{decided}" in text:
+        text += "{disposable}"
     if "{disposable}" in text or "{iid}" in text:
         names["disposable"] = f"temp-{uuid.uuid4().hex[:6]}"
         client.put(f"/networks/{nid}/members/{names['disposable']}", json={"name": "Temp"},
@@ -139,6 +146,11 @@ def _fresh(client: TestClient, world: World, db: Database, text: str) -> dict[st
     if "{iid}" in text:
         names["iid"] = client.post(f"/networks/{nid}/introductions", headers=admin, json={
             "requester": "clinic", "recipient": names["disposable"]}).json()["id"]
+    if "{decided}" in text:
+        names["decided"] = names["disposable"]
+        client.post(f"/networks/{nid}/feedback", headers=admin, json={
+            "member": "clinic", "candidate": names["decided"], "decision": "declined"}
+                    ).raise_for_status()
     if "{pid}" in text:
         names["pid"] = client.post(f"/networks/{nid}/projects", headers=admin, json={
             "title": "Led by the clinic", "lead": "clinic",

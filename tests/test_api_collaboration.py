@@ -188,3 +188,48 @@ def test_project_members_must_belong_to_the_network(client: TestClient, world: W
     bad_lead = client.post(f"/networks/{world.nid}/projects", headers=world.headers("admin"),
                            json={"title": "X", "lead": "cro", "members": [{"member": "clinic"}]})
     assert bad_lead.status_code == 422 and bad_lead.json()["errors"][0]["path"] == "lead"
+
+
+def test_a_facilitators_note_on_a_rejection_reaches_both_members(
+        client: TestClient, world: World) -> None:
+    clinic, genlab = world.headers("member"), world.headers("other-member")
+    admin = world.headers("admin")
+    network = client.get(f"/networks/{world.nid}", headers=admin).json()
+    client.put(f"/networks/{world.nid}", headers=admin, json={
+        **network, "policy": {**(network.get("policy") or {}), "approval": "always"}}
+               ).raise_for_status()
+    made = client.post(f"/networks/{world.nid}/introductions", headers=admin,
+                       json={"from": "clinic", "to": "genlab"}).json()
+    assert made["status"] == "pending_approval"
+    url = f"/networks/{world.nid}/introductions/{made['id']}/actions"
+    assert client.post(url, headers=clinic, json={"action": "cancel", "note": "x" * 5001}
+                       ).status_code == 422
+    done = client.post(url, headers=world.headers("facilitator"),
+                       json={"action": "reject", "note": "  Talk to me first.  "}).json()
+    assert done["status"] == "rejected" and done["history"][-1]["note"] == "Talk to me first."
+    for member in (clinic, genlab):
+        seen = client.get(f"/networks/{world.nid}/introductions", headers=member).json()
+        [mine] = [i for i in seen["introductions"] if i["id"] == made["id"]]
+        assert mine["history"][-1]["note"] == "Talk to me first."
+
+
+def test_undo_takes_back_the_latest_decision_only(client: TestClient, world: World) -> None:
+    clinic = world.headers("member")
+    base = f"/networks/{world.nid}"
+    for decision in ("accepted", "declined"):
+        client.post(f"{base}/feedback", headers=clinic, json={
+            "member": "clinic", "candidate": "cro", "decision": decision}).raise_for_status()
+
+    def current() -> dict[str, str]:
+        listed = client.get(f"{base}/members/clinic/decisions", headers=clinic).json()
+        return {d["candidate"]: d["decision"] for d in listed["decisions"]}
+
+    assert current()["cro"] == "declined"
+    assert client.get(f"{base}/members/clinic/decisions",
+                      headers=world.headers("other-member")).status_code == 403
+    undone = client.delete(f"{base}/members/clinic/decisions/cro", headers=clinic)
+    assert undone.json()["undone"] == "declined" and current()["cro"] == "accepted"
+    client.delete(f"{base}/members/clinic/decisions/cro", headers=clinic).raise_for_status()
+    assert "cro" not in current()
+    gone = client.delete(f"{base}/members/clinic/decisions/cro", headers=clinic)
+    assert gone.status_code == 404 and "no decision" in gone.json()["detail"]

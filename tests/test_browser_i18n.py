@@ -93,3 +93,20 @@ def test_docs_work_offline(page: Any, server: str) -> None:
     assert operations.count() > 20
     sync_api.expect(page.locator(".swagger-ui .info .title")).to_contain_text("partnermatch")
     assert elsewhere == []
+
+
+def test_spanish_pages_fit_a_phone_screen(browser: Any, server: str, member_token: str) -> None:
+    """Spanish words are longer: the header with its language switch and the member's pages
+    must still fit 390 px without scrolling sideways."""
+    context = browser.new_context(base_url=server, locale="es-ES",
+                                  viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        sign_in_es(phone, member_token)
+        for url in (f"/n/{NID}/home/{MEMBER}", f"/n/{NID}/members",
+                    f"/n/{NID}/members/carrocerias-martin-romero", f"/n/{NID}/agents"):
+            phone.goto(url)
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (url, width)
+    finally:
+        context.close()

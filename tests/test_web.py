@@ -224,7 +224,7 @@ def test_a_valid_profile_is_saved(app: FastAPI, world: World) -> None:
         "capabilities.1.id": "", "capabilities.1.level": ""})
     assert response.status_code == 303
     page = client.get(response.headers["location"])
-    assert "Your profile was saved" in page.text and "Clinical research, Madrid" in page.text
+    assert "The profile of CRO Iberia was saved" in page.text and "Clinical research, Madrid" in page.text
     member = as_(app, world, "member")
     refused = member.post(f"/n/{world.nid}/home/cro", data={"name": "x", "csrf": csrf_of(member)})
     assert refused.status_code == 403

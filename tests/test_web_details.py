@@ -119,9 +119,9 @@ def _links(html: str) -> set[str]:
 
 def test_the_network_list_shows_each_role_only_links_it_may_open(
         browsers: dict[str, TestClient]) -> None:
-    manager = {"dashboard", "members", "agents", "exports"}
+    manager = {"dashboard", "members", "projects", "agents", "exports"}
     expected = {"member": {f"home/{MEMBER}", "members", "agents"}, "facilitator": manager,
-                "analyst": {"exports", "members", "agents"}, "admin": manager}
+                "analyst": {"exports", "members", "projects", "agents"}, "admin": manager}
     for role, client in browsers.items():
         listed = {link.removeprefix(f"/n/{NID}/") for link in _links(client.get("/n").text)
                   if link.startswith(f"/n/{NID}/")}
@@ -202,3 +202,13 @@ def test_headings_never_skip_a_level_and_accept_buttons_have_distinct_names(
     buttons = _outline(browsers["member"].get(f"/n/{NID}/home/{MEMBER}").text).buttons
     accepts = [b for b in buttons if b.startswith("Accept")]
     assert len(accepts) >= 3 and len(set(accepts)) == len(accepts), accepts
+
+
+def test_each_weakness_without_a_mentor_says_why(browsers: dict[str, TestClient]) -> None:
+    page = browsers["facilitator"].get(f"/n/{NID}/dashboard").text
+    unmet = re.search(r"<summary>(\d+) weakness(?:es)? without a mentor inside the network, "
+                      r"and why</summary>\s*<ul>(.*?)</ul>", page, re.S)
+    assert unmet, "the seed network has weaknesses no member can take on"
+    items = re.findall(r"<li>(.*?)</li>", unmet[2], re.S)
+    assert len(items) == int(unmet[1])
+    assert all("no place left" in i or "no member is at level" in i for i in items)

@@ -44,7 +44,7 @@ def _shown(principal, nid: str, item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "history": history_view(principal, nid, item["history"])}
 
 
-def _lead(project: dict[str, Any]) -> str | None:
+def current_lead(project: dict[str, Any]) -> str | None:
     """The lead, if still a participant: a later member with a removed lead's id is not it."""
     lead = project.get("lead")
     return lead if any(m["member"] == lead for m in project["members"]) else None
@@ -112,14 +112,15 @@ def introductions(nid: str, db: DbDep, principal: PrincipalDep,
 @router.post("/introductions/{iid}/actions")
 def act(nid: str, iid: str, body: IntroductionAction, db: DbDep, principal: PrincipalDep
         ) -> dict[str, Any]:
-    """approve / reject (facilitator), accept / decline (the recipient), cancel (requester)."""
+    """approve / reject (facilitator), accept / decline (the recipient), cancel (requester);
+    an optional note (a facilitator's reason, say) goes into the history both members read."""
     require_network(principal, nid)
     current = get_introduction(db, nid, iid)
     actor = actor_for(principal, nid, requester=current["from"], recipient=current["to"])
     if actor is Actor.OTHER and not principal.manages(nid):
         raise forbidden("this introduction is not yours")
     return _shown(principal, nid, _introduction_for(principal, nid, act_on_introduction(
-        db, nid, iid, body.action, actor, acting(principal))))
+        db, nid, iid, body.action, actor, acting(principal), note=body.note)))
 
 
 @router.get("/projects")
@@ -146,11 +147,10 @@ def new_project(nid: str, body: ProjectCreate, db: DbDep, principal: PrincipalDe
 
 @router.get("/projects/{pid}")
 def project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """One project: in full for its participants and the facilitators; for other members and
+    analysts what ``graph.disclosure`` lets outsiders see (as on the participants' profiles)."""
     require_network(principal, nid)
     found = get_project(db, nid, pid)
-    if principal.role is Role.MEMBER and not any(
-            m["member"] == principal.member for m in found["members"]):
-        raise forbidden("members see the projects they take part in")
     return _shown(principal, nid, _project_for(principal, nid, found))
 
 
@@ -170,7 +170,7 @@ def transition(nid: str, pid: str, body: ProjectMove, db: DbDep, principal: Prin
     """Move one phase forward or abandon with a reason (facilitator, admin, project lead)."""
     require_network(principal, nid)
     current = get_project(db, nid, pid)
-    actor = actor_for(principal, nid, lead=_lead(current))
+    actor = actor_for(principal, nid, lead=current_lead(current))
     return _shown(principal, nid, _project_for(principal, nid, move_project(
         db, nid, pid, body.to.value, actor, acting(principal), body.reason)))
 
@@ -181,7 +181,7 @@ def outcomes(nid: str, pid: str, body: OutcomesUpdate, db: DbDep, principal: Pri
     """Record expected and realised savings, new business, certifications, trainings."""
     require_network(principal, nid)
     current = get_project(db, nid, pid)
-    if actor_for(principal, nid, lead=_lead(current)) not in (Actor.MANAGER, Actor.LEAD):
+    if actor_for(principal, nid, lead=current_lead(current)) not in (Actor.MANAGER, Actor.LEAD):
         raise forbidden("only the network's facilitators and the project lead record outcomes")
     return _shown(principal, nid, _project_for(principal, nid, set_outcomes(
         db, nid, pid, body.model_dump(mode="json"))))

@@ -1,6 +1,6 @@
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import (
@@ -11,7 +11,8 @@ from api.schemas import (
     error_responses,
 )
 from api.security import acting, forbidden, require_manager, require_network
-from graph.feedback import record_feedback
+from graph.feedback import (DecisionNotFound, member_decisions, record_feedback,
+                            undo_decision)
 from graph.members import MemberNotFound
 from matching.features import View
 from matching.scoring import CompetitorPolicy, UnknownMember
@@ -70,3 +71,28 @@ def feedback(nid: str, body: FeedbackCreate, db: DbDep, principal: PrincipalDep
         raise forbidden("members give feedback on their own suggestions only")
     return record_feedback(db, nid, body.member, body.candidate, body.decision,
                            by=acting(principal, body.member))
+
+
+@router.get("/members/{mid}/decisions")
+def decisions(nid: str, mid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The member's current answer on each suggested partner it accepted or declined, newest
+    first (the member itself, its facilitator, admins)."""
+    require_network(principal, nid)
+    if not (principal.manages(nid) or principal.is_member(nid, mid)):
+        raise forbidden("members see their own decisions only")
+    return {"member": mid, "decisions": member_decisions(db, nid, mid)}
+
+
+@router.delete("/members/{mid}/decisions/{candidate}")
+def undo(nid: str, mid: str, candidate: str, db: DbDep, principal: PrincipalDep
+         ) -> dict[str, Any]:
+    """Take back the latest accept or decline on a candidate (the member itself, or its
+    facilitator or admin on its behalf): the decision before it counts again, if any."""
+    require_network(principal, nid)
+    if not (principal.manages(nid) or principal.is_member(nid, mid)):
+        raise forbidden("members take back their own decisions only")
+    try:
+        return undo_decision(db, nid, mid, candidate)
+    except DecisionNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"{mid!r} has no decision on {candidate!r} to take back") from None

@@ -6,7 +6,7 @@ the request alone, never on what is stored, so a translated page is as confident
 English one.
 
 Catalogues are the ``.po`` files under ``api/web/locale/<lang>/LC_MESSAGES/messages.po``. They
-are compiled in memory with Babel the first time a language is used (a few milliseconds), so a
+are compiled in memory with Babel the first time a language is used (about 25 ms), so a
 plain ``pip install .`` needs no build step and no compiled ``.mo`` file is kept in git.
 
 Marking strings: in templates ``{{ _("Text %(name)s", name=x) }}`` (new-style gettext: the

@@ -19,6 +19,7 @@ from api.routers import suggestions as suggestions_api
 from api.schemas import FeedbackCreate, MembersPublic, SuggestionsPublic
 from api.security import Principal, Role
 from api.web import forms
+from api.web.collaboration_pages import introductions_of, notice_for
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
 from api.web.messages import plain
@@ -56,18 +57,29 @@ def _suggestions(request: Request, nid: str, mid: str, principal: Principal
 
 def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_code: int = 200,
           rows: dict | None = None, values: dict | None = None, errors: dict | None = None,
-          notice: str | None = None, decision: tuple[str, str] | None = None) -> Response:
+          notice: str | None = None, decision: tuple[str, str] | None = None,
+          saved: bool = False) -> Response:
     cards = _suggestions(request, nid, mid, principal)  # 403 unless itself or a manager
     profile = members_api.get_one(nid, mid, request.app.state.db, principal)
     names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
-    if decision and decision[1] in names:  # a member's name, never text from the query string
-        notice = (_("You accepted %(name)s.") if decision[0] == "accepted"
-                  else _("You declined %(name)s.")) % {"name": names[decision[1]]}
     # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
     on_behalf = None if principal.is_member(nid, mid) else profile["name"]
+    if decision and decision[1] in names:  # a member's name, never text from the query string
+        words = {"name": names[decision[1]], "member": on_behalf}
+        if on_behalf:
+            notice = (_("Accepted %(name)s on behalf of %(member)s.") if decision[0] == "accepted"
+                      else _("Declined %(name)s on behalf of %(member)s.")) % words
+        else:
+            notice = (_("You accepted %(name)s.") if decision[0] == "accepted"
+                      else _("You declined %(name)s.")) % words
+    if saved:
+        notice = (_("The profile of %(member)s was saved.") % {"member": on_behalf}
+                  if on_behalf else _("Your profile was saved."))
     first_step, my_steps = _roadmap(request, nid, mid, principal)
+    decisions = suggestions_api.decisions(nid, mid, request.app.state.db, principal)
     return page(request, "home.html", status_code, principal=principal, nid=nid, member=profile,
-                on_behalf=on_behalf,
+                on_behalf=on_behalf, intros=introductions_of(request, nid, mid, principal),
+                decisions=decisions["decisions"],
                 values=values or profile, rows=rows or forms.rows_of(profile),
                 errors=errors or {}, cards=cards, names=names, notice=notice,
                 sizes=forms.SIZES, need_kinds=forms.NEED_KINDS, first_step=first_step,
@@ -89,11 +101,11 @@ def _roadmap(request: Request, nid: str, mid: str, principal: Principal
 
 @router.get("/home/{mid}")
 def home(nid: str, mid: str, request: Request, saved: bool = False,
-         decided: str | None = None, candidate: str | None = None) -> Response:
-    notice = _("Your profile was saved.") if saved else None
+         decided: str | None = None, candidate: str | None = None,
+         done: str | None = None) -> Response:
     decision = (decided, candidate) if decided in ("accepted", "declined") and candidate else None
-    return guarded(request, lambda p: _home(request, nid, mid, p, notice=notice,
-                                            decision=decision))
+    return guarded(request, lambda p: _home(request, nid, mid, p, notice=notice_for(done),
+                                            decision=decision, saved=saved))
 
 
 @router.post("/home/{mid}")
@@ -150,9 +162,10 @@ def browse(nid: str, request: Request, q: str = "", sector: str = "", region: st
 
 
 @router.get("/members/{mid}")
-def profile(nid: str, mid: str, request: Request) -> Response:
+def profile(nid: str, mid: str, request: Request, done: str | None = None) -> Response:
     def work(principal: Principal) -> Response:
         view = members_api.get_one(nid, mid, request.app.state.db, principal)
         own = principal.sees_weaknesses_of(nid, mid)
-        return page(request, "profile.html", principal=principal, nid=nid, member=view, own=own)
+        return page(request, "profile.html", principal=principal, nid=nid, member=view, own=own,
+                    notice=notice_for(done))
     return guarded(request, work)

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from api.routers import collaboration as collaboration_api
 from api.routers import networks as networks_api
 from api.routers import opportunities as opportunities_api
 from api.routers import playbook as playbook_api
 from api.schemas import ConsortiumRequest, ValueChainRequest
 from api.security import Principal, Role, require_manager, require_roles
+from api.web.collaboration_pages import notice_for, opportunity_projects
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
+from api.web.messages import plain
 from api.web.picture import clickable_svg
 from api.web.render import guarded, page
 from graph.export_formats import FORMATS
 from graph.store import export_network, network_version, read_orders
 from graph.validation import DocumentInvalid, Problem
+from matching.workflow import IntroStatus
 
 router = APIRouter(prefix="/n/{nid}")
 GRAPH_FORMATS = {"gexf": "GEXF", "graphml": "GraphML", "cytoscape": "Cytoscape"}
@@ -55,13 +59,58 @@ def _names(request: Request, nid: str) -> dict[str, str]:
         return {mid: p.ties.nodes[mid].get("name") or mid for mid in p.member_index}
 
 
+def _whole(text: str, low: int, high: int, default: int) -> tuple[int, str | None]:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        return default, _("A whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
+    if not low <= value <= high:
+        return default, _("A whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
+    return value, None
+
+
+def _opportunity_settings(capacity: str, full_at_members: str, discount: str
+                          ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The dashboard's opportunity settings as the API's parameters (bounds as the API's), and
+    what is wrong with the typed ones (the defaults stand in for them)."""
+    errors: dict[str, str] = {}
+    settings: dict[str, Any] = {"rates": [item.strip() for item in discount.split(",")
+                                          if item.strip()]}
+    for name, text, low, high, default in (("capacity", capacity, 1, 100, 3),
+                                           ("full_at_members", full_at_members, 2, 1000, 10)):
+        settings[name], problem = _whole(text, low, high, default)
+        if problem:
+            errors[name] = problem
+    return settings, errors
+
+
 @router.get("/dashboard")
 def dashboard(nid: str, request: Request, template: str | None = None,
-              order: str | None = None) -> Response:
+              order: str | None = None, done: str | None = None,
+              capacity: str = "3", full_at_members: str = "10",
+              discount: str = Query("", max_length=2000)) -> Response:
+    """The facilitator's dashboard; ``capacity`` (mentees per mentor), ``full_at_members`` and
+    ``discount`` (``category:rate`` items, comma-separated) are the API's parameters of the
+    cross-training and buying-group opportunities."""
     def work(principal: Principal) -> Response:
         require_manager(principal, nid)
         db = request.app.state.db
         api = opportunities_api
+        settings, errors = _opportunity_settings(capacity, full_at_members, discount)
+        try:
+            purchasing = api.purchasing(nid, request, db, principal,
+                                        full_at_members=settings["full_at_members"],
+                                        discount=settings["rates"], fresh=False)
+        except DocumentInvalid as exc:  # the API's check of each rate, said next to the form
+            errors["discount"] = plain(exc.problems[0].message)
+            purchasing = api.purchasing(nid, request, db, principal,
+                                        full_at_members=settings["full_at_members"], discount=[],
+                                        fresh=False)
+        services = api.pooled_services(nid, request, db, principal, fresh=False)
+        training = api.cross_training_pairs(nid, request, db, principal,
+                                            capacity=settings["capacity"], fresh=False)
+        queue = collaboration_api.introductions(nid, db, principal,
+                                                status=IntroStatus.PENDING_APPROVAL)
         chain, chain_error = None, None
         if template:
             try:
@@ -70,15 +119,17 @@ def dashboard(nid: str, request: Request, template: str | None = None,
             except (DocumentInvalid, ValueError) as exc:
                 chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
                                else _("Choose a template."))
+        purchasing, services, training, chain = opportunity_projects(
+            purchasing, services, training, chain, template)
         return page(
             request, "dashboard.html", principal=principal, nid=nid,
+            approvals=queue["introductions"], notice=notice_for(done),
+            typed={"capacity": capacity, "full_at_members": full_at_members,
+                   "discount": discount}, setting_errors=errors,
             network=networks_api.get_network(nid, db, principal),
             figures=_figures(request, nid, principal), names=_names(request, nid),
             picture=_picture(request, nid, principal),
-            purchasing=api.purchasing(nid, request, db, principal, full_at_members=10,
-                                      discount=[], fresh=False),
-            services=api.pooled_services(nid, request, db, principal, fresh=False),
-            training=api.cross_training_pairs(nid, request, db, principal, capacity=3, fresh=False),
+            purchasing=purchasing, services=services, training=training,
             leaders=api.leaders(nid, request, db, principal, limit=5, fresh=False),
             templates=api.value_chain_templates(nid, db, principal)["templates"],
             template=template, chain=chain, chain_error=chain_error,

@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.routers import networks
 from api.security import Principal
-from api.web import i18n, member_pages, network_pages
+from api.web import (collaboration_pages, i18n, member_pages, network_pages,
+                    onboarding_pages)
 from api.web.i18n import gettext as _
 from api.web.render import HERE, guarded, page
 from api.web.session import (
@@ -32,6 +33,8 @@ from graph.members import get_member
 router = APIRouter(include_in_schema=False)
 router.include_router(member_pages.router)
 router.include_router(network_pages.router)
+router.include_router(collaboration_pages.router)
+router.include_router(onboarding_pages.router)
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 STATIC = {p.relative_to(HERE / "static").as_posix(): p
           for p in sorted((HERE / "static").rglob("*")) if p.is_file()}

@@ -20,10 +20,13 @@ from api.web.labels import Labels, capability_labels
 from api.web.messages import plain
 from api.web.session import NotSignedIn, current_principal, forget, home_of
 from api.web.vocabulary import word
-from graph.introductions import IntroductionNotFound
+from graph.introductions import Conflict, IntroductionNotFound
+from graph.invitations import InvitationNotFound
 from graph.members import MemberNotFound
+from graph.projects import ProjectNotFound
 from graph.store import NetworkNotFound
-from graph.validation import DocumentInvalid
+from graph.validation import DocumentForbidden, DocumentInvalid
+from matching.workflow import TransitionError
 
 HERE = Path(__file__).parent
 env = Environment(loader=FileSystemLoader(HERE / "templates"), extensions=["jinja2.ext.i18n"],
@@ -60,9 +63,10 @@ NAV = {  # label (translated where shown), path (relative to the network) per ro
     Role.MEMBER: [(N_("My home"), "home/{member}"), (N_("Browse members"), "members"),
                   (N_("Outside agents"), "agents")],
     Role.FACILITATOR: [(N_("Dashboard"), "dashboard"), (N_("Browse members"), "members"),
-                       (N_("Outside agents"), "agents"), (N_("Exports"), "exports")],
+                       (N_("Projects"), "projects"), (N_("Outside agents"), "agents"),
+                       (N_("Exports"), "exports")],
     Role.ANALYST: [(N_("Exports"), "exports"), (N_("Browse members"), "members"),
-                   (N_("Outside agents"), "agents")],
+                   (N_("Projects"), "projects"), (N_("Outside agents"), "agents")],
 }
 
 
@@ -148,13 +152,24 @@ def guarded(request: Request, work: Callable[[Principal], Response]) -> Response
         return work(principal)
     except HTTPException as exc:
         return error_page(request, exc.status_code, plain(str(exc.detail)), principal)
-    except (MemberNotFound, NetworkNotFound, IntroductionNotFound) as exc:
+    except (MemberNotFound, NetworkNotFound, IntroductionNotFound, ProjectNotFound,
+            InvitationNotFound) as exc:
         return error_page(request, 404, _("There is no %(name)r here.") % {"name": exc.args[0]},
                           principal)
+    except DocumentForbidden as exc:
+        return error_page(request, 403, _("You may not make these changes; nothing was saved."),
+                          principal, exc.as_errors())
     except DocumentInvalid as exc:
         return error_page(request, 422, ngettext("%(num)d problem found.",
                                                  "%(num)d problems found.", len(exc.problems))
                           % {"num": len(exc.problems)}, principal, exc.as_errors())
+    except Conflict as exc:  # the API's 409, in a sentence
+        return error_page(request, 409, _("This was not done: %(reason)s.")
+                          % {"reason": plain(str(exc))}, principal)
+    except TransitionError as exc:  # the API's 403 or 409, with the rule that refused it
+        return error_page(request, 403 if exc.forbidden else 409,
+                          _("This was not done: %(reason)s.") % {"reason": plain(str(exc))},
+                          principal)
 
 
 __all__ = ["env", "error_page", "guarded", "home_of", "page"]

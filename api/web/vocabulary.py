@@ -22,6 +22,12 @@ WORDS = {
     "opportunity": N_("opportunity"), "shared_goals": N_("shared goals"),
     "design": N_("design"), "implementation": N_("implementation"), "done": N_("done"),
     "abandoned": N_("abandoned"), "lead": N_("lead"), "participant": N_("participant"),
+    "buyer": N_("buyer"), "provider": N_("provider"), "user": N_("user"),
+    "mentor": N_("mentor"), "trainee": N_("trainee"),
+    # project kinds
+    "buying_group": N_("buying group"), "shared_service": N_("shared service"),
+    "cross_training": N_("cross-training"), "value_chain": N_("value chain"),
+    "pair": N_("pair of members"), "consortium": N_("consortium"),
     # outside agents
     "bank": N_("bank"), "savings-bank": N_("savings bank"), "university": N_("university"),
     "research-centre": N_("research centre"), "town-hall": N_("town hall"),

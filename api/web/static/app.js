@@ -25,3 +25,11 @@ document.addEventListener("submit", async (event) => {
     buttons.forEach((b) => (b.disabled = false));
   }
 });
+
+// A network document chosen as a file is put in the import form's text box (the form posts text).
+document.addEventListener("change", async (event) => {
+  const input = event.target;
+  if (!input.matches || !input.matches("input[type=file][data-into]") || !input.files.length) return;
+  const box = document.getElementById(input.dataset.into);
+  if (box) box.value = await input.files[0].text();
+});

@@ -1,0 +1,293 @@
+"""Introductions and projects in the browser: asking, answering, approving; projects through
+their phases, with outcomes.
+
+Every form calls the JSON API's own route function (``api.routers.collaboration``,
+``api.routers.suggestions``) with the signed-in principal, so the role rules, the state machines
+and their refusals are the API's; a refusal becomes an error page with the same status code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.routers import collaboration as collaboration_api
+from api.routers import members as members_api
+from api.routers import suggestions as suggestions_api
+from api.schemas import (IntroductionAction, IntroductionCreate, OutcomesUpdate, ProjectCreate,
+                         ProjectMove)
+from api.security import Principal
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
+from api.web.messages import plain
+from api.web.render import error_page, guarded, page
+from api.web.session import read_form
+from graph.validation import json_path
+from matching.workflow import PHASE_ORDER, Phase
+
+router = APIRouter(prefix="/n/{nid}")
+FormDep = Annotated[dict[str, str], Depends(read_form)]
+# What a redirect's ``done`` says: fixed sentences, never text from the address.
+DONE = {
+    "asked": N_("The request for an introduction was sent."),
+    "approve": N_("The introduction was approved: the other member can now answer."),
+    "reject": N_("The introduction was not approved."),
+    "accept": N_("You accepted the introduction: you now see each other's contact details."),
+    "decline": N_("You declined the introduction."),
+    "cancel": N_("The request was withdrawn."),
+    "undone": N_("The decision was taken back."),
+    "moved": N_("The project moved on."),
+    "outcomes": N_("The outcomes were saved."),
+    "created": N_("The project was created."),
+}
+OUTCOME_FIELDS = ("expected_saving", "realised_saving", "new_business", "trainings")
+
+
+def notice_for(done: str | None) -> str | None:
+    """The sentence for a ``done`` key of the address, in the reader's language (None if the
+    key is unknown: nothing typed into the address is ever shown)."""
+    return _(DONE[done]) if done in DONE else None
+
+
+def _back(nid: str, form: dict[str, str], default: str) -> str:
+    """Where to go after a form: a page of this network named by the form, else ``default``."""
+    target = form.get("back", "")
+    if target.startswith(f"/n/{nid}/") and "//" not in target and "\\" not in target:
+        return target.split("#")[0].split("?")[0]
+    return default
+
+
+def _redirect(path: str, done: str, anchor: str = "") -> Response:
+    return RedirectResponse(f"{path}?done={done}{'#' + anchor if anchor else ''}",
+                            status_code=303)
+
+
+def problems_of(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """A form's validation errors as the API's problems: a JSON path and a sentence."""
+    return [{"path": prefix + json_path(e["loc"]),
+             "message": plain(e["msg"] + (f" (got {e['input']!r})" if _scalar(e) else ""))}
+            for e in exc.errors()]
+
+
+def _scalar(error: dict[str, Any]) -> bool:
+    return "input" in error and isinstance(error["input"], (str, int, float))
+
+
+def member_names(request: Request, nid: str, principal: Principal) -> dict[str, str]:
+    found = members_api.get_members(nid, request.app.state.db, principal, sector=None,
+                                    region=None, capability=None, q=None)
+    return {m["id"]: m["name"] for m in found["members"]}
+
+
+# -- introductions --------------------------------------------------------------------------
+def introductions_of(request: Request, nid: str, mid: str, principal: Principal
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """The member's requests, as the API lists them to this principal: sent and received."""
+    found = collaboration_api.introductions(nid, request.app.state.db, principal,
+                                           status=None)
+    mine = found["introductions"]
+    return {"outgoing": [i for i in mine if i["from"] == mid],
+            "incoming": [i for i in mine if i["to"] == mid]}
+
+
+@router.post("/home/{mid}/introductions")
+def ask(nid: str, mid: str, request: Request, form: FormDep) -> Response:
+    """Ask to be introduced to ``to`` (the member itself, or its facilitator on its behalf)."""
+    def work(principal: Principal) -> Response:
+        message = form.get("message", "").strip() or None
+        try:
+            body = IntroductionCreate.model_validate({"from": mid, "to": form.get("to", ""),
+                                                      "message": message})
+        except ValidationError as exc:
+            return error_page(request, 422, _("The request was not sent: check these fields."),
+                              principal, problems_of(exc))
+        collaboration_api.request(nid, body, request, request.app.state.db, principal)
+        back = _back(nid, form, f"/n/{nid}/home/{mid}")
+        return _redirect(back, "asked", "introductions" if "/home/" in back else "")
+    return guarded(request, work)
+
+
+@router.post("/introductions/{iid}/actions")
+def act(nid: str, iid: str, request: Request, form: FormDep) -> Response:
+    """Approve or reject (facilitator, with a note), accept or decline (the recipient), cancel."""
+    def work(principal: Principal) -> Response:
+        try:
+            body = IntroductionAction.model_validate({
+                "action": form.get("action", ""), "note": form.get("note", "").strip() or None})
+        except ValidationError as exc:
+            return error_page(request, 422, _("Nothing was done: check these fields."), principal,
+                              problems_of(exc))
+        collaboration_api.act(nid, iid, body, request.app.state.db, principal)
+        default = (f"/n/{nid}/dashboard" if principal.manages(nid)
+                   else f"/n/{nid}/home/{principal.member}")
+        back = _back(nid, form, default)
+        anchor = "approvals" if back.endswith("/dashboard") else "introductions"
+        return _redirect(back, body.action, anchor)
+    return guarded(request, work)
+
+
+@router.post("/home/{mid}/decisions/{candidate}/undo")
+def undo(nid: str, mid: str, candidate: str, request: Request, form: FormDep) -> Response:
+    """Take back an accept or decline from the "my partners" list."""
+    def work(principal: Principal) -> Response:
+        suggestions_api.undo(nid, mid, candidate, request.app.state.db, principal)
+        return _redirect(f"/n/{nid}/home/{mid}", "undone", "partners")
+    return guarded(request, work)
+
+
+# -- projects -------------------------------------------------------------------------------
+@router.get("/projects")
+def projects(nid: str, request: Request, done: str | None = None) -> Response:
+    """The network's projects (members: their own), and for facilitators a form for a new one."""
+    def work(principal: Principal) -> Response:
+        found = collaboration_api.projects(nid, request.app.state.db, principal,
+                                          phase=None)["projects"]
+        return page(request, "projects.html", principal=principal, nid=nid, projects=found,
+                    names=member_names(request, nid, principal), notice=notice_for(done),
+                    phases=PHASE_ORDER)
+    return guarded(request, work)
+
+
+def _spec(form: dict[str, str]) -> dict[str, Any]:
+    """The project a form describes: the dashboard's buttons carry the opportunity as JSON
+    (``spec``); the pair form names two members."""
+    try:
+        spec = json.loads(form.get("spec") or "{}")
+    except json.JSONDecodeError:
+        spec = None
+    if not isinstance(spec, dict):
+        spec = {"source": form.get("spec")}  # the validator says what is wrong with it
+    pair = [form.get(f, "").strip() for f in ("member_a", "member_b")]
+    if any(pair):
+        spec = {**spec, "kind": spec.get("kind", "pair"),
+                "members": [{"member": m, "role": "partner"} for m in pair if m]}
+    for field in ("title", "goal", "lead"):
+        if form.get(field, "").strip():
+            spec[field] = form[field].strip()
+    return spec
+
+
+@router.post("/projects")
+def create(nid: str, request: Request, form: FormDep) -> Response:
+    """Start a project from an opportunity of the dashboard or from a pair of members."""
+    def work(principal: Principal) -> Response:
+        spec = _spec(form)
+        if len({m.get("member") for m in spec.get("members", []) if isinstance(m, dict)}) \
+                < len(spec.get("members", [])):
+            return error_page(request, 422, _("The project was not created: a member is "
+                                              "named twice."), principal)
+        try:
+            body = ProjectCreate.model_validate(spec)
+        except ValidationError as exc:
+            return error_page(request, 422, _("The project was not created: check these fields."),
+                              principal, problems_of(exc))
+        made = collaboration_api.new_project(nid, body, request.app.state.db, principal)
+        return _redirect(f"/n/{nid}/projects/{made['id']}", "created")
+    return guarded(request, work)
+
+
+def _project_page(request: Request, nid: str, pid: str, principal: Principal, *,
+                  status_code: int = 200, notice: str | None = None,
+                  errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+                  ) -> Response:
+    db = request.app.state.db
+    project = collaboration_api.project(nid, pid, db, principal)
+    lead = collaboration_api.current_lead(project)
+    may_move = principal.manages(nid) or (lead is not None and principal.is_member(nid, lead))
+    following = None
+    if project["phase"] in PHASE_ORDER[:-1]:
+        following = PHASE_ORDER[PHASE_ORDER.index(Phase(project["phase"])) + 1]
+    return page(request, "project.html", status_code, principal=principal, nid=nid,
+                project=project, lead=lead, may_move=may_move, following=following,
+                phases=PHASE_ORDER, names=member_names(request, nid, principal), notice=notice,
+                errors=errors or {}, values=values or {
+                    **{k: project["outcomes"].get(k) for k in OUTCOME_FIELDS},
+                    "certifications": "\n".join(project["outcomes"].get("certifications", []))})
+
+
+@router.get("/projects/{pid}")
+def project(nid: str, pid: str, request: Request, done: str | None = None) -> Response:
+    """One project: what the API shows this principal (outsiders: the disclosure rule's view)."""
+    return guarded(request, lambda p: _project_page(request, nid, pid, p,
+                                                    notice=notice_for(done)))
+
+
+@router.post("/projects/{pid}/transitions")
+def move(nid: str, pid: str, request: Request, form: FormDep) -> Response:
+    """One phase forward, or abandoned with a reason (facilitator, admin, the project's lead)."""
+    def work(principal: Principal) -> Response:
+        try:
+            body = ProjectMove.model_validate({
+                "to": form.get("to", ""), "reason": form.get("reason", "").strip() or None})
+        except ValidationError as exc:
+            return error_page(request, 422, _("The project did not move: check these fields."),
+                              principal, problems_of(exc))
+        collaboration_api.transition(nid, pid, body, request.app.state.db, principal)
+        return _redirect(f"/n/{nid}/projects/{pid}", "moved")
+    return guarded(request, work)
+
+
+@router.post("/projects/{pid}/outcomes")
+def outcomes(nid: str, pid: str, request: Request, form: FormDep) -> Response:
+    """Savings, new business, certifications and trainings; errors next to their fields."""
+    def work(principal: Principal) -> Response:
+        values = {k: form.get(k, "").strip() for k in (*OUTCOME_FIELDS, "certifications")}
+        raw: dict[str, Any] = {k: v for k, v in values.items()
+                               if v and k != "certifications"}
+        raw["certifications"] = [c.strip() for c in values["certifications"].splitlines()
+                                 if c.strip()]
+        try:
+            body = OutcomesUpdate.model_validate(raw)
+        except ValidationError as exc:
+            errors = {p["path"].split("[")[0]: p["message"] for p in problems_of(exc)}
+            return _project_page(request, nid, pid, principal, status_code=422,
+                                 errors=errors, values=values)
+        collaboration_api.outcomes(nid, pid, body, request.app.state.db, principal)
+        return _redirect(f"/n/{nid}/projects/{pid}", "outcomes", "outcomes")
+    return guarded(request, work)
+
+
+def _spec_json(kind: str, members: list[tuple[str, str]], source: dict[str, Any],
+               lead: str | None = None) -> str:
+    seen: dict[str, str] = {}
+    for mid, role in members:
+        seen.setdefault(mid, role)  # a member in two stages takes part once, in its first
+    spec: dict[str, Any] = {"kind": kind, "source": source,
+                            "members": [{"member": m, "role": r} for m, r in seen.items()]}
+    if lead:
+        spec["lead"] = lead
+    return json.dumps(spec, sort_keys=True)
+
+
+def opportunity_projects(purchasing: dict[str, Any], services: dict[str, Any],
+                         training: dict[str, Any], chain: dict[str, Any] | None,
+                         template: str | None) -> tuple[Any, Any, Any, Any]:
+    """Copies of the dashboard's opportunities, each with the project it would start
+    (``project``: the JSON that the dashboard's "start a project" buttons post)."""
+    purchasing, services, training, chain = copy.deepcopy((purchasing, services, training, chain))
+    for g in purchasing.get("groups", []):
+        g["project"] = _spec_json("buying_group", [(m, "buyer") for m in g["members"]],
+                                  {"opportunity": "purchasing", "category": g["category"]},
+                                  g.get("lead"))
+    for s in services.get("services", []):
+        members = [(m, "user") for m in s["members"]]
+        if s.get("provider"):
+            members.insert(0, (s["provider"], "provider"))
+        s["project"] = _spec_json("shared_service", members,
+                                  {"opportunity": "shared-service",
+                                   "capability": s["capability"]}, s.get("provider"))
+    for p in training.get("pairs", []):
+        p["project"] = _spec_json("cross_training", [(p["mentor"], "mentor"),
+                                                     (p["mentee"], "trainee")],
+                                  {"opportunity": "cross-training",
+                                   "capability": p["capability"]}, p["mentor"])
+    if chain:
+        members = [(a["member"], st["id"]) for st in chain["stages"] for a in st["members"]]
+        chain["project"] = _spec_json("value_chain", members,
+                                      {"opportunity": "value-chain", "template": template})
+    return purchasing, services, training, chain

@@ -1,0 +1,189 @@
+"""Onboarding, for the network's facilitators: members added, edited and removed, a network
+document imported, invitation codes issued and revoked, the network's policy.
+
+Each form calls the JSON API's route function with the signed-in principal (``members``,
+``networks``, ``invitations``), so what a facilitator may do here is what the API lets it do:
+the policy, for one, is an administrator's to change (``PUT /networks/{nid}``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.routers import invitations as invitations_api
+from api.routers import members as members_api
+from api.routers import networks as networks_api
+from api.schemas import InvitationCreate, NetworkUpdate
+from api.security import Principal, require_manager
+from api.web.collaboration_pages import problems_of
+from api.web.i18n import N_
+from api.web.i18n import gettext as _
+from api.web.messages import plain
+from api.web.render import error_page, guarded, page
+from api.web.session import read_form
+from graph.document import NetworkPolicy
+from graph.members import MemberNotFound, get_member
+from graph.validation import DocumentForbidden, DocumentInvalid
+
+router = APIRouter(prefix="/n/{nid}")
+FormDep = Annotated[dict[str, str], Depends(read_form)]
+NEW_MEMBER_FIELDS = ("id", "name", "sector", "region", "contact")
+POLICY_FIELDS = ("approval", "expiry_days", "suppress_declined_days")
+DONE = {
+    "added": N_("The member was added."),
+    "removed": N_("The member was removed: its tokens and invitations no longer work."),
+    "revoked": N_("The invitation was revoked: its code no longer works."),
+    "policy": N_("The network's policy was saved."),
+}
+
+
+def _onboarding(request: Request, nid: str, principal: Principal, *, status_code: int = 200,
+                notice: str | None = None, **forms: Any) -> Response:
+    require_manager(principal, nid)
+    db = request.app.state.db
+    members = members_api.get_members(nid, db, principal, sector=None, region=None,
+                                      capability=None, q=None)["members"]
+    network = networks_api.get_network(nid, db, principal)
+    policy = NetworkPolicy(**(network.get("policy") or {})).model_dump()
+    context = {"new": {}, "new_errors": {}, "import_text": "", "import_problems": [],
+               "import_result": None, "invited": None, "policy_values": policy,
+               "policy_errors": {}, **forms}
+    return page(request, "onboarding.html", status_code, principal=principal, nid=nid,
+                network=network, members=sorted(members, key=lambda m: m["name"].casefold()),
+                names={m["id"]: m["name"] for m in members}, notice=notice,
+                invitations=invitations_api.invitations(nid, db, principal,
+                                                        member=None)["invitations"],
+                **context)
+
+
+@router.get("/onboarding")
+def onboarding(nid: str, request: Request, done: str | None = None) -> Response:
+    notice = _(DONE[done]) if done in DONE else None  # never text from the address
+    return guarded(request, lambda p: _onboarding(request, nid, p, notice=notice))
+
+
+@router.post("/onboarding/members")
+def add_member(nid: str, request: Request, form: FormDep) -> Response:
+    """A new member (validated like an import); the rest of its profile is edited on its page."""
+    def work(principal: Principal) -> Response:
+        require_manager(principal, nid)
+        new = {k: form.get(k, "").strip() for k in NEW_MEMBER_FIELDS}
+        mid = new.pop("id")
+        member = {k: v for k, v in new.items() if v}
+        errors: dict[str, str] = {}
+        try:
+            get_member(request.app.state.db, nid, mid)
+            errors["id"] = _("A member %(id)r already exists: edit it from the list below.") % {
+                "id": mid}
+        except MemberNotFound:
+            pass
+        if not mid:
+            errors["id"] = _("Give the member an id (letters, digits, - and _).")
+        if not errors:
+            try:
+                members_api.put_one(nid, mid, request.app.state.db, principal, member=member)
+            except DocumentInvalid as exc:
+                errors = {p["path"].split(".")[0].split("[")[0] or "id": plain(p["message"])
+                          for p in exc.as_errors()}
+        if errors:
+            return _onboarding(request, nid, principal, status_code=422,
+                               new={**new, "id": mid}, new_errors=errors)
+        return RedirectResponse(f"/n/{nid}/home/{mid}?saved=1#profile", status_code=303)
+    return guarded(request, work)
+
+
+@router.post("/onboarding/members/{mid}/remove")
+def remove_member(nid: str, mid: str, request: Request, form: FormDep) -> Response:
+    """Remove a member, once the facilitator ticked the confirmation."""
+    def work(principal: Principal) -> Response:
+        if form.get("confirm") != "yes":
+            return error_page(request, 422, _("Nothing was removed: tick the confirmation box "
+                                              "next to the button."), principal)
+        members_api.delete_one(nid, mid, request.app.state.db, principal)
+        return RedirectResponse(f"/n/{nid}/onboarding?done=removed#members", status_code=303)
+    return guarded(request, work)
+
+
+@router.post("/onboarding/import")
+def import_document(nid: str, request: Request, form: FormDep) -> Response:
+    """Replace the network with a pasted JSON document; every problem is shown with its path."""
+    def work(principal: Principal) -> Response:
+        require_manager(principal, nid)
+        text = form.get("document", "")
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems = [{"path": "(document)", "message": _(
+                "This is not JSON: %(error)s at line %(line)s, column %(column)s.") % {
+                    "error": exc.msg, "line": exc.lineno, "column": exc.colno}}]
+            return _onboarding(request, nid, principal, status_code=422, import_text=text,
+                               import_problems=problems)
+        if not isinstance(document, dict):
+            problems = [{"path": "(document)",
+                         "message": _("A network document is a JSON object.")}]
+            return _onboarding(request, nid, principal, status_code=422, import_text=text,
+                               import_problems=problems)
+        try:
+            result = networks_api.import_document(nid, request.app.state.db, principal,
+                                                  document=document)
+        except DocumentInvalid as exc:  # DocumentForbidden too: the entries it may not change
+            return _onboarding(request, nid, principal,
+                               status_code=403 if isinstance(exc, DocumentForbidden) else 422,
+                               import_text=text, import_problems=[
+                                   {**p, "message": plain(p["message"])} for p in exc.as_errors()])
+        return _onboarding(request, nid, principal, import_result=result,
+                           notice=_("The document was imported."))
+    return guarded(request, work)
+
+
+@router.post("/onboarding/invitations")
+def invite(nid: str, request: Request, form: FormDep) -> Response:
+    """A single-use invitation code for a member, shown once on the page that answers."""
+    def work(principal: Principal) -> Response:
+        days = form.get("days", "").strip()
+        try:
+            body = InvitationCreate.model_validate({"member": form.get("member", ""),
+                                                    "days": days or None})
+        except ValidationError as exc:
+            return error_page(request, 422, _("No invitation was made: check these fields."),
+                              principal, problems_of(exc))
+        made = invitations_api.create_invitation(nid, body, request.app.state.db, principal)
+        return _onboarding(request, nid, principal, status_code=201, invited=made)
+    return guarded(request, work)
+
+
+@router.post("/onboarding/invitations/{iid}/revoke")
+def revoke(nid: str, iid: str, request: Request, form: FormDep) -> Response:
+    def work(principal: Principal) -> Response:
+        invitations_api.delete_invitation(nid, iid, request.app.state.db, principal)
+        return RedirectResponse(f"/n/{nid}/onboarding?done=revoked#invitations",
+                                status_code=303)
+    return guarded(request, work)
+
+
+@router.post("/onboarding/policy")
+def set_policy(nid: str, request: Request, form: FormDep) -> Response:
+    """The introduction policy (approval, expiry, suppression of declined pairs); the token lives
+    and the network's description are kept as they are."""
+    def work(principal: Principal) -> Response:
+        require_manager(principal, nid)
+        db = request.app.state.db
+        network = networks_api.get_network(nid, db, principal)
+        values = {k: form.get(k, "").strip() for k in POLICY_FIELDS}
+        current = NetworkPolicy(**(network.get("policy") or {})).model_dump()
+        try:
+            policy = NetworkPolicy.model_validate({**current, **values})
+        except ValidationError as exc:
+            errors = {p["path"]: p["message"] for p in problems_of(exc)}
+            return _onboarding(request, nid, principal, status_code=422,
+                               policy_values={**current, **values}, policy_errors=errors)
+        body = NetworkUpdate(**{k: network.get(k) for k in ("name", "sector", "region",
+                                                            "description")}, policy=policy)
+        networks_api.put_network(nid, body, db, principal)  # an administrator's (403 otherwise)
+        return RedirectResponse(f"/n/{nid}/onboarding?done=policy#policy", status_code=303)
+    return guarded(request, work)
