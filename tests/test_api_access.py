@@ -246,3 +246,13 @@ def test_unknown_network_and_member_give_404(client: TestClient, world: World) -
     assert client.delete(f"/networks/{world.nid}/members/nobody", headers=h).status_code == 404
     # outside its scope a token learns nothing about what exists: 403 either way
     assert client.get("/networks/nowhere", headers=world.headers("analyst")).status_code == 403
+
+
+def test_every_documented_error_has_the_one_error_shape(client: TestClient) -> None:
+    """No operation documents FastAPI's default 422 body: the service answers every error as
+    ``{"detail", "errors"?}`` (ErrorResponse)."""
+    spec = client.get("/openapi.json").json()
+    default = [f"{method.upper()} {path}" for path, item in spec["paths"].items()
+               for method, operation in item.items()
+               if "HTTPValidationError" in str(operation.get("responses", {}))]
+    assert not default, f"declare 422 with ErrorResponse on: {default}"

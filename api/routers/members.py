@@ -20,7 +20,7 @@ from graph.store import known_broader, read_network
 from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/networks/{nid}/members", tags=["members"],
-                   responses=error_responses(401, 403, 404))
+                   responses=error_responses(401, 403, 404, 422))
 
 
 @router.get("", response_model=MembersPublic, responses={422: {"model": ErrorResponse}})

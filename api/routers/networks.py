@@ -15,7 +15,7 @@ from graph.store import (delete_network, export_network, import_network, list_ne
 from graph.validation import DocumentInvalid, Problem
 
 router = APIRouter(prefix="/networks", tags=["networks"],
-                   responses=error_responses(401, 403, 404))
+                   responses=error_responses(401, 403, 404, 422))
 
 ExportFormat = Literal["json", "gexf", "graphml", "cytoscape", "csv", "png", "svg"]
 WITH_CAPABILITY_NODES = ("gexf", "graphml", "cytoscape")  # the formats ``include`` changes
