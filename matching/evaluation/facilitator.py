@@ -6,8 +6,11 @@ Computed from the engine's own answers (``PartnerMatcher.suggest``), never hard-
   supplies), and suggestions with **benefit 0** to the member;
 - **concentration** of #1 positions: the share of members whose #1 is the most frequent #1
   provider, and the Gini coefficient of #1 counts over every member of the network;
-- **coverage**: the share of all member needs (member, capability) that some suggestion in the
-  member's own top 5 covers (coverage > 0), of every need and of the needs some member can cover;
+- **coverage**: the share of all member needs (member, capability) that some member in the
+  member's own top 5 covers (coverage > 0; the top 5 new partners and, where the engine has it,
+  the top 5 partners to strengthen), of every need and of the needs some member can cover; and
+  ``coverage_new``: needs covered by a new partner in the top 5, of those some non-partner can
+  cover;
 - **hit@5** against a facilitator's written expectations (``seed_data/expectations``): the share
   of expected members with at least one expected partner in their top 5, and the share of expected
   partners found.
@@ -109,16 +112,21 @@ def quality_report(matcher: PartnerMatcher, network: str | None = None,
     counts = [firsts.get(mid, 0) for mid in p.member_index]
     top_provider, top_count = (firsts.most_common(1) or [(None, 0)])[0]
     coverage = sp.csr_array(f.coverage if coverage is None else coverage)
-    offered = np.asarray((coverage > 0).sum(axis=1)).ravel()  # providers per capability
-    needs = covered = coverable = 0
+    kept = {mid: matcher.strengthen(mid, limit=limit, view=view)
+            for mid in lists} if hasattr(matcher, "strengthen") else {}
+    needs = covered = coverable = coverable_new = covered_new = 0
     for mid, ss in lists.items():
         a = p.member_index[mid]
-        rows = [p.member_index[s.member] for s in ss]
+        new = [p.member_index[s.member] for s in ss]
+        listed = set(new) | {p.member_index[s.member] for s in kept.get(mid, [])}
+        partners = {p.member_index[b] for b in _partners(matcher, mid)}
         for d in f.urgency_of[a]:
+            providers = set(coverage[[d], :].indices.tolist()) - {a}
             needs += 1
-            others = offered[d] - (coverage[[d], [a]][0] > 0)
-            coverable += bool(others > 0)
-            covered += bool(rows) and bool((coverage[[d] * len(rows), rows] > 0).any())
+            coverable += bool(providers)
+            coverable_new += bool(providers - partners)
+            covered += bool(providers & listed)
+            covered_new += bool(providers & set(new) - partners)
     report = {
         "members": len(p.member_index), "suggestions": shown,
         "existing_partners": existing, "benefit_zero": zero,
@@ -128,6 +136,8 @@ def quality_report(matcher: PartnerMatcher, network: str | None = None,
         "needs": needs, "needs_coverable": coverable, "needs_covered": covered,
         "coverage_all": round(covered / max(1, needs), 3),
         "coverage_coverable": round(covered / max(1, coverable), 3),
+        "needs_coverable_new": coverable_new, "needs_covered_new": covered_new,
+        "coverage_new": round(covered_new / max(1, coverable_new), 3),
     }
     if expectations is None and network is not None:
         expectations = load_expectations(network)

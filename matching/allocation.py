@@ -1,0 +1,136 @@
+"""Network-aware ordering of one member's suggestions: providers' load and a varied list.
+
+Ranked one member at a time, every member gets the same best provider: a payroll office or a
+culture-media supplier becomes #1 for half the network, and a list can name five providers of the
+same need. Two rules order a member's list for the network, at answer time, from the fitted state
+only (so a live matcher, updated in place, orders exactly as a fresh fit does):
+
+- **load**: a provider can be #1 for at most ``quota`` members: its declared capacity (the sum of
+  its capabilities' ``capacity``, units a month, at least one unit a partner) where it declares
+  one, otherwise a fair share, ``ceil(askers / providers)`` of the network. Its askers are the
+  members it would be a new partner for with a benefit, ranked by that benefit (ties by id); a
+  member outside the first ``quota`` still gets it in its list, but not as #1 while a provider with
+  room covers something. The facilitator's view counts what members want in full (needs and
+  weaknesses); a member's view and the public one count needs only (the public demand), so what
+  a member is shown depends on no other member's weaknesses.
+- **variety**: the list is built greedily; a candidate's benefit on a need that earlier entries
+  already cover counts ``repeat_discount`` times less for each of them, so the list covers
+  different needs before it names a second provider of the same one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.features import NetworkFeatures
+
+
+@dataclass(frozen=True)
+class Load:
+    """How many members a provider can be #1 for, and who those members are."""
+
+    askers: int  # members it would be a new partner for, with a benefit
+    quota: int
+    first: frozenset[int]  # rows of the members it is #1 for at most (its first ``quota``)
+
+    @property
+    def busy(self) -> bool:
+        return self.askers > self.quota
+
+
+def fair_share(features: NetworkFeatures, demand: sp.csr_array) -> int:
+    """``ceil(A / P)``: A members with some ``demand``, P members covering some of it."""
+    demand = sp.csr_array(demand)
+    asking = np.diff(demand.indptr) > 0
+    wanted = np.zeros(demand.shape[1], dtype=np.float64)
+    np.add.at(wanted, demand.indices, 1.0)
+    covering = sp.csr_array(features.coverage_t) @ (wanted > 0).astype(np.float64)
+    providers = int(np.count_nonzero(covering))
+    return max(1, math.ceil(int(asking.sum()) / max(1, providers)))
+
+
+def provider_load(features: NetworkFeatures, b: int, share: int, demand: sp.csr_array) -> Load:
+    """The load of provider row ``b`` from every member's ``demand`` (see the module
+    docstring)."""
+    p = features.projection
+    benefit = np.asarray(demand @ features.coverage[:, [b]].toarray()).ravel()
+    benefit[b] = 0
+    tied = sp.csr_array(features.tie_strength)[[b], :].indices
+    benefit[tied] = 0
+    rows = np.flatnonzero(benefit > 0)
+    quota = declared_capacity(features, b, demand)
+    quota = share if quota is None else quota
+    ids = p.member_ids
+    ranked = sorted(rows.tolist(), key=lambda a: (-benefit[a], ids[a]))
+    return Load(askers=len(ranked), quota=quota, first=frozenset(ranked[:quota]))
+
+
+def declared_capacity(features: NetworkFeatures, b: int, demand: sp.csr_array) -> int | None:
+    """What provider row ``b`` can serve by its declared capacities: the sum over its
+    capabilities that cover some member's ``demand`` (one unit a partner at least), when every
+    one of them declares a capacity; None otherwise."""
+    p = features.projection
+    if b >= p.capacities.shape[0]:
+        return None
+    offered = sp.csr_array(p.levels)[[b], :].indices
+    wanted = np.unique(sp.csr_array(demand).indices)
+    if not offered.size or not wanted.size:
+        return None
+    cover = sp.csr_array(features.coverage_of)[wanted, :][:, offered]
+    relevant = offered[np.asarray((cover > 0).sum(axis=0)).ravel() > 0]
+    if not relevant.size:
+        return None
+    capacity = p.capacities[[b], :].toarray().ravel()[relevant]
+    if (capacity <= 0).any():
+        return None
+    return max(1, math.floor(float(capacity.sum())))
+
+
+def contributions(features: NetworkFeatures, demand: dict[int, float], candidates: list[int],
+                  allowed: list[set[int] | None]) -> np.ndarray:
+    """``K[k, j]``: how much candidate ``candidates[k]`` covers the j-th need of ``demand``
+    (weight times coverage); 0 where ``allowed[k]`` (a rival's permitted needs) leaves it out."""
+    needs = sorted(demand)
+    if not needs or not candidates:
+        return np.zeros((len(candidates), len(needs)))
+    cover = sp.csr_array(features.coverage)[needs, :][:, candidates].toarray().T
+    weights = np.array([demand[d] for d in needs], dtype=np.float64)
+    out = cover.astype(np.float64) * weights
+    for k, keep in enumerate(allowed):
+        if keep is not None:
+            out[k, [j for j, d in enumerate(needs) if d not in keep]] = 0
+    return out
+
+
+def varied_order(scores: np.ndarray, gains: np.ndarray, limit: int, ids: list[str],
+                 busy: np.ndarray, repeat_discount: float = 0.5) -> list[tuple[int, float]]:
+    r"""Greedy order of candidates (positions into ``scores``) with their adjusted scores.
+
+    With :math:`k_j` the number of entries already chosen that cover need j, a candidate's
+    adjusted score is :math:`s - \sum_j K_{j} (1 - \lambda^{k_j})` (:math:`\lambda` =
+    ``repeat_discount``). The first entry is the best one that is not ``busy``, if any. Equal
+    adjusted scores are ordered by id.
+
+    >>> order = varied_order(np.array([1.0, 0.7, 0.5]), np.array([[0.6, 0], [0.6, 0], [0, 0.3]]),
+    ...                      3, ["a", "b", "c"], np.array([False, False, False]))
+    >>> [(k, round(s, 2)) for k, s in order]
+    [(0, 1.0), (2, 0.5), (1, 0.4)]
+    """
+    chosen: list[tuple[int, float]] = []
+    taken = np.zeros(len(scores), dtype=bool)
+    counts = np.zeros(gains.shape[1])
+    for position in range(min(limit, len(scores))):
+        adjusted = scores - (gains * (1 - repeat_discount ** counts)).sum(axis=1)
+        pool = ~taken
+        if position == 0 and (pool & ~busy).any():
+            pool &= ~busy
+        best = min(np.flatnonzero(pool).tolist(),
+                   key=lambda k: (-round(float(adjusted[k]), 12), ids[k]))
+        chosen.append((best, float(adjusted[best])))
+        taken[best] = True
+        counts += gains[best] > 0
+    return chosen
