@@ -227,3 +227,21 @@ def test_contract_on_seed_networks(seed_matcher: PartnerMatcher) -> None:
                     assert reason.capability is None
     with pytest.raises(UnknownMember):
         seed_matcher.suggest("no-such-member")
+
+
+def test_a_facilitator_can_reject_an_inferred_rivalry() -> None:
+    members = [
+        member("shop", caps=[("bread", 4)], needs=[("quality", 3, "knowhow")], sector="food",
+               region="H"),
+        member("baker", caps=[("bread", 4), ("quality", 4)], sector="food", region="H"),
+    ]
+    taxonomy = [*TAXONOMY, {"id": "bread", "label": "Bread", "kind": "product"}]
+
+    def suggestion(ties):
+        projection = build_projection({"id": "t", "name": "T"}, taxonomy, members, ties)
+        [found] = PartnerMatcher().fit(projection).suggest("shop")
+        return found
+
+    assert suggestion([]).competitor  # same market, the same core offer: inferred
+    rejected = suggestion([tie("shop", "baker", "NOT_COMPETING")])
+    assert not rejected.competitor and not any(r.kind == "competitor" for r in rejected.reasons)
