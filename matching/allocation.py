@@ -31,15 +31,40 @@ from matching.features import NetworkFeatures
 
 @dataclass(frozen=True)
 class Load:
-    """How many members a provider can be #1 for, and who those members are."""
+    """How many members a provider can be #1 for, and where the query member stands."""
 
     askers: int  # members it would be a new partner for, with a benefit
     quota: int
-    first: frozenset[int]  # rows of the members it is #1 for at most (its first ``quota``)
+    ahead: int | None  # askers ranked before the query member (None: it is no asker)
 
     @property
     def busy(self) -> bool:
-        return self.askers > self.quota
+        """Past its quota, and the query member is not among its first ``quota`` askers."""
+        return self.askers > self.quota and (self.ahead is None or self.ahead >= self.quota)
+
+
+@dataclass(frozen=True)
+class NetworkLoad:
+    """What every provider's load reads, computed once per state of the network: the demand
+    counted (full or needs only), the fair share, which capabilities serve some demand, and the
+    members' order by id (ties between askers go by id, never by row)."""
+
+    demand_t: sp.csr_array  # capabilities x members
+    share: int
+    serving: np.ndarray  # serving[c]: offering c covers something some member wants
+    id_rank: np.ndarray
+
+    @classmethod
+    def of(cls, features: NetworkFeatures, demand: sp.csr_array) -> NetworkLoad:
+        demand = sp.csr_array(demand)
+        wanted = np.zeros(demand.shape[1], dtype=np.float64)
+        wanted[np.unique(demand.indices)] = 1.0
+        serving = (sp.csr_array(features.coverage_of).T @ wanted) > 0
+        ids = np.array(features.projection.member_ids, dtype=object)
+        id_rank = np.empty(len(ids), dtype=np.int64)
+        id_rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+        return cls(sp.csr_array(demand.T.tocsr()), fair_share(features, demand), serving,
+                   id_rank)
 
 
 def fair_share(features: NetworkFeatures, demand: sp.csr_array) -> int:
@@ -53,41 +78,44 @@ def fair_share(features: NetworkFeatures, demand: sp.csr_array) -> int:
     return max(1, math.ceil(int(asking.sum()) / max(1, providers)))
 
 
-def provider_load(features: NetworkFeatures, b: int, share: int, demand: sp.csr_array) -> Load:
-    """The load of provider row ``b`` from every member's ``demand`` (see the module
-    docstring)."""
-    p = features.projection
-    benefit = np.asarray(demand @ features.coverage[:, [b]].toarray()).ravel()
+def provider_load(features: NetworkFeatures, b: int, network: NetworkLoad,
+                  a: int | None = None) -> Load:
+    """The load of provider row ``b`` and the place of member row ``a`` among its askers (see
+    the module docstring)."""
+    covers = features.coverage_t  # row b: how well b covers each capability
+    lo, hi = covers.indptr[b], covers.indptr[b + 1]
+    needs, weights = covers.indices[lo:hi], covers.data[lo:hi].astype(np.float64)
+    benefit = np.asarray(network.demand_t[needs, :].T @ weights).ravel() if needs.size else \
+        np.zeros(network.demand_t.shape[1])
     benefit[b] = 0
-    tied = sp.csr_array(features.tie_strength)[[b], :].indices
-    benefit[tied] = 0
-    rows = np.flatnonzero(benefit > 0)
-    quota = declared_capacity(features, b, demand)
-    quota = share if quota is None else quota
-    ids = p.member_ids
-    ranked = sorted(rows.tolist(), key=lambda a: (-benefit[a], ids[a]))
-    return Load(askers=len(ranked), quota=quota, first=frozenset(ranked[:quota]))
+    benefit[list(features.tie_partners(b))] = 0
+    askers = int(np.count_nonzero(benefit > 0))
+    quota = declared_capacity(features, b, network.serving)
+    quota = network.share if quota is None else quota
+    ahead = None
+    if a is not None and benefit[a] > 0:
+        rank = network.id_rank
+        ahead = int(np.count_nonzero((benefit > benefit[a])
+                                     | ((benefit == benefit[a]) & (rank < rank[a]))))
+    return Load(askers=askers, quota=quota, ahead=ahead)
 
 
-def declared_capacity(features: NetworkFeatures, b: int, demand: sp.csr_array) -> int | None:
+def declared_capacity(features: NetworkFeatures, b: int, serving: np.ndarray) -> int | None:
     """What provider row ``b`` can serve by its declared capacities: the sum over its
-    capabilities that cover some member's ``demand`` (one unit a partner at least), when every
-    one of them declares a capacity; None otherwise."""
+    capabilities that serve some member's demand (``serving``; one unit a partner at least),
+    when every one of them declares a capacity; None otherwise."""
     p = features.projection
     if b >= p.capacities.shape[0]:
         return None
-    offered = sp.csr_array(p.levels)[[b], :].indices
-    wanted = np.unique(sp.csr_array(demand).indices)
-    if not offered.size or not wanted.size:
+    relevant = [c for c in features.levels_of[b] if serving[c]]
+    if not relevant:
         return None
-    cover = sp.csr_array(features.coverage_of)[wanted, :][:, offered]
-    relevant = offered[np.asarray((cover > 0).sum(axis=0)).ravel() > 0]
-    if not relevant.size:
+    lo, hi = p.capacities.indptr[b], p.capacities.indptr[b + 1]
+    declared = dict(zip(p.capacities.indices[lo:hi].tolist(), p.capacities.data[lo:hi].tolist()))
+    capacity = [declared.get(c, 0.0) for c in relevant]
+    if min(capacity) <= 0:
         return None
-    capacity = p.capacities[[b], :].toarray().ravel()[relevant]
-    if (capacity <= 0).any():
-        return None
-    return max(1, math.floor(float(capacity.sum())))
+    return max(1, math.floor(sum(capacity)))
 
 
 def contributions(features: NetworkFeatures, demand: dict[int, float], candidates: list[int],
@@ -106,17 +134,17 @@ def contributions(features: NetworkFeatures, demand: dict[int, float], candidate
     return out
 
 
-def varied_order(scores: np.ndarray, gains: np.ndarray, limit: int, ids: list[str],
+def varied_order(scores: np.ndarray, gains: np.ndarray, limit: int, rank: np.ndarray,
                  busy: np.ndarray, repeat_discount: float = 0.5) -> list[tuple[int, float]]:
     r"""Greedy order of candidates (positions into ``scores``) with their adjusted scores.
 
     With :math:`k_j` the number of entries already chosen that cover need j, a candidate's
     adjusted score is :math:`s - \sum_j K_{j} (1 - \lambda^{k_j})` (:math:`\lambda` =
     ``repeat_discount``). The first entry is the best one that is not ``busy``, if any. Equal
-    adjusted scores are ordered by id.
+    adjusted scores are ordered by ``rank`` (the candidates' order by id).
 
     >>> order = varied_order(np.array([1.0, 0.7, 0.5]), np.array([[0.6, 0], [0.6, 0], [0, 0.3]]),
-    ...                      3, ["a", "b", "c"], np.array([False, False, False]))
+    ...                      3, np.array([0, 1, 2]), np.array([False, False, False]))
     >>> [(k, round(s, 2)) for k, s in order]
     [(0, 1.0), (2, 0.5), (1, 0.4)]
     """
@@ -128,8 +156,10 @@ def varied_order(scores: np.ndarray, gains: np.ndarray, limit: int, ids: list[st
         pool = ~taken
         if position == 0 and (pool & ~busy).any():
             pool &= ~busy
-        best = min(np.flatnonzero(pool).tolist(),
-                   key=lambda k: (-round(float(adjusted[k]), 12), ids[k]))
+        options = np.flatnonzero(pool)
+        values = np.round(adjusted[options], 12)
+        best_options = options[values == values.max()]
+        best = int(best_options[np.argmin(rank[best_options])])
         chosen.append((best, float(adjusted[best])))
         taken[best] = True
         counts += gains[best] > 0

@@ -208,6 +208,10 @@ class NetworkFeatures:
                     row = self._positive.setdefault(u, {})
                     row[v] = max(row.get(v, 0.0), w)
 
+    def tie_partners(self, i: int) -> list[int]:
+        """Rows tied to row ``i`` by a positive tie."""
+        return sorted(self._positive.get(i, {}))
+
     def _tie_matrices(self) -> None:
         n = self.projection.n_members
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from matching.allocation import contributions, fair_share, provider_load, varied_order
+from matching.allocation import NetworkLoad, contributions, provider_load, varied_order
 from matching.features import NetworkFeatures, View
 from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
                                  with_ties)
@@ -117,6 +117,7 @@ class PartnerMatcher:
         (default: the date of each request)."""
         self.projection_ = projection
         self.today_ = today
+        self._loads: dict[bool, NetworkLoad] = {}
         self.features_ = NetworkFeatures(projection, weakness_weight=self.weakness_weight)
         self.trusted_: dict[str, set[str]] = {mid: set() for mid in projection.member_ids}
         for mid in projection.member_ids:
@@ -181,6 +182,7 @@ class PartnerMatcher:
         full fit.
         """
         self._check_fitted()
+        self._loads = {}  # the providers' loads read the whole network
         p = self.projection_
         missing = {e["id"] for m in members for key in ("capabilities", "weaknesses", "needs")
                    for e in m.get(key) or ()} - p.capability_index.keys()
@@ -334,14 +336,15 @@ class PartnerMatcher:
                    for b in candidates]
         gains = contributions(self.features_, demand, candidates, allowed)
         busy = np.array([b != first for b in candidates])
-        order = varied_order(row[candidates], gains, limit, ids, busy)
+        rank = self._network_load(view).id_rank[candidates]
+        order = varied_order(row[candidates], gains, limit, rank, busy)
         paths = shortest_paths(self.trusted_, member, cutoff=4)
         out = []
         for k, adjusted in order:
             b = candidates[k]
             suggestion = self._suggestion(a, b, adjusted, {n: v[0, b] for n, v in f.items()},
                                           bool(rival[0, b]), paths, policy, view)
-            if b in loads and loads[b].busy and a not in loads[b].first:
+            if b in loads and loads[b].busy:
                 suggestion.reasons.append(Reason(
                     "in_demand", f"{suggestion.name} is asked by {loads[b].askers} members for "
                                  f"what it offers and has room to be the first choice of "
@@ -353,15 +356,22 @@ class PartnerMatcher:
         """The best candidate with room for ``a`` at #1 (the best one if none of the first
         ``FIRST_CHECKS`` has), and the loads examined: from everyone's full demand in the
         facilitator view, from needs only in the others."""
-        f = self.features_
-        demand = f.demand if view is View.FACILITATOR else f.public_demand
-        share = fair_share(f, demand)
+        network = self._network_load(view)
         loads = {}
         for b in candidates[:FIRST_CHECKS]:
-            loads[b] = provider_load(f, b, share, demand)
-            if not loads[b].busy or a in loads[b].first:
+            loads[b] = provider_load(self.features_, b, network, a)
+            if not loads[b].busy:
                 return b, loads
         return candidates[0], loads
+
+    def _network_load(self, view: View) -> NetworkLoad:
+        """The providers' shared load data for ``view``'s demand, kept until the next change."""
+        full = view is View.FACILITATOR
+        cache = self.__dict__.setdefault("_loads", {})
+        if full not in cache:
+            f = self.features_
+            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand)
+        return cache[full]
 
     def _wanted(self, a: int, view: View) -> dict[int, float]:
         """What member row ``a`` wants, weighted as its benefit weighs it in ``view``."""

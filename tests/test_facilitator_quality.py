@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching.allocation import fair_share, provider_load
+from matching.allocation import NetworkLoad, provider_load
 from matching.evaluation.facilitator import quality_report, seed_matcher
 from matching.features import View
 
@@ -52,8 +52,7 @@ def test_a_provider_is_first_for_at_most_its_quota(fitted) -> None:
     network, matcher = fitted
     view = View.FACILITATOR
     f = matcher.features_
-    demand = f.demand if view is View.FACILITATOR else f.public_demand
-    share = fair_share(f, demand)
+    network = NetworkLoad.of(f, f.demand)
     firsts: dict[str, int] = {}
     for mid in matcher.projection_.member_index:
         suggestions = matcher.suggest(mid, limit=5, view=view)
@@ -63,7 +62,7 @@ def test_a_provider_is_first_for_at_most_its_quota(fitted) -> None:
         if suggestions and not any(r.kind == "in_demand" for r in suggestions[0].reasons):
             firsts[suggestions[0].member] = firsts.get(suggestions[0].member, 0) + 1
     for b, count in firsts.items():
-        load = provider_load(f, matcher.projection_.member_index[b], share, demand)
+        load = provider_load(f, matcher.projection_.member_index[b], network)
         assert count <= load.quota, (b, count, load)
 
 
