@@ -389,6 +389,7 @@ class PartnerMatcher:
                    view: View | str = View.FACILITATOR) -> list[Suggestion]:
         """Existing partners (a positive tie, or an accepted suggestion) that cover more of
         what ``member`` wants, or that it could do more for: what to strengthen, best first.
+        One it declined within ``decline_days`` is left out, as in ``suggest``.
 
         Scored as new partners are (the tie adds to the score here), in the same ``view``.
         """
@@ -407,6 +408,7 @@ class PartnerMatcher:
         partner = f["tie"][0] > 0
         partner[list(accepted)] = True
         partner[a] = False
+        partner[list(set(self.suppressed(a)) - accepted)] = False  # declined lately: hidden
         useful = (f["benefit_shown"][0] > 0) | (f["benefit_to_partner"][0] > 0)
         if policy is CompetitorPolicy.EXCLUDE:
             useful &= ~rival[0]
