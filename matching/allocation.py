@@ -125,7 +125,7 @@ def contributions(features: NetworkFeatures, demand: dict[int, float], candidate
     needs = sorted(demand)
     if not needs or not candidates:
         return np.zeros((len(candidates), len(needs)))
-    cover = sp.csr_array(features.coverage)[needs, :][:, candidates].toarray().T
+    cover = sp.csr_array(features.coverage_t)[candidates, :][:, needs].toarray()
     weights = np.array([demand[d] for d in needs], dtype=np.float64)
     out = cover.astype(np.float64) * weights
     for k, keep in enumerate(allowed):
