@@ -177,7 +177,12 @@ class SuggestionPublic(BaseModel):
 
 class SuggestionsPublic(BaseModel):
     member: str
-    suggestions: list[SuggestionPublic]
+    suggestions: list[SuggestionPublic] = Field(
+        description="New partners (no tie yet), each covering something the member wants, in "
+                    "the network-aware order")
+    strengthen: list[SuggestionPublic] = Field(
+        default_factory=list,
+        description="Existing partners (a tie, or an accepted suggestion) to do more with")
 
 
 class PairPublic(BaseModel):

@@ -129,7 +129,8 @@ class _Strict(BaseModel):
 
 
 class Capability(_Strict):
-    """A node of the shared taxonomy; ``broader`` names its parent."""
+    """A node of the shared taxonomy; ``broader`` names its parent, ``serves`` the capabilities
+    it can serve in another branch (a certification or know-how -> the service it enables)."""
 
     id: Identifier
     label: Text
@@ -138,6 +139,8 @@ class Capability(_Strict):
     broader: Identifier | None = None
     synonyms: list[Text] = Field(default_factory=list, max_length=100)
     unit: Text | None = None  # what capacities are counted in: hours, units, tonnes, beds, ...
+    # None: not said (a stored list stays); a list, even empty, replaces the stored one.
+    serves: list[Identifier] | None = Field(default=None, max_length=100)
 
 
 Quantity = Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
@@ -147,6 +150,9 @@ class CapabilityLevel(_Strict):
     id: Identifier
     level: Score
     capacity: Quantity | None = None  # units a month, in the capability's unit
+    # What the member offers as its business; rivals never cooperate on it. When a member marks
+    # none, its top offers are its core.
+    core: bool | None = None
 
 
 class Weakness(_Strict):

@@ -14,7 +14,7 @@ MATCH (c:Capability)
 WHERE c.network IS NULL OR c.network = $nid
 OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
 RETURN c.id AS id, c.label AS label, c.label_es AS label_es, c.kind AS kind, p.id AS broader,
-       c.synonyms AS synonyms, c.unit AS unit
+       c.synonyms AS synonyms, c.unit AS unit, c.serves AS serves
 ORDER BY id
 """
 
@@ -23,7 +23,7 @@ MATCH (c:Capability)
 WHERE c.id IN $ids
 OPTIONAL MATCH (c)-[:BROADER]->(p:Capability)
 RETURN c.id AS id, c.network AS network, c.label AS label, c.label_es AS label_es,
-       c.kind AS kind, p.id AS broader, c.synonyms AS synonyms
+       c.kind AS kind, p.id AS broader, c.synonyms AS synonyms, c.serves AS serves
 ORDER BY id
 """
 
@@ -39,6 +39,7 @@ SET c.label = row.label,
     c.kind = row.kind,
     c.unit = coalesce(row.unit, c.unit),
     c.label_es = coalesce(row.label_es, c.label_es),
+    c.serves = coalesce(row.serves, c.serves),
     c.synonyms = coalesce(c.synonyms, []) +
                  [s IN row.synonyms WHERE NOT s IN coalesce(c.synonyms, [])]
 RETURN c.id AS id
@@ -149,7 +150,7 @@ UNWIND $rows AS row
 MATCH (m:Member {network: $nid, id: row.member})
 UNWIND row.entries AS entry
 MATCH (c:Capability {id: entry.id})
-CREATE (m)-[:HAS_CAPABILITY {level: entry.level, capacity: entry.capacity}]->(c)
+CREATE (m)-[:HAS_CAPABILITY {level: entry.level, capacity: entry.capacity, core: entry.core}]->(c)
 """
 
 CREATE_HAS_WEAKNESS = """
@@ -517,7 +518,7 @@ WHERE ($mid IS NULL OR m.id = $mid)
 RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.size AS size,
        m.description AS description, m.contact AS contact, m.hours_per_month AS hours_per_month,
        [(m)-[r:HAS_CAPABILITY]->(c:Capability) |
-           {id: c.id, level: r.level, capacity: r.capacity}] AS capabilities,
+           {id: c.id, level: r.level, capacity: r.capacity, core: r.core}] AS capabilities,
        [(m)-[r:HAS_WEAKNESS]->(c:Capability) | {id: c.id, severity: r.severity}] AS weaknesses,
        [(m)-[r:NEEDS]->(c:Capability) |
            {id: c.id, kind: r.kind, urgency: r.urgency, volume: r.volume}] AS needs

@@ -72,6 +72,8 @@ def _changes_stored(tx: ManagedTransaction, capabilities: list[Capability]) -> b
         row = stored.get(c.id)
         if row is not None and (row["label"] != c.label or row["kind"] != c.kind
                                 or (c.broader and c.broader != row["broader"])
+                                or (c.serves is not None
+                                    and sorted(c.serves) != sorted(row["serves"] or []))
                                 or set(c.synonyms) - set(row["synonyms"] or [])):
             return True
     return False
@@ -87,7 +89,8 @@ def _write_capabilities(tx: ManagedTransaction, capabilities: list[Capability],
     if owner is None and _changes_stored(tx, capabilities):
         record_taxonomy_change(tx)
     rows = [{"id": c.id, "label": c.label, "label_es": c.label_es, "kind": c.kind,
-             "synonyms": c.synonyms, "unit": c.unit} for c in capabilities]
+             "synonyms": c.synonyms, "unit": c.unit,
+             "serves": None if c.serves is None else sorted(c.serves)} for c in capabilities]
     written = {r["id"] for r in tx.run(q.UPSERT_CAPABILITIES, rows=rows, owner=owner).data()}
     # Checked before the transaction too; this catches an entry created meanwhile by another.
     taken = [Problem(f"capabilities[{i}].id", _TAKEN.format(cid=c.id))
@@ -118,6 +121,8 @@ def _shared_change(entry: Capability, stored: dict[str, Any]) -> str | None:
         return f"kind {stored['kind']!r} -> {entry.kind!r}"
     if entry.broader is not None and entry.broader != stored["broader"]:
         return f"broader {stored['broader']!r} -> {entry.broader!r}"
+    if entry.serves is not None and sorted(entry.serves) != sorted(stored["serves"] or []):
+        return f"serves {sorted(stored['serves'] or [])!r} -> {sorted(entry.serves)!r}"
     added = [s for s in entry.synonyms if s not in (stored["synonyms"] or [])]
     if added:
         return f"new synonym {added[0]!r}"
@@ -439,7 +444,8 @@ def _without_none(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _used_capabilities(taxonomy: list[dict[str, Any]], used: set[str]) -> list[dict[str, Any]]:
-    """The taxonomy entries of ``used`` ids and all their ancestors, parents first."""
+    """The taxonomy entries of ``used`` ids, all their ancestors and what they serve (with its
+    ancestors), parents first."""
     by_id = {row["id"]: row for row in taxonomy}
     closure: list[str] = []
     seen: set[str] = set()
@@ -452,6 +458,8 @@ def _used_capabilities(taxonomy: list[dict[str, Any]], used: set[str]) -> list[d
         if parent:
             visit(parent)
         closure.append(cid)
+        for served in sorted(by_id[cid].get("serves") or []):
+            visit(served)
 
     for cid in sorted(used):
         visit(cid)
@@ -459,6 +467,8 @@ def _used_capabilities(taxonomy: list[dict[str, Any]], used: set[str]) -> list[d
     for cid in closure:
         entry = _without_none(by_id[cid])
         entry["synonyms"] = list(entry.get("synonyms") or [])
+        if "serves" in entry:
+            entry["serves"] = sorted(entry["serves"])
         entries.append(entry)
     return entries
 

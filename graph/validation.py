@@ -136,6 +136,16 @@ def _capability_problems(
             problems.append(Problem(f"capabilities[{i}].broader",
                                     f"unknown capability {brief(parent)} (not in the taxonomy or this "
                                     "document)"))
+        served = cap.get("serves")
+        for k, target in enumerate(served if isinstance(served, list) else []):
+            target = _text(target)
+            if target == cid:
+                problems.append(Problem(f"capabilities[{i}].serves[{k}]",
+                                        "a capability does not serve itself"))
+            elif target is not None and target not in known_broader and target not in defined:
+                problems.append(Problem(f"capabilities[{i}].serves[{k}]",
+                                        f"unknown capability {brief(target)} (not in the taxonomy "
+                                        "or this document)"))
     hierarchy = nx.DiGraph((child, parent) for child, parent in broader.items() if parent)
     for cycle_nodes in nx.simple_cycles(hierarchy):
         local = [c for c in cycle_nodes if c in defined]

@@ -12,18 +12,18 @@ from enum import StrEnum
 import numpy as np
 import scipy.sparse as sp
 
-from matching.member_rows import (CORE_CAPABILITY_KINDS, CORE_LEVEL, NON_CORE_CAPABILITY_KINDS,
-                                  NON_CORE_NEED_KINDS, ROW_ARRAYS, TaxonomyParts, member_rows,
-                                  rows_of)
+from matching.member_rows import CORE_LEVEL, ROW_ARRAYS, TaxonomyParts, member_rows, rows_of
 from matching.projection import NetworkProjection
 from matching.rows import grown, replace_rows, transposed
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
 FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie", "common",
-            "adamic_adar", "rival", "core_overlap", "same_sector", "same_region", "preferential")
-__all__ = ["CORE_CAPABILITY_KINDS", "CORE_LEVEL", "NON_CORE_CAPABILITY_KINDS",
-           "NON_CORE_NEED_KINDS", "FEATURES", "NetworkFeatures", "View"]
+            "adamic_adar", "rival", "not_rival", "core_overlap", "same_sector", "same_region",
+            "preferential")
+__all__ = ["CORE_LEVEL", "FEATURES", "NetworkFeatures", "View"]
+NOT_RIVALS = "NOT_COMPETING"  # a facilitator's verdict: these two do not compete after all
+RESIDUE = 1e-6  # what is left of a benefit after subtracting a part of it equal to the whole
 
 
 class View(StrEnum):
@@ -66,7 +66,7 @@ class NetworkFeatures:
     how well member b covers d: :math:`\\min(1, \\sum_c S_{dc} \\, level_{bc} / 5)` with S the
     taxonomy coverage matrix.
 
-    The public forms (``public_demand``, ``public_non_core_demand``, ``public_want_words``) read
+    The public forms (``public_demand``, ``public_zoned_demand``, ``public_want_words``) read
     needs only, normalised by the needs' own totals: nothing computed from them depends on
     anyone's weaknesses.
 
@@ -88,7 +88,7 @@ class NetworkFeatures:
         self.levels_of = rows_of(p.levels)
         self.urgency_of = rows_of(p.urgencies)
         self.severity_of = rows_of(p.severities)
-        self.non_core_of = [set(r) for r in rows_of(self.non_core_demand)]
+        self.zone_of = [set(r) for r in rows_of(self.zone)]
         self.core_of = [set(r) for r in rows_of(self.core)]
         self._sectors, self._regions = _Codes(), _Codes()
         self.sector = np.array([self._sectors(p.ties.nodes[mid].get("sector"))
@@ -98,6 +98,7 @@ class NetworkFeatures:
         self._derive()
         self._positive: dict[int, dict[int, float]] = {}
         self._competing: dict[int, set[int]] = {}
+        self._not_competing: dict[int, set[int]] = {}
         for i in range(p.n_members):
             self._read_ties(i)
         self._tie_matrices()
@@ -107,7 +108,7 @@ class NetworkFeatures:
         descriptions = [(p.ties.nodes[p.member_ids[i]].get("description") or "")
                         if p.member_ids[i] in p.ties else "" for i in rows]
         return member_rows(self.taxonomy_, p.levels[rows], p.urgencies[rows],
-                           p.severities[rows], [p.needs[i] for i in rows], descriptions,
+                           p.severities[rows], p.core_flags[rows], descriptions,
                            self.weakness_weight)
 
     # The transposed forms (capability x member), built on first use and dropped when their
@@ -152,18 +153,18 @@ class NetworkFeatures:
         levels_of, urgency_of, severity_of = (rows_of(p.levels[rows_array]),
                                               rows_of(p.urgencies[rows_array]),
                                               rows_of(p.severities[rows_array]))
-        non_core_of = rows_of(fresh["non_core_demand"])
+        zone_of = rows_of(fresh["zone"])
         core_of = rows_of(fresh["core"])
         self.sector = np.concatenate([self.sector, np.full(n - len(self.sector), -1)])
         self.region = np.concatenate([self.region, np.full(n - len(self.region), -1)])
         for lst in (self.levels_of, self.urgency_of, self.severity_of):
             lst.extend({} for _ in range(n - len(lst)))
-        for lst in (self.non_core_of, self.core_of):
+        for lst in (self.zone_of, self.core_of):
             lst.extend(set() for _ in range(n - len(lst)))
         for k, i in enumerate(rows_array.tolist()):
             self.levels_of[i], self.urgency_of[i] = levels_of[k], urgency_of[k]
             self.severity_of[i] = severity_of[k]
-            self.non_core_of[i], self.core_of[i] = set(non_core_of[k]), set(core_of[k])
+            self.zone_of[i], self.core_of[i] = set(zone_of[k]), set(core_of[k])
             attrs = p.ties.nodes[p.member_ids[i]] if p.member_ids[i] in p.ties else {}
             self.sector[i] = self._sectors(attrs.get("sector"))
             self.region[i] = self._regions(attrs.get("region"))
@@ -178,8 +179,9 @@ class NetworkFeatures:
         for i in rows:
             for j in self._positive.pop(i, {}):
                 self._positive.get(j, {}).pop(i, None)
-            for j in self._competing.pop(i, set()):
-                self._competing.get(j, set()).discard(i)
+            for adjacency in (self._competing, self._not_competing):
+                for j in adjacency.pop(i, set()):
+                    adjacency.get(j, set()).discard(i)
         for i in rows:
             self._read_ties(i)
         self._tie_matrices()
@@ -195,14 +197,20 @@ class NetworkFeatures:
         edges += [(a, b, d) for a, b, d in p.ties.in_edges(mid, data=True)]
         for a, b, data in edges:
             x, y = idx[a], idx[b]
-            if data["type"] == "COMPETES_WITH":
-                self._competing.setdefault(x, set()).add(y)
-                self._competing.setdefault(y, set()).add(x)
+            if data["type"] in ("COMPETES_WITH", NOT_RIVALS):
+                adjacency = self._competing if data["type"] == "COMPETES_WITH" else \
+                    self._not_competing
+                adjacency.setdefault(x, set()).add(y)
+                adjacency.setdefault(y, set()).add(x)
             elif data["type"] in POSITIVE_TIES:
                 w = min(float(data.get("weight") or DEFAULT_TIE_WEIGHT), 1.0)
                 for u, v in ((x, y), (y, x)):
                     row = self._positive.setdefault(u, {})
                     row[v] = max(row.get(v, 0.0), w)
+
+    def tie_partners(self, i: int) -> list[int]:
+        """Rows tied to row ``i`` by a positive tie."""
+        return sorted(self._positive.get(i, {}))
 
     def _tie_matrices(self) -> None:
         n = self.projection.n_members
@@ -217,6 +225,8 @@ class NetworkFeatures:
 
         self.tie_strength = matrix(self._positive)
         self.rivals = matrix({i: dict.fromkeys(js, 1.0) for i, js in self._competing.items()})
+        self.not_rivals = matrix({i: dict.fromkeys(js, 1.0)
+                                  for i, js in self._not_competing.items()})
         self.linked = sp.csr_array(self.tie_strength > 0, dtype=np.float32)
         degree = np.asarray(self.linked.sum(axis=1)).ravel()
         self.degree = degree
@@ -236,13 +246,16 @@ class NetworkFeatures:
         - ``benefit_to_member``: :math:`\\sum_d \\hat D_{ad} \\, C_{db}`, the share of a's weighted
           needs and weaknesses that b covers (0-1);
         - ``benefit_to_partner``: the same with a and b swapped;
-        - ``non_core_benefit``: the benefit to a from its purchases, know-how and certifications
-          only (what a rival may offer);
+        - ``non_core_benefit``: the benefit to a from capabilities outside the line of business
+          of both a and b (what a rival may offer): ``benefit_to_member`` less
+          :math:`\\sum_d \\hat D_{ad} Z_{ad} C_{db} Z_{bd}` with Z the core zones;
         - ``text``: the mean of the label and description similarities of ``_text`` (0-1);
         - ``tie``: strength of a direct positive tie; ``common``: common partners;
           ``adamic_adar``: :math:`\\sum_{z} 1/\\log \\deg z` over common partners;
-        - ``rival``: an explicit COMPETES_WITH tie; ``core_overlap``: core capabilities both
-          offer at level >= 3; ``same_sector``, ``same_region``;
+        - ``rival``: an explicit COMPETES_WITH tie; ``not_rival``: the facilitator said they do
+          not compete (a NOT_COMPETING tie); ``core_overlap``: core offers both have (the same
+          capability id: the most specific level each declares); ``same_sector``,
+          ``same_region``;
         - ``preferential``: :math:`\\log(1 + \\deg a \\deg b)`.
         """
         rows = np.asarray(rows)
@@ -263,8 +276,12 @@ class NetworkFeatures:
                 partner = self.demand if view is View.FACILITATOR else self.public_demand
                 return _times_rows(self.coverage_t[rows], partner)
             case "non_core_benefit":
-                demand = self.non_core_demand if own_full else self.public_non_core_demand
-                return _times_rows(demand[rows], self.coverage_t)
+                demand = self.demand if own_full else self.public_demand
+                zoned = self.zoned_demand if own_full else self.public_zoned_demand
+                benefit = _times_rows(demand[rows], self.coverage_t)
+                benefit -= _times_rows(zoned[rows], self.zoned_coverage_t)
+                benefit[benefit < RESIDUE] = 0
+                return benefit
             case "text":
                 demand = self.demand if own_full else self.public_demand
                 words = self.want_words if own_full else self.public_want_words
@@ -280,6 +297,8 @@ class NetworkFeatures:
                 return dense(self.linked_aa[rows] @ self.linked)
             case "rival":
                 return dense(self.rivals[rows])
+            case "not_rival":
+                return dense(self.not_rivals[rows])
             case "core_overlap":
                 return _times_rows(self.core[rows], self.core)
             case "same_sector":
@@ -291,9 +310,10 @@ class NetworkFeatures:
         raise KeyError(name)
 
     def competitor(self, f: dict[str, np.ndarray]) -> np.ndarray:
-        """Rivals: a COMPETES_WITH tie, or the same sector and region with overlapping core offers."""
+        """Rivals: a COMPETES_WITH tie; or, inferred, the same market (sector and region) and a
+        core offer in common, unless a facilitator rejected the rivalry (NOT_COMPETING)."""
         inferred = (f["same_sector"] > 0) & (f["same_region"] > 0) & (f["core_overlap"] > 0)
-        return (f["rival"] > 0) | inferred
+        return (f["rival"] > 0) | (inferred & ~(f["not_rival"] > 0))
 
 
 def _times_rows(block: sp.csr_array, matrix: sp.csr_array) -> np.ndarray:

@@ -21,10 +21,7 @@ from sklearn.preprocessing import normalize
 
 from matching.taxonomy import coverage_matrix
 
-NON_CORE_CAPABILITY_KINDS = frozenset({"purchase", "knowhow", "certification", "asset"})
-NON_CORE_NEED_KINDS = frozenset({"purchase", "knowhow"})
-CORE_CAPABILITY_KINDS = frozenset({"service", "product", None})
-CORE_LEVEL = 3
+CORE_LEVEL = 3  # a member's top offers are its core business only from this level up
 LABEL_SIMILARITY_FLOOR = 0.5
 # Function words of the networks' languages: what IDF used to discount, as a fixed list, so a
 # description's vector depends on that description alone.
@@ -38,9 +35,9 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | SPANISH_STOP_WORDS)
 HASH_FEATURES = 2 ** 18
 
 # Row-local arrays (n x something), named as ``NetworkFeatures`` attributes.
-ROW_ARRAYS = ("levels", "coverage_t", "demand", "non_core_demand", "public_demand",
-              "public_non_core_demand", "core", "label_text_t", "description", "want_words",
-              "public_want_words")
+ROW_ARRAYS = ("levels", "coverage_t", "demand", "zoned_demand", "public_demand",
+              "public_zoned_demand", "core", "zone", "zoned_coverage_t", "label_text_t",
+              "description", "want_words", "public_want_words")
 
 
 def _csr(rows, cols, data, shape) -> sp.csr_array:
@@ -75,8 +72,7 @@ class TaxonomyParts:
     coverage_of: sp.csr_array  # S: how well offering c covers d
     labels: list[str]  # label and synonyms per capability
     similar: sp.csr_array  # label similarity (character n-grams), symmetric
-    non_core_kind: np.ndarray  # capability kinds rivals may share
-    core_kind: np.ndarray
+    line: sp.csr_array  # line[c, d] = 1: d is c, above c or below c (the same line of business)
 
     @classmethod
     def of(cls, taxonomy: nx.DiGraph, capability_ids: list[str]) -> TaxonomyParts:
@@ -91,11 +87,19 @@ class TaxonomyParts:
             similar.eliminate_zeros()
         else:
             similar = sp.csr_array((0, 0), dtype=np.float32)
-        kinds = [tax[c].get("kind") for c in capability_ids]
-        return cls(capability_ids, {c: j for j, c in enumerate(capability_ids)},
-                   coverage_matrix(taxonomy, capability_ids), labels, sp.csr_array(similar),
-                   np.array([k in NON_CORE_CAPABILITY_KINDS for k in kinds], np.float32),
-                   np.array([k in CORE_CAPABILITY_KINDS for k in kinds], np.float32))
+        index = {c: j for j, c in enumerate(capability_ids)}
+        rows, cols = [], []
+        for c in capability_ids:
+            related = {c} | nx.ancestors(taxonomy, c) | nx.descendants(taxonomy, c) \
+                if c in taxonomy else {c}
+            for d in related:
+                if d in index:
+                    rows.append(index[c])
+                    cols.append(index[d])
+        line = _csr(rows, cols, np.ones(len(rows)), (m, m))
+        line.sort_indices()
+        return cls(capability_ids, index, coverage_matrix(taxonomy, capability_ids), labels,
+                   sp.csr_array(similar), line)
 
 
 def _vectoriser(analyzer: str, ngram_range: tuple[int, int], stop_words: Any = None
@@ -128,29 +132,33 @@ def words(texts: Sequence[str]) -> sp.csr_array:
     return _hashed(texts, analyzer="word", ngram_range=(1, 2), stop_words=STOP_WORDS)
 
 
-def _non_core(parts: TaxonomyParts, demand: sp.csr_array,
-              needs: Sequence[Sequence[dict[str, Any]]]) -> sp.csr_array:
-    """Demand restricted to what rivals may share: purchases, know-how, certifications."""
-    keep_rows, keep_cols = [], []
-    for i, member_needs in enumerate(needs):
-        for need in member_needs:
-            if need.get("kind") in NON_CORE_NEED_KINDS:
-                keep_rows.append(i)
-                keep_cols.append(parts.capability_index[need["id"]])
-    mask = _csr(keep_rows, keep_cols, np.ones(len(keep_rows)), demand.shape)
-    by_kind = sp.csr_array(demand @ sp.diags_array(parts.non_core_kind))
-    return sp.csr_array(by_kind.maximum(demand.multiply(mask)))
+def core_offers(levels: sp.csr_array, flags: sp.csr_array) -> sp.csr_array:
+    """What each member offers as its business: the capabilities it marks ``core`` (among those
+    it offers), else its top offers, the capabilities at its highest level when that level is at
+    least ``CORE_LEVEL``. ``levels`` are 1-5."""
+    rows, cols = [], []
+    for i, (row, flagged) in enumerate(zip(rows_of(levels), rows_of(flags))):
+        chosen = [c for c in flagged if row.get(c, 0) > 0]
+        if not chosen and row:
+            top = max(row.values())
+            chosen = [c for c, level in row.items() if level == top] if top >= CORE_LEVEL else []
+        rows += [i] * len(chosen)
+        cols += chosen
+    return _csr(rows, cols, np.ones(len(rows)), levels.shape)
 
 
 def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_array,
-                severities: sp.csr_array, needs: Sequence[Sequence[dict[str, Any]]],
+                severities: sp.csr_array, core_flags: sp.csr_array,
                 descriptions: Sequence[str], weakness_weight: float) -> dict[str, sp.csr_array]:
     """The ``ROW_ARRAYS`` of a block of members from their raw rows (levels 1-5 etc.).
 
     ``demand`` is the larger of urgency/5 and ``weakness_weight`` * severity/5 per capability,
     rows normalised to sum 1; the public forms read needs only, normalised by their own totals.
     ``coverage_t[b, d]`` is :math:`\\min(1, \\sum_c L_{bc} S_{dc})` with L = level/5;
-    ``label_text_t`` the same through label similarity instead of S.
+    ``label_text_t`` the same through label similarity instead of S. ``core`` holds the core
+    offers (``core_offers``), ``zone`` their line of business (the core capabilities, what is
+    above and what is below them); the ``zoned_`` forms are demand and coverage inside it, so
+    that what two rivals may not do for each other (a capability in both zones) is one product.
     """
     scaled = sp.csr_array(levels / 5.0)
     coverage_t = sp.csr_array(scaled @ parts.coverage_of.T)
@@ -158,20 +166,22 @@ def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_ar
     need = sp.csr_array(urgencies / 5.0)
     weak = sp.csr_array(severities / 5.0 * weakness_weight)
     demand = sp.csr_array(need.maximum(weak))
-    core = sp.csr_array(levels >= CORE_LEVEL, dtype=np.float32)
+    core = core_offers(levels, core_flags)
+    zone = sp.csr_array((core @ parts.line) > 0, dtype=np.float32)
     label_text_t = sp.csr_array(scaled @ parts.similar.T)
     label_text_t.data = np.minimum(label_text_t.data, 1.0)
 
     def wants(matrix: sp.csr_array) -> list[str]:
         return [" ".join(parts.labels[j] for j in row) for row in rows_of(matrix)]
 
+    demand = _row_normalised(demand)
+    public = _row_normalised(need)
     out = {
         "levels": scaled, "coverage_t": coverage_t,
-        "demand": _row_normalised(demand),
-        "non_core_demand": _row_normalised_by(_non_core(parts, demand, needs), demand),
-        "public_demand": _row_normalised(need),
-        "public_non_core_demand": _row_normalised_by(_non_core(parts, need, needs), need),
-        "core": sp.csr_array(core @ sp.diags_array(parts.core_kind)),
+        "demand": demand, "zoned_demand": sp.csr_array(demand.multiply(zone)),
+        "public_demand": public, "public_zoned_demand": sp.csr_array(public.multiply(zone)),
+        "core": core, "zone": zone,
+        "zoned_coverage_t": sp.csr_array(coverage_t.multiply(zone)),
         "label_text_t": label_text_t,
         "description": words(descriptions),
         "want_words": words(wants(sp.csr_array(urgencies + severities))),
@@ -180,10 +190,3 @@ def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_ar
     for matrix in out.values():
         matrix.sort_indices()
     return out
-
-
-def _row_normalised_by(matrix: sp.csr_array, by: sp.csr_array) -> sp.csr_array:
-    """``matrix`` with each row divided by the row total of ``by``."""
-    totals = np.asarray(by.sum(axis=1)).ravel()
-    scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-    return sp.csr_array(sp.diags_array(scale) @ matrix)

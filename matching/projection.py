@@ -32,8 +32,8 @@ class NetworkProjection:
     capability_ids : list of str
         Column order of the member arrays: every capability of the taxonomy.
     taxonomy : networkx.DiGraph
-        One node per capability (``label``, ``kind``, ``synonyms``), an edge child -> parent
-        for each BROADER link.
+        One node per capability (``label``, ``kind``, ``synonyms``, ``serves``: the capabilities
+        it can serve), an edge child -> parent for each BROADER link.
     levels, severities, urgencies : scipy.sparse.csr_array
         ``levels[i, j]`` is member i's level (1-5) in capability j, 0 when absent; likewise the
         severity of its weakness and the urgency of its need.
@@ -45,6 +45,10 @@ class NetworkProjection:
     capacities : scipy.sparse.csr_array
         ``capacities[i, j]``: how many units a month member i can deliver of capability j (in the
         unit the capability declares, taxonomy node attribute ``unit``); 0 when not declared.
+    core_flags : scipy.sparse.csr_array
+        ``core_flags[i, j]`` is 1 where member i marks capability j as its core business
+        (``"core": true``); a member that marks none has its top offers as core
+        (``matching.member_rows``).
     hours : numpy.ndarray
         Hours a month each member can give to co-operation; NaN where not stated.
     agents : list of dict
@@ -73,12 +77,16 @@ class NetworkProjection:
     # Filled in by __post_init__ when not given (older callers declare neither).
     capacities: sp.csr_array = None  # type: ignore[assignment]
     hours: np.ndarray = None  # type: ignore[assignment]
+    core_flags: sp.csr_array = None  # type: ignore[assignment]
     agents: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Older callers build projections without capacities or hours: none declared.
         if self.capacities is None:
             object.__setattr__(self, "capacities", sp.csr_array(self.levels.shape,
+                                                                dtype=np.float32))
+        if self.core_flags is None:
+            object.__setattr__(self, "core_flags", sp.csr_array(self.levels.shape,
                                                                 dtype=np.float32))
         if self.hours is None:
             object.__setattr__(self, "hours", np.full(len(self.member_ids), np.nan))
@@ -121,7 +129,8 @@ def build_projection(
     hierarchy = nx.DiGraph()
     for row in sorted(taxonomy, key=lambda r: r["id"]):
         hierarchy.add_node(row["id"], label=row.get("label"), kind=row.get("kind"),
-                           unit=row.get("unit"), synonyms=list(row.get("synonyms") or []))
+                           unit=row.get("unit"), synonyms=list(row.get("synonyms") or []),
+                           serves=sorted(row.get("serves") or []))
     for row in sorted(taxonomy, key=lambda r: r["id"]):
         if row.get("broader"):
             hierarchy.add_edge(row["id"], row["broader"])
@@ -153,6 +162,7 @@ def build_projection(
         feedback=sorted((dict(f) for f in feedback), key=feedback_order),
         version=version,
         capacities=_capacities(members, capability_index),
+        core_flags=_core_flags(members, capability_index),
         hours=np.array([np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
                         for m in members]),
         agents=_agents(agents),
@@ -179,6 +189,17 @@ def _capacities(members: list[Mapping[str, Any]], index: Mapping[str, int]) -> s
                 cols.append(index[entry["id"]])
                 data.append(float(entry["capacity"]))
     return sp.csr_array((np.asarray(data, dtype=np.float64), (rows, cols)),
+                        shape=(len(members), len(index)))
+
+
+def _core_flags(members: list[Mapping[str, Any]], index: Mapping[str, int]) -> sp.csr_array:
+    rows, cols = [], []
+    for i, member in enumerate(members):
+        for entry in member.get("capabilities") or ():
+            if entry.get("core"):
+                rows.append(i)
+                cols.append(index[entry["id"]])
+    return sp.csr_array((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                         shape=(len(members), len(index)))
 
 
@@ -233,7 +254,9 @@ def with_members(projection: NetworkProjection, members: Iterable[Mapping[str, A
                       levels=arrays["capabilities"], severities=arrays["weaknesses"],
                       urgencies=arrays["needs"], feedback=feedback, hours=hours,
                       capacities=replace_rows(p.capacities, changed,
-                                              _capacities(rows, p.capability_index)))
+                                              _capacities(rows, p.capability_index)),
+                      core_flags=replace_rows(p.core_flags, changed,
+                                              _core_flags(rows, p.capability_index)))
     return updated, changed
 
 

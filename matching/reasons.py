@@ -13,7 +13,8 @@ from matching.features import NetworkFeatures
 
 @dataclass(frozen=True)
 class Reason:
-    kind: str  # covers_need | covers_weakness | partner_needs | competitor | tie | common | intro | text
+    kind: str  # covers_need | covers_weakness | partner_needs | competitor | tie | common | intro
+    #            | in_demand
     text: str
     capability: str | None = None
 
@@ -46,6 +47,9 @@ def _offer_phrase(features: NetworkFeatures, c: int, level: float, d: int) -> st
     offered = f"{_label(features, c)} (level {level:.0f})"
     if c == d:
         return offered
+    ids = features.projection.capability_ids
+    if ids[d] in (features.projection.taxonomy.nodes[ids[c]].get("serves") or ()):
+        return f"{offered}, which serves {_label(features, d)}"
     return f"{offered}, close to {_label(features, d)}"
 
 
@@ -53,15 +57,16 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
                     own_weaknesses: bool = True, limit: int = 4) -> list[Reason]:
     """What B offers A (A's needs and A's own weaknesses) and what A offers B's needs.
 
-    With ``non_core_only`` (B is a rival), only A's purchases, know-how and certifications count.
+    With ``non_core_only`` (B is a rival), only what lies outside both their lines of business
+    (their core offers, what is above and below them in the taxonomy) counts.
     Without ``own_weaknesses`` (the public view) A's weaknesses are left out too. Nothing here
     reads B's weaknesses, so every view explains itself with the same sentences.
     """
     p = features.projection
     scored: list[tuple[float, Reason]] = []
-    allowed = features.non_core_of[a] if non_core_only else None
+    excluded = features.zone_of[a] & features.zone_of[b] if non_core_only else set()
     for d, urgency in features.urgency_of[a].items():
-        if allowed is not None and d not in allowed:
+        if d in excluded:
             continue
         best = _best_offer(features, int(d), b)
         if best:
@@ -71,7 +76,7 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
                     f"which you need {how}({urgency:.0f}/5)")
             scored.append((cover * urgency, Reason("covers_need", text, p.capability_ids[d])))
     for d, severity in (features.severity_of[a] if own_weaknesses else {}).items():
-        if allowed is not None and d not in allowed:
+        if d in excluded:
             continue
         best = _best_offer(features, int(d), b)
         if best:
@@ -93,7 +98,7 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
 
 
 def overlap(features: NetworkFeatures, a: int, b: int) -> list[str]:
-    """Core capabilities both offer at level >= 3: what a rivalry is about."""
+    """Core offers both have: what a rivalry is about."""
     shared = features.core_of[a] & features.core_of[b]
     return sorted(features.projection.capability_ids[j] for j in shared)
 
@@ -109,8 +114,8 @@ def relation_reasons(
         labels = ", ".join(p.taxonomy.nodes[c].get("label") or c for c in overlap_ids) or "the same market"
         how = "you compete directly" if f["rival"] else "you share sector, region and core offer"
         reasons.append(Reason("competitor", f"{name} is a rival ({how}: {labels}); suggested for "
-                                            "non-core cooperation such as shared purchasing, "
-                                            "training or certification"))
+                                            "non-core cooperation, on what lies outside both "
+                                            "your core businesses"))
     if f["tie"] > 0:
         reasons.append(Reason("tie", f"You already work with {name}"))
     if f["common"] > 0:

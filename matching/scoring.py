@@ -15,7 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
+from matching.allocation import NetworkLoad, contributions, provider_load, varied_order
 from matching.features import NetworkFeatures, View
 from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
                                  with_ties)
@@ -25,7 +27,8 @@ from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
 # What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
 HAND_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie",
-                 "common", "rival", "core_overlap", "same_sector", "same_region")
+                 "common", "rival", "not_rival", "core_overlap", "same_sector", "same_region")
+FIRST_CHECKS = 20  # candidates examined for room at #1 before the best one is taken anyway
 
 
 class CompetitorPolicy(StrEnum):
@@ -114,6 +117,7 @@ class PartnerMatcher:
         (default: the date of each request)."""
         self.projection_ = projection
         self.today_ = today
+        self._loads: dict[bool, NetworkLoad] = {}
         self.features_ = NetworkFeatures(projection, weakness_weight=self.weakness_weight)
         self.trusted_: dict[str, set[str]] = {mid: set() for mid in projection.member_ids}
         for mid in projection.member_ids:
@@ -178,6 +182,7 @@ class PartnerMatcher:
         full fit.
         """
         self._check_fitted()
+        self._loads = {}  # the providers' loads read the whole network
         p = self.projection_
         missing = {e["id"] for m in members for key in ("capabilities", "weaknesses", "needs")
                    for e in m.get(key) or ()} - p.capability_index.keys()
@@ -265,10 +270,17 @@ class PartnerMatcher:
         return score, u
 
     def score_block(self, rows: np.ndarray, policy: CompetitorPolicy = CompetitorPolicy.PENALISE,
-                    view: View | str = View.FACILITATOR
+                    view: View | str = View.FACILITATOR, *, new_partners: bool = True
                     ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """Scores of every candidate for each member in ``rows`` in ``view``; -inf where not
-        suggestible."""
+        suggestible.
+
+        With ``new_partners`` (what members and facilitators are shown) a candidate is
+        suggestible only when it is no partner yet (no positive tie) and covers something the
+        member wants (``benefit_shown`` > 0: its needs, and its own weaknesses outside the public
+        view; for a rival under ``penalise``, outside both their lines of business). Without it
+        (the offline evaluations' link prediction) every positive score counts.
+        """
         self._check_fitted()
         rows = np.asarray(rows, dtype=np.int64)
         view = View(view)
@@ -285,14 +297,22 @@ class PartnerMatcher:
             score[i, self.suppressed(a)] = -np.inf
         if policy is CompetitorPolicy.EXCLUDE:
             score[rival] = -np.inf
+        if new_partners:
+            score[f["tie"] > 0] = -np.inf  # existing partners: ``strengthen``, not new
+            score[~(f["benefit_shown"] > 0)] = -np.inf  # offers the member nothing it wants
         score[~(score > 0)] = -np.inf  # nothing to offer either way: no suggestion
         return score, f, rival
 
     def suggest(self, member: str, limit: int = 10,
                 competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
                 view: View | str = View.FACILITATOR) -> list[Suggestion]:
-        """The ``limit`` best partners for ``member``, best first, each with its reasons.
+        """The ``limit`` best new partners for ``member``, in the network's order, each with its
+        reasons.
 
+        Only members it has no tie with yet and that cover something it wants (see
+        ``score_block``); existing partners are in ``strengthen``. The order is network-aware
+        (``matching.allocation``): a provider past its quota of #1 places is not #1 while one
+        with room covers something, and a need already covered counts less for the next entry.
         ``view="member"`` is what the member itself may be shown; the facilitator view (the
         default) also weighs what the candidates are weak in.
         """
@@ -300,13 +320,103 @@ class PartnerMatcher:
         if member not in self.projection_.member_index:
             raise UnknownMember(member)
         policy = CompetitorPolicy(competitors)
+        view = View(view)
         a = self.projection_.member_index[member]
         score, f, rival = self.score_block(np.array([a]), policy, view)
         row = score[0]
+        ids = self.projection_.member_ids
+        candidates = sorted(np.flatnonzero(np.isfinite(row)).tolist(),
+                            key=lambda b: (-row[b], ids[b]))
+        if not candidates:
+            return []
+        first, loads = self._first(a, candidates, view)
+        demand = self._wanted(a, view)
+        penalised = policy is CompetitorPolicy.PENALISE
+        allowed = [self._allowed(a, b) if penalised and rival[0, b] else None
+                   for b in candidates]
+        gains = contributions(self.features_, demand, candidates, allowed)
+        busy = np.array([b != first for b in candidates])
+        rank = self._network_load(view).id_rank[candidates]
+        order = varied_order(row[candidates], gains, limit, rank, busy)
+        paths = shortest_paths(self.trusted_, member, cutoff=4)
+        out = []
+        for k, adjusted in order:
+            b = candidates[k]
+            suggestion = self._suggestion(a, b, adjusted, {n: v[0, b] for n, v in f.items()},
+                                          bool(rival[0, b]), paths, policy, view)
+            if b in loads and loads[b].busy:
+                suggestion.reasons.append(Reason(
+                    "in_demand", f"{suggestion.name} is asked by {loads[b].askers} members for "
+                                 f"what it offers and has room to be the first choice of "
+                                 f"{loads[b].quota}"))
+            out.append(suggestion)
+        return out
+
+    def _first(self, a: int, candidates: list[int], view: View) -> tuple[int, dict[int, Any]]:
+        """The best candidate with room for ``a`` at #1 (the best one if none of the first
+        ``FIRST_CHECKS`` has), and the loads examined: from everyone's full demand in the
+        facilitator view, from needs only in the others."""
+        network = self._network_load(view)
+        loads = {}
+        for b in candidates[:FIRST_CHECKS]:
+            loads[b] = provider_load(self.features_, b, network, a)
+            if not loads[b].busy:
+                return b, loads
+        return candidates[0], loads
+
+    def _network_load(self, view: View) -> NetworkLoad:
+        """The providers' shared load data for ``view``'s demand, kept until the next change."""
+        full = view is View.FACILITATOR
+        cache = self.__dict__.setdefault("_loads", {})
+        if full not in cache:
+            f = self.features_
+            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand)
+        return cache[full]
+
+    def _wanted(self, a: int, view: View) -> dict[int, float]:
+        """What member row ``a`` wants, weighted as its benefit weighs it in ``view``."""
+        demand = self.features_.public_demand if view is View.PUBLIC else self.features_.demand
+        row = sp.csr_array(demand)[[a], :]
+        return dict(zip(row.indices.tolist(), row.data.astype(np.float64).tolist()))
+
+    def _allowed(self, a: int, b: int) -> set[int]:
+        """The needs of ``a`` a rival ``b`` may cover: outside both their lines of business."""
+        both = self.features_.zone_of[a] & self.features_.zone_of[b]
+        return {d for d in self._wanted(a, View.FACILITATOR) if d not in both}
+
+    def strengthen(self, member: str, limit: int = 10,
+                   competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
+                   view: View | str = View.FACILITATOR) -> list[Suggestion]:
+        """Existing partners (a positive tie, or an accepted suggestion) that cover more of
+        what ``member`` wants, or that it could do more for: what to strengthen, best first.
+        One it declined within ``decline_days`` is left out, as in ``suggest``.
+
+        Scored as new partners are (the tie adds to the score here), in the same ``view``.
+        """
+        self._check_fitted()
+        if member not in self.projection_.member_index:
+            raise UnknownMember(member)
+        policy = CompetitorPolicy(competitors)
+        view = View(view)
+        a = self.projection_.member_index[member]
+        f = self.features_.block(np.array([a]), HAND_FEATURES, view=view)
+        rival = self.features_.competitor(f)
+        score, f["benefit_shown"] = self._hand_score(f, rival, policy)
+        row = score[0].astype(np.float64)
+        accepted = {b for b, (decision, _) in self.decisions_.get(a, {}).items()
+                    if decision == "accepted"}
+        partner = f["tie"][0] > 0
+        partner[list(accepted)] = True
+        partner[a] = False
+        partner[list(set(self.suppressed(a)) - accepted)] = False  # declined lately: hidden
+        useful = (f["benefit_shown"][0] > 0) | (f["benefit_to_partner"][0] > 0)
+        if policy is CompetitorPolicy.EXCLUDE:
+            useful &= ~rival[0]
+        row[~(partner & useful)] = -np.inf
         top = _top(row, limit, self.projection_.member_ids)
         paths = shortest_paths(self.trusted_, member, cutoff=4)
         return [self._suggestion(a, int(b), float(row[b]), {k: v[0, b] for k, v in f.items()},
-                                 bool(rival[0, b]), paths, policy, View(view)) for b in top]
+                                 bool(rival[0, b]), paths, policy, view) for b in top]
 
     def _suggestion(self, a: int, b: int, score: float, f: dict[str, float], competitor: bool,
                     paths: dict[str, list[str]], policy: CompetitorPolicy, view: View

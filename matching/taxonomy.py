@@ -34,7 +34,7 @@ def coverage_matrix(
     *,
     narrower: float = 0.8,
     broader: float = 0.5,
-    sibling: float = 0.3,
+    serves: float = 0.8,
     decay: float = 0.6,
     max_distance: int = 3,
 ) -> sp.csr_array:
@@ -46,13 +46,17 @@ def coverage_matrix(
             1 & c = d \text{ or } c, d \text{ share a label or synonym} \\
             \text{narrower} \cdot \text{decay}^{k-1} & c \text{ is } k \text{ levels below } d \\
             \text{broader} \cdot \text{decay}^{k-1} & c \text{ is } k \text{ levels above } d \\
-            \text{sibling} & c, d \text{ have the same parent} \\
+            \text{serves} & c \text{ serves } d \text{ (the taxonomy says so)} \\
             0 & \text{otherwise}
         \end{cases}
 
     The taxonomy has an edge child -> parent for each BROADER link. A lab offering "genetic
     testing" (broader) partly covers a need for "preimplantation genetic testing"; one offering
     PGT (narrower) covers a need for genetic testing better, being a specific kind of it.
+    Siblings (the same parent) are not substitutes and cover nothing: welding does not serve a
+    need for CNC machining. What can serve what across branches is said explicitly by the node
+    attribute ``serves`` (a list of capability ids): an ISO 9001 certification serves a need
+    for quality consulting, a know-how the service it enables.
     """
     index = {cid: j for j, cid in enumerate(capability_ids)}
     up = taxonomy
@@ -74,10 +78,11 @@ def coverage_matrix(
         for c, k in nx.single_source_shortest_path_length(up, d, cutoff=max_distance).items():
             if k:
                 put(d, c, broader * decay ** (k - 1))
-        for parent in up.successors(d):
-            for c in down.successors(parent):
-                if c != d:
-                    put(d, c, sibling)
+    for c in capability_ids:
+        served = taxonomy.nodes[c].get("serves") if c in taxonomy else None
+        for d in served or ():
+            if d in index:
+                put(d, c, serves)
     if not entries:
         return sp.csr_array((len(capability_ids), len(capability_ids)), dtype=np.float32)
     rows, cols = zip(*entries)

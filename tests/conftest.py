@@ -132,9 +132,24 @@ def nid() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
-def small_document(nid: str) -> dict[str, Any]:
-    """A tiny valid network that defines its own capabilities (prefixed by the network id)."""
+def small_document(nid: str, newcomer: bool = False) -> dict[str, Any]:
+    """A tiny valid network that defines its own capabilities (prefixed by the network id).
+
+    Its three members all work together already, so none is a new partner for another; with
+    ``newcomer`` a fourth, NewLab, whom nobody knows yet, covers the clinic's urgent need and
+    weakness and needs genetic testing (GenLab's)."""
     c = f"{nid}-"
+    document = _small_document(c, nid)
+    if newcomer:
+        document["members"].append(
+            {"id": "newlab", "name": "NewLab", "sector": "genetics-lab", "region": "Valencia",
+             "capabilities": [{"id": c + "pgt", "level": 4}, {"id": c + "quality", "level": 4}],
+             "weaknesses": [], "needs": [{"id": c + "fuel", "kind": "purchase", "urgency": 2},
+                                         {"id": c + "genetics", "kind": "service", "urgency": 3}]})
+    return document
+
+
+def _small_document(c: str, nid: str) -> dict[str, Any]:
     return copy.deepcopy({
         "network": {"id": nid, "name": "Test network", "sector": "health", "region": "Madrid"},
         "capabilities": [

@@ -21,6 +21,7 @@ CAPABILITIES = [  # id, label, kind, broader, synonyms
     ("welding", "Welding", "service", None, ["soldadura"]),
     ("bread", "Bread", "product", None, ["pan"]),
 ]
+SERVES = {"iso": ["quality"]}  # a certification serves the know-how (taxonomy ``serves``)
 NEED_KINDS = {"service": "service", "product": "partner", "purchase": "purchase",
               "knowhow": "knowhow", "certification": "knowhow"}
 SECTORS = ["metal", "food"]
@@ -32,7 +33,8 @@ TIE_TYPES = ["COLLABORATES_WITH", "COMPETES_WITH", "SUPPLIES", "TRUSTS"]
 
 def taxonomy(nid: str) -> list[dict[str, Any]]:
     return [{"id": f"{nid}-{cid}", "label": label, "kind": kind,
-             **({"broader": f"{nid}-{broader}"} if broader else {}), "synonyms": synonyms}
+             **({"broader": f"{nid}-{broader}"} if broader else {}), "synonyms": synonyms,
+             **({"serves": [f"{nid}-{d}" for d in SERVES[cid]]} if cid in SERVES else {})}
             for cid, label, kind, broader, synonyms in CAPABILITIES]
 
 
@@ -55,7 +57,9 @@ def member_profiles(draw, nid: str, mid: str) -> dict[str, Any]:
             "region": draw(st.sampled_from(REGIONS)),
             **({"description": " ".join(words)} if words else {}),
             "contact": f"{mid}@example.org",
-            "capabilities": _entries(draw, prefix, "level"),
+            "capabilities": [{**e, **draw(st.fixed_dictionaries(
+                {}, optional={"capacity": st.integers(1, 3), "core": st.just(True)}))}
+                for e in _entries(draw, prefix, "level")],
             "weaknesses": draw(weakness_lists(nid)),
             "needs": needs}
 

@@ -42,9 +42,10 @@ def net(db: Database) -> dict:
 def test_a_members_suggestions_do_not_weigh_the_candidates_weaknesses(
         client: TestClient, net: dict) -> None:
     url = f"/networks/{net['nid']}/members/cro/suggestions"
+    # cro already works with the clinic: the clinic is a partner to strengthen, not a new one.
     facilitator = {s["member"]: s for s in client.get(url, headers=net["h"]["facilitator"])
-                   .json()["suggestions"]}
-    own = {s["member"]: s for s in client.get(url, headers=net["h"]["cro"]).json()["suggestions"]}
+                   .json()["strengthen"]}
+    own = {s["member"]: s for s in client.get(url, headers=net["h"]["cro"]).json()["strengthen"]}
     # The facilitator sees that cro could help the clinic's weakness; cro itself does not.
     assert facilitator["clinic"]["benefit_to_partner"] > 0
     assert own.get("clinic", {"benefit_to_partner": 0})["benefit_to_partner"] == 0

@@ -8,30 +8,47 @@ import pytest
 from fastapi.testclient import TestClient
 
 from graph.database import Database
-from tests.conftest import World
+from graph.store import import_network
+from tests.conftest import World, small_document
 
 pytestmark = pytest.mark.database
 
 
-def suggestions(client: TestClient, world: World, mid: str, role: str, **params) -> list[dict]:
+@pytest.fixture(scope="module")
+def world(db: Database) -> World:
+    world = World(db)
+    for nid in (world.nid, world.other):
+        import_network(db, small_document(nid, newcomer=True))
+    return world
+
+
+def answer(client: TestClient, world: World, mid: str, role: str, **params) -> dict:
     response = client.get(f"/networks/{world.nid}/members/{mid}/suggestions",
                           params=params, headers=world.headers(role))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["member"] == mid
-    return body["suggestions"]
+    return body
+
+
+def suggestions(client: TestClient, world: World, mid: str, role: str, **params) -> list[dict]:
+    return answer(client, world, mid, role, **params)["suggestions"]
 
 
 def test_the_clinic_is_pointed_to_the_lab_that_covers_its_urgent_need(
     client: TestClient, world: World
 ) -> None:
-    found = suggestions(client, world, "clinic", "member")
-    assert found[0]["member"] == "genlab"
-    first = found[0]
+    body = answer(client, world, "clinic", "member")
+    first = body["suggestions"][0]
+    assert first["member"] == "newlab"  # a new partner, covering its urgent need
     assert set(first) == {"member", "name", "score", "benefit_to_member", "benefit_to_partner",
                           "competitor", "overlap", "reasons", "introduction_path"}
     assert any(r["kind"] == "covers_need" and "Preimplantation genetic testing" in r["text"]
                for r in first["reasons"])
+    # Its suppliers and partners are never lifted into the new list by the tie: they are apart.
+    assert {s["member"] for s in body["suggestions"]}.isdisjoint({"genlab", "cro"})
+    [kept] = [s for s in body["strengthen"] if s["member"] == "genlab"]
+    assert any("Preimplantation genetic testing" in r["text"] for r in kept["reasons"])
 
 
 def test_a_member_never_reads_another_members_weaknesses_in_suggestions(
@@ -39,7 +56,7 @@ def test_a_member_never_reads_another_members_weaknesses_in_suggestions(
 ) -> None:
     clinic_weakness = f"{world.nid}-quality"  # the clinic's confidential weakness
     for role, mid in (("other-member", "genlab"), ("facilitator", "cro")):
-        body = json.dumps(suggestions(client, world, mid, role, limit=100))
+        body = json.dumps(answer(client, world, mid, role, limit=100))
         assert "clinic" in body  # the clinic is suggested...
         assert "weak" not in body and "severity" not in body  # ...without its weakness
         assert clinic_weakness not in body
@@ -68,13 +85,13 @@ def test_a_member_sees_only_its_own_suggestions(client: TestClient, world: World
 def test_declining_a_suggestion_removes_it_and_writes_history(
     client: TestClient, world: World, db: Database
 ) -> None:
-    assert suggestions(client, world, "clinic", "member")[0]["member"] == "genlab"
+    assert suggestions(client, world, "clinic", "member")[0]["member"] == "newlab"
     response = client.post(f"/networks/{world.nid}/feedback", headers=world.headers("member"),
-                           json={"member": "clinic", "candidate": "genlab", "decision": "declined"})
+                           json={"member": "clinic", "candidate": "newlab", "decision": "declined"})
     assert response.status_code == 201 and response.json()["decision"] == "declined"
-    assert "genlab" not in [s["member"] for s in suggestions(client, world, "clinic", "member")]
+    assert "newlab" not in [s["member"] for s in suggestions(client, world, "clinic", "member")]
     rows = db.query("MATCH (:Member {network: $nid, id: 'clinic'})-[f:FEEDBACK_ON]->"
-                    "(:Member {id: 'genlab'}) RETURN f.decision AS d", nid=world.nid)
+                    "(:Member {id: 'newlab'}) RETURN f.decision AS d", nid=world.nid)
     assert rows == [{"d": "declined"}]
 
 
@@ -106,7 +123,7 @@ def test_suggestions_follow_writes_to_the_network(client: TestClient, world: Wor
     profile["capabilities"].append({"id": f"{world.nid}-pgt", "level": 5})
     assert client.put(f"/networks/{world.nid}/members/cro", json=profile,
                       headers=h).status_code == 200
-    found = suggestions(client, world, "clinic", "facilitator")
+    found = answer(client, world, "clinic", "facilitator")["strengthen"]  # cro: a partner
     assert any(s["member"] == "cro" and any("Preimplantation" in r["text"] for r in s["reasons"])
                for s in found)
 

@@ -89,7 +89,8 @@ def test_docs_work_offline(page: Any, server: str) -> None:
     page.route("**/*", only_the_server)
     page.goto("/docs")
     operations = page.locator(".swagger-ui .opblock")
-    sync_api.expect(operations.first).to_be_visible()
+    # Swagger UI parses a 1.7 MB bundle and the whole OpenAPI document: slow on a busy machine.
+    sync_api.expect(operations.first).to_be_visible(timeout=30_000)
     assert operations.count() > 20
     sync_api.expect(page.locator(".swagger-ui .info .title")).to_contain_text("partnermatch")
     assert elsewhere == []

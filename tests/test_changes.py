@@ -36,7 +36,8 @@ def test_writes_are_numbered_and_name_their_members(db: Database, nid: str) -> N
     # The current state of what the changes name: cro is gone, newlab is there with its edges.
     assert [m["id"] for m in catchup.members] == ["newlab"]
     assert catchup.profile_members == {"newlab", "cro"}
-    assert catchup.members[0]["capabilities"] == [{"id": f"{nid}-pgt", "level": 4, "capacity": None}]
+    assert catchup.members[0]["capabilities"] == [{"id": f"{nid}-pgt", "level": 4, "capacity": None,
+                                                   "core": None}]
     # Ties of the members whose profile changed: cro's went with it, newlab has none.
     assert catchup.tie_members == {"newlab", "cro"} and catchup.ties == []
     assert catchup.feedback_members == {"clinic", "genlab", "newlab", "cro"}

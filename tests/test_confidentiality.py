@@ -97,22 +97,33 @@ def _seed(name: str) -> dict[str, Any]:
 
 
 def sweep(document: dict[str, Any], attacker: str, view: View) -> set[tuple[str, str]]:
-    """The attack: the attacker declares one capability X at a time and no needs; every candidate
-    that would gain from it (``benefit_to_partner > 0``) without a public need explaining it is
-    taken to be weak in X. Returns the (member, capability) pairs it claims.
+    """The attack: the attacker declares one capability X at a time, and a small need for every
+    capability anyone offers (so that every candidate covers something it wants and may be
+    listed); every candidate that would gain from X (``benefit_to_partner > 0``) without a
+    public need explaining it (no benefit in the public view) is taken to be weak in X. The attacker's ties are dropped (a
+    newcomer: partners are not new suggestions). Returns the (member, capability) pairs it
+    claims.
 
     Probing every capability of the taxonomy costs a fit each; the ones someone is weak in or
     needs are those a claim can be about (true or false), so the sweep probes those."""
     claims: set[tuple[str, str]] = set()
     n = len(document["members"])
     probed = {e["id"] for m in document["members"] for e in m["weaknesses"] + m["needs"]}
+    offered = sorted({c["id"] for m in document["members"] if m["id"] != attacker
+                      for c in m["capabilities"]})
     for cid in sorted(probed):
         probe = copy.deepcopy(document)
+        probe["ties"] = [t for t in probe["ties"] if attacker not in (t["source"], t["target"])]
         me = next(m for m in probe["members"] if m["id"] == attacker)
-        me.update(capabilities=[{"id": cid, "level": 5}], needs=[], weaknesses=[])
-        for s in fitted(probe, min_feedback=10).suggest(attacker, limit=n, view=view):
-            if s.benefit_to_partner > 0 and not any(r.kind == "partner_needs"
-                                                    for r in s.reasons):
+        me.update(capabilities=[{"id": cid, "level": 5}], weaknesses=[],
+                  needs=[{"id": c, "kind": "service", "urgency": 1} for c in offered
+                         if c != cid])
+        matcher = fitted(probe, min_feedback=10)
+        index = matcher.projection_.member_index
+        public = matcher.features_.block(np.array([index[attacker]]), ("benefit_to_partner",),
+                                         view=View.PUBLIC)["benefit_to_partner"][0]
+        for s in matcher.suggest(attacker, limit=n, view=view):
+            if s.benefit_to_partner > 0 and public[index[s.member]] == 0:
                 claims.add((s.member, cid))
     return claims
 

@@ -33,7 +33,8 @@ def two(db: Database) -> Iterator[tuple[TestClient, TestClient]]:
 def _suggested(client: TestClient, nid: str, mid: str) -> list[str]:
     response = client.get(f"/networks/{nid}/members/{mid}/suggestions", headers=ADMIN)
     response.raise_for_status()
-    return [s["member"] for s in response.json()["suggestions"]]
+    body = response.json()  # new partners, and existing ones to strengthen (issue 14)
+    return [s["member"] for s in body["suggestions"] + body["strengthen"]]
 
 
 def _new_lab(nid: str) -> dict:

@@ -100,6 +100,8 @@ def _ranked(matcher: PartnerMatcher, view: View, policy: CompetitorPolicy) -> di
         raw = {p.member_ids[b]: float(score[b]) for b in np.flatnonzero(np.isfinite(score))}
         shown = [s.as_dict() for s in matcher.suggest(mid, limit=50, competitors=policy,
                                                       view=view)]
+        shown += [s.as_dict() for s in matcher.strengthen(mid, limit=50, competitors=policy,
+                                                          view=view)]
         out[mid] = (raw, shown)
     return out
 

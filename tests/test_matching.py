@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from matching.features import POSITIVE_TIES
 from matching.projection import build_projection
 from matching.scoring import PartnerMatcher, UnknownMember
 from seed_data import SEED_DIR
@@ -62,7 +63,7 @@ def test_a_narrower_or_broader_provider_ranks_above_one_covering_nothing() -> No
         member("nothing", caps=[("english", 5)], needs=[("quality", 3, "knowhow")]),
     ])
     order = ranking(matcher, "clinic")
-    assert order.index("broad-lab") < order.index("sibling-lab")
+    assert order == ["broad-lab"]  # a sibling (carrier screening for PGT) is no substitute
     assert "nothing" not in order  # covers nothing, and the clinic offers it nothing
     narrow = fit([member("clinic", needs=[("genetics", 4, "service")]),
                   member("pgt-lab", caps=[("pgt", 5)]),
@@ -95,7 +96,7 @@ def test_mutual_benefit_is_reported_and_rewarded() -> None:
 def test_an_inferred_competitor_is_flagged_and_can_be_excluded() -> None:
     members = [
         CLINIC,
-        member("rival", caps=[("ivf", 4), ("pgt", 3), ("quality", 5)], sector="clinic",
+        member("rival", caps=[("ivf", 5), ("pgt", 3), ("quality", 4)], sector="clinic",
                region="Madrid"),
         member("lab", caps=[("pgt", 3)], sector="lab", region="Madrid"),
     ]
@@ -207,8 +208,13 @@ def test_contract_on_seed_networks(seed_matcher: PartnerMatcher) -> None:
         assert len(suggestions) <= 5
         assert mid not in [s.member for s in suggestions]
         scores = [s.score for s in suggestions]
-        assert scores == sorted(scores, reverse=True)
+        # after #1 (the best provider with room for this member) the order is by score
+        assert scores[1:] == sorted(scores[1:], reverse=True)
         assert suggestions == seed_matcher.suggest(mid, limit=5)  # deterministic
+        partners = {b for _, b, t in p.ties.out_edges(mid, keys=True) if t in POSITIVE_TIES}
+        partners |= {b for b, _, t in p.ties.in_edges(mid, keys=True) if t in POSITIVE_TIES}
+        assert not partners & {s.member for s in suggestions}  # new partners only
+        assert all(s.benefit_to_member > 0 for s in suggestions)  # each covers something
         mine = capabilities(p.urgencies, a) | capabilities(p.severities, a)
         for s in suggestions:
             theirs_public = capabilities(p.urgencies, p.member_index[s.member])
@@ -221,3 +227,21 @@ def test_contract_on_seed_networks(seed_matcher: PartnerMatcher) -> None:
                     assert reason.capability is None
     with pytest.raises(UnknownMember):
         seed_matcher.suggest("no-such-member")
+
+
+def test_a_facilitator_can_reject_an_inferred_rivalry() -> None:
+    members = [
+        member("shop", caps=[("bread", 4)], needs=[("quality", 3, "knowhow")], sector="food",
+               region="H"),
+        member("baker", caps=[("bread", 4), ("quality", 4)], sector="food", region="H"),
+    ]
+    taxonomy = [*TAXONOMY, {"id": "bread", "label": "Bread", "kind": "product"}]
+
+    def suggestion(ties):
+        projection = build_projection({"id": "t", "name": "T"}, taxonomy, members, ties)
+        [found] = PartnerMatcher().fit(projection).suggest("shop")
+        return found
+
+    assert suggestion([]).competitor  # same market, the same core offer: inferred
+    rejected = suggestion([tie("shop", "baker", "NOT_COMPETING")])
+    assert not rejected.competitor and not any(r.kind == "competitor" for r in rejected.reasons)

@@ -222,7 +222,8 @@ def test_every_response_carries_the_security_headers(browser: TestClient,
 
 # -- acting on a member's behalf ------------------------------------------------------------
 def test_a_facilitator_on_a_members_page_acts_on_its_behalf(browser: TestClient,
-                                                           world: World) -> None:
+                                                           world: World, db: Database) -> None:
+    import_network(db, small_document(world.nid, newcomer=True))  # a new partner to answer
     client = signed_in(browser, world, "facilitator")
     text = client.get(f"/n/{world.nid}/home/clinic").text
     name = "Clínica Sol"

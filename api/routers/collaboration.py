@@ -67,7 +67,7 @@ def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bo
     """Whether a and b are rivals, and whether a positive tie links them (the engine's view)."""
     with request.app.state.matchers.reading(db, nid) as matcher:
         index = matcher.projection_.member_index
-        f = matcher.features_.block(np.array([index[a]]), ("tie", "rival", "core_overlap",
+        f = matcher.features_.block(np.array([index[a]]), ("tie", "rival", "not_rival", "core_overlap",
                                                            "same_sector", "same_region"))
         j = index[b]
         return bool(matcher.features_.competitor(f)[0, j]), bool(f["tie"][0, j] > 0)

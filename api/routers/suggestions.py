@@ -31,7 +31,8 @@ def member_suggestions(
     nid: str, mid: str, request: Request, db: DbDep, principal: PrincipalDep,
     limit: int = Limit, competitors: CompetitorPolicy = Policy,
 ) -> dict[str, Any]:
-    """Complementary partners for a member, best first, with reasons (member: only itself)."""
+    """New complementary partners for a member, with reasons, and existing partners to
+    strengthen (member: only itself)."""
     require_network(principal, nid)
     if not (principal.manages(nid) or principal.is_member(nid, mid)):
         raise forbidden("members see their own suggestions only")
@@ -40,9 +41,11 @@ def member_suggestions(
     with request.app.state.matchers.reading(db, nid) as matcher:
         try:
             suggestions = matcher.suggest(mid, limit=limit, competitors=competitors, view=view)
+            strengthen = matcher.strengthen(mid, limit=limit, competitors=competitors, view=view)
         except UnknownMember:
             raise MemberNotFound(mid) from None
-    return {"member": mid, "suggestions": [s.as_dict() for s in suggestions]}
+    return {"member": mid, "suggestions": [s.as_dict() for s in suggestions],
+            "strengthen": [s.as_dict() for s in strengthen]}
 
 
 @router.get("/suggestions", response_model=PairsPublic)

@@ -43,23 +43,25 @@ def _members(request: Request, nid: str, principal: Principal, **filters: Any
 
 
 def _suggestions(request: Request, nid: str, mid: str, principal: Principal
-                 ) -> list[dict[str, Any]]:
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Cards of new partners, and of existing partners to strengthen."""
     found = suggestions_api.member_suggestions(nid, mid, request, request.app.state.db, principal,
                                                limit=10, competitors=CompetitorPolicy.PENALISE)
-    cards = SuggestionsPublic.model_validate(found).model_dump()["suggestions"]
-    for card in cards:
+    found = SuggestionsPublic.model_validate(found).model_dump()
+    cards = found["suggestions"]
+    for card in cards + found["strengthen"]:
         reasons = card["reasons"]
         card["offers_me"] = [r for r in reasons if r["kind"] in OFFERS_ME]
         card["i_offer"] = [r for r in reasons if r["kind"] in I_OFFER]
         card["other_reasons"] = [r for r in reasons if r["kind"] not in OFFERS_ME | I_OFFER]
-    return cards
+    return cards, found["strengthen"]
 
 
 def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_code: int = 200,
           rows: dict | None = None, values: dict | None = None, errors: dict | None = None,
           notice: str | None = None, decision: tuple[str, str] | None = None,
           saved: bool = False) -> Response:
-    cards = _suggestions(request, nid, mid, principal)  # 403 unless itself or a manager
+    cards, partners = _suggestions(request, nid, mid, principal)  # 403 unless itself or manager
     profile = members_api.get_one(nid, mid, request.app.state.db, principal)
     names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
     # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
@@ -81,7 +83,7 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
                 on_behalf=on_behalf, intros=introductions_of(request, nid, mid, principal),
                 decisions=decisions["decisions"],
                 values=values or profile, rows=rows or forms.rows_of(profile),
-                errors=errors or {}, cards=cards, names=names, notice=notice,
+                errors=errors or {}, cards=cards, partners=partners, names=names, notice=notice,
                 sizes=forms.SIZES, need_kinds=forms.NEED_KINDS, first_step=first_step,
                 field_names={k: _(v) for k, v in FIELD_NAMES.items()},
                 my_steps=my_steps)

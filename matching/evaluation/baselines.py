@@ -113,6 +113,6 @@ def engine_scores(projection: NetworkProjection, nodes: Sequence[str],
     out = np.empty((len(idx), len(idx)))
     for start in range(0, len(idx), block_size):
         rows = idx[start:start + block_size]
-        score, _, _ = matcher.score_block(rows)
+        score, _, _ = matcher.score_block(rows, new_partners=False)  # link prediction
         out[start:start + len(rows)] = score[:, idx]
     return out

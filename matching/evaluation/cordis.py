@@ -418,7 +418,7 @@ def cordis_pair_features(data: CordisData, split: CordisSplit) -> CordisPairFeat
     hand = np.empty((n, n))
     for start in range(0, n, 256):
         r = rows[start:start + 256]
-        score, _, _ = matcher.score_block(r)
+        score, _, _ = matcher.score_block(r, new_partners=False)  # link prediction
         f = matcher.features_.block(r, ENGINE_FEATURES)
         for name in ENGINE_FEATURES:
             block[name][start:start + len(r)] = f[name][:, rows]
