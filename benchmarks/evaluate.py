@@ -3,6 +3,8 @@
     python benchmarks/evaluate.py                      # seed networks only
     python benchmarks/evaluate.py --cordis             # and CORDIS at cuts 2017 2018 2019
     python benchmarks/evaluate.py --cordis --cuts 2018 --seeds 0 1 2 3 4
+    python benchmarks/evaluate.py --cordis --no-seed-networks --part SC4 --cuts 2018
+    python benchmarks/evaluate.py --no-seed-networks --all-parts   # 9 parts at 2018, one table
 
 Prints markdown tables on stdout, progress on stderr. See docs/evaluation.md.
 """
@@ -22,18 +24,35 @@ from matching import evaluation as ev
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_DIR = ROOT / "seed_data"
-CORDIS_DIR = ROOT.parent / "shared" / "data" / "cordis-h2020"
+# beside the checkout (/work/main -> /work/shared) or beside a worktree's parent (/work/wt/hN)
+CORDIS_DIR = next((d / "shared" / "data" / "cordis-h2020" for d in (ROOT.parent, ROOT.parents[1])
+                   if (d / "shared" / "data" / "cordis-h2020").is_dir()),
+                  ROOT.parent / "shared" / "data" / "cordis-h2020")
 ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned")
 
 
-def table(results: dict[str, dict[str, float]], k: int, title: str) -> str:
+PARTS = ("SC1", "SC2", "SC3", "SC4", "SC5", "SC6", "SC7", "LEIT", "Innovation in SMEs")
+BASELINES = (*ev.LINK_PREDICTORS, "text", "random")
+
+
+def table(results: dict[str, dict[str, float]], k: int, title: str,
+          spread: dict[str, dict[str, tuple[float, float]]] | None = None) -> str:
+    """One markdown table; with ``spread`` (method -> metric -> (min, max) over tie orders) the
+    P@k and MRR cells of the methods in it show the range after the value."""
+    def cell(method: str, metric: str) -> str:
+        value = f"{results[method][metric]:.3f}"
+        if spread and method in spread and metric in spread[method]:
+            lo, hi = spread[method][metric]
+            value += f" ({lo:.3f}-{hi:.3f})"
+        return value
+
     lines = [f"**{title}**", "",
              f"| method | P@{k} | R@{k} | MRR | NDCG@{k} | ROC-AUC |", "|---|---|---|---|---|---|"]
     for method in ORDER:
         if method in results:
             m = results[method]
-            lines.append(f"| {ev.METHOD_LABELS[method]} | {m['precision']:.3f} | "
-                         f"{m['recall']:.3f} | {m['mrr']:.3f} | {m['ndcg']:.3f} | "
+            lines.append(f"| {ev.METHOD_LABELS[method]} | {cell(method, 'precision')} | "
+                         f"{m['recall']:.3f} | {cell(method, 'mrr')} | {m['ndcg']:.3f} | "
                          f"{m['roc_auc']:.3f} |")
     return "\n".join(lines) + "\n"
 
@@ -53,65 +72,139 @@ def run_seed_networks(seeds: list[int], fraction: float, k: int) -> None:
                             f"{queries:.1f} queries per seed ({time.perf_counter() - t0:.1f} s)"))
 
 
-def run_cordis(cuts: list[int], k: int) -> None:
+def uncertainty(data: ev.CordisData, out: dict, k: int, tie_seeds: list[int],
+                n_resamples: int) -> dict:
+    """Tie-order spread of every baseline and the paired bootstrap of the engine's learned
+    ranker (the hand score when there is none) minus the best baseline, per subset."""
+    split, scores = out["split"], out["scores"]
+    is_company = np.array([data.org_type[split.candidates[q]] == ev.COMPANY
+                           for q in split.queries], bool)
+    subsets = {"overall": np.ones(len(split.queries), bool), "companies": is_company}
+    spread: dict[str, dict] = {"overall": {}, "companies": {}}
+    for method in BASELINES:
+        s = ev.tie_order_spread(scores[method], split.queries, split.allowed, split.relevant,
+                                subsets, k, tie_seeds)
+        for name in subsets:
+            spread[name][method] = s[name]
+    engine = "engine_learned" if "engine_learned" in scores else "engine"
+    per_query = {m: ev.per_query_metrics(scores[m], split.queries, split.allowed,
+                                         split.relevant, k) for m in (*BASELINES, engine)}
+    compare = {name: ev.compare_to_best_baseline(per_query, engine, BASELINES, mask,
+                                                 n_resamples=n_resamples)
+               for name, mask in subsets.items()}
+    return {"spread": spread, "compare": compare, "method": engine}
+
+
+def verdict(cmp: dict) -> str:
+    """The issue's target for one cell: point estimate ahead on P@10 and MRR, and the interval
+    of at least one of them above 0."""
+    p, m = cmp["precision"], cmp["mrr"]
+    if p["diff"] > 0 and m["diff"] > 0:
+        return "ahead, target met" if max(p["low"], m["low"]) > 0 else "ahead, not significant"
+    behind = [name for name, c in (("P@10", p), ("MRR", m)) if c["diff"] <= 0]
+    sig = [name for name, c in (("P@10", p), ("MRR", m)) if c["high"] < 0]
+    return (f"behind on {' and '.join(behind)}"
+            + (f" (significantly on {' and '.join(sig)})" if sig else ""))
+
+
+def interval(c: dict) -> str:
+    return f"{c['diff']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]"
+
+
+def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seeds: list[int],
+               n_resamples: int) -> None:
     if not (CORDIS_DIR / "h2020.csv.gz").exists():
         print(f"CORDIS data not found at {CORDIS_DIR}; skipped.\n")
         return
     data = ev.cordis_load(CORDIS_DIR)
-    print("## CORDIS H2020 health (SC1), temporal protocol\n")
-    for cut in cuts:
-        t0 = time.perf_counter()
-        out = ev.cordis_evaluation(data, cut, k=k)
-        split, ranker = out["split"], out["ranker"]
-        companies = sum(data.org_type[split.candidates[q]] == ev.COMPANY for q in split.queries)
-        print(f"### Cut {cut}: train < {cut}, test {cut}-{split.end}\n")
-        print(f"{len(split.queries)} queries ({companies} companies), "
-              f"{len(split.candidates)} candidates, {len(split.positives)} positives. "
-              f"Learned ranker: `{ranker.name}` blended with PA (w = {ranker.blend_weight:.1f}), labels {ranker.train_window[0]}-"
-              f"{ranker.train_window[1]} (horizon {ranker.horizon}); "
-              f"{time.perf_counter() - t0:.0f} s.\n")
-        print(table(out["results"]["overall"], k, f"cut {cut}, overall"))
-        print(table(out["results"]["companies"], k, f"cut {cut}, companies (PRC)"))
-        windows = ", ".join(f"{t}-{t + v - 1}" for t, v in ranker.validation_windows)
-        print(f"Blended with preferential attachment at weight {ranker.blend_weight:.1f} "
-              f"(per-query rank blend). Model selection on the new pairs of {windows} "
-              "(features before each window's first year); score = mean over windows of "
-              "(P@10 + MRR overall + P@10 + MRR companies) / 2, at each candidate's best "
-              "blend weight:\n")
-        print("| model | horizon | blend w | score at w (at w = 0) | validation labels | trained on "
-              "labels | val P@10 | val MRR | val P@10 companies | val MRR companies |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for row in ranker.validation:
-            for i, win in enumerate(row["windows"]):
-                t, v = win["window"]
-                head = (f"| {row['model']} | {row['horizon']} | {row['blend_weight']:.1f} | "
-                        f"{row['score']:.3f} ({row['score_unblended']:.3f}) |" if i == 0
-                        else "| | | | |")
-                print(f"{head} {t}-{t + v - 1} | {win['train_window'][0]}-"
-                      f"{win['train_window'][1]} | {win['val_precision']:.3f} | "
-                      f"{win['val_mrr']:.3f} | {win['val_companies_precision']:.3f} | "
-                      f"{win['val_companies_mrr']:.3f} |")
-        print()
-        print(target_line(out["results"]))
-        sys.stdout.flush()
+    summary = []
+    for part in parts:
+        print(f"## CORDIS H2020 {part}, temporal protocol\n")
+        for cut in cuts:
+            t0 = time.perf_counter()
+            out = ev.cordis_evaluation(data, cut, k=k, programme=part)
+            split, ranker = out["split"], out["ranker"]
+            unc = uncertainty(data, out, k, tie_seeds, n_resamples)
+            seconds = time.perf_counter() - t0
+            companies = sum(data.org_type[split.candidates[q]] == ev.COMPANY
+                            for q in split.queries)
+            print(f"### {part}, cut {cut}: train < {cut}, test {cut}-{split.end}\n")
+            print(f"{len(split.queries)} queries ({companies} companies), "
+                  f"{len(split.candidates)} candidates, {len(split.positives)} positives; "
+                  f"{seconds:.0f} s.")
+            if ranker is None:
+                print(f"No learned ranker: {out['ranker_error']}. The comparison below uses the "
+                      "engine's hand score.")
+            else:
+                print(f"Learned ranker: `{ranker.name}` blended with PA (w = "
+                      f"{ranker.blend_weight:.1f}), labels {ranker.train_window[0]}-"
+                      f"{ranker.train_window[1]} (horizon {ranker.horizon}).")
+                if ranker.skipped_windows:
+                    print("Pre-cut windows skipped (no query): " + ", ".join(
+                        f"{t}-{t + h - 1}" for t, h in ranker.skipped_windows) + ".")
+            print(f"\nBaselines' P@{k} and MRR: value at tie order 0 (range over tie orders "
+                  f"{tie_seeds}).\n")
+            for name in ("overall", "companies"):
+                print(table(out["results"][name], k, f"{part} cut {cut}, {name}",
+                            unc["spread"][name]))
+            label = ev.METHOD_LABELS[unc["method"]]
+            for name in ("overall", "companies"):
+                cmp = unc["compare"][name]
+                print(f"- {name}: {label} minus best baseline (paired bootstrap over queries, "
+                      f"{n_resamples} resamples, 95%): P@{k} {interval(cmp['precision'])} vs "
+                      f"{ev.METHOD_LABELS[cmp['precision']['baseline']]}, MRR "
+                      f"{interval(cmp['mrr'])} vs {ev.METHOD_LABELS[cmp['mrr']['baseline']]}: "
+                      f"{verdict(cmp)}.")
+            print()
+            if detail and ranker is not None:
+                print_validation(ranker)
+            summary.append((part, cut, split, companies, unc))
+            sys.stdout.flush()
+    if len(summary) > 1:
+        print_summary(summary, k)
 
 
-def target_line(results: dict) -> str:
-    verdicts = []
-    for subset in ("overall", "companies"):
-        res = results[subset]
-        learned = res["engine_learned"]
-        base = {m: res[m] for m in (*ev.LINK_PREDICTORS, "text", "random")}
-        best_p = max(base, key=lambda m: base[m]["precision"])
-        best_r = max(base, key=lambda m: base[m]["mrr"])
-        ok = (learned["precision"] > base[best_p]["precision"]
-              and learned["mrr"] > base[best_r]["mrr"])
-        verdicts.append(
-            f"{subset}: engine + learned P@10 {learned['precision']:.3f} vs best baseline "
-            f"{base[best_p]['precision']:.3f} ({ev.METHOD_LABELS[best_p]}), MRR "
-            f"{learned['mrr']:.3f} vs {base[best_r]['mrr']:.3f} ({ev.METHOD_LABELS[best_r]}) "
-            f"-> {'ahead on both' if ok else 'NOT ahead on both'}")
-    return "Target check: " + "; ".join(verdicts) + ".\n"
+def print_validation(ranker) -> None:
+    windows = ", ".join(f"{t}-{t + v - 1}" for t, v in ranker.validation_windows)
+    print(f"Model selection on the new pairs of {windows} (features before each window's first "
+          "year); score = mean over windows of (P@10 + MRR overall + P@10 + MRR companies) / 2, "
+          "at each candidate's best blend weight:\n")
+    print("| model | horizon | blend w | score at w (at w = 0) | validation labels | trained on "
+          "labels | val P@10 | val MRR | val P@10 companies | val MRR companies |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in ranker.validation:
+        for i, win in enumerate(row["windows"]):
+            t, v = win["window"]
+            head = (f"| {row['model']} | {row['horizon']} | {row['blend_weight']:.1f} | "
+                    f"{row['score']:.3f} ({row['score_unblended']:.3f}) |" if i == 0
+                    else "| | | | |")
+            print(f"{head} {t}-{t + v - 1} | {win['train_window'][0]}-"
+                  f"{win['train_window'][1]} | {win['val_precision']:.3f} | "
+                  f"{win['val_mrr']:.3f} | {win['val_companies_precision']:.3f} | "
+                  f"{win['val_companies_mrr']:.3f} |")
+    print()
+
+
+def print_summary(summary: list, k: int) -> None:
+    print(f"## Every part: engine minus the best baseline (paired bootstrap 95%)\n")
+    print(f"| part | cut | subset | queries | method | P@{k} | best baseline P@{k} | "
+          f"difference [95%] | MRR | best baseline MRR | difference [95%] | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    met = 0
+    for part, cut, split, companies, unc in summary:
+        for name in ("overall", "companies"):
+            cmp = unc["compare"][name]
+            p, m = cmp["precision"], cmp["mrr"]
+            v = verdict(cmp)
+            met += v == "ahead, target met"
+            n = len(split.queries) if name == "overall" else companies
+            print(f"| {part} | {cut} | {name} | {n} | {ev.METHOD_LABELS[unc['method']]} | "
+                  f"{p['method_value']:.3f} | {p['baseline_value']:.3f} "
+                  f"({ev.METHOD_LABELS[p['baseline']]}) | {interval(p)} | "
+                  f"{m['method_value']:.3f} | {m['baseline_value']:.3f} "
+                  f"({ev.METHOD_LABELS[m['baseline']]}) | {interval(m)} | {v} |")
+    print(f"\nTarget met (ahead on both, one interval above 0) in {met} of "
+          f"{2 * len(summary)} cells.\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,14 +214,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cuts", type=int, nargs="+", default=[2017, 2018, 2019])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--fraction", type=float, default=0.2)
+    parser.add_argument("--part", nargs="+", default=["SC1"], choices=PARTS, metavar="PART",
+                        help=f"CORDIS programme part(s), one of {', '.join(PARTS)}")
+    parser.add_argument("--all-parts", action="store_true",
+                        help="every part at cut 2018 (or --cuts) and one summary table")
+    parser.add_argument("--tie-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args(argv)
+    if args.all_parts:
+        args.cordis, args.part = True, list(PARTS)
+        if args.cuts == parser.get_default("cuts"):
+            args.cuts = [2018]
     t0 = time.perf_counter()
     print(f"# partnermatch evaluation\n\nMachine: {platform.machine()}, "
           f"Python {platform.python_version()}.\n")
     if not args.no_seed_networks:
         run_seed_networks(args.seeds, args.fraction, k=5)
     if args.cordis:
-        run_cordis(args.cuts, k=10)
+        run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
+                   args.resamples)
     print(f"Total runtime: {time.perf_counter() - t0:.0f} s.")
     return 0
 

@@ -23,3 +23,4 @@ from matching.evaluation.constants import *  # noqa: F403
 from matching.evaluation.cordis import *  # noqa: F403
 from matching.evaluation.holdout import *  # noqa: F403
 from matching.evaluation.ranking import *  # noqa: F403
+from matching.evaluation.uncertainty import *  # noqa: F403

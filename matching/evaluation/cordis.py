@@ -126,6 +126,7 @@ class CordisSplit:
     allowed: np.ndarray
     positives: list[tuple[int, int]]
     negatives: list[tuple[int, int]]
+    programme: str = HEALTH
 
     @property
     def index(self) -> dict[str, int]:
@@ -133,7 +134,7 @@ class CordisSplit:
 
 
 def cordis_train_graph(data: CordisData, cut: int, programme: str = HEALTH) -> nx.Graph:
-    """Health projects starting before ``cut``: every participant a node, every pair of a
+    """Projects of ``programme`` (a programme part) starting before ``cut``: every participant a node, every pair of a
     project's participants an edge (``weight`` = joint projects, ``first`` = first year)."""
     graph = nx.Graph()
     for rcn in data.projects(0, cut - 1, programme):
@@ -187,7 +188,7 @@ def cordis_split(data: CordisData, cut: int, end: int = CORDIS_END_YEAR,
             if a in index and b in index}
     negatives = sample_negative_pairs(n, tied | pos, len(pos), negative_seed)
     return CordisSplit(cut, end, graph, candidates, queries, [relevant[q] for q in queries],
-                       allowed, sorted(pos), negatives)
+                       allowed, sorted(pos), negatives, programme)
 
 
 def cordis_programme_documents(data: CordisData, pics: Sequence[str], cut: int) -> list[list[str]]:
@@ -238,34 +239,45 @@ def _level(count: float) -> int:
     return int(min(5, 1 + math.floor(math.log2(max(count, 1)))))
 
 
-def cordis_taxonomy(data: CordisData) -> list[dict[str, Any]]:
+def cordis_taxonomy(data: CordisData, cut: int | None = None) -> list[dict[str, Any]]:
     """A small taxonomy: roots ``programme``, ``activity-type`` and ``country``; programme parts
-    under ``programme``; countries under their group (eu15, eu13, ac, tc) under ``country``."""
+    under ``programme``; countries under their group (eu15, eu13, ac, tc) under ``country``.
+
+    With ``cut``, only the programme parts, countries and groups of projects starting before
+    ``cut`` (any programme) appear: the taxonomy's size and shape shape the engine's scores, so
+    a country first seen in the test period must not be in it (it was: 19 codes at cut 2019).
+    """
+    if cut is not None:
+        before = data.projects(0, cut - 1)
+        pics = {p for rcn in before for p in data.members[rcn]}
+        parts = sorted({p for rcn in before for p in data.parts.get(rcn, ())})
+    else:
+        pics = set(data.country)
+        parts = sorted({p for ps in data.parts.values() for p in ps})
     rows = [{"id": "programme", "label": "H2020 programme area", "kind": "knowhow"},
             {"id": "activity-type", "label": "Kind of organisation", "kind": "service"},
             {"id": "country", "label": "Country", "kind": "asset"}]
-    parts = sorted({p for ps in data.parts.values() for p in ps})
     rows += [{"id": f"prog:{p}", "label": PROGRAMME_LABELS.get(p, p), "kind": "knowhow",
               "broader": "programme", "synonyms": [p]} for p in parts]
     rows += [{"id": f"type:{t}", "label": TYPE_LABELS[t], "kind": "service",
               "broader": "activity-type", "synonyms": [t]} for t in ACTIVITY_TYPES]
-    groups = sorted(set(data.group.values()))
+    groups = sorted({data.group[p] for p in pics})
     rows += [{"id": f"group:{g}", "label": f"country group {g}", "kind": "asset",
               "broader": "country"} for g in groups]
-    by_country = {c: data.group[p] for p, c in data.country.items()}
+    by_country = {data.country[p]: data.group[p] for p in sorted(pics)}
     rows += [{"id": f"country:{c}", "label": f"located in {c}", "kind": "asset",
               "broader": f"group:{by_country[c]}"} for c in sorted(by_country)]
     return rows
 
 
 def cordis_projection(data: CordisData, graph: nx.Graph, cut: int,
-                      max_needs: int = 8) -> NetworkProjection:
+                      max_needs: int = 8, programme: str = HEALTH) -> NetworkProjection:
     """The train graph as a partnermatch network, using only projects starting before ``cut``.
 
     - members: the train graph's organisations; ``sector`` = activity type, ``region`` = country;
     - capabilities: activity type and country (level 5), each programme part of its H2020
       projects before the cut (level from the count, :func:`_level`);
-    - needs (kind ``partner``): the capabilities its past health partners brought most often
+    - needs (kind ``partner``): the capabilities its past partners (in ``programme``) brought most often
       (up to ``max_needs`` with a share >= 0.1, urgency 1 + 4 x share): what it looks for;
     - ties: COLLABORATES_WITH per train-graph edge, weight min(1, joint projects / 3).
     """
@@ -296,8 +308,9 @@ def cordis_projection(data: CordisData, graph: nx.Graph, cut: int,
     ties = [{"source": a, "target": b, "type": "COLLABORATES_WITH",
              "weight": min(1.0, attrs["weight"] / 3), "since": f"{attrs['first']}-01-01"}
             for a, b, attrs in graph.edges(data=True)]
-    return build_projection({"id": f"cordis-sc1-before-{cut}", "name": "CORDIS H2020 health"},
-                            cordis_taxonomy(data), members, ties)
+    return build_projection({"id": f"cordis-{programme}-before-{cut}",
+                             "name": f"CORDIS H2020 {programme}"},
+                            cordis_taxonomy(data, cut), members, ties)
 
 
 #: Engine pair features (``NetworkFeatures.block``) used by the learned ranker: the engine's own
@@ -339,7 +352,8 @@ class CordisPairFeatures:
 
 def cordis_pair_features(data: CordisData, split: CordisSplit) -> CordisPairFeatures:
     """Node and pair features of a split: graph structure, activity before the cut, the engine's
-    ``NetworkFeatures`` on :func:`cordis_projection` and its hand score."""
+    ``NetworkFeatures`` on :func:`cordis_projection` and its hand score. The ``health_*`` node
+    features count projects of the split's programme part (SC1 by default)."""
     cut, graph, cands = split.cut, split.graph, split.candidates
     n = len(cands)
     # -- node features ------------------------------------------------------------------------
@@ -349,7 +363,7 @@ def cordis_pair_features(data: CordisData, split: CordisSplit) -> CordisPairFeat
     sizes = defaultdict(list)
     cand_set = set(cands)
     for rcn in data.projects(0, cut - 1):
-        is_health = HEALTH in data.parts.get(rcn, ())
+        is_health = split.programme in data.parts.get(rcn, ())
         for pic in data.members[rcn] & cand_set:
             all_years[pic].append(data.year[rcn])
             if is_health:
@@ -411,7 +425,7 @@ def cordis_pair_features(data: CordisData, split: CordisSplit) -> CordisPairFeat
     node[:, NODE_FEATURES.index("log_all_degree")] = np.log1p(
         np.asarray(linked.sum(axis=1)).ravel())
     # -- the engine -----------------------------------------------------------------------------
-    projection = cordis_projection(data, graph, cut)
+    projection = cordis_projection(data, graph, cut, programme=split.programme)
     matcher = PartnerMatcher().fit(projection)
     rows = np.array([projection.member_index[c] for c in cands])
     block = {name: np.empty((n, n), np.float32) for name in ENGINE_FEATURES}
@@ -505,6 +519,7 @@ class LearnedRanker:
     validation: list[dict[str, Any]]
     blend_weight: float = 0.0
     validation_windows: tuple[tuple[int, int], ...] = ()
+    skipped_windows: tuple[tuple[int, int], ...] = ()  # (t, h) windows without any query
 
     def score(self, features: CordisPairFeatures) -> np.ndarray:
         """Candidate x candidate scores of the blended ranker on a split's features."""
@@ -523,7 +538,7 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
                       validation_horizons: Sequence[int] = (1, 2),
                       blend_weights: Sequence[float] = BLEND_WEIGHTS,
                       first_year: int = 2014, max_rows: int = 150_000, seed: int = 0,
-                      cache: dict | None = None) -> LearnedRanker:
+                      cache: dict | None = None, programme: str = HEALTH) -> LearnedRanker:
     """Select and fit the engine's learned ranker for test cut ``cut`` on pre-cut data only.
 
     A *window* (t, h) uses features from projects starting before t and labels = the new pairs
@@ -540,21 +555,40 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
       compete; the best mean of :func:`_selection_score` over the validation windows wins.
     - final fit: the chosen model on window (cut - h, h), i.e. labels up to year cut - 1, blended
       at the chosen weight.
+    - a window without any query (no new pair among organisations seen before it: small parts
+      such as SC2 early on) can neither train nor validate: it is skipped and listed in
+      ``skipped_windows``. Raises ``ValueError`` when no (model, h) is left.
 
     Nothing from projects starting at or after ``cut`` is read.
     """
     cache = {} if cache is None else cache
+    splits: dict[tuple[int, int], CordisSplit] = {}
+    skipped: set[tuple[int, int]] = set()
+
+    def split_of(t: int, h: int) -> CordisSplit:
+        if (t, h) not in splits:
+            splits[(t, h)] = cordis_split(data, t, end=t + h - 1, programme=programme)
+        return splits[(t, h)]
+
+    def has_queries(t: int, h: int) -> bool:
+        ok = t > first_year and bool(split_of(t, h).queries)
+        if t > first_year and not ok:
+            skipped.add((t, h))
+        return ok
 
     def window(t: int, h: int) -> CordisPairFeatures:
         if (t, h) not in cache:
             _log(f"  features: window cut {t}, labels {t}-{t + h - 1}")
-            cache[(t, h)] = cordis_pair_features(data, cordis_split(data, t, end=t + h - 1))
+            cache[(t, h)] = cordis_pair_features(data, split_of(t, h))
         return cache[(t, h)]
 
     assert cut - 1 > first_year, "need one year of features before the validation window"
     windows = [(cut - v, v) for v in validation_horizons
-               if any(cut - v - h > first_year for h in horizons)]
-    usable = [h for h in horizons if all(t - h > first_year for t, _ in windows)]
+               if has_queries(cut - v, v) and any(has_queries(cut - v - h, h) for h in horizons)]
+    usable = [h for h in horizons if has_queries(cut - h, h)
+              and all(has_queries(t - h, h) for t, _ in windows)]
+    if skipped:
+        _log(f"  skipped windows without queries: {sorted(skipped)}")
     per_config: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for t, v in windows:
         val = window(t, v)
@@ -588,30 +622,42 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
                    for m in ("precision", "mrr")}})
         rows.append(row)
         _log(f"  selection {name} h={h}: best w={w_best} score {mean[w_best]:.3f}")
+    if not rows:
+        raise ValueError(f"{programme} cut {cut}: no pre-cut training and validation window "
+                         f"with queries (skipped {sorted(skipped)})")
     best = max(rows, key=lambda r: r["score"])
     h = best["horizon"]
     X, y = _training_set(window(cut - h, h), max_rows, seed)
     model = _models(seed)[best["model"]].fit(X, y)
     return LearnedRanker(model, best["model"], h, (cut - h, cut - 1), rows,
-                         best["blend_weight"], tuple(windows))
+                         best["blend_weight"], tuple(windows), tuple(sorted(skipped)))
 
 
 def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
                       models: Sequence[str] = ("logreg", "hgb_small"),
                       horizons: Sequence[int] = (1, 2),
-                      validation_horizons: Sequence[int] = (1, 2)) -> dict[str, Any]:
-    """Every method on one cut, in the same run: the baselines, the engine's hand score on
-    :func:`cordis_projection` and the engine's learned ranker (:func:`cordis_fit_ranker`, fitted
-    before the cut). Returns ``{"split", "results": {"overall"|"companies": {method: metrics}},
-    "ranker"}``."""
-    _log(f"CORDIS cut {cut}: test split and features")
-    split = cordis_split(data, cut)
+                      validation_horizons: Sequence[int] = (1, 2),
+                      programme: str = HEALTH) -> dict[str, Any]:
+    """Every method on one cut of one programme part, in the same run: the baselines, the
+    engine's hand score on :func:`cordis_projection` and the engine's learned ranker
+    (:func:`cordis_fit_ranker`, fitted before the cut). Returns ``{"split", "results":
+    {"overall"|"companies": {method: metrics}}, "ranker", "scores", "ranker_error"}``; without
+    a fittable pre-cut window ``ranker`` is None, ``ranker_error`` says why and the results have
+    no ``engine_learned``."""
+    _log(f"CORDIS {programme} cut {cut}: test split and features")
+    split = cordis_split(data, cut, programme=programme)
     features = cordis_pair_features(data, split)
     scores = cordis_baseline_scores(data, split, seed=seed)
     scores["engine"] = features.pair["engine_hand_score"]
-    _log(f"CORDIS cut {cut}: model selection before the cut")
-    ranker = cordis_fit_ranker(data, cut, models=models, horizons=horizons,
-                               validation_horizons=validation_horizons, seed=seed)
-    scores["engine_learned"] = ranker.score(features)
+    _log(f"CORDIS {programme} cut {cut}: model selection before the cut")
+    ranker, error = None, None
+    try:
+        ranker = cordis_fit_ranker(data, cut, models=models, horizons=horizons,
+                                   validation_horizons=validation_horizons, seed=seed,
+                                   programme=programme)
+        scores["engine_learned"] = ranker.score(features)
+    except ValueError as exc:
+        error = str(exc)
+        _log(f"  no learned ranker: {error}")
     return {"split": split, "results": cordis_summaries(data, split, scores, k=k),
-            "ranker": ranker}
+            "ranker": ranker, "scores": scores, "ranker_error": error}
