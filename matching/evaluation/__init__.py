@@ -10,7 +10,9 @@ Everything here is pure (numpy, scipy, networkx, scikit-learn; no database). Thr
   (:func:`text_scores`), a random one, and the engine (:class:`matching.scoring.PartnerMatcher`);
 - **protocols**: :func:`holdout_evaluation` hides random positive ties of a seed network;
   the ``cordis_*`` functions run the temporal benchmark of ``shared/data/cordis-h2020``
-  (health projects, SC1) including the engine with a ranker learned on pre-cut data only.
+  (health projects, SC1, or any other programme part) including the engine with a ranker
+  learned on pre-cut data only; :mod:`matching.evaluation.uncertainty` gives paired bootstrap
+  intervals and the spread of a metric over tie orders.
 
 Ranking conventions used by every method: a query ranks every candidate except itself and those
 it is already tied to; higher scores first; equal scores are ordered by one fixed random
