@@ -114,6 +114,7 @@ def test_an_introduction_asked_approved_and_accepted_reveals_both_contacts(
 
     # The recipient sees the request, the message and the note, and accepts.
     other_page = person(herencia.member_token(recipient))
+    sync_api.expect(other_page.locator(".waiting")).to_contain_text("waits for your answer")
     received = other_page.locator("#introductions li.intro").filter(
         has_text=herencia.name(ASKER))
     sync_api.expect(received).to_contain_text("waiting for your answer")
@@ -392,3 +393,21 @@ def test_the_policy_is_an_administrators_and_errors_sit_next_to_the_fields(
     sync_api.expect(admin.get_by_role("status")).to_contain_text("policy was saved")
     policy = network_policy(seeded, network.nid)
     assert (policy.approval, policy.expiry_days) == ("never", 7)
+
+
+def test_a_member_asks_for_an_introduction_in_spanish(page: Any, herencia: Herencia) -> None:
+    member = "bodegas-alcolea-martin"
+    sign_in(page, herencia.member_token(member))
+    page.get_by_role("button", name="Español").click()
+    sync_api.expect(page.locator("html")).to_have_attribute("lang", "es")
+    card = page.locator("li.suggestion").first
+    to_name = herencia.name(card.get_attribute("data-candidate"))
+    card.get_by_text(f"Pedir que te presenten a {to_name}").click()
+    card.get_by_label(f"Un mensaje breve para {to_name}").fill("¿Vino para vuestros clientes?")
+    card.get_by_role("button", name=f"Enviar la solicitud a {to_name}").click()
+    sync_api.expect(page.get_by_role("status").first).to_have_text(
+        "Se ha enviado la solicitud de presentación.")
+    sent = page.locator("#introductions li.intro").filter(has_text=to_name)
+    sync_api.expect(sent).to_contain_text("esperando la aprobación del dinamizador")
+    sync_api.expect(page.get_by_role("heading", name="Mis socios colaboradores")).to_be_visible()
+    shot(page, "introduction-sent-es")
