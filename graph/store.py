@@ -355,7 +355,8 @@ def _network_changes(db: Database, network: Network) -> list[Problem]:
     return [Problem(f"network.{key}", f"is {given[key]!r} but the network's {key} is "
                                       f"{stored_row[key]!r}; only an admin changes it "
                                       f"(PUT /networks/{network.id})")
-            for key in given if given[key] is not None and given[key] != stored_row[key]]
+            for key in given if key != "first_version"  # the clock when read, not a setting
+            and given[key] is not None and given[key] != stored_row[key]]
 
 
 def _raw_network_id(raw: Any) -> str | None:
