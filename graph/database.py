@@ -23,6 +23,9 @@ from graph.supervisor import ServerSupervisor
 T = TypeVar("T")
 
 
+ENTITY_NOT_FOUND = "Neo.ClientError.Statement.EntityNotFound"
+
+
 class DatabaseUnavailable(RuntimeError):
     """The graph database cannot be reached now; ``retry_after`` seconds is a fair wait."""
 
@@ -119,7 +122,10 @@ class Database:
                 if mode == WRITE_ACCESS and (_is_disk_full(exc) or self._disk_full()):
                     self.write_failure = "the database's disk is full"
                     raise StorageFull(self.write_failure) from exc
-                if not exc.is_retryable():
+                # A write that finds a node another transaction deleted meanwhile (ArcadeDB:
+                # two commits compacting the same change records) is a conflict: run it again.
+                vanished = mode == WRITE_ACCESS and exc.code == ENTITY_NOT_FOUND
+                if not (exc.is_retryable() or vanished):
                     raise
                 if time.monotonic() > deadline:
                     raise DatabaseBusy("the graph database is busy with conflicting writes; "
