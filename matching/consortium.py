@@ -23,10 +23,10 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.agents import AgentDirectory, gap_sentence
 from matching.projection import NetworkProjection
+from matching.rivalry import core_sets, rival_pairs
 from matching.taxonomy import coverage_matrix
 
 SUPPLY_COVERAGE = 0.8  # the capability, a synonym or a direct narrower one can deliver it
-CORE_KINDS = frozenset({"service", "product", None})  # a firm's core offer (see features.py)
 CORE_LEVEL = 3
 POSITIVE_TIES = frozenset({"TRUSTS", "COLLABORATES_WITH", "SUPPLIES"})
 MEMBER_HOURS = 4.0  # hours a month a consortium asks of each member: meetings, planning
@@ -120,7 +120,6 @@ class _Problem:
         S = coverage_matrix(p.taxonomy, p.capability_ids)
         caps = sp.csr_array(p.capacities)
         levels = sp.csr_array(p.levels)
-        kinds = [p.taxonomy.nodes[c].get("kind") for c in p.capability_ids]
         units = [p.taxonomy.nodes[c].get("unit") for c in p.capability_ids]
         lead = p.member_index[order.lead] if order.lead is not None else None
         by_member: dict[int, list[tuple[int, int, float, float]]] = {}
@@ -159,42 +158,13 @@ class _Problem:
             members.add(lead)
         self.members = sorted(members, key=lambda i: p.member_ids[i])
         self.position = {i: k for k, i in enumerate(self.members)}
-        self.triples = [_Triple(self.position[i], c, r, capacity, level,
-                                kinds[c] in CORE_KINDS and level >= CORE_LEVEL)
+        core = dict(zip(self.members, core_sets(p, self.members)))
+        self.triples = [_Triple(self.position[i], c, r, capacity, level, c in core[i])
                         for i in self.members for r, c, capacity, level in by_member.get(i, ())]
         self.lead = self.position[lead] if lead is not None else None
-        self.rivals = self._rival_pairs() if order.competitors != "include" else []
+        # The same rule as suggestions (matching.rivalry), facilitators' verdicts included.
+        self.rivals = rival_pairs(p, self.members) if order.competitors != "include" else []
         self.tie_pairs = self._tie_pairs()
-
-    def _rival_pairs(self) -> list[tuple[int, int]]:
-        """Pairs of candidates that compete: a COMPETES_WITH tie, or the same sector and region
-        with a core capability in common (as for suggestions)."""
-        p = self.p
-        ids = [p.member_ids[i] for i in self.members]
-        pairs: set[tuple[int, int]] = set()
-        for a, b, kind in p.ties.edges(keys=True):
-            if kind == "COMPETES_WITH" and a in p.member_index and b in p.member_index:
-                ia, ib = p.member_index[a], p.member_index[b]
-                if ia in self.position and ib in self.position:
-                    ka, kb = self.position[ia], self.position[ib]
-                    pairs.add((min(ka, kb), max(ka, kb)))
-        kinds = np.array([p.taxonomy.nodes[c].get("kind") in CORE_KINDS for c in p.capability_ids])
-        rows = sp.csr_array(p.levels[self.members, :])
-        core = [set(rows.indices[rows.indptr[k]:rows.indptr[k + 1]][
-            (rows.data[rows.indptr[k]:rows.indptr[k + 1]] >= CORE_LEVEL)
-            & kinds[rows.indices[rows.indptr[k]:rows.indptr[k + 1]]]].tolist())
-            for k in range(len(ids))]
-        place = [(p.ties.nodes[m].get("sector"), p.ties.nodes[m].get("region")) for m in ids]
-        groups: dict[tuple[Any, Any], list[int]] = {}
-        for k, key in enumerate(place):
-            if key[0] and key[1]:
-                groups.setdefault(key, []).append(k)
-        for group in groups.values():
-            for x, a in enumerate(group):
-                for b in group[x + 1:]:
-                    if core[a] & core[b]:
-                        pairs.add((a, b))
-        return sorted(pairs)
 
     def _tie_pairs(self) -> list[tuple[int, int]]:
         p = self.p
@@ -374,10 +344,10 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
         \sum_{ic} x_{icr} \le q_r, \quad \sum_i y_i \le \text{max\_members},
         \quad t_{ij} \le y_i, \, y_j
 
-    with T the pairs tied by trust, collaboration or supply. Rivals (a COMPETES_WITH tie, or the
-    same sector and region with a core capability in common) never sit together under
-    ``exclude``; under ``penalise`` they may, but then each supplies only requirements outside
-    its core offer (:math:`x_{icr} \le cap_{ic} (1 - z_{ij})` for core c, with
+    with T the pairs tied by trust, collaboration or supply. Rivals (``matching.rivalry``: a
+    confirmed rivalry or a COMPETES_WITH tie, or the same sector and region with a core offer in
+    common, unless a facilitator rejected it) never sit together under ``exclude``; under
+    ``penalise`` they may, but then each supplies only requirements outside its core offers (:math:`x_{icr} \le cap_{ic} (1 - z_{ij})` for core c, with
     :math:`z_{ij} \ge y_i + y_j - 1`), except the lead: the order is its own business. Each
     alternative must drop at least one member of every earlier answer. Coverage and the number
     of members are always proven optimal; ties and levels are proven within

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from matching.member_rows import CORE_LEVEL, ROW_ARRAYS, TaxonomyParts, member_rows, rows_of
 from matching.projection import NetworkProjection
+from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_value
 from matching.rows import grown, replace_rows, transposed
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
@@ -22,7 +23,6 @@ FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text
             "adamic_adar", "rival", "not_rival", "core_overlap", "same_sector", "same_region",
             "preferential")
 __all__ = ["CORE_LEVEL", "FEATURES", "NetworkFeatures", "View"]
-NOT_RIVALS = "NOT_COMPETING"  # a facilitator's verdict: these two do not compete after all
 RESIDUE = 1e-6  # what is left of a benefit after subtracting a part of it equal to the whole
 
 
@@ -98,9 +98,9 @@ class NetworkFeatures:
         self._derive()
         self._positive: dict[int, dict[int, float]] = {}
         self._competing: dict[int, set[int]] = {}
-        self._not_competing: dict[int, set[int]] = {}
         for i in range(p.n_members):
             self._read_ties(i)
+        self._read_verdicts()
         self._tie_matrices()
 
     def _rows_of_members(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
@@ -169,6 +169,7 @@ class NetworkFeatures:
             self.sector[i] = self._sectors(attrs.get("sector"))
             self.region[i] = self._regions(attrs.get("region"))
         self._derive(changed)
+        self._read_verdicts()  # a removed member's verdicts went with it
         if self.tie_strength.shape[0] != n:  # new members: the tie arrays grow with them
             self._tie_matrices()
 
@@ -179,12 +180,28 @@ class NetworkFeatures:
         for i in rows:
             for j in self._positive.pop(i, {}):
                 self._positive.get(j, {}).pop(i, None)
-            for adjacency in (self._competing, self._not_competing):
-                for j in adjacency.pop(i, set()):
-                    adjacency.get(j, set()).discard(i)
+            for j in self._competing.pop(i, set()):
+                self._competing.get(j, set()).discard(i)
         for i in rows:
             self._read_ties(i)
         self._tie_matrices()
+
+    def update_verdicts(self, projection: NetworkProjection) -> None:
+        """Re-read the facilitators' verdicts on rivalry (a few per network: all of them)."""
+        self.projection = projection
+        self._read_verdicts()
+        self._tie_matrices()
+
+    def _read_verdicts(self) -> None:
+        """Confirmed and rejected rivalries as symmetric adjacency of rows."""
+        p = self.projection
+        self._verdicts: dict[str, dict[int, set[int]]] = {RIVALS: {}, NOT_RIVALS: {}}
+        for (a, b), verdict in p.verdicts.items():
+            if a in p.member_index and b in p.member_index:
+                x, y = p.member_index[a], p.member_index[b]
+                adjacency = self._verdicts[verdict["verdict"]]
+                adjacency.setdefault(x, set()).add(y)
+                adjacency.setdefault(y, set()).add(x)
 
     def _read_ties(self, i: int) -> None:
         """Member i's ties from the projection, both ways, into the symmetric adjacency."""
@@ -197,11 +214,9 @@ class NetworkFeatures:
         edges += [(a, b, d) for a, b, d in p.ties.in_edges(mid, data=True)]
         for a, b, data in edges:
             x, y = idx[a], idx[b]
-            if data["type"] in ("COMPETES_WITH", NOT_RIVALS):
-                adjacency = self._competing if data["type"] == "COMPETES_WITH" else \
-                    self._not_competing
-                adjacency.setdefault(x, set()).add(y)
-                adjacency.setdefault(y, set()).add(x)
+            if data["type"] == RIVAL_TIE:
+                self._competing.setdefault(x, set()).add(y)
+                self._competing.setdefault(y, set()).add(x)
             elif data["type"] in POSITIVE_TIES:
                 w = min(float(data.get("weight") or DEFAULT_TIE_WEIGHT), 1.0)
                 for u, v in ((x, y), (y, x)):
@@ -224,9 +239,12 @@ class NetworkFeatures:
             return out
 
         self.tie_strength = matrix(self._positive)
-        self.rivals = matrix({i: dict.fromkeys(js, 1.0) for i, js in self._competing.items()})
+        confirmed = self._verdicts[RIVALS]
+        self.rivals = matrix({i: dict.fromkeys(self._competing.get(i, set())
+                                               | confirmed.get(i, set()), 1.0)
+                              for i in self._competing.keys() | confirmed.keys()})
         self.not_rivals = matrix({i: dict.fromkeys(js, 1.0)
-                                  for i, js in self._not_competing.items()})
+                                  for i, js in self._verdicts[NOT_RIVALS].items()})
         self.linked = sp.csr_array(self.tie_strength > 0, dtype=np.float32)
         degree = np.asarray(self.linked.sum(axis=1)).ravel()
         self.degree = degree
@@ -252,10 +270,10 @@ class NetworkFeatures:
         - ``text``: the mean of the label and description similarities of ``_text`` (0-1);
         - ``tie``: strength of a direct positive tie; ``common``: common partners;
           ``adamic_adar``: :math:`\\sum_{z} 1/\\log \\deg z` over common partners;
-        - ``rival``: an explicit COMPETES_WITH tie; ``not_rival``: the facilitator said they do
-          not compete (a NOT_COMPETING tie); ``core_overlap``: core offers both have (the same
-          capability id: the most specific level each declares); ``same_sector``,
-          ``same_region``;
+        - ``rival``: an explicit COMPETES_WITH tie or a facilitator's confirmed rivalry;
+          ``not_rival``: a facilitator rejected the rivalry; ``core_overlap``: core offers both
+          have (the same capability id: the most specific level each declares);
+          ``same_sector``, ``same_region``: both declared and equal;
         - ``preferential``: :math:`\\log(1 + \\deg a \\deg b)`.
         """
         rows = np.asarray(rows)
@@ -302,18 +320,17 @@ class NetworkFeatures:
             case "core_overlap":
                 return _times_rows(self.core[rows], self.core)
             case "same_sector":
-                return (self.sector[rows, None] == self.sector[None, :]).astype(np.float32)
+                return same_value(self.sector, rows).astype(np.float32)
             case "same_region":
-                return (self.region[rows, None] == self.region[None, :]).astype(np.float32)
+                return same_value(self.region, rows).astype(np.float32)
             case "preferential":
                 return np.log1p(np.outer(self.degree[rows], self.degree)).astype(np.float32)
         raise KeyError(name)
 
     def competitor(self, f: dict[str, np.ndarray]) -> np.ndarray:
-        """Rivals: a COMPETES_WITH tie; or, inferred, the same market (sector and region) and a
-        core offer in common, unless a facilitator rejected the rivalry (NOT_COMPETING)."""
-        inferred = (f["same_sector"] > 0) & (f["same_region"] > 0) & (f["core_overlap"] > 0)
-        return (f["rival"] > 0) | (inferred & ~(f["not_rival"] > 0))
+        """Rivals by the one rule of ``matching.rivalry.competing``, from a block's features."""
+        return competing(f["rival"], f["not_rival"], f["same_sector"], f["same_region"],
+                         f["core_overlap"])
 
 
 def _times_rows(block: sp.csr_array, matrix: sp.csr_array) -> np.ndarray:

@@ -59,6 +59,9 @@ class NetworkProjection:
         "declined") and ``at`` (ISO timestamp), oldest first.
     version : int
         The stored network's version when it was read: it changes with every write.
+    verdicts : dict
+        Facilitators' verdicts on rivalry, keyed by the pair of member ids in ascending order:
+        ``{"verdict": "rivals" | "not_rivals", "note": str | None}`` (``matching.rivalry``).
     """
 
     network: dict[str, Any]
@@ -79,6 +82,7 @@ class NetworkProjection:
     hours: np.ndarray = None  # type: ignore[assignment]
     core_flags: sp.csr_array = None  # type: ignore[assignment]
     agents: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Older callers build projections without capacities or hours: none declared.
@@ -117,13 +121,15 @@ def build_projection(
     feedback: Iterable[Mapping[str, Any]] = (),
     version: int = 0,
     agents: Iterable[Mapping[str, Any]] = (),
+    verdicts: Iterable[Mapping[str, Any]] = (),
 ) -> NetworkProjection:
     """Build the projection from plain rows in the shape of the import document.
 
     ``taxonomy`` rows carry ``id``, ``label``, ``kind``, ``broader``, ``synonyms``; ``members``
     rows the member fields (with ``hours_per_month``) and their ``capabilities`` (with
     ``capacity``), ``weaknesses`` and ``needs`` lists; ``ties`` rows ``source``, ``target``,
-    ``type``, ``weight``, ``since``; ``agents`` rows the outside agents.
+    ``type``, ``weight``, ``since``; ``agents`` rows the outside agents; ``verdicts`` rows
+    ``a``, ``b``, ``verdict``, ``note`` (a facilitator's word on rivalry).
     """
     members = sorted(members, key=lambda m: m["id"])
     hierarchy = nx.DiGraph()
@@ -166,7 +172,28 @@ def build_projection(
         hours=np.array([np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
                         for m in members]),
         agents=_agents(agents),
+        verdicts=_verdicts(verdicts, set(member_ids)),
     )
+
+
+def _verdicts(rows: Iterable[Mapping[str, Any]], members: set[str]
+              ) -> dict[tuple[str, str], dict[str, Any]]:
+    out = {}
+    for row in rows:
+        a, b = sorted((row["a"], row["b"]))
+        if a != b and a in members and b in members:
+            out[(a, b)] = {"verdict": row["verdict"], "note": row.get("note")}
+    return dict(sorted(out.items()))
+
+
+def with_verdicts(projection: NetworkProjection, members: Iterable[str],
+                  verdicts: Iterable[Mapping[str, Any]]) -> NetworkProjection:
+    """The verdicts on pairs involving ``members`` replaced by ``verdicts``."""
+    members = set(members)
+    present = set(projection.member_index)
+    kept = {key: v for key, v in projection.verdicts.items() if not members & set(key)}
+    kept.update(_verdicts(verdicts, present))
+    return replace(projection, verdicts=dict(sorted(kept.items())))
 
 
 def _agents(agents: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -247,12 +274,14 @@ def with_members(projection: NetworkProjection, members: Iterable[Mapping[str, A
                                        ("severities", "weaknesses", "severity"),
                                        ("urgencies", "needs", "urgency"))}
     feedback = [f for f in p.feedback if f["member"] not in gone and f["candidate"] not in gone]
+    verdicts = {key: v for key, v in p.verdicts.items() if not set(gone) & set(key)}
     hours = np.concatenate([p.hours, np.full(len(member_ids) - len(p.hours), np.nan)])
     for i, m in zip(changed, rows):
         hours[i] = np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])
     updated = replace(p, member_ids=member_ids, member_index=index, needs=needs,
                       levels=arrays["capabilities"], severities=arrays["weaknesses"],
                       urgencies=arrays["needs"], feedback=feedback, hours=hours,
+                      verdicts=verdicts,
                       capacities=replace_rows(p.capacities, changed,
                                               _capacities(rows, p.capability_index)),
                       core_flags=replace_rows(p.core_flags, changed,

@@ -42,10 +42,11 @@ def firm(mid, caps=(), sector=None, region=None, hours=None):
     return row
 
 
-def project(members, ties=(), agents=()):
+def project(members, ties=(), agents=(), verdicts=()):
     return build_projection({"id": "t", "name": "T"}, TAXONOMY, members,
                             [{"source": a, "target": b, "type": k} for a, b, k in ties],
-                            agents=agents)
+                            agents=agents,
+                            verdicts=[{"a": a, "b": b, "verdict": v} for a, b, v in verdicts])
 
 
 def order(*reqs, **kwargs) -> Order:
@@ -89,7 +90,7 @@ def test_existing_ties_decide_between_equal_consortia() -> None:
 
 def test_rivals_of_the_lead_only_outside_their_core_offer_under_penalise() -> None:
     members = [firm("lead", [("weld", 5, 40)], sector="metal", region="north"),
-               firm("rival", [("weld", 5, 100), ("cert", 5, 10)], sector="metal",
+               firm("rival", [("weld", 5, 100), ("cert", 4, 10)], sector="metal",
                     region="north"),
                firm("other", [("weld", 3, 30)])]
     p = project(members)
@@ -104,6 +105,27 @@ def test_rivals_of_the_lead_only_outside_their_core_offer_under_penalise() -> No
     assert by_cap == {"weld": 70, "cert": 2}
     exclude = form_consortia(p, order(*ask, lead="lead", competitors="exclude"))["best"]
     assert "rival" not in {m["member"] for m in exclude["members"]}
+
+
+def test_a_facilitators_verdict_decides_who_may_sit_together() -> None:
+    members = [firm("lead", [("paint", 5, 40)]),
+               firm("a", [("weld", 5, 60)], sector="metal", region="north"),
+               firm("b", [("weld", 5, 60)], sector="metal", region="north"),
+               firm("c", [("weld", 3, 60)], sector="metal", region="south")]
+    ask = order(("paint", 40), ("weld", 120), lead="lead", competitors="exclude")
+
+    def chosen(verdicts=()):
+        best = form_consortia(project(members, verdicts=verdicts), ask)["best"]
+        return {m["member"] for m in best["members"]}, best["coverage"]
+
+    # a and b sell welding in the same market: inferred rivals, never both (c, weaker, joins)
+    together, coverage = chosen()
+    assert coverage == 1.0 and "c" in together and not {"a", "b"} <= together
+    # rejected: the two best welders together
+    assert chosen([("b", "a", "not_rivals")]) == ({"lead", "a", "b"}, 1.0)
+    # confirmed between c and both others (no inference there): only one welder fits
+    together, coverage = chosen([("a", "c", "rivals"), ("c", "b", "rivals")])
+    assert coverage == 0.75 and len(together) == 2 and "c" not in together
 
 
 def test_a_gap_names_the_agent_that_offers_it() -> None:
@@ -149,19 +171,24 @@ def _serves(c: str, d: str) -> bool:
     return c == d or CHILD_OF.get(c) == d
 
 
-def _brute_force(members, ties, reqs, lead, policy, max_members):
-    kinds = {t["id"]: t["kind"] for t in TAXONOMY}
+def _core(member) -> set[str]:
+    """Core offers: the top offers at level 3 or more (no member here marks ``core``)."""
+    top = max((c["level"] for c in member["capabilities"]), default=0)
+    return {c["id"] for c in member["capabilities"] if c["level"] == top >= 3}
+
+
+def _brute_force(members, ties, reqs, lead, policy, max_members, verdicts=()):
     ids = [m["id"] for m in members]
     by_id = {m["id"]: m for m in members}
     positive = {frozenset((a, b)) for a, b, k in ties if k in POSITIVE}
     rivals = {frozenset((a, b)) for a, b, k in ties if k == "COMPETES_WITH"}
     for a, b in itertools.combinations(ids, 2):
         ma, mb = by_id[a], by_id[b]
-        core = [{c["id"] for c in m["capabilities"] if kinds[c["id"]] in ("service", "product")
-                 and c["level"] >= 3} for m in (ma, mb)]
         if ma["sector"] and ma["sector"] == mb["sector"] and ma["region"] == mb["region"] \
-                and ma["region"] and core[0] & core[1]:
+                and ma["region"] and _core(ma) & _core(mb):
             rivals.add(frozenset((a, b)))
+    for a, b, verdict in verdicts:  # a facilitator's word overrides ties and inference
+        (rivals.add if verdict == "rivals" else rivals.discard)(frozenset((a, b)))
 
     def has_time(mid):
         hours = by_id[mid].get("hours_per_month")
@@ -175,7 +202,7 @@ def _brute_force(members, ties, reqs, lead, policy, max_members):
             for cap in by_id[mid]["capabilities"]:
                 if not cap.get("capacity"):
                     continue
-                core = kinds[cap["id"]] in ("service", "product") and cap["level"] >= 3
+                core = cap["id"] in _core(by_id[mid])
                 for r, (d, q, low) in enumerate(reqs):
                     if _serves(cap["id"], d) and cap["level"] >= low and not (penalised and core):
                         triples.append((mid, cap["id"], r, cap["capacity"], cap["level"]))
@@ -239,19 +266,22 @@ def _random_instance(rng: random.Random):
             for c in rng.sample(caps, rng.randint(1, 3))]
     lead = rng.choice([None, None] + [m["id"] for m in members if m.get("hours_per_month")
                                       in (None, 10)])
+    verdicts = [(a, b, rng.choice(["rivals", "not_rivals"]))
+                for a, b in itertools.combinations(ids, 2) if rng.random() < 0.2]
     return members, ties, reqs, lead, rng.choice(["include", "penalise", "exclude"]), \
-        rng.choice([None, 2, 3])
+        rng.choice([None, 2, 3]), verdicts
 
 
 @pytest.mark.parametrize("seed", range(60))
 def test_same_optimum_as_brute_force(seed: int) -> None:
-    members, ties, reqs, lead, policy, max_members = _random_instance(random.Random(seed))
-    p = project(members, ties)
+    members, ties, reqs, lead, policy, max_members, verdicts = _random_instance(
+        random.Random(seed))
+    p = project(members, ties, verdicts=verdicts)
     result = form_consortia(p, order(*reqs, lead=lead, competitors=policy,
                                      max_members=max_members))
     best = result["best"]
     coverage, n_members, n_ties, levels = _brute_force(members, ties, reqs, lead, policy,
-                                                       max_members)
+                                                       max_members, verdicts)
     assert best["coverage"] * len(reqs) == pytest.approx(coverage, abs=1e-3)
     assert len(best["members"]) == n_members
     assert best["ties_inside"] == n_ties

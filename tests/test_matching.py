@@ -237,11 +237,12 @@ def test_a_facilitator_can_reject_an_inferred_rivalry() -> None:
     ]
     taxonomy = [*TAXONOMY, {"id": "bread", "label": "Bread", "kind": "product"}]
 
-    def suggestion(ties):
-        projection = build_projection({"id": "t", "name": "T"}, taxonomy, members, ties)
+    def suggestion(verdicts):
+        projection = build_projection({"id": "t", "name": "T"}, taxonomy, members, [],
+                                      verdicts=verdicts)
         [found] = PartnerMatcher().fit(projection).suggest("shop")
         return found
 
     assert suggestion([]).competitor  # same market, the same core offer: inferred
-    rejected = suggestion([tie("shop", "baker", "NOT_COMPETING")])
+    rejected = suggestion([{"a": "baker", "b": "shop", "verdict": "not_rivals"}])
     assert not rejected.competitor and not any(r.kind == "competitor" for r in rejected.reasons)
