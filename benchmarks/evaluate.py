@@ -28,7 +28,7 @@ SEED_DIR = ROOT / "seed_data"
 CORDIS_DIR = next((d / "shared" / "data" / "cordis-h2020" for d in (ROOT.parent, ROOT.parents[1])
                    if (d / "shared" / "data" / "cordis-h2020").is_dir()),
                   ROOT.parent / "shared" / "data" / "cordis-h2020")
-ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned")
+ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned", "engine_gated")
 
 
 PARTS = ("SC1", "SC2", "SC3", "SC4", "SC5", "SC6", "SC7", "LEIT", "Innovation in SMEs")
@@ -75,7 +75,8 @@ def run_seed_networks(seeds: list[int], fraction: float, k: int) -> None:
 def uncertainty(data: ev.CordisData, out: dict, k: int, tie_seeds: list[int],
                 n_resamples: int) -> dict:
     """Tie-order spread of every baseline and the paired bootstrap of the engine's learned
-    ranker (the hand score when there is none) minus the best baseline, per subset."""
+    ranker (the hand score when there is none) and of the gated blend (when run) minus the
+    best baseline, per subset."""
     split, scores = out["split"], out["scores"]
     is_company = np.array([data.org_type[split.candidates[q]] == ev.COMPANY
                            for q in split.queries], bool)
@@ -86,13 +87,14 @@ def uncertainty(data: ev.CordisData, out: dict, k: int, tie_seeds: list[int],
                                 subsets, k, tie_seeds)
         for name in subsets:
             spread[name][method] = s[name]
-    engine = "engine_learned" if "engine_learned" in scores else "engine"
+    engines = ["engine_learned" if "engine_learned" in scores else "engine"]
+    engines += ["engine_gated"] if "engine_gated" in scores else []
     per_query = {m: ev.per_query_metrics(scores[m], split.queries, split.allowed,
-                                         split.relevant, k) for m in (*BASELINES, engine)}
-    compare = {name: ev.compare_to_best_baseline(per_query, engine, BASELINES, mask,
-                                                 n_resamples=n_resamples)
-               for name, mask in subsets.items()}
-    return {"spread": spread, "compare": compare, "method": engine}
+                                         split.relevant, k) for m in (*BASELINES, *engines)}
+    compare = {engine: {name: ev.compare_to_best_baseline(per_query, engine, BASELINES, mask,
+                                                          n_resamples=n_resamples)
+                        for name, mask in subsets.items()} for engine in engines}
+    return {"spread": spread, "compare": compare, "methods": engines}
 
 
 def verdict(cmp: dict) -> str:
@@ -112,7 +114,7 @@ def interval(c: dict) -> str:
 
 
 def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seeds: list[int],
-               n_resamples: int) -> None:
+               n_resamples: int, gated: bool = False) -> None:
     if not (CORDIS_DIR / "h2020.csv.gz").exists():
         print(f"CORDIS data not found at {CORDIS_DIR}; skipped.\n")
         return
@@ -122,7 +124,7 @@ def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seed
         print(f"## CORDIS H2020 {part}, temporal protocol\n")
         for cut in cuts:
             t0 = time.perf_counter()
-            out = ev.cordis_evaluation(data, cut, k=k, programme=part)
+            out = ev.cordis_evaluation(data, cut, k=k, programme=part, gated=gated)
             split, ranker = out["split"], out["ranker"]
             unc = uncertainty(data, out, k, tie_seeds, n_resamples)
             seconds = time.perf_counter() - t0
@@ -147,15 +149,19 @@ def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seed
             for name in ("overall", "companies"):
                 print(table(out["results"][name], k, f"{part} cut {cut}, {name}",
                             unc["spread"][name]))
-            label = ev.METHOD_LABELS[unc["method"]]
-            for name in ("overall", "companies"):
-                cmp = unc["compare"][name]
-                print(f"- {name}: {label} minus best baseline (paired bootstrap over queries, "
-                      f"{n_resamples} resamples, 95%): P@{k} {interval(cmp['precision'])} vs "
-                      f"{ev.METHOD_LABELS[cmp['precision']['baseline']]}, MRR "
-                      f"{interval(cmp['mrr'])} vs {ev.METHOD_LABELS[cmp['mrr']['baseline']]}: "
-                      f"{verdict(cmp)}.")
+            for method in unc["methods"]:
+                label = ev.METHOD_LABELS[method]
+                for name in ("overall", "companies"):
+                    cmp = unc["compare"][method][name]
+                    print(f"- {name}: {label} minus best baseline (paired bootstrap over "
+                          f"queries, {n_resamples} resamples, 95%): P@{k} "
+                          f"{interval(cmp['precision'])} vs "
+                          f"{ev.METHOD_LABELS[cmp['precision']['baseline']]}, MRR "
+                          f"{interval(cmp['mrr'])} vs "
+                          f"{ev.METHOD_LABELS[cmp['mrr']['baseline']]}: {verdict(cmp)}.")
             print()
+            if out.get("gate") is not None:
+                print_gate(out["gate"])
             if detail and ranker is not None:
                 print_validation(ranker)
             summary.append((part, cut, split, companies, unc))
@@ -185,26 +191,45 @@ def print_validation(ranker) -> None:
     print()
 
 
+def print_gate(gate) -> None:
+    """The gate's choices, all made on pre-cut validation windows."""
+    lo, hi = gate.thresholds
+    names = ("degree <= " + f"{lo:g}", f"{lo:g} < degree <= {hi:g}", f"degree > {hi:g}")
+    print("Gated blend (weights chosen per query group on the pre-cut validation windows; "
+          "score = (P@10 + MRR + P@10 + MRR companies) / 2, mean over windows):\n")
+    print("| query group (pre-cut degree) | validation queries per window | "
+          + " | ".join(ev.GATE_COMPONENTS) + " | score | score of PA alone |")
+    print("|---|---|" + "---|" * len(ev.GATE_COMPONENTS) + "---|---|")
+    for name, row in zip(names, gate.validation):
+        print(f"| {name} | {', '.join(map(str, row['queries']))} | "
+              + " | ".join(f"{row['weights'][c]:.2f}" for c in ev.GATE_COMPONENTS)
+              + f" | {row['score']:.3f} | {row['score_pa_only']:.3f} |")
+    print()
+
+
 def print_summary(summary: list, k: int) -> None:
     print(f"## Every part: engine minus the best baseline (paired bootstrap 95%)\n")
     print(f"| part | cut | subset | queries | method | P@{k} | best baseline P@{k} | "
           f"difference [95%] | MRR | best baseline MRR | difference [95%] | verdict |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    met = 0
+    met: dict[str, int] = {}
     for part, cut, split, companies, unc in summary:
-        for name in ("overall", "companies"):
-            cmp = unc["compare"][name]
-            p, m = cmp["precision"], cmp["mrr"]
-            v = verdict(cmp)
-            met += v == "ahead, target met"
-            n = len(split.queries) if name == "overall" else companies
-            print(f"| {part} | {cut} | {name} | {n} | {ev.METHOD_LABELS[unc['method']]} | "
-                  f"{p['method_value']:.3f} | {p['baseline_value']:.3f} "
-                  f"({ev.METHOD_LABELS[p['baseline']]}) | {interval(p)} | "
-                  f"{m['method_value']:.3f} | {m['baseline_value']:.3f} "
-                  f"({ev.METHOD_LABELS[m['baseline']]}) | {interval(m)} | {v} |")
-    print(f"\nTarget met (ahead on both, one interval above 0) in {met} of "
-          f"{2 * len(summary)} cells.\n")
+        for method in unc["methods"]:
+            for name in ("overall", "companies"):
+                cmp = unc["compare"][method][name]
+                p, m = cmp["precision"], cmp["mrr"]
+                v = verdict(cmp)
+                met[method] = met.get(method, 0) + (v == "ahead, target met")
+                n = len(split.queries) if name == "overall" else companies
+                print(f"| {part} | {cut} | {name} | {n} | {ev.METHOD_LABELS[method]} | "
+                      f"{p['method_value']:.3f} | {p['baseline_value']:.3f} "
+                      f"({ev.METHOD_LABELS[p['baseline']]}) | {interval(p)} | "
+                      f"{m['method_value']:.3f} | {m['baseline_value']:.3f} "
+                      f"({ev.METHOD_LABELS[m['baseline']]}) | {interval(m)} | {v} |")
+    for method, count in met.items():
+        print(f"\n{ev.METHOD_LABELS[method]}: target met (ahead on both, one interval above 0) "
+              f"in {count} of {2 * len(summary)} cells.")
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="every part at cut 2018 (or --cuts) and one summary table")
     parser.add_argument("--tie-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument("--gated", action="store_true",
+                        help="also the per-query gated blend (matching/evaluation/gate.py)")
     args = parser.parse_args(argv)
     if args.all_parts:
         args.cordis, args.part = True, list(PARTS)
@@ -232,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         run_seed_networks(args.seeds, args.fraction, k=5)
     if args.cordis:
         run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
-                   args.resamples)
+                   args.resamples, args.gated)
     print(f"Total runtime: {time.perf_counter() - t0:.0f} s.")
     return 0
 

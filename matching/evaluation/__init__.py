@@ -11,7 +11,8 @@ Everything here is pure (numpy, scipy, networkx, scikit-learn; no database). Thr
 - **protocols**: :func:`holdout_evaluation` hides random positive ties of a seed network;
   the ``cordis_*`` functions run the temporal benchmark of ``shared/data/cordis-h2020``
   (health projects, SC1, or any other programme part) including the engine with a ranker
-  learned on pre-cut data only; :mod:`matching.evaluation.uncertainty` gives paired bootstrap
+  learned on pre-cut data only, and :mod:`matching.evaluation.gate` a per-query gated blend of
+  baselines, an activity forecast and the engine; :mod:`matching.evaluation.uncertainty` gives paired bootstrap
   intervals and the spread of a metric over tie orders.
 
 Ranking conventions used by every method: a query ranks every candidate except itself and those
@@ -23,6 +24,7 @@ from the order of ids.
 from matching.evaluation.baselines import *  # noqa: F403
 from matching.evaluation.constants import *  # noqa: F403
 from matching.evaluation.cordis import *  # noqa: F403
+from matching.evaluation.gate import *  # noqa: F403
 from matching.evaluation.holdout import *  # noqa: F403
 from matching.evaluation.ranking import *  # noqa: F403
 from matching.evaluation.uncertainty import *  # noqa: F403

@@ -20,6 +20,7 @@ METHOD_LABELS = {
     "random": "random",
     "engine": "engine (hand score)",
     "engine_learned": "engine + learned ranker",
+    "engine_gated": "gated blend",
 }
 METRICS = ("precision", "recall", "mrr", "ndcg", "roc_auc")
 

@@ -538,7 +538,8 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
                       validation_horizons: Sequence[int] = (1, 2),
                       blend_weights: Sequence[float] = BLEND_WEIGHTS,
                       first_year: int = 2014, max_rows: int = 150_000, seed: int = 0,
-                      cache: dict | None = None, programme: str = HEALTH) -> LearnedRanker:
+                      cache: dict | None = None, programme: str = HEALTH,
+                      learned_out: dict | None = None) -> LearnedRanker:
     """Select and fit the engine's learned ranker for test cut ``cut`` on pre-cut data only.
 
     A *window* (t, h) uses features from projects starting before t and labels = the new pairs
@@ -559,7 +560,9 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
       such as SC2 early on) can neither train nor validate: it is skipped and listed in
       ``skipped_windows``. Raises ``ValueError`` when no (model, h) is left.
 
-    Nothing from projects starting at or after ``cut`` is read.
+    Nothing from projects starting at or after ``cut`` is read. With ``learned_out``, the
+    unblended per-row ranks of every fitted (model, h) on every validation window are kept in
+    it as ``learned_out[(t, v)][(model, h)]`` (for :func:`matching.evaluation.gate.cordis_fit_gate`).
     """
     cache = {} if cache is None else cache
     splits: dict[tuple[int, int], CordisSplit] = {}
@@ -599,6 +602,8 @@ def cordis_fit_ranker(data: CordisData, cut: int, *, horizons: Sequence[int] = (
                 t0 = time.perf_counter()
                 model = _models(seed)[name].fit(X, y)
                 learned_rank = rank_scores(predict_scores(model, val))
+                if learned_out is not None:
+                    learned_out.setdefault((t, v), {})[(name, h)] = learned_rank
                 res = cordis_summaries(data, val.split, {
                     w: (1.0 - w) * learned_rank + w * pa_rank for w in blend_weights})
                 per_config[(name, h)].append({
@@ -637,27 +642,38 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
                       models: Sequence[str] = ("logreg", "hgb_small"),
                       horizons: Sequence[int] = (1, 2),
                       validation_horizons: Sequence[int] = (1, 2),
-                      programme: str = HEALTH) -> dict[str, Any]:
+                      programme: str = HEALTH, gated: bool = False) -> dict[str, Any]:
     """Every method on one cut of one programme part, in the same run: the baselines, the
     engine's hand score on :func:`cordis_projection` and the engine's learned ranker
     (:func:`cordis_fit_ranker`, fitted before the cut). Returns ``{"split", "results":
     {"overall"|"companies": {method: metrics}}, "ranker", "scores", "ranker_error"}``; without
     a fittable pre-cut window ``ranker`` is None, ``ranker_error`` says why and the results have
-    no ``engine_learned``."""
+    no ``engine_learned``. With ``gated``, also the per-query gated blend
+    (:mod:`matching.evaluation.gate`, fitted on the same pre-cut windows) as ``engine_gated``,
+    its choices in ``gate``."""
     _log(f"CORDIS {programme} cut {cut}: test split and features")
     split = cordis_split(data, cut, programme=programme)
     features = cordis_pair_features(data, split)
     scores = cordis_baseline_scores(data, split, seed=seed)
     scores["engine"] = features.pair["engine_hand_score"]
     _log(f"CORDIS {programme} cut {cut}: model selection before the cut")
-    ranker, error = None, None
+    ranker, error, gate = None, None, None
+    cache: dict = {}
+    learned_val: dict = {}
     try:
         ranker = cordis_fit_ranker(data, cut, models=models, horizons=horizons,
                                    validation_horizons=validation_horizons, seed=seed,
-                                   programme=programme)
+                                   programme=programme, cache=cache, learned_out=learned_val)
         scores["engine_learned"] = ranker.score(features)
     except ValueError as exc:
         error = str(exc)
         _log(f"  no learned ranker: {error}")
+    if ranker is not None and gated:
+        from matching.evaluation.gate import cordis_fit_gate, cordis_gate_scores
+
+        _log(f"CORDIS {programme} cut {cut}: gate before the cut")
+        gate = cordis_fit_gate(data, ranker, cache, learned_val, k=k)
+        scores["engine_gated"] = cordis_gate_scores(gate, ranker, features, cache)
+    cache.clear()
     return {"split": split, "results": cordis_summaries(data, split, scores, k=k),
-            "ranker": ranker, "scores": scores, "ranker_error": error}
+            "ranker": ranker, "scores": scores, "ranker_error": error, "gate": gate}
