@@ -5,6 +5,8 @@
     python benchmarks/evaluate.py --cordis --cuts 2018 --seeds 0 1 2 3 4
     python benchmarks/evaluate.py --cordis --no-seed-networks --part SC4 --cuts 2018
     python benchmarks/evaluate.py --no-seed-networks --all-parts   # 9 parts at 2018, one table
+    python benchmarks/evaluate.py --no-seed-networks --all-parts --gated   # and the gated blend
+    python benchmarks/evaluate.py --no-seed-networks --consortium --all-parts  # consortia
 
 Prints markdown tables on stdout, progress on stderr. See docs/evaluation.md.
 """
@@ -191,6 +193,44 @@ def print_validation(ranker) -> None:
     print()
 
 
+def run_consortium(cuts: list[int], parts: list[str], n_resamples: int) -> None:
+    """Consortium completion (matching/evaluation/consortium.py) per part and cut."""
+    from matching.evaluation import consortium as cs
+
+    if not (CORDIS_DIR / "h2020.csv.gz").exists():
+        print(f"CORDIS data not found at {CORDIS_DIR}; skipped.\n")
+        return
+    data = ev.cordis_load(CORDIS_DIR)
+    labels = {**ev.METHOD_LABELS, **cs.CONSORTIUM_LABELS}
+    for part in parts:
+        for cut in cuts:
+            t0 = time.perf_counter()
+            out = cs.consortium_evaluation(data, cut, part, n_resamples=n_resamples)
+            task, n = out["task"], out["n_queries"]
+            print(f"## Consortium completion, {part}, cut {cut}: projects {cut}-{task.end}\n")
+            print(f"{n['overall']} projects (queries; {n['companies']} with a company partner), "
+                  f"{len(task.nodes)} candidates, "
+                  f"{sum(len(r) for r in task.relevant)} positives; "
+                  f"{time.perf_counter() - t0:.0f} s.\n")
+            print("| method | P@10 | R@20 | MRR | P@10 companies | R@20 companies | "
+                  "MRR companies |")
+            print("|---|---|---|---|---|---|---|")
+            for method in (*cs.CONSORTIUM_BASELINES, "engine"):
+                o, c = out["means"]["overall"][method], out["means"]["companies"][method]
+                print(f"| {labels[method]} | {o['precision']:.3f} | {o['recall']:.3f} | "
+                      f"{o['mrr']:.3f} | {c['precision']:.3f} | {c['recall']:.3f} | "
+                      f"{c['mrr']:.3f} |")
+            print()
+            for sub, cmp in out["compare"].items():
+                print(f"- {sub}: engine minus best baseline (paired bootstrap, {n_resamples} "
+                      "resamples, 95%): " + "; ".join(
+                          f"{name} {interval(cmp[m])} vs {labels[cmp[m]['baseline']]}"
+                          for m, name in (("precision", "P@10"), ("recall", "R@20"),
+                                          ("mrr", "MRR"))) + ".")
+            print()
+            sys.stdout.flush()
+
+
 def print_gate(gate) -> None:
     """The gate's choices, all made on pre-cut validation windows."""
     lo, hi = gate.thresholds
@@ -245,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="every part at cut 2018 (or --cuts) and one summary table")
     parser.add_argument("--tie-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument("--consortium", action="store_true",
+                        help="consortium completion per --part (or every part with "
+                             "--all-parts) and --cuts, instead of link prediction")
     parser.add_argument("--gated", action="store_true",
                         help="also the per-query gated blend (matching/evaluation/gate.py)")
     args = parser.parse_args(argv)
@@ -257,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
           f"Python {platform.python_version()}.\n")
     if not args.no_seed_networks:
         run_seed_networks(args.seeds, args.fraction, k=5)
-    if args.cordis:
+    if args.consortium:
+        run_consortium(args.cuts, args.part, args.resamples)
+    elif args.cordis:
         run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
                    args.resamples, args.gated)
     print(f"Total runtime: {time.perf_counter() - t0:.0f} s.")
