@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -118,35 +117,44 @@ class _Problem:
     def __init__(self, p: NetworkProjection, order: Order, available: np.ndarray):
         self.p, self.order = p, order
         S = coverage_matrix(p.taxonomy, p.capability_ids)
-        caps = sp.csr_array(p.capacities)
-        levels = sp.csr_array(p.levels)
         units = [p.taxonomy.nodes[c].get("unit") for c in p.capability_ids]
         lead = p.member_index[order.lead] if order.lead is not None else None
         by_member: dict[int, list[tuple[int, int, float, float]]] = {}
         self.unsized: dict[int, list[str]] = {}
         self.no_time: dict[int, list[str]] = {}
+        serving_of = []
+        for req in order.requirements:
+            d = p.capability_index[req.capability]
+            row = S[[d], :]
+            serving_of.append([c for c, cover in zip(row.indices.tolist(), row.data.tolist())
+                               if cover >= SUPPLY_COVERAGE
+                               and (units[c] == units[d] or not units[c] or not units[d])])
+        # The serving columns only, sliced once and read column by column.
+        columns = sorted({c for serving in serving_of for c in serving})
+        at = {c: k for k, c in enumerate(columns)}
+        levels = sp.csc_array(p.levels[:, columns]) if columns else None
+        caps = sp.csc_array(p.capacities[:, columns]) if columns else None
         offers_of: list[dict[int, list[tuple[int, float, float]]]] = []
         kept: set[int] = set()
         for r, req in enumerate(order.requirements):
-            d = p.capability_index[req.capability]
-            row = S[[d], :]
-            serving = [c for c, cover in zip(row.indices.tolist(), row.data.tolist())
-                       if cover >= SUPPLY_COVERAGE and (units[c] == units[d] or not units[c]
-                                                        or not units[d])]
             offers: dict[int, list[tuple[int, float, float]]] = {}
-            for c in serving:
-                column = levels[:, [c]].tocoo()
-                sizes = caps[:, [c]].toarray().ravel()
-                for i, level in zip(column.row.tolist(), column.data.tolist()):
+            for c in serving_of[r]:
+                k = at[c]
+                rows = levels.indices[levels.indptr[k]:levels.indptr[k + 1]].tolist()
+                values = levels.data[levels.indptr[k]:levels.indptr[k + 1]].tolist()
+                sizes = dict(zip(caps.indices[caps.indptr[k]:caps.indptr[k + 1]].tolist(),
+                                 caps.data[caps.indptr[k]:caps.indptr[k + 1]].tolist()))
+                for i, level in zip(rows, values):
                     if level < req.min_level:
                         continue
-                    if sizes[i] <= 0:
+                    size = sizes.get(i, 0.0)
+                    if size <= 0:
                         self.unsized.setdefault(r, []).append(p.member_ids[i])
                         continue
                     if available[i] < (LEAD_HOURS if i == lead else MEMBER_HOURS):
                         self.no_time.setdefault(r, []).append(p.member_ids[i])
                         continue
-                    offers.setdefault(i, []).append((c, float(sizes[i]), level))
+                    offers.setdefault(i, []).append((c, float(size), level))
             offers_of.append(offers)
             kept.update(_largest(offers, req.quantity, p.member_ids))
         for i in kept:  # a kept member brings everything it can deliver, for any requirement
@@ -166,15 +174,21 @@ class _Problem:
         self.rivals = rival_pairs(p, self.members) if order.competitors != "include" else []
         self.tie_pairs = self._tie_pairs()
 
-    def _tie_pairs(self) -> list[tuple[int, int]]:
+    def _candidate_edges(self, kinds: frozenset[str]) -> list[tuple[int, int]]:
+        """Candidate pairs joined by a tie of one of ``kinds``, each once, smaller first: only
+        the candidates' own edges are read, never the whole network's."""
         p = self.p
         pairs: set[tuple[int, int]] = set()
-        for a, b, kind in p.ties.edges(keys=True):
-            ia, ib = p.member_index.get(a, -1), p.member_index.get(b, -1)
-            if kind in POSITIVE_TIES and ia in self.position and ib in self.position and ia != ib:
-                ka, kb = self.position[ia], self.position[ib]
-                pairs.add((min(ka, kb), max(ka, kb)))
+        for a, b, kind in p.ties.out_edges([p.member_ids[i] for i in self.members], keys=True):
+            ib = p.member_index.get(b, -1)
+            if kind in kinds and ib in self.position:
+                ka, kb = self.position[p.member_index[a]], self.position[ib]
+                if ka != kb:
+                    pairs.add((min(ka, kb), max(ka, kb)))
         return sorted(pairs)
+
+    def _tie_pairs(self) -> list[tuple[int, int]]:
+        return self._candidate_edges(POSITIVE_TIES)
 
 
 def _largest(offers: dict[int, list[tuple[int, float, float]]], quantity: float,
@@ -183,11 +197,11 @@ def _largest(offers: dict[int, list[tuple[int, float, float]]], quantity: float,
     ``2k + CANDIDATE_SLACK`` first (at most ``CANDIDATES_PER_REQUIREMENT``), with k the fewest of
     them that could cover the quantity alone. Fewer members is the second aim, so smaller
     suppliers further down rarely matter, and the program stays small at 10,000 members."""
-    ranked = sorted(offers, key=lambda i: (-max(o[1] for o in offers[i]),
-                                            -max(o[2] for o in offers[i]), ids[i]))
+    size = {i: max(o[1] for o in found) for i, found in offers.items()}
+    ranked = sorted(offers, key=lambda i: (-size[i], -max(o[2] for o in offers[i]), ids[i]))
     total, needed = 0.0, len(ranked)
     for k, i in enumerate(ranked, start=1):
-        total += max(o[1] for o in offers[i])
+        total += size[i]
         if total >= quantity:
             needed = k
             break
@@ -442,20 +456,42 @@ def _describe(prob: _Problem, model: _Model, x: np.ndarray, directory: AgentDire
             "reason": _consortium_reason(p, members, coverage, len(inside), gaps)}
 
 
+def _positive_neighbours(p: NetworkProjection, mid: str) -> set[str]:
+    """Members tied to ``mid`` by trust, collaboration or supply, in either direction."""
+    out = {b for _, b, kind in p.ties.out_edges(mid, keys=True) if kind in POSITIVE_TIES}
+    out.update(a for a, _, kind in p.ties.in_edges(mid, keys=True) if kind in POSITIVE_TIES)
+    out.discard(mid)
+    return {m for m in out if m in p.member_index}
+
+
 def _trust_paths(p: NetworkProjection, members: list[str], lead: str | None
                  ) -> dict[str, list[str]]:
     """Per member, the shortest chain of trust, collaboration or supply ties to the lead (or to
-    the best-tied member when there is none), through anyone in the network, at most 3 steps."""
-    graph = nx.Graph()
-    graph.add_nodes_from(p.member_ids)
-    graph.add_edges_from((a, b) for a, b, kind in p.ties.edges(keys=True)
-                         if kind in POSITIVE_TIES)
+    the best-tied member when there is none), through anyone in the network, at most 3 steps;
+    among chains of equal length the one through the smallest ids. A breadth-first search from
+    the hub that reads only the ties it reaches (at 10,000 members, building a graph of the
+    whole network took longer than the integer program)."""
     if not members:
         return {}
-    hub = lead or max(sorted(members), key=lambda m: sum(1 for o in members
-                                                          if graph.has_edge(m, o)))
-    reach = nx.single_source_shortest_path(graph, hub, cutoff=3)
-    return {m: reach.get(m, []) for m in members}
+    inside = set(members)
+    if lead is None:
+        known = {m: len(_positive_neighbours(p, m) & inside) for m in members}
+        hub = max(sorted(members), key=lambda m: known[m])
+    else:
+        hub = lead
+    paths = {hub: [hub]}
+    frontier = [hub]
+    for _ in range(3):
+        if inside <= paths.keys():
+            break
+        following = []
+        for node in frontier:
+            for other in sorted(_positive_neighbours(p, node)):
+                if other not in paths:
+                    paths[other] = paths[node] + [other]
+                    following.append(other)
+        frontier = following
+    return {m: paths.get(m, []) for m in members}
 
 
 def _gap_reason(prob: _Problem, r: int, agents: list[dict[str, Any]], missing: float) -> str:
