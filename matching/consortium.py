@@ -38,6 +38,7 @@ TIME_LIMIT_S: float | None = None  # per integer program; None: to optimality (b
 # answer says whether it was proven (``exact``). A node limit would be deterministic, but each
 # node of these programs costs a full LP: 200 nodes took longer than an unbounded solve.
 TIE_BREAK_LIMIT_S = 0.5
+SWAP_TRIALS = 40  # linear programs tried for an alternative by one swap (_Model.swapped)
 COMPETITOR_POLICIES = ("include", "penalise", "exclude")
 
 
@@ -276,10 +277,24 @@ class _Model:
         self.bounds = Bounds(lower_bounds, upper_bounds)
         self.integrality = np.r_[np.ones(n_y), np.zeros(n_x), np.ones(n_z + n_t)]
         self.timed_out = False
+        self.size_proven = False  # coverage and size of the last solve proven optimal
+        self.matrix = _matrix(rows, self.n)
+        self.lower_array, self.upper_array = np.array(lower), np.array(upper)
+        self.triples_of: dict[int, list[int]] = {}
+        for j, t in enumerate(prob.triples):
+            self.triples_of.setdefault(t.i, []).append(j)
+        self.rivals_of: dict[int, set[int]] = {}
+        for a, b in prob.rivals:
+            self.rivals_of.setdefault(a, set()).add(b)
+            self.rivals_of.setdefault(b, set()).add(a)
 
-    def solve(self, cuts: list[list[int]]) -> np.ndarray | None:
+    def solve(self, cuts: list[list[int]], start: np.ndarray | None = None
+              ) -> np.ndarray | None:
         """Lexicographic optimum avoiding every member set in ``cuts``: most coverage, then
-        fewest members, then most ties inside, then best quantity-weighted levels."""
+        fewest members, then most ties inside, then best quantity-weighted levels.
+
+        ``start``: a solution avoiding ``cuts`` already known to be optimal on coverage and size
+        (see ``swapped``); only ties and levels are then optimised, from it."""
         if not self.n:
             return None if cuts else np.zeros(0)
         rows, lower, upper = list(self.rows), list(self.lower), list(self.upper)
@@ -287,41 +302,120 @@ class _Model:
             rows.append(dict.fromkeys(members, 1.0))
             lower.append(-np.inf)
             upper.append(len(members) - 1.0)
-        stages = [(-self.coverage, None), (self.members_row, self.coverage),
-                  (-self.ties_row, self.members_row), (-self.levels, self.ties_row)]
-        x = None
-        for stage, (objective, fixed) in enumerate(stages):
-            if fixed is not None and x is not None:
-                value = float(fixed @ x)
-                slack = 1e-7 * max(1.0, abs(value))
-                rows.append({j: float(v) for j, v in enumerate(fixed) if v})
-                if fixed is self.coverage:
-                    lower.append(value - slack)
-                    upper.append(np.inf)
-                elif fixed is self.members_row:
-                    lower.append(-np.inf)
-                    upper.append(round(value) + 0.5)
-                else:  # ties: at least as many
-                    lower.append(round(value) - 0.5)
-                    upper.append(np.inf)
-            found = self._milp(objective, rows, lower, upper,
+        objectives = [-self.coverage, self.members_row, -self.ties_row, -self.levels]
+
+        def keep(stage: int, x: np.ndarray) -> None:
+            """Hold stage ``stage``'s aim at the value ``x`` reaches, in every later stage."""
+            row = (self.coverage, self.members_row, self.ties_row)[stage]
+            value = float(row @ x)
+            rows.append({j: float(v) for j, v in enumerate(row) if v})
+            if stage == 0:  # coverage: at least as much
+                lower.append(value - 1e-7 * max(1.0, abs(value)))
+                upper.append(np.inf)
+            elif stage == 1:  # members: at most as many
+                lower.append(-np.inf)
+                upper.append(round(value) + 0.5)
+            else:  # ties: at least as many
+                lower.append(round(value) - 0.5)
+                upper.append(np.inf)
+
+        x = start
+        first = 2 if start is not None else 0
+        for stage in range(first):
+            keep(stage, x)
+        for stage in range(first, len(objectives)):
+            if stage > first:
+                keep(stage - 1, x)
+            if stage == 2 and start is None:
+                self.size_proven = not self.timed_out
+            found = self._milp(objectives[stage], rows, lower, upper,
                                limit=TIE_BREAK_LIMIT_S if stage >= 2 else None)
             if found is None:  # a tie-break that found nothing in its time keeps the last answer
                 if stage >= 2 and x is not None:
                     break
                 return None
+            if x is not None and objectives[stage] @ found > \
+                    objectives[stage] @ x + 1e-7 * max(1.0, abs(objectives[stage] @ x)):
+                break  # a tie-break cut short found worse than what it started from
             x = found
+        return x
+
+    def swapped(self, x: np.ndarray, cuts: list[list[int]]) -> np.ndarray | None:
+        """A solution as good as ``x`` on coverage and size that avoids every member set in
+        ``cuts``: ``x``'s members with one swapped for a member outside, or None.
+
+        Each cut only takes solutions away, so when ``x`` was optimal on coverage and size, any
+        such swap is optimal on both for the next alternative with no search: only ties and
+        levels are left to optimise. Each swap tried is one linear program (the quantities, with
+        the members fixed), at most ``SWAP_TRIALS`` of them, the likeliest first: a member
+        outside that can take over most of what the leaving one supplied."""
+        prob = self.prob
+        chosen = [k for k in range(self.n_y) if x[k] > 0.5]
+        inside = set(chosen)
+        target = float(self.coverage @ x)
+        supplied: dict[int, dict[int, float]] = {k: {} for k in chosen}
+        for j, t in enumerate(prob.triples):
+            if t.i in inside and x[self.x0 + j] > 1e-9:
+                supplied[t.i][t.r] = supplied[t.i].get(t.r, 0.0) + float(x[self.x0 + j])
+        offer: dict[int, dict[int, float]] = {}
+        spare: dict[int, float] = {}  # per requirement, capacity the members inside leave unused
+        used: dict[tuple[int, int], float] = {}
+        for j, t in enumerate(prob.triples):
+            used[t.i, t.c] = used.get((t.i, t.c), 0.0) + float(x[self.x0 + j])
+        for t in prob.triples:
+            if t.i not in inside:
+                can = offer.setdefault(t.i, {})
+                can[t.r] = can.get(t.r, 0.0) + t.capacity
+            else:
+                spare[t.r] = spare.get(t.r, 0.0) + max(t.capacity - used[t.i, t.c], 0.0)
+        cut_sets = [set(c) for c in cuts]
+        trials = []
+        for out in chosen:
+            if out == prob.lead:
+                continue
+            rest = inside - {out}
+            for into, can in offer.items():
+                if self.rivals_of.get(into, set()) & rest:
+                    continue
+                if any(c <= rest | {into} for c in cut_sets):
+                    continue
+                left = sum(max(q - can.get(r, 0.0) - spare.get(r, 0.0), 0.0)
+                           for r, q in supplied[out].items())
+                taken = sum(min(q, can.get(r, 0.0)) for r, q in supplied[out].items())
+                trials.append((round(left, 6), -round(taken, 6), out, into))
+        for *_, out, into in sorted(trials)[:SWAP_TRIALS]:
+            found = self._with_members((inside - {out}) | {into}, target)
+            if found is not None:
+                return found
+        return None
+
+    def _with_members(self, members: set[int], coverage: float) -> np.ndarray | None:
+        """The quantities with exactly ``members`` in, if they reach ``coverage``; checked
+        against every constraint row."""
+        lb, ub = self.bounds.lb.copy(), self.bounds.ub.copy()
+        y = np.array([1.0 if k in members else 0.0 for k in range(self.n_y)])
+        lb[:self.n_y] = ub[:self.n_y] = y
+        result = milp(-self.coverage, integrality=np.zeros(self.n), bounds=Bounds(lb, ub),
+                      constraints=LinearConstraint(self.matrix, self.lower_array,
+                                                   self.upper_array))
+        if result.x is None or -result.fun < coverage - 1e-7 * max(1.0, coverage):
+            return None
+        x = np.array(result.x)
+        x[:self.n_y] = y
+        x[self.z0:self.t0] = np.ceil(x[self.z0:self.t0] - 1e-6)  # 1 only where both are in
+        for e, (a, b) in enumerate(self.prob.tie_pairs):
+            x[self.t0 + e] = 1.0 if a in members and b in members else 0.0
+        values = self.matrix @ x
+        tol = 1e-6
+        if np.any(values < self.lower_array - tol) or np.any(values > self.upper_array + tol):
+            return None
         return x
 
     def _milp(self, objective: np.ndarray, rows: list[dict[int, float]], lower: list[float],
               upper: list[float], limit: float | None = None) -> np.ndarray | None:
         constraints = None
         if rows:
-            r_idx = [r for r, row in enumerate(rows) for _ in row]
-            c_idx = [c for row in rows for c in row]
-            vals = [v for row in rows for v in row.values()]
-            A = sp.csr_array((vals, (r_idx, c_idx)), shape=(len(rows), self.n))
-            constraints = LinearConstraint(A, lower, upper)
+            constraints = LinearConstraint(_matrix(rows, self.n), lower, upper)
         options: dict[str, Any] = {"mip_rel_gap": 0.0}
         limits = [t for t in (TIME_LIMIT_S, limit) if t is not None]
         if limits:
@@ -335,6 +429,13 @@ class _Model:
         x[:self.n_y] = np.round(x[:self.n_y])
         x[self.t0:] = np.round(x[self.t0:])
         return x
+
+
+def _matrix(rows: list[dict[int, float]], n: int) -> sp.csr_array:
+    r_idx = [r for r, row in enumerate(rows) for _ in row]
+    c_idx = [c for row in rows for c in row]
+    vals = [v for row in rows for v in row.values()]
+    return sp.csr_array((vals, (r_idx, c_idx)), shape=(len(rows), n))
 
 
 def form_consortia(projection: NetworkProjection, order: Order, *, alternatives: int = 2,
@@ -363,7 +464,9 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
     common, unless a facilitator rejected it) never sit together under ``exclude``; under
     ``penalise`` they may, but then each supplies only requirements outside its core offers (:math:`x_{icr} \le cap_{ic} (1 - z_{ij})` for core c, with
     :math:`z_{ij} \ge y_i + y_j - 1`), except the lead: the order is its own business. Each
-    alternative must drop at least one member of every earlier answer. Coverage and the number
+    alternative must drop at least one member of every earlier answer; it is first sought one
+    swap away from the last answer (``_Model.swapped``): cuts only take solutions away, so a swap
+    as good on coverage and size is optimal on both, proven with no search. Coverage and the number
     of members are always proven optimal; ties and levels are proven within
     ``TIE_BREAK_LIMIT_S`` each (every small network and the seeds: at once), otherwise the best
     found is kept and ``exact`` is false. The
@@ -385,8 +488,12 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
     directory = AgentDirectory(p)
     answers: list[dict[str, Any]] = []
     cuts: list[list[int]] = []
+    x = None
     for _ in range(1 + max(alternatives, 0)):
-        x = model.solve(cuts)
+        # An alternative first tries one swap from the last answer: optimal on coverage and size
+        # at once when that answer was (see _Model.swapped), else the full program.
+        start = model.swapped(x, cuts) if x is not None and model.size_proven else None
+        x = model.solve(cuts, start)
         if x is None:
             break
         chosen = [k for k in range(model.n_y) if x[k] > 0.5]

@@ -177,7 +177,7 @@ def _core(member) -> set[str]:
     return {c["id"] for c in member["capabilities"] if c["level"] == top >= 3}
 
 
-def _brute_force(members, ties, reqs, lead, policy, max_members, verdicts=()):
+def _brute_force(members, ties, reqs, lead, policy, max_members, verdicts=(), avoid=()):
     ids = [m["id"] for m in members]
     by_id = {m["id"]: m for m in members}
     positive = {frozenset((a, b)) for a, b, k in ties if k in POSITIVE}
@@ -231,6 +231,8 @@ def _brute_force(members, ties, reqs, lead, policy, max_members, verdicts=()):
         for extra in itertools.combinations(pool, size):
             subset = ([lead] if lead else []) + list(extra)
             if max_members is not None and len(subset) > max_members:
+                continue
+            if any(set(earlier) <= set(subset) for earlier in avoid):
                 continue
             if policy == "exclude" and any(frozenset(p) in rivals
                                            for p in itertools.combinations(subset, 2)):
@@ -295,3 +297,40 @@ def test_same_optimum_as_brute_force(seed: int) -> None:
             assert sum(s["quantity"] for s in r["supplies"]) <= r["quantity"] + 1e-6
     sets = [frozenset(m["member"] for m in a["members"]) for a in [best, *result["alternatives"]]]
     assert len(set(sets)) == len(sets)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_each_alternative_is_the_optimum_without_the_earlier_answers(seed: int) -> None:
+    # An alternative found by swapping one member of the last answer skips the search for the
+    # best coverage and size: brute force over the member sets left must agree.
+    members, ties, reqs, lead, policy, max_members, verdicts = _random_instance(
+        random.Random(seed))
+    p = project(members, ties, verdicts=verdicts)
+    result = form_consortia(p, order(*reqs, lead=lead, competitors=policy,
+                                     max_members=max_members))
+    answers = [result["best"], *result["alternatives"]]
+    for k, answer in enumerate(answers[1:], start=1):
+        earlier = [[m["member"] for m in a["members"]] for a in answers[:k]]
+        coverage, n_members, n_ties, levels = _brute_force(
+            members, ties, reqs, lead, policy, max_members, verdicts, avoid=earlier)
+        assert answer["coverage"] * len(reqs) == pytest.approx(coverage, abs=1e-3)
+        assert len(answer["members"]) == n_members
+        assert answer["exact"]
+        assert answer["ties_inside"] == n_ties
+        got = sum(s["level"] * s["quantity"] / r["quantity"] for r in answer["requirements"]
+                  for s in r["supplies"])
+        assert got == pytest.approx(levels, abs=1e-3)
+
+
+def test_alternatives_by_one_swap_keep_the_size_and_prefer_ties() -> None:
+    # Three interchangeable suppliers: every pair covers the order, so each alternative is one
+    # swap away from the last, and among the swaps the one keeping a trust tie comes first.
+    members = [firm(m, [("weld", 4, 50)]) for m in ("a", "b", "c", "d")]
+    p = project(members, ties=[("a", "b", "TRUSTS"), ("c", "d", "TRUSTS"), ("b", "d", "TRUSTS")])
+    result = form_consortia(p, order(("weld", 100)))
+    sets = [sorted(m["member"] for m in a["members"]) for a in [result["best"],
+                                                                 *result["alternatives"]]]
+    assert len(sets) == 3 and len({tuple(s) for s in sets}) == 3
+    assert all(len(s) == 2 for s in sets)
+    assert all(a["ties_inside"] == 1 and a["exact"] and a["coverage"] == 1.0
+               for a in [result["best"], *result["alternatives"]])
