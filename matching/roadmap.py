@@ -192,6 +192,7 @@ def _core(p: NetworkProjection, cid: str) -> bool:
 
 class _Ties:
     def __init__(self, p: NetworkProjection):
+        self._trust: dict[tuple[tuple[str, ...], str | None], dict[str, Any]] = {}
         self.positive: dict[str, set[str]] = {m: set() for m in p.member_ids}
         self.rival: dict[str, set[str]] = {m: set() for m in p.member_ids}
         for a, b, kind in p.ties.edges(keys=True):
@@ -203,6 +204,13 @@ class _Ties:
 
     def trust(self, members: list[str], around: str | None = None) -> dict[str, Any]:
         """Ties inside ``members``; rival pairs only with ``around`` when given."""
+        key = (tuple(members), around)
+        cached = self._trust.get(key)
+        if cached is None:
+            cached = self._trust[key] = self._count(members, around)
+        return {**cached, "rival_pairs": [list(r) for r in cached["rival_pairs"]]}
+
+    def _count(self, members: list[str], around: str | None) -> dict[str, Any]:
         inside = set(members)
         known = {m: len(self.positive[m] & inside) for m in members}
         tied = sum(known.values()) // 2
@@ -214,9 +222,23 @@ class _Ties:
                 "rival_pairs": [list(r) for r in rivals]}
 
 
+@dataclass
+class Plan:
+    """What one scheduling run decided, step by step: a variation of its steps (a member's own
+    view: the same public steps and a few of its own) is rescheduled from it in a fraction of the
+    time (``plan_roadmap``'s ``base``)."""
+
+    ties: _Ties
+    keys: dict[str, tuple[int, float, float]]  # step id -> rank key (depth, -rate, -tied)
+    steps: dict[str, Step]  # step id -> the step as given
+    entries: dict[str, tuple[dict[str, Any], Step | None, int]]  # id -> entry, shrunk step, start
+    committed: dict[str, float]
+
+
 def plan_roadmap(p: NetworkProjection, steps: list[Step], *,
                  committed: Mapping[str, float] | None = None,
-                 running: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                 running: Sequence[Mapping[str, Any]] = (),
+                 base: Plan | None = None, member: str | None = None) -> dict[str, Any]:
     r"""Order and schedule ``steps``; deterministic.
 
     Order: by effective depth (the kind's depth of integration, one more when rivals would share
@@ -232,58 +254,120 @@ def plan_roadmap(p: NetworkProjection, steps: list[Step], *,
     ``hours_per_month`` minus ``committed`` (hours already given to running projects).
     ``running`` are the network's projects in progress: a step they already cover is shown as
     running, not planned again.
+
+    ``base`` (from ``public_plan`` on the same projection): a step whose members met no change
+    before it (a step new or scheduled differently, other hours committed) keeps the base's
+    decision, which the schedule would repeat exactly; the others are scheduled anew.
+    ``member``: only that member's first step is worked out (``first_steps``).
     """
-    committed = dict(committed or {})
-    ties = _Ties(p)
+    planned, ties, _ = _schedule(p, steps, dict(committed or {}), running, base)
+    return _finish(p, planned, ties, member)
+
+
+def public_plan(p: NetworkProjection, steps: list[Step]) -> Plan:
+    """The schedule of ``steps`` with no hours committed and no project running, kept as the
+    base of every member's own view (``plan_roadmap``)."""
+    return _schedule(p, steps, {}, (), None)[2]
+
+
+def _schedule(p: NetworkProjection, steps: list[Step], committed: dict[str, float],
+              running: Sequence[Mapping[str, Any]], base: Plan | None
+              ) -> tuple[list[dict[str, Any]], _Ties, Plan]:
+    ties = base.ties if base is not None else _Ties(p)
     budget = np.where(np.isnan(p.hours), np.inf, p.hours)
     load = np.zeros((p.n_members, HORIZON_MONTHS))
     for mid, hours in committed.items():
         if mid in p.member_index:
             load[p.member_index[mid]] += hours
     covered = _running_sources(running)
+    # Members whose load may differ from the base's at this point of the schedule.
+    dirty: set[str] = set()
+    if base is not None:
+        dirty = {m for m in set(committed) | set(base.committed)
+                 if committed.get(m, 0.0) != base.committed.get(m, 0.0)}
+    plan = Plan(ties, {}, {}, {}, dict(committed))
+    planned: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    entries_of: dict[str, list[int]] = {}  # member -> positions of its entries in ``planned``
+
+    def add(step: Step, entry: dict[str, Any], shrunk: Step | None, start: int) -> None:
+        for m in entry["members"]:
+            entries_of.setdefault(m, []).append(len(planned))
+        planned.append(entry)
+        by_id[entry["id"]] = entry
+        plan.entries[step.id] = (entry, shrunk, start)
+        if base is None:
+            return
+        before = base.entries.get(step.id)
+        if before is None or before[0]["status"] != entry["status"] \
+                or before[2] != start or before[0]["members"] != entry["members"]:
+            dirty.update(step.members, entry["members"])
+
     ranked = []
     for step in steps:
-        trust = ties.trust(step.members, step.core_member)
-        depth = step.spec.depth + (1 if step.core_business and trust["rival_pairs"] else 0)
-        asked = sum(_hours(step, m) for m in step.members)
-        rate = (step.benefit or 0.0) / asked if asked else 0.0
-        ranked.append((depth, -round(rate, 6), -trust["share_tied"], step.id, step, trust))
+        if base is not None and base.steps.get(step.id) is step:
+            key = base.keys[step.id]
+        else:
+            trust = ties.trust(step.members, step.core_member)
+            depth = step.spec.depth + (1 if step.core_business and trust["rival_pairs"] else 0)
+            asked = sum(_hours(step, m) for m in step.members)
+            rate = (step.benefit or 0.0) / asked if asked else 0.0
+            key = (depth, -round(rate, 6), -trust["share_tied"])
+        plan.keys[step.id], plan.steps[step.id] = key, step
+        ranked.append((*key, step.id, step))
     ranked.sort(key=lambda e: e[:4])
-    planned: list[dict[str, Any]] = []
-    for depth, _, _, _, step, _ in ranked:
+    for depth, _, _, _, step in ranked:
+        before = base.entries.get(step.id) if base is not None else None
+        if before is not None and base.steps.get(step.id) is step \
+                and step.id not in covered and before[0]["status"] != "running" \
+                and dirty.isdisjoint(step.members):
+            entry, shrunk, start = before
+            if shrunk is not None:
+                for m in shrunk.members:
+                    load[p.member_index[m], start:start + shrunk.spec.months] += \
+                        _hours(shrunk, m)
+            add(step, dict(entry), shrunk, start)
+            continue
         if step.id in covered:
             project = covered[step.id]
             members = sorted({part["member"] for part in project.get("members") or ()
                               if part["member"] in p.member_index})
-            step = replace(step, members=members or step.members,
-                           lead=project.get("lead") or step.lead)
-            planned.append(_as_dict(step, depth, ties, [], 0, [], status="running",
-                                    project=project["id"]))
+            shown = replace(step, members=members or step.members,
+                            lead=project.get("lead") or step.lead)
+            add(step, _as_dict(shown, depth, ties, [], 0, [], status="running",
+                               project=project["id"]), None, 0)
             continue
-        prepared = _prepared_by(step, depth, planned)
+        prepared = _prepared_by(step, depth, planned, entries_of)
         # Deep steps wait for ties: after the steps preparing them, and never in the first
         # months (TRUST_MONTHS per level of depth beyond a shared service).
-        ready = max([e["start_month"] - 1 + TRUST_MONTHS for e in planned
-                     if e["id"] in prepared and e["status"] == "planned"]
+        ready = max([by_id[sid]["start_month"] - 1 + TRUST_MONTHS for sid in prepared
+                     if by_id[sid]["status"] == "planned"]
                     + [TRUST_MONTHS * max(depth - 2, 0)])
         start, kept, left_out = _fit(p, step, ready, budget, load)
         if start is None or len(kept) < 2:
-            planned.append(_as_dict(step, depth, ties, prepared, 0, left_out,
-                                    status="not planned"))
+            add(step, _as_dict(step, depth, ties, prepared, 0, left_out,
+                               status="not planned"), None, 0)
             continue
-        step = _shrunk(step, kept)
+        shrunk = _shrunk(step, kept)
         for m in kept:
-            load[p.member_index[m], start:start + step.spec.months] += _hours(step, m)
-        planned.append(_as_dict(step, depth, ties, prepared, start, left_out,
-                                status="planned"))
+            load[p.member_index[m], start:start + shrunk.spec.months] += _hours(shrunk, m)
+        add(step, _as_dict(shrunk, depth, ties, prepared, start, left_out, status="planned"),
+            shrunk, start)
+    return planned, ties, plan
+
+
+def _finish(p: NetworkProjection, planned: list[dict[str, Any]], ties: _Ties,
+            member: str | None = None) -> dict[str, Any]:
+    """Number the entries and find each member's first step."""
     for k, entry in enumerate(planned, start=1):
         entry["order"] = k
     first: dict[str, dict[str, Any]] = {}
     for entry in sorted((e for e in planned if e["status"] != "not planned"),
                         key=lambda e: (e["start_month"] or 0, e["order"])):
-        for m in entry["members"]:
+        for m in entry["members"] if member is None else [member] * (member in entry["members"]):
             first.setdefault(m, entry)
-    first_steps = {m: _first_step(p, first[m], m, ties) for m in sorted(first)}
+    first_steps = {m: _first_step(p, first[m], m, ties, set(first[m]["members"]))
+                   for m in sorted(first)}
     for entry in planned:
         entry.pop("_benefit")
     return {"steps": planned, "first_steps": first_steps, "reason": _summary(planned)}
@@ -310,27 +394,33 @@ def _running_sources(running: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[
     return out
 
 
-def _prepared_by(step: Step, depth: int, planned: list[dict[str, Any]]) -> list[str]:
-    inside = set(step.members)
-    earlier = [(len(inside & set(e["members"])), e["id"]) for e in planned
-               if e["depth"] < depth and e["status"] != "not planned"]
-    return [sid for overlap, sid in sorted(earlier, key=lambda e: (-e[0], e[1]))
-            if overlap >= 2][:3]
+def _prepared_by(step: Step, depth: int, planned: list[dict[str, Any]],
+                 entries_of: Mapping[str, list[int]]) -> list[str]:
+    """``entries_of``: per member, the positions in ``planned`` of the entries it is in (an
+    index, so that a step counts its overlaps through its own members only)."""
+    overlap: dict[int, int] = {}
+    for m in set(step.members):
+        for k in entries_of.get(m, ()):
+            overlap[k] = overlap.get(k, 0) + 1
+    earlier = [(n, planned[k]["id"]) for k, n in overlap.items()
+               if planned[k]["depth"] < depth and planned[k]["status"] != "not planned"]
+    return [sid for n, sid in sorted(earlier, key=lambda e: (-e[0], e[1])) if n >= 2][:3]
 
 
 def _fit(p: NetworkProjection, step: Step, ready: int, budget: np.ndarray, load: np.ndarray
          ) -> tuple[int | None, list[str], list[dict[str, Any]]]:
     months = step.spec.months
-    def fits(m: str, start: int) -> bool:
-        i = p.member_index[m]
-        return bool(np.all(load[i, start:start + months] + _hours(step, m) <= budget[i] + 1e-9))
-
+    rows = np.array([p.member_index[m] for m in step.members], dtype=np.int64)
+    asked = np.array([_hours(step, m) for m in step.members])
+    essential = np.array([m in step.essential for m in step.members], dtype=bool)
+    room = budget[rows] + 1e-9 - asked  # the most load a month that leaves room for the step
     for start in range(ready, HORIZON_MONTHS - months + 1):
-        if all(fits(m, start) for m in step.essential):
-            kept = [m for m in step.members if fits(m, start)]
+        fits = np.all(load[rows, start:start + months] <= room[:, None], axis=1)
+        if np.all(fits[essential]):
+            kept = [m for m, ok in zip(step.members, fits.tolist()) if ok]
             left = [{"member": m, "reason": f"{_name(p, m)} has no {_hours(step, m):g} hours a "
                                             f"month free from month {start + 1}"}
-                    for m in step.members if m not in kept]
+                    for m, ok in zip(step.members, fits.tolist()) if not ok]
             return start, kept, left
     blocked = [m for m in sorted(step.essential)
                if _hours(step, m) > budget[p.member_index[m]]]
@@ -379,10 +469,10 @@ def _as_dict(step: Step, depth: int, ties: _Ties, prepared: list[str], start: in
     return entry
 
 
-def _first_step(p: NetworkProjection, entry: dict[str, Any], mid: str, ties: _Ties
-                ) -> dict[str, Any]:
-    others = [m for m in entry["members"] if m != mid]
-    known = len(ties.positive[mid] & set(others))
+def _first_step(p: NetworkProjection, entry: dict[str, Any], mid: str, ties: _Ties,
+                inside: set[str]) -> dict[str, Any]:
+    others = inside - {mid}
+    known = len(ties.positive[mid] & others)
     money = entry["_benefit"].get(mid)
     text = entry["title"][0].lower() + entry["title"][1:]
     parts = [f"{'keep going with' if entry['status'] == 'running' else 'join'}: {text}"]
