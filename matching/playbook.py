@@ -43,9 +43,10 @@ class PublicPart:
 
 
 def public_part(projection: NetworkProjection, *, features: NetworkFeatures | None = None,
-                templates: Sequence[Mapping[str, Any]] = ()) -> PublicPart:
+                templates: Sequence[Mapping[str, Any]] = (), plan: bool = True) -> PublicPart:
     """Pooling reads needs only and value chains the capabilities' coverage only (never a
-    weakness: ``features`` may be a fitted matcher's)."""
+    weakness: ``features`` may be a fitted matcher's). ``plan=False``: no shared schedule, each
+    view schedules everything itself (the reference the shared one is tested against)."""
     p = projection
     chains = []
     if templates:
@@ -60,7 +61,7 @@ def public_part(projection: NetworkProjection, *, features: NetworkFeatures | No
             chains.append((template.get("name") or template["id"], result.as_dict()))
     steps = opportunity_steps(p, groups=buying_groups(p)["groups"],
                               services=shared_services(p)["services"], chains=chains)
-    return PublicPart(steps, public_plan(p, steps))
+    return PublicPart(steps, public_plan(p, steps) if plan else None)
 
 
 def build_roadmap(projection: NetworkProjection, *, member: str | None = None,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from matching.playbook import PublicPart, build_roadmap, public_part
+from matching.playbook import build_roadmap, public_part
 from matching.projection import build_projection
 from matching.roadmap import HORIZON_MONTHS, committed_hours, over_committed
 from seed_data import SEED_DIR
@@ -206,7 +206,7 @@ def test_a_members_view_rescheduled_from_the_public_plan_is_the_full_schedule(pa
                          members, doc["ties"], agents=doc.get("agents", []))
     templates, projects = doc.get("value_chains", []), doc.get("projects", [])
     public = public_part(p, templates=templates)
-    reference = PublicPart(public.steps, None)
+    reference = public_part(p, templates=templates, plan=False)
     for mid in p.member_ids:
         fast = build_roadmap(p, member=mid, templates=templates, projects=projects,
                              public=public)
