@@ -12,7 +12,7 @@ import pytest
 
 from graph.csv_format import read_csv_document, write_csv_zip
 from graph.database import Database
-from graph.export_formats import render
+from graph.export_formats import FORMATS, render
 from graph.projection import project_network
 from graph.store import export_network, import_network
 from graph.validation import DocumentInvalid
@@ -128,3 +128,16 @@ def test_agents_in_cytoscape() -> None:
     content = json.loads(render(playbook_document("x"), "cytoscape"))
     kinds = {n["data"]["id"]: n["data"]["kind"] for n in content["elements"]["nodes"]}
     assert kinds["agent:uni"] == "agent" and kinds["genlab"] == "member"
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"png", "svg"}))
+def test_agents_in_every_data_export(fmt: str) -> None:
+    # Each export a facilitator can load elsewhere names every agent, its kind and what it
+    # offers (pictures draw members and ties only).
+    content = render(playbook_document("x"), fmt, include_capabilities=True)
+    if fmt == "csv":
+        with zipfile.ZipFile(io.BytesIO(content)) as files:
+            content = files.read("agents.csv")
+    text = content.decode()
+    for expected in ("savings-bank", "Caja Local", "University", "x-finance", "x-genetics"):
+        assert expected in text, (fmt, expected)

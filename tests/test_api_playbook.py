@@ -198,3 +198,25 @@ def test_member_answers_never_depend_on_other_members_weaknesses(
     [gap] = client.get(f"/networks/{nid}/gaps?fresh=true", headers=auth(ADMIN)).json()["gaps"]
     assert gap["capability"] == f"{nid}-finance" and gap["members"] == 2
     assert [a["agent"] for a in gap["agents"]] == ["savings-bank"]
+
+
+def test_a_member_states_capacities_and_hours_through_the_api(client: TestClient,
+                                                              seeded: Database, nid: str) -> None:
+    import_network(seeded, playbook_document(nid))
+    member = issue_token(seeded, "member", nid, "genlab")[0]
+    profile = client.get(f"/networks/{nid}/members/genlab", headers=auth(member)).json()
+    assert profile["hours_per_month"] == 10
+    pgt = next(k for k, c in enumerate(profile["capabilities"]) if c["id"] == f"{nid}-pgt")
+    assert profile["capabilities"][pgt]["capacity"] == 120
+    changed = {k: v for k, v in profile.items() if k not in ("projects", "history")}
+    changed["hours_per_month"] = 6
+    changed["capabilities"][pgt]["capacity"] = 80
+    assert client.put(f"/networks/{nid}/members/genlab", json=changed,
+                      headers=auth(member)).status_code == 200
+    again = client.get(f"/networks/{nid}/members/genlab", headers=auth(member)).json()
+    assert again["hours_per_month"] == 6
+    assert {c["id"]: c.get("capacity") for c in again["capabilities"]}[f"{nid}-pgt"] == 80
+    changed["capabilities"][pgt]["capacity"] = -1
+    bad = client.put(f"/networks/{nid}/members/genlab", json=changed, headers=auth(member))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == f"capabilities[{pgt}].capacity"
