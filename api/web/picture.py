@@ -43,16 +43,20 @@ def _link_members(figure: Any, members: list[str], url: Callable[[str], str]) ->
 
 def _accessible_links(svg: str, names: dict[str, str]) -> str:
     """Links open in the same tab and are named; each member is one tab stop (its marker),
-    its label's link is for the mouse only."""
+    its label's link is for the mouse only (hidden from assistive technology, whose name would
+    otherwise differ from the label's visible, possibly shortened, text)."""
     seen: set[str] = set()
 
     def named(match: re.Match[str]) -> str:
-        href = match.group(1)
+        href, label = match.group(1), match.group(2)
+        if label:
+            return f'<a href="{href}" xlink:href="{href}" tabindex="-1" aria-hidden="true">{label}'
         extra = ' tabindex="-1"' if href in seen else ""
         seen.add(href)
-        return f'<a href="{href}" xlink:href="{href}" aria-label="{_escape(names.get(href, href))}"{extra}>'
+        return (f'<a href="{href}" xlink:href="{href}" '
+                f'aria-label="{_escape(names.get(href, href))}"{extra}>')
 
-    return re.sub(r'<a xlink:href="([^"]+)" target="_blank">', named, svg)
+    return re.sub(r'<a xlink:href="([^"]+)" target="_blank">(\s*<text)?', named, svg)
 
 
 def _svg(document: dict[str, Any], url: Callable[[str], str]) -> str:
