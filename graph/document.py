@@ -213,8 +213,14 @@ class ValueChainTemplate(_Strict):
     max_stages_per_member: Annotated[int, Field(ge=1, le=50)] = 1
 
 
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
 class NetworkPolicy(_Strict):
-    """How introductions work in a network, and how long its access tokens live."""
+    """How introductions work in a network, how long its access tokens live, and the settings
+    of its opportunity analyses: mentees per mentor in cross-training, and the buying groups'
+    discount model (the group size for the full discount, and each category's largest rate,
+    over the built-in defaults)."""
 
     approval: Literal["auto", "always", "never"] = "auto"  # auto: rivals or untied pairs
     expiry_days: Annotated[int, Field(ge=1, le=365)] = 14
@@ -223,6 +229,9 @@ class NetworkPolicy(_Strict):
     analyst_token_days: Annotated[int, Field(ge=1, le=3650)] = 180
     facilitator_token_days: Annotated[int, Field(ge=1, le=3650)] = 90
     invitation_days: Annotated[int, Field(ge=1, le=90)] = 14
+    training_capacity: Annotated[int, Field(ge=1, le=100)] = 3
+    full_at_members: Annotated[int, Field(ge=2, le=1000)] = 10
+    discounts: dict[Identifier, Rate] = Field(default_factory=dict, max_length=500)
 
 
 class Agent(_Strict):

@@ -17,8 +17,10 @@ from graph.document import Member, Network
 from graph.removal import remove_members
 from graph.store import (
     NO_FILTER,
+    NetworkNotFound,
     known_broader,
     network_row,
+    policy_settings,
     read_network,
     read_taxonomy,
     write_members,
@@ -147,3 +149,18 @@ def upsert_network(db: Database, network: Network) -> dict[str, Any]:
 
     db.write(work)
     return read_network(db, network.id)
+
+
+def set_network_policy(db: Database, nid: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Change only the given policy settings (already validated, as ``NetworkPolicy`` names
+    them) in one statement, recorded in the change log so analyses refresh; NetworkNotFound."""
+    def work(tx: ManagedTransaction) -> bool:
+        found = tx.run(q.SET_NETWORK_POLICY, nid=nid,
+                       settings=policy_settings(settings)).data()
+        if found:
+            record_change(tx, nid, ChangeKind.NETWORK)
+        return bool(found)
+
+    if not db.write(work):
+        raise NetworkNotFound(nid)
+    return read_network(db, nid)

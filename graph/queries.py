@@ -69,7 +69,19 @@ SET n.name = $network.name, n.sector = $network.sector, n.region = $network.regi
     n.policy_member_token_days = $network.policy_member_token_days,
     n.policy_analyst_token_days = $network.policy_analyst_token_days,
     n.policy_facilitator_token_days = $network.policy_facilitator_token_days,
-    n.policy_invitation_days = $network.policy_invitation_days
+    n.policy_invitation_days = $network.policy_invitation_days,
+    n.policy_training_capacity = $network.policy_training_capacity,
+    n.policy_full_at_members = $network.policy_full_at_members,
+    n.policy_discounts = $network.policy_discounts
+"""
+
+# Only the policy settings given (flattened, ``policy_`` + name); the rest stays as stored. A
+# network without a policy reads as having none until its approval is set: set, to the default.
+SET_NETWORK_POLICY = """
+MATCH (n:Network {id: $nid})
+SET n += $settings
+SET n.policy_approval = coalesce(n.policy_approval, 'auto')
+RETURN n.id AS id
 """
 
 DELETE_ABSENT_MEMBERS = """
@@ -490,7 +502,10 @@ RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
                   member_token_days: n.policy_member_token_days,
                   analyst_token_days: n.policy_analyst_token_days,
                   facilitator_token_days: n.policy_facilitator_token_days,
-                  invitation_days: n.policy_invitation_days} END AS policy
+                  invitation_days: n.policy_invitation_days,
+                  training_capacity: n.policy_training_capacity,
+                  full_at_members: n.policy_full_at_members,
+                  discounts: n.policy_discounts} END AS policy
 """
 
 NETWORKS = """
@@ -502,7 +517,10 @@ RETURN n.id AS id, n.name AS name, n.sector AS sector, n.region AS region,
                   member_token_days: n.policy_member_token_days,
                   analyst_token_days: n.policy_analyst_token_days,
                   facilitator_token_days: n.policy_facilitator_token_days,
-                  invitation_days: n.policy_invitation_days} END AS policy
+                  invitation_days: n.policy_invitation_days,
+                  training_capacity: n.policy_training_capacity,
+                  full_at_members: n.policy_full_at_members,
+                  discounts: n.policy_discounts} END AS policy
 ORDER BY n.id
 """
 

@@ -232,11 +232,20 @@ def network_row(network: Network) -> dict[str, Any]:
     """The network's properties as stored: the policy flattened (properties hold no maps)."""
     row = network.model_dump(exclude={"policy"})
     policy = network.policy.model_dump() if network.policy else {}
-    for key in NetworkPolicy.model_fields:
-        row[f"policy_{key}"] = policy.get(key)
+    row.update(policy_settings(policy, every=True))
     # A new network's versions start at the clock in milliseconds, not 0: a process that still
     # holds a matcher of a deleted network of the same id never finds its version again.
     row["first_version"] = time.time_ns() // 1_000_000
+    return row
+
+
+def policy_settings(policy: dict[str, Any], every: bool = False) -> dict[str, Any]:
+    """Policy settings as node properties (``policy_`` + name; properties hold no maps, so the
+    discounts become sorted ``category:rate`` strings); ``every`` names the absent ones too."""
+    keys = NetworkPolicy.model_fields if every else policy
+    row = {f"policy_{key}": policy.get(key) for key in keys}
+    if row.get("policy_discounts") is not None:
+        row["policy_discounts"] = [f"{c}:{r!r}" for c, r in sorted(policy["discounts"].items())]
     return row
 
 
@@ -436,7 +445,10 @@ def _network(row: dict[str, Any]) -> dict[str, Any]:
     """A stored network row; policy settings stored before they existed take their defaults."""
     network = _without_none(row)
     if network.get("policy") is not None:
-        network["policy"] = _without_none(network["policy"])
+        network["policy"] = policy = _without_none(network["policy"])
+        if "discounts" in policy:
+            policy["discounts"] = {c: float(r) for c, _, r in
+                                   (item.partition(":") for item in policy["discounts"])}
     return network
 
 

@@ -374,25 +374,49 @@ def test_an_import_lists_each_problem_at_its_json_path(page: Any, seeded: Databa
         "description"] == "Imported from the browser."
 
 
-def test_the_policy_is_an_administrators_and_errors_sit_next_to_the_fields(
-        page: Any, person: Any, seeded: Database) -> None:  # noqa: F811
+def test_a_facilitator_sets_the_policy_and_errors_sit_next_to_the_fields(
+        page: Any, seeded: Database) -> None:  # noqa: F811
     network = Herencia(seeded)
     sign_in(page, network.tokens["facilitator"])
     page.goto(f"/n/{network.nid}/onboarding#policy")
-    sync_api.expect(page.locator("#policy")).to_contain_text("Only an administrator")
-    sync_api.expect(page.get_by_label("A request expires after")).to_be_disabled()
-
-    admin = person(issue_token(seeded, "admin", None, None)[0])
-    admin.goto(f"/n/{network.nid}/onboarding#policy")
-    admin.get_by_label("A request expires after").fill("0")
-    admin.get_by_role("button", name="Save the policy").click()
-    sync_api.expect(admin.locator("#err-expiry_days")).to_be_visible()
-    admin.get_by_label("A request expires after").fill("7")
-    admin.get_by_label("When a facilitator approves").select_option("never")
-    admin.get_by_role("button", name="Save the policy").click()
-    sync_api.expect(admin.get_by_role("status")).to_contain_text("policy was saved")
+    page.get_by_label("A request expires after").fill("0")
+    page.get_by_role("button", name="Save the policy").click()
+    sync_api.expect(page.locator("#err-expiry_days")).to_be_visible()
+    page.get_by_label("A request expires after").fill("7")
+    page.get_by_label("When a facilitator approves").select_option("never")
+    page.get_by_role("button", name="Save the policy").click()
+    sync_api.expect(page.get_by_role("status")).to_contain_text("policy was saved")
     policy = network_policy(seeded, network.nid)
     assert (policy.approval, policy.expiry_days) == ("never", 7)
+    assert policy.facilitator_token_days == 90  # an administrator's, untouched
+
+
+def test_a_facilitator_stores_the_opportunity_settings_and_the_analyses_use_them(
+        page: Any, seeded: Database) -> None:  # noqa: F811
+    network = Herencia(seeded)
+    sign_in(page, network.tokens["facilitator"])
+    page.goto(f"/n/{network.nid}/dashboard#opportunity-settings")
+    page.get_by_label("Mentees per mentor").fill("0")
+    page.get_by_label("Largest discount per category").fill("fuel:2")
+    page.get_by_role("button", name="Save the settings").click()
+    sync_api.expect(page.locator("#err-capacity")).to_be_visible(timeout=TIMEOUT_MS)
+    sync_api.expect(page.locator("#err-discount")).to_be_visible()
+    assert network_policy(seeded, network.nid).training_capacity == 3  # nothing saved
+    page.get_by_label("Mentees per mentor").fill("1")
+    page.get_by_label("Members for the full group discount").fill("2")
+    page.get_by_label("Largest discount per category").fill("office-material:0.37")
+    page.get_by_role("button", name="Save the settings").click()
+    sync_api.expect(page.get_by_role("status").first).to_contain_text(
+        "settings were saved", timeout=TIMEOUT_MS)
+    policy = network_policy(seeded, network.nid)
+    assert (policy.training_capacity, policy.full_at_members, policy.discounts) == (
+        1, 2, {"office-material": 0.37})
+    sync_api.expect(page.get_by_label("Largest discount per category")).to_have_value(
+        "office-material:0.37")
+    # Twenty members need office material: from two members on, the whole 37 % applies.
+    sync_api.expect(page.locator("details.group dd", has_text="37%")).to_have_count(1)
+    exported = export_network(seeded, network.nid, include_confidential=True)
+    assert exported["network"]["policy"]["discounts"] == {"office-material": 0.37}
 
 
 def test_a_member_asks_for_an_introduction_in_spanish(page: Any, herencia: Herencia) -> None:

@@ -7,9 +7,9 @@ from api.limits import large_body
 from api.schemas import (ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate,
                          error_responses)
 from api.security import Role, forbidden, require_manager, require_network, require_roles
-from graph.document import IDENTIFIER, Network
+from graph.document import IDENTIFIER, Network, NetworkPolicy
 from graph.export_formats import FORMATS, render
-from graph.members import upsert_network
+from graph.members import set_network_policy, upsert_network
 from graph.store import (delete_network, export_network, import_network, list_networks,
                          read_network)
 from graph.validation import DocumentInvalid, Problem
@@ -19,6 +19,10 @@ router = APIRouter(prefix="/networks", tags=["networks"],
 
 ExportFormat = Literal["json", "gexf", "graphml", "cytoscape", "csv", "png", "svg"]
 WITH_CAPABILITY_NODES = ("gexf", "graphml", "cytoscape")  # the formats ``include`` changes
+# How long access lasts is an administrator's: a facilitator could otherwise lengthen the life
+# of its own tokens (docs/security.md).
+ADMIN_SETTINGS = frozenset({"member_token_days", "analyst_token_days", "facilitator_token_days",
+                            "invitation_days"})
 
 
 @router.get("", response_model=list[NetworkPublic])
@@ -50,6 +54,21 @@ def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDe
         raise DocumentInvalid([Problem("path.nid", f"differs from the network {clash[0]!r} only "
                                                    "in case")])
     return upsert_network(db, Network(**body.model_dump(exclude={"id"}), id=nid))
+
+
+@router.put("/{nid}/policy", response_model=NetworkPublic,
+            responses={422: {"model": ErrorResponse}})
+def put_policy(nid: str, body: NetworkPolicy, db: DbDep, principal: PrincipalDep
+               ) -> dict[str, Any]:
+    """Change the policy settings given, keep the others (facilitator, admin): introductions'
+    approval, expiry and suppression, cross-training capacity, buying-group discount model.
+    Token and invitation lives are an admin's."""
+    require_manager(principal, nid)
+    given = body.model_dump(include=body.model_fields_set)
+    reserved = sorted(ADMIN_SETTINGS & given.keys())
+    if reserved and not principal.is_admin:
+        raise forbidden(f"only admins change {', '.join(reserved)}")
+    return set_network_policy(db, nid, given)
 
 
 @router.delete("/{nid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

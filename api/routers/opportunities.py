@@ -8,7 +8,7 @@ from api.deps import Fresh, DbDep, PrincipalDep
 from api.schemas import ValueChainRequest, error_responses
 from api.security import Role, require_manager, require_roles
 from graph.projects import collaboration_metrics
-from graph.store import read_network, read_value_chains
+from graph.store import network_policy, read_network, read_value_chains
 from graph.validation import DocumentInvalid, Problem
 from matching.cross_training import cross_training
 from matching.features import View
@@ -60,15 +60,20 @@ def value_chains(nid: str, body: ValueChainRequest, request: Request, db: DbDep,
 @router.get("/opportunities/purchasing")
 def purchasing(
     nid: str, request: Request, db: DbDep, principal: PrincipalDep,
-    full_at_members: int = Query(10, ge=2, le=1000,
-                                 description="Group size at which the largest discount applies"),
+    full_at_members: int | None = Query(
+        None, ge=2, le=1000, description="Group size at which the largest discount applies "
+                                         "(default: the network policy's)"),
     discount: list[str] = Query([], description="Override a category's largest discount, "
-                                                "e.g. discount=fuel:0.04 (repeatable)"),
+                                                "e.g. discount=fuel:0.04 (repeatable), over the "
+                                                "network policy's discounts"),
     fresh: bool = Fresh,
 ) -> dict[str, Any]:
-    """Buying groups: members with purchase needs in one category, with the estimated saving."""
+    """Buying groups: members with purchase needs in one category, with the estimated saving;
+    the discount model is the network policy's unless the query overrides it."""
     require_manager(principal, nid)
-    rates = dict(DEFAULT_MAX_DISCOUNT)
+    policy = network_policy(db, nid)
+    full_at_members = full_at_members or policy.full_at_members
+    rates = {**DEFAULT_MAX_DISCOUNT, **policy.discounts}
     for i, item in enumerate(discount):
         category, _, value = item.partition(":")
         try:
@@ -100,12 +105,14 @@ def pooled_services(nid: str, request: Request, db: DbDep, principal: PrincipalD
 @router.get("/opportunities/cross-training")
 def cross_training_pairs(
     nid: str, request: Request, db: DbDep, principal: PrincipalDep,
-    capacity: int = Query(3, ge=1, le=100, description="Mentees per mentor at most"),
+    capacity: int | None = Query(None, ge=1, le=100, description="Mentees per mentor at most "
+                                                                  "(default: the network policy's)"),
     fresh: bool = Fresh,
 ) -> dict[str, Any]:
     """Mentors strong in what others are weak in, as a min-cost flow (facilitator, admin: it
     names weaknesses)."""
     require_manager(principal, nid)
+    capacity = capacity or network_policy(db, nid).training_capacity
     result, as_of = request.app.state.analyses.get(
         db, nid, ("cross-training", capacity),
         lambda m: cross_training(m.projection_, capacity=capacity), fresh=fresh)

@@ -44,6 +44,7 @@ DONE = {
     "moved": N_("The project moved on."),
     "outcomes": N_("The outcomes were saved."),
     "created": N_("The project was created."),
+    "settings": N_("The opportunity settings were saved for this network."),
 }
 OUTCOME_FIELDS = ("expected_saving", "realised_saving", "new_business", "trainings")
 

@@ -6,10 +6,11 @@ dashboard is the managers' (it names weaknesses, in cross-training) and exports 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from api.routers import collaboration as collaboration_api
 from api.routers import networks as networks_api
@@ -20,15 +21,17 @@ from api.security import Principal, Role, require_manager, require_roles
 from api.web.collaboration_pages import notice_for, opportunity_projects
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
-from api.web.messages import plain
 from api.web.picture import clickable_svg
 from api.web.render import guarded, page
+from api.web.session import read_form
+from graph.document import NetworkPolicy
 from graph.export_formats import FORMATS
 from graph.store import export_network, network_version, read_orders
 from graph.validation import DocumentInvalid, Problem
 from matching.workflow import IntroStatus
 
 router = APIRouter(prefix="/n/{nid}")
+FormDep = Annotated[dict[str, str], Depends(read_form)]
 GRAPH_FORMATS = {"gexf": "GEXF", "graphml": "GraphML", "cytoscape": "Cytoscape"}
 FORMAT_NAMES = {"json": N_("JSON document"), "gexf": N_("GEXF (Gephi)"),
                 "graphml": N_("GraphML (yEd)"), "cytoscape": N_("Cytoscape JSON"),
@@ -69,75 +72,99 @@ def _whole(text: str, low: int, high: int, default: int) -> tuple[int, str | Non
     return value, None
 
 
-def _opportunity_settings(capacity: str, full_at_members: str, discount: str
-                          ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The dashboard's opportunity settings as the API's parameters (bounds as the API's), and
-    what is wrong with the typed ones (the defaults stand in for them)."""
+def _opportunity_settings(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The typed opportunity settings as the network policy's (bounds as the policy's), and
+    what is wrong with each field."""
     errors: dict[str, str] = {}
-    settings: dict[str, Any] = {"rates": [item.strip() for item in discount.split(",")
-                                          if item.strip()]}
-    for name, text, low, high, default in (("capacity", capacity, 1, 100, 3),
-                                           ("full_at_members", full_at_members, 2, 1000, 10)):
-        settings[name], problem = _whole(text, low, high, default)
+    settings: dict[str, Any] = {}
+    for name, field, low, high in (("training_capacity", "capacity", 1, 100),
+                                   ("full_at_members", "full_at_members", 2, 1000)):
+        settings[name], problem = _whole(form.get(field, ""), low, high, 0)
         if problem:
-            errors[name] = problem
+            errors[field] = problem
+    discounts: dict[str, Any] = {}
+    for item in (i.strip() for i in form.get("discount", "").split(",")):
+        category, _sep, rate = item.partition(":")
+        if item:
+            discounts[category.strip()] = rate.strip()
+    try:
+        settings["discounts"] = NetworkPolicy.model_validate({"discounts": discounts}).discounts
+    except ValidationError:
+        errors["discount"] = _("Write category:rate items separated by commas, each rate from 0 "
+                               "to 1 (e.g. fuel:0.04, energy:0.06).")
     return settings, errors
+
+
+def _typed(policy: NetworkPolicy) -> dict[str, str]:
+    """The stored settings as the form shows them."""
+    return {"capacity": str(policy.training_capacity),
+            "full_at_members": str(policy.full_at_members),
+            "discount": ", ".join(f"{c}:{r:g}" for c, r in sorted(policy.discounts.items()))}
 
 
 @router.get("/dashboard")
 def dashboard(nid: str, request: Request, template: str | None = None,
-              order: str | None = None, done: str | None = None,
-              capacity: str = "3", full_at_members: str = "10",
-              discount: str = Query("", max_length=2000)) -> Response:
-    """The facilitator's dashboard; ``capacity`` (mentees per mentor), ``full_at_members`` and
-    ``discount`` (``category:rate`` items, comma-separated) are the API's parameters of the
-    cross-training and buying-group opportunities."""
+              order: str | None = None, done: str | None = None) -> Response:
+    """The facilitator's dashboard; the opportunities follow the network policy's settings."""
+    return guarded(request, lambda principal: _dashboard(
+        request, nid, principal, template, order, notice=notice_for(done)))
+
+
+@router.post("/dashboard/settings")
+def save_settings(nid: str, request: Request, form: FormDep) -> Response:
+    """Store the cross-training capacity and the buying-group discount model in the network's
+    policy (through the API's ``PUT /networks/{nid}/policy``), then show the dashboard."""
     def work(principal: Principal) -> Response:
         require_manager(principal, nid)
-        db = request.app.state.db
-        api = opportunities_api
-        settings, errors = _opportunity_settings(capacity, full_at_members, discount)
-        try:
-            purchasing = api.purchasing(nid, request, db, principal,
-                                        full_at_members=settings["full_at_members"],
-                                        discount=settings["rates"], fresh=False)
-        except DocumentInvalid as exc:  # the API's check of each rate, said next to the form
-            errors["discount"] = plain(exc.problems[0].message)
-            purchasing = api.purchasing(nid, request, db, principal,
-                                        full_at_members=settings["full_at_members"], discount=[],
-                                        fresh=False)
-        services = api.pooled_services(nid, request, db, principal, fresh=False)
-        training = api.cross_training_pairs(nid, request, db, principal,
-                                            capacity=settings["capacity"], fresh=False)
-        queue = collaboration_api.introductions(nid, db, principal,
-                                                status=IntroStatus.PENDING_APPROVAL)
-        chain, chain_error = None, None
-        if template:
-            try:
-                chain = api.value_chains(nid, ValueChainRequest(template=template), request, db,
-                                         principal)
-            except (DocumentInvalid, ValueError) as exc:
-                chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
-                               else _("Choose a template."))
-        purchasing, services, training, chain = opportunity_projects(
-            purchasing, services, training, chain, template)
-        return page(
-            request, "dashboard.html", principal=principal, nid=nid,
-            approvals=queue["introductions"], notice=notice_for(done),
-            typed={"capacity": capacity, "full_at_members": full_at_members,
-                   "discount": discount}, setting_errors=errors,
-            network=networks_api.get_network(nid, db, principal),
-            figures=_figures(request, nid, principal), names=_names(request, nid),
-            picture=_picture(request, nid, principal),
-            purchasing=purchasing, services=services, training=training,
-            leaders=api.leaders(nid, request, db, principal, limit=5, fresh=False),
-            templates=api.value_chain_templates(nid, db, principal)["templates"],
-            template=template, chain=chain, chain_error=chain_error,
-            roadmap=playbook_api.roadmap_for(request, db, nid, None),
-            gaps=playbook_api.gaps(nid, request, db, principal)["gaps"],
-            orders=read_orders(db, nid), order=order,
-            consortium=_consortium(request, nid, principal, order))
+        settings, errors = _opportunity_settings(form)
+        if errors:
+            typed = {k: form.get(k, "") for k in ("capacity", "full_at_members", "discount")}
+            return _dashboard(request, nid, principal, None, None, status_code=422,
+                              typed=typed, errors=errors)
+        networks_api.put_policy(nid, NetworkPolicy(**settings), request.app.state.db, principal)
+        return RedirectResponse(f"/n/{nid}/dashboard?done=settings#opp-h", status_code=303)
     return guarded(request, work)
+
+
+def _dashboard(request: Request, nid: str, principal: Principal, template: str | None,
+               order: str | None, *, notice: str | None = None, status_code: int = 200,
+               typed: dict[str, str] | None = None, errors: dict[str, str] | None = None
+               ) -> Response:
+    require_manager(principal, nid)
+    db = request.app.state.db
+    api = opportunities_api
+    network = networks_api.get_network(nid, db, principal)
+    policy = NetworkPolicy(**(network.get("policy") or {}))
+    purchasing = api.purchasing(nid, request, db, principal, full_at_members=None,
+                                discount=[], fresh=False)
+    services = api.pooled_services(nid, request, db, principal, fresh=False)
+    training = api.cross_training_pairs(nid, request, db, principal, capacity=None, fresh=False)
+    queue = collaboration_api.introductions(nid, db, principal,
+                                            status=IntroStatus.PENDING_APPROVAL)
+    chain, chain_error = None, None
+    if template:
+        try:
+            chain = api.value_chains(nid, ValueChainRequest(template=template), request, db,
+                                     principal)
+        except (DocumentInvalid, ValueError) as exc:
+            chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
+                           else _("Choose a template."))
+    purchasing, services, training, chain = opportunity_projects(
+        purchasing, services, training, chain, template)
+    return page(
+        request, "dashboard.html", status_code, principal=principal, nid=nid,
+        approvals=queue["introductions"], notice=notice,
+        typed=typed or _typed(policy), setting_errors=errors or {}, network=network,
+        figures=_figures(request, nid, principal), names=_names(request, nid),
+        picture=_picture(request, nid, principal),
+        purchasing=purchasing, services=services, training=training,
+        leaders=api.leaders(nid, request, db, principal, limit=5, fresh=False),
+        templates=api.value_chain_templates(nid, db, principal)["templates"],
+        template=template, chain=chain, chain_error=chain_error,
+        roadmap=playbook_api.roadmap_for(request, db, nid, None),
+        gaps=playbook_api.gaps(nid, request, db, principal)["gaps"],
+        orders=read_orders(db, nid), order=order,
+        consortium=_consortium(request, nid, principal, order))
 
 
 def _consortium(request: Request, nid: str, principal: Principal, order: str | None

@@ -3,7 +3,7 @@ document imported, invitation codes issued and revoked, the network's policy.
 
 Each form calls the JSON API's route function with the signed-in principal (``members``,
 ``networks``, ``invitations``), so what a facilitator may do here is what the API lets it do:
-the policy, for one, is an administrator's to change (``PUT /networks/{nid}``).
+the introduction policy, for one, through ``PUT /networks/{nid}/policy``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from api.routers import invitations as invitations_api
 from api.routers import members as members_api
 from api.routers import networks as networks_api
-from api.schemas import InvitationCreate, NetworkUpdate
+from api.schemas import InvitationCreate
 from api.security import Principal, require_manager
 from api.web.collaboration_pages import problems_of
 from api.web.i18n import N_
@@ -168,22 +168,19 @@ def revoke(nid: str, iid: str, request: Request, form: FormDep) -> Response:
 
 @router.post("/onboarding/policy")
 def set_policy(nid: str, request: Request, form: FormDep) -> Response:
-    """The introduction policy (approval, expiry, suppression of declined pairs); the token lives
-    and the network's description are kept as they are."""
+    """The introduction policy (approval, expiry, suppression of declined pairs), through the
+    API's ``PUT /networks/{nid}/policy``; the other settings are kept as they are."""
     def work(principal: Principal) -> Response:
         require_manager(principal, nid)
-        db = request.app.state.db
-        network = networks_api.get_network(nid, db, principal)
         values = {k: form.get(k, "").strip() for k in POLICY_FIELDS}
-        current = NetworkPolicy(**(network.get("policy") or {})).model_dump()
         try:
-            policy = NetworkPolicy.model_validate({**current, **values})
+            policy = NetworkPolicy.model_validate(values)
         except ValidationError as exc:
+            network = networks_api.get_network(nid, request.app.state.db, principal)
+            current = NetworkPolicy(**(network.get("policy") or {})).model_dump()
             errors = {p["path"]: p["message"] for p in problems_of(exc)}
             return _onboarding(request, nid, principal, status_code=422,
                                policy_values={**current, **values}, policy_errors=errors)
-        body = NetworkUpdate(**{k: network.get(k) for k in ("name", "sector", "region",
-                                                            "description")}, policy=policy)
-        networks_api.put_network(nid, body, db, principal)  # an administrator's (403 otherwise)
+        networks_api.put_policy(nid, policy, request.app.state.db, principal)
         return RedirectResponse(f"/n/{nid}/onboarding?done=policy#policy", status_code=303)
     return guarded(request, work)
