@@ -165,3 +165,31 @@ def test_a_form_with_errors_passes_axe(browser: Any, server: str, site: Site) ->
     finally:
         context.close()
     assert not found, "\n".join(found)
+
+
+def test_a_form_over_the_size_limit_is_stopped_before_sending_and_keeps_the_text(
+        browser: Any, server: str, site: Site) -> None:
+    """A network document too large for a form, pasted into the import box: the page says so
+    in the reader's language, stays where it is and keeps the text; nothing is sent."""
+    context = browser.new_context(base_url=server, locale="es-ES")
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.get_by_label("Clave de acceso").fill(site.tokens["facilitator"])
+        page.get_by_role("button", name="Iniciar sesión").click()
+        page.wait_for_load_state()
+        page.goto(f"/n/{site.nid}/onboarding#import")
+        huge = '{"members": [' + ", ".join(['{"id": "m"}'] * 30_000) + "]}"  # ~400 kB sent
+        box = page.locator("#import-document")
+        box.evaluate("(box, text) => { box.value = text; }", huge)
+        posts: list[str] = []
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+        address = page.url
+        page.locator("#import button[type=submit]").click()
+        alert = page.locator("#import .too-large")
+        sync_api.expect(alert).to_be_visible()
+        sync_api.expect(alert).to_contain_text("demasiado grande")
+        assert page.url == address and not posts
+        assert box.input_value() == huge
+    finally:
+        context.close()

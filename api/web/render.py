@@ -18,7 +18,7 @@ from api.web.i18n import N_, ngettext
 from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
 from api.web.messages import plain
-from api.web.session import NotSignedIn, current_principal, forget, home_of
+from api.web.session import MAX_FORM_BYTES, NotSignedIn, current_principal, forget, home_of
 from api.web.vocabulary import word
 from graph.introductions import Conflict, IntroductionNotFound
 from graph.invitations import InvitationNotFound
@@ -58,6 +58,7 @@ def _plain(value: Any) -> str:
 
 
 env.filters.update(money=_money, pct=_pct, plain=_plain, word=word)
+env.globals["form_limit"] = MAX_FORM_BYTES  # app.js checks a form's size before sending it
 
 NAV = {  # label (translated where shown), path (relative to the network) per role
     Role.MEMBER: [(N_("My home"), "home/{member}"), (N_("Browse members"), "members"),

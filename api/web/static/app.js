@@ -1,4 +1,27 @@
 // Progressive enhancement only: every form also works without this script.
+
+// A form over the server's size limit would be answered 413 on another page: say so here
+// instead, before sending, and keep what was typed (the limit comes from the page's body).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const limit = Number(document.body.dataset.formLimit || 0);
+  if (!limit || (form.method || "").toLowerCase() !== "post") return;
+  const data = new URLSearchParams(new FormData(form));
+  if (event.submitter && event.submitter.name) data.set(event.submitter.name, event.submitter.value);
+  const size = data.toString().length;  // url-encoded: one character is one byte sent
+  if (size <= limit) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  let alert = form.querySelector(".too-large");
+  if (!alert) {
+    alert = document.createElement("p");
+    alert.className = "alert too-large";
+    alert.setAttribute("role", "alert");
+    form.prepend(alert);
+  }
+  alert.textContent = document.body.dataset.formTooLarge
+    .replace("{size}", Math.ceil(size / 1024)).replace("{limit}", Math.floor(limit / 1024));
+}, true);
 // Accept / decline a suggestion in place, without reloading the page. The words shown come
 // translated from the page (data-accepted, data-declined, data-failed).
 document.addEventListener("submit", async (event) => {
