@@ -43,6 +43,7 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
     ("PUT", "/networks/{nid}", {"name": "Test network", "sector": "health", "region": "Madrid"},
      {"admin"}, 200),
     ("DELETE", "/networks/{scratch}", None, {"admin"}, 204),
+    ("PUT", "/networks/{nid}/policy", {"expiry_days": 10}, MANAGERS, 200),
     ("POST", "/networks/{nid}/import", "document", MANAGERS, 200),
     ("GET", "/networks/{nid}/members", None, IN_NETWORK, 200),
     ("GET", "/networks/{nid}/members/clinic", None, IN_NETWORK, 200),
