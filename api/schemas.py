@@ -160,7 +160,10 @@ class Health(BaseModel):
 class ReasonPublic(BaseModel):
     kind: str
     capability: str | None = None
-    text: str
+    text: str = Field(description="The reason in English")
+    params: dict[str, str | int | list[str]] = Field(
+        default_factory=dict, description="What the sentence says, as ids and whole numbers, to "
+                                          "say it in another language (matching/reasons.py)")
 
 
 class SuggestionPublic(BaseModel):

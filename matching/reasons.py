@@ -11,15 +11,30 @@ from dataclasses import dataclass
 from matching.features import NetworkFeatures
 
 
+Param = str | int | tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Reason:
+    """One explanation: a ``kind`` with its ``params`` (ids and whole numbers, so a reader's
+    interface can say it in its own language) and the same in an English sentence, ``text``.
+
+    Params by kind (``partner`` is the suggested member's id, capabilities are ids):
+    covers_need / partner_needs: partner, offered, level, need, relation (same | serves | close),
+    urgency; covers_weakness: partner, offered, level, weakness, relation, severity;
+    competitor: partner, direct (0 or 1), overlap; tie: partner; common: count;
+    intro: via, steps; in_demand: partner, askers, quota.
+    """
+
     kind: str  # covers_need | covers_weakness | partner_needs | competitor | tie | common | intro
     #            | in_demand
     text: str
     capability: str | None = None
+    params: tuple[tuple[str, Param], ...] = ()
 
-    def as_dict(self) -> dict[str, str | None]:
-        return {"kind": self.kind, "capability": self.capability, "text": self.text}
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "capability": self.capability, "text": self.text,
+                "params": dict(self.params)}
 
 
 def _label(features: NetworkFeatures, j: int) -> str:
@@ -43,14 +58,32 @@ def _best_offer(features: NetworkFeatures, d: int, b: int) -> tuple[int, float, 
     return best
 
 
-def _offer_phrase(features: NetworkFeatures, c: int, level: float, d: int) -> str:
-    offered = f"{_label(features, c)} (level {level:.0f})"
+def _relation(features: NetworkFeatures, c: int, d: int) -> str:
+    """How offered capability c answers capability d: the same, one that serves it, or close."""
     if c == d:
-        return offered
+        return "same"
     ids = features.projection.capability_ids
     if ids[d] in (features.projection.taxonomy.nodes[ids[c]].get("serves") or ()):
+        return "serves"
+    return "close"
+
+
+def _offer_phrase(features: NetworkFeatures, c: int, level: float, d: int) -> str:
+    offered = f"{_label(features, c)} (level {level:.0f})"
+    relation = _relation(features, c, d)
+    if relation == "same":
+        return offered
+    if relation == "serves":
         return f"{offered}, which serves {_label(features, d)}"
     return f"{offered}, close to {_label(features, d)}"
+
+
+def _offer_params(features: NetworkFeatures, b: int, c: int, level: float, d: int,
+                  about: str, weight_name: str, weight: float) -> tuple[tuple[str, Param], ...]:
+    ids = features.projection.capability_ids
+    return (("partner", features.projection.member_ids[b]), ("offered", ids[c]),
+            ("level", int(round(level))), (about, ids[d]), ("relation", _relation(features, c, d)),
+            (weight_name, int(round(weight))))
 
 
 def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only: bool = False,
@@ -74,7 +107,9 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
             how = "urgently " if urgency >= 4 else ""
             text = (f"{_name(features, b)} offers {_offer_phrase(features, c, level, int(d))}, "
                     f"which you need {how}({urgency:.0f}/5)")
-            scored.append((cover * urgency, Reason("covers_need", text, p.capability_ids[d])))
+            scored.append((cover * urgency, Reason(
+                "covers_need", text, p.capability_ids[d],
+                _offer_params(features, b, c, level, int(d), "need", "urgency", urgency))))
     for d, severity in (features.severity_of[a] if own_weaknesses else {}).items():
         if d in excluded:
             continue
@@ -83,16 +118,18 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
             c, cover, level = best
             text = (f"{_name(features, b)} is strong in {_offer_phrase(features, c, level, int(d))}"
                     f", where you are weak (severity {severity:.0f}/5)")
-            scored.append((cover * severity * features.weakness_weight,
-                           Reason("covers_weakness", text, p.capability_ids[d])))
+            scored.append((cover * severity * features.weakness_weight, Reason(
+                "covers_weakness", text, p.capability_ids[d],
+                _offer_params(features, b, c, level, int(d), "weakness", "severity", severity))))
     for d, urgency in features.urgency_of[b].items():
         best = _best_offer(features, int(d), a)
         if best:  # B's needs only: its weaknesses are never named to A
             c, cover, level = best
             text = (f"You offer {_offer_phrase(features, c, level, int(d))}, which "
                     f"{_name(features, b)} needs ({urgency:.0f}/5)")
-            scored.append((cover * urgency * 0.5, Reason("partner_needs", text,
-                                                         p.capability_ids[d])))
+            scored.append((cover * urgency * 0.5, Reason(
+                "partner_needs", text, p.capability_ids[d],
+                _offer_params(features, b, c, level, int(d), "need", "urgency", urgency))))
     scored.sort(key=lambda item: -item[0])
     return [reason for _, reason in scored[:limit]]
 
@@ -109,22 +146,27 @@ def relation_reasons(
 ) -> list[Reason]:
     p = features.projection
     name = _name(features, b)
+    partner = ("partner", p.member_ids[b])
     reasons: list[Reason] = []
     if competitor:
         labels = ", ".join(p.taxonomy.nodes[c].get("label") or c for c in overlap_ids) or "the same market"
         how = "you compete directly" if f["rival"] else "you share sector, region and core offer"
         reasons.append(Reason("competitor", f"{name} is a rival ({how}: {labels}); suggested for "
                                             "non-core cooperation, on what lies outside both "
-                                            "your core businesses"))
+                                            "your core businesses", None,
+                              (partner, ("direct", int(bool(f["rival"]))),
+                               ("overlap", tuple(overlap_ids)))))
     if f["tie"] > 0:
-        reasons.append(Reason("tie", f"You already work with {name}"))
+        reasons.append(Reason("tie", f"You already work with {name}", None, (partner,)))
     if f["common"] > 0:
         n = int(f["common"])
-        reasons.append(Reason("common", f"You have {n} partner{'s' if n > 1 else ''} in common"))
+        reasons.append(Reason("common", f"You have {n} partner{'s' if n > 1 else ''} in common",
+                              None, (("count", n),)))
     if path and len(path) > 2:
         via = p.member_index[path[1]]
         reasons.append(Reason("intro", f"{_name(features, via)} knows both of you and can "
                                        "introduce you" if len(path) == 3 else
                               f"{_name(features, via)} can start an introduction "
-                              f"({len(path) - 2} steps)"))
+                              f"({len(path) - 2} steps)", None,
+                              (("via", path[1]), ("steps", len(path) - 2))))
     return reasons

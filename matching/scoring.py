@@ -348,7 +348,9 @@ class PartnerMatcher:
                 suggestion.reasons.append(Reason(
                     "in_demand", f"{suggestion.name} is asked by {loads[b].askers} members for "
                                  f"what it offers and has room to be the first choice of "
-                                 f"{loads[b].quota}"))
+                                 f"{loads[b].quota}", None,
+                    (("partner", suggestion.member), ("askers", int(loads[b].askers)),
+                     ("quota", int(loads[b].quota)))))
             out.append(suggestion)
         return out
 

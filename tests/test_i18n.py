@@ -181,3 +181,28 @@ def test_the_notice_never_echoes_the_query_string(reader: TestClient, seeded: Da
     real = member.get(home, params={"decided": "declined", "candidate": CARROCERIAS},
                       headers=SPANISH).text
     assert "Has rechazado a Carrocerías Martín-Romero S.L." in real
+
+
+def test_suggestion_reasons_are_said_in_the_readers_language(reader: TestClient,
+                                                             seeded: Database) -> None:
+    """matching/ gives each reason a kind and params; the page says it in Spanish from the
+    catalogue, while the API keeps the English sentence."""
+    home = f"/n/{HERENCIA}/home/panaderia-santa-ana"
+    spanish = reader.get(home, headers=SPANISH).text
+    english = reader.get(home, headers={"Accept-Language": "en"}).text
+    said_es = re.findall(r"<li>([^<]*(?:ofrece|Ofreces|necesita|Ya trabajas|en común|"
+                         r"presentar)[^<]*)</li>", spanish)
+    assert said_es, "no Spanish reason on the Spanish page"
+    assert not re.search(r"which you need|, which [^<]* needs \(|You already work with", spanish)
+    assert re.search(r"which you need|which [^<]* needs \(|You already work with|in common",
+                     english)
+    token = issue_token(seeded, "member", HERENCIA, "panaderia-santa-ana")[0]
+    api = reader.get(f"/networks/{HERENCIA}/members/panaderia-santa-ana/suggestions",
+                     headers={"Authorization": f"Bearer {token}"}).json()
+    reasons = [r for s in api["suggestions"] for r in s["reasons"]]
+    assert reasons and all(r["params"] for r in reasons)
+    # ...and the API's sentences stay English, whatever the reader's language.
+    assert not [r["text"] for r in reasons if re.search(r"ofrece|necesita|Ya trabajas|"
+                                                        r"en común|os conoce", r["text"])]
+    assert any(re.search(r" offers | needs | strong in | knows | work with | in common|"
+                         r" rival | asked by ", r["text"]) for r in reasons)

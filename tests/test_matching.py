@@ -143,6 +143,22 @@ def test_introduction_paths_go_through_real_trusted_ties() -> None:
     assert any("CRO Iberia knows both of you" in r.text for r in genlab.reasons)
 
 
+def test_reasons_carry_their_params_for_other_languages() -> None:
+    members = [
+        member("clinic", caps=[("ivf", 4)], needs=[("pgt", 5, "service")]),
+        member("genlab", caps=[("pgt", 4)], needs=[("ivf", 2, "service")]),
+    ]
+    [suggestion] = fit(members).suggest("clinic")
+    by_kind = {r.kind: r.as_dict() for r in suggestion.reasons}
+    assert by_kind["covers_need"]["params"] == {
+        "partner": "genlab", "offered": "pgt", "level": 4, "need": "pgt", "relation": "same",
+        "urgency": 5}
+    assert "which you need urgently (5/5)" in by_kind["covers_need"]["text"]
+    assert by_kind["partner_needs"]["params"] == {
+        "partner": "genlab", "offered": "ivf", "level": 4, "need": "ivf", "relation": "same",
+        "urgency": 2}
+
+
 def test_reasons_never_carry_another_members_weaknesses() -> None:
     members = [
         member("clinic", caps=[("secret", 5), ("ivf", 4)], needs=[("pgt", 5, "service")]),

@@ -22,7 +22,9 @@ from api.web import forms
 from api.web.collaboration_pages import introductions_of, notice_for
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
+from api.web.labels import Labels, capability_labels
 from api.web.messages import plain
+from api.web.reasons import say
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.validation import DocumentInvalid
@@ -64,6 +66,10 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
     cards, partners = _suggestions(request, nid, mid, principal)  # 403 unless itself or manager
     profile = members_api.get_one(nid, mid, request.app.state.db, principal)
     names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
+    labels = Labels(capability_labels(request.app.state.db, nid))
+    for card in cards + partners:  # in the reader's language (the API's text is English)
+        for reason in card["reasons"]:
+            reason["text"] = say(reason, labels, names)
     # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
     on_behalf = None if principal.is_member(nid, mid) else profile["name"]
     if decision and decision[1] in names:  # a member's name, never text from the query string
