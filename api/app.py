@@ -21,6 +21,7 @@ from api.routers import (
     networks,
     opportunities,
     playbook,
+    rivalries,
     suggestions,
     tokens,
 )
@@ -80,7 +81,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     errors.install(app)
     for router in (health.router, tokens.router, invitations.router, networks.router,
                    members.router, suggestions.router, opportunities.router,
-                   collaboration.router, playbook.router, web_router):
+                   collaboration.router, playbook.router, rivalries.router, web_router):
         app.include_router(router)
     _document_common_answers(app)
     return app

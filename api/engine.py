@@ -99,7 +99,7 @@ def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
         tie_members=set(catchup.tie_members), ties=catchup.ties,
         feedback_members=set(catchup.feedback_members), feedback=catchup.feedback,
         decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS,
-        agents=catchup.agents)
+        agents=catchup.agents, verdicts=catchup.verdicts)
 
 
 class Engine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -288,3 +288,32 @@ class ConsortiumProjectRequest(ConsortiumRequest):
                                                    "alternative")
     title: Text | None = None
     order_id: Identifier | None = Field(None, description="The declared order it answers, if any")
+
+
+class RivalryVerdictPut(BaseModel):
+    """A facilitator's verdict on a pair of members."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: Literal["rivals", "not_rivals"]
+    note: Annotated[LongText, Field(max_length=1000)] | None = None
+
+
+class RivalryPublic(BaseModel):
+    a: str
+    b: str
+    a_name: str
+    b_name: str
+    inferred: bool = Field(description="Same sector and region, and a core offer in common")
+    shared_core: list[str] = Field(description="The core offers both sell (capability ids)")
+    tie: bool = Field(description="A COMPETES_WITH tie between them")
+    verdict: Literal["confirmed", "rejected"] | None
+    note: str | None = None
+    rivals: bool = Field(description="Whether the engine treats them as rivals")
+
+
+class RivalriesPublic(BaseModel):
+    network: str
+    count: int = Field(description="Every pair listed, across all pages")
+    offset: int
+    limit: int
+    rivalries: list[RivalryPublic]

@@ -37,6 +37,7 @@ class ChangeKind(StrEnum):
     PROJECT = "project"  # a project and its participants (no matching data)
     NETWORK = "network"  # the network's own properties (name, policy)
     AGENTS = "agents"  # the network's outside agents (read again whole: a few rows)
+    RIVALRY = "rivalry"  # a facilitator's verdict on the two named members (all read again)
     REPLACED = "replaced"  # the whole network (an import): readers refit from scratch
     TAXONOMY = "taxonomy"  # the network's taxonomy: readers refit from scratch
 
@@ -102,6 +103,7 @@ class Catchup:
     feedback_members: frozenset[str] = frozenset()
     feedback: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] | None = None  # all of them, when they changed
+    verdicts: list[dict[str, Any]] | None = None  # every verdict on rivalry, when one changed
 
 
 def _plan(changes: list[Change]) -> tuple[set[str], set[str], set[str]]:
@@ -177,6 +179,9 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
             agents=[{k: v for k, v in row.items() if v is not None}
                     for row in tx.run(q.AGENTS, nid=nid).data()]
             if any(c.kind is ChangeKind.AGENTS for c in changes) else None,
+            verdicts=[{k: v for k, v in row.items() if v is not None}
+                      for row in tx.run(q.RIVALRIES, nid=nid).data()]
+            if any(c.kind is ChangeKind.RIVALRY for c in changes) else None,
         )
 
     return db.read(work)

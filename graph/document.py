@@ -100,6 +100,13 @@ class TieType(StrEnum):
     TRUSTS = "TRUSTS"
 
 
+class RivalryVerdict(StrEnum):
+    """A facilitator's word on whether two members compete (``matching.rivalry``)."""
+
+    RIVALS = "rivals"
+    NOT_RIVALS = "not_rivals"
+
+
 class AgentKind(StrEnum):
     """Outside organisations a facilitator brings in; they are not members."""
 
@@ -211,6 +218,18 @@ class ValueChainTemplate(_Strict):
     name: Text
     stages: list[ValueChainStage] = Field(min_length=1, max_length=50)
     max_stages_per_member: Annotated[int, Field(ge=1, le=50)] = 1
+
+
+class Rivalry(_Strict):
+    """A facilitator's verdict on one pair of members: it overrides the inferred rivalry (same
+    sector and region, a core offer in common) and any COMPETES_WITH tie. Unordered: ``a`` and
+    ``b`` may come either way round; an export lists ``a`` < ``b``."""
+
+    a: Identifier
+    b: Identifier
+    verdict: RivalryVerdict
+    note: Annotated[LongText, StringConstraints(max_length=1000)] | None = None
+    at: dt.datetime | None = None  # when it was given
 
 
 Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -343,9 +362,14 @@ class NetworkDocument(_Strict):
     projects: list[Project] = Field(default_factory=list)
     agents: list[Agent] = Field(default_factory=list, max_length=10_000)
     orders: list[DeclaredOrder] = Field(default_factory=list, max_length=1000)
+    # Facilitators' data: exported only to facilitators and admins (docs/security.md).
+    rivalries: list[Rivalry] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        data = self.model_dump(mode="json", exclude_none=True)
+        if not data["rivalries"]:  # written only where there are some: older readers match
+            del data["rivalries"]
+        return data
 
 
 class TaxonomyDocument(_Strict):

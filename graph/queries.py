@@ -119,7 +119,7 @@ RETURN count(*) AS deleted
 # Run before DELETE_MEMBER_EDGES in an import: on ArcadeDB, deleting ties after deleting member
 # edges in the same transaction misses some ties (docs/arcadedb.md).
 DELETE_TIES = """
-MATCH (:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->(:Member)
+MATCH (:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS|RIVALRY]->(:Member)
 WITH collect(t) AS ties
 UNWIND ties AS t
 DELETE t
@@ -569,6 +569,33 @@ MATCH (a:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRU
       (b:Member {network: $nid})
 RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
 ORDER BY source, target, type
+"""
+
+# -- facilitators' verdicts on rivalry (graph.rivalries) ----------------------------------------
+# One RIVALRY relationship per pair, from the smaller member id to the larger.
+RIVALRIES = """
+MATCH (a:Member {network: $nid})-[r:RIVALRY]->(b:Member {network: $nid})
+RETURN a.id AS a, b.id AS b, r.verdict AS verdict, r.note AS note, r.at AS at
+ORDER BY a, b
+"""
+
+MEMBERS_PRESENT = """
+UNWIND $ids AS wanted
+MATCH (m:Member {network: $nid, id: wanted})
+RETURN m.id AS id
+ORDER BY id
+"""
+
+DELETE_RIVALRY = """
+MATCH (a:Member {network: $nid, id: $a})-[r:RIVALRY]-(b:Member {network: $nid, id: $b})
+DELETE r
+"""
+
+CREATE_RIVALRIES = """
+UNWIND $rows AS row
+MATCH (a:Member {network: $nid, id: row.a})
+MATCH (b:Member {network: $nid, id: row.b})
+CREATE (a)-[:RIVALRY {verdict: row.verdict, note: row.note, at: row.at}]->(b)
 """
 
 # -- access tokens (only their SHA-256 is stored) ---------------------------------------------

@@ -207,6 +207,13 @@ def _write_ties(tx: ManagedTransaction, document: NetworkDocument,
         run_batched(tx, q.CREATE_TIE[tie_type], rows, nid=nid, progress=progress, counts="ties")
 
 
+def _write_verdicts(tx: ManagedTransaction, document: NetworkDocument) -> None:
+    """The document's verdicts on rivalry (graph.rivalries), each from the smaller id."""
+    rows = [{**r.model_dump(mode="json"), "a": min(r.a, r.b), "b": max(r.a, r.b)}
+            for r in document.rivalries]
+    run_batched(tx, q.CREATE_RIVALRIES, rows, nid=document.network.id)
+
+
 def _check_written(tx: ManagedTransaction, document: NetworkDocument) -> None:
     """Raise ``ImportMismatch`` (rolling the import back) unless the stored counts of members,
     their edges, ties per type, projects and participants are exactly the document's."""
@@ -261,6 +268,7 @@ def _write_network(tx: ManagedTransaction, document: NetworkDocument,
     tx.run(q.DELETE_TIES, nid=nid).consume()
     _write_members(tx, document, progress)
     _write_ties(tx, document, progress)
+    _write_verdicts(tx, document)
     _write_value_chains(tx, document)
     write_agents(tx, nid, document.agents)
     write_orders(tx, nid, document.orders)
@@ -501,23 +509,26 @@ class NetworkRows:
     version: int
     agents: list[dict[str, Any]] = field(default_factory=list)
     taxonomy_version: int = 0
+    verdicts: list[dict[str, Any]] = field(default_factory=list)  # on rivalry, by pair
 
 
 def read_network_rows(db: Database, nid: str) -> NetworkRows:
-    """Network, members with their edges, ties, taxonomy and feedback in one read transaction."""
+    """Network, members with their edges, ties, taxonomy, feedback, agents and verdicts on
+    rivalry in one read transaction."""
 
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
         return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
                 tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY, nid=nid).data(),
                 tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.VERSIONS, nid=nid).data(),
-                tx.run(q.AGENTS, nid=nid).data())
+                tx.run(q.AGENTS, nid=nid).data(), tx.run(q.RIVALRIES, nid=nid).data())
 
-    network_rows, member_rows, tie_rows, taxonomy, feedback, version, agents = db.read(work)
+    (network_rows, member_rows, tie_rows, taxonomy, feedback, version, agents,
+     verdicts) = db.read(work)
     if not network_rows:
         raise NetworkNotFound(nid)
     return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy, feedback,
                        version[0]["version"], [_without_none(a) for a in agents],
-                       version[0]["taxonomy"])
+                       version[0]["taxonomy"], [_without_none(v) for v in verdicts])
 
 
 def network_sizes(db: Database) -> list[tuple[str, int]]:
@@ -546,7 +557,8 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
     """The stored network as an import document.
 
     Without ``include_confidential`` (for analysts) members' weaknesses and contact details are
-    left out, and projects born from a weakness show only what ``graph.disclosure`` allows.
+    left out, and so are facilitators' verdicts on rivalry; projects born from a weakness show
+    only what ``graph.disclosure`` allows.
 
     The document carries the taxonomy entries it uses (with their ancestors), so it loads into an
     empty database too; a load/export round trip is lossless.
@@ -588,6 +600,7 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
         "projects": projects,
         "agents": agents,
         "orders": orders,
+        "rivalries": rows.verdicts if include_confidential else [],
     }
     # Read back through the models so the export is exactly the import format.
     return NetworkDocument.model_validate(document).to_json()

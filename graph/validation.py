@@ -205,6 +205,28 @@ def _tie_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def _rivalry_problems(raw: Any, member_ids: set[str]) -> list[Problem]:
+    """Verdicts name two different members of the network, each pair once (either order)."""
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, rivalry in _items(raw, "rivalries"):
+        a, b = (_text(rivalry.get(k)) for k in ("a", "b"))
+        for end, mid in (("a", a), ("b", b)):
+            if mid is not None and mid not in member_ids:
+                problems.append(Problem(f"rivalries[{i}].{end}",
+                                        f"member {brief(mid)} is not in this network's members"))
+        if a is not None and a == b:
+            problems.append(Problem(f"rivalries[{i}]", f"a member cannot be its own rival "
+                                    f"({brief(a)})"))
+        elif a and b:
+            key = (min(a, b), max(a, b))
+            if key in seen:
+                problems.append(Problem(f"rivalries[{i}]", f"a second verdict on {a} and {b} "
+                                        f"(also rivalries[{seen[key]}])"))
+            seen.setdefault(key, i)
+    return problems
+
+
 def _value_chain_problems(raw: Any, capability_ids: set[str]) -> list[Problem]:
     problems, _ = _unique_ids(raw, "value_chains", "value chain")
     for i, template in _items(raw, "value_chains"):
@@ -306,7 +328,8 @@ def validate_network(
         return (cap_problems + member_problems + _tie_problems(raw, member_ids)
                 + _value_chain_problems(raw, capability_ids) + _project_problems(raw, member_ids)
                 + _agent_problems(raw, capability_ids, member_ids)
-                + _order_problems(raw, capability_ids, member_ids))
+                + _order_problems(raw, capability_ids, member_ids)
+                + _rivalry_problems(raw, member_ids))
 
     return _validate(NetworkDocument, raw, "network", source, references)
 

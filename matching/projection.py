@@ -186,14 +186,10 @@ def _verdicts(rows: Iterable[Mapping[str, Any]], members: set[str]
     return dict(sorted(out.items()))
 
 
-def with_verdicts(projection: NetworkProjection, members: Iterable[str],
-                  verdicts: Iterable[Mapping[str, Any]]) -> NetworkProjection:
-    """The verdicts on pairs involving ``members`` replaced by ``verdicts``."""
-    members = set(members)
-    present = set(projection.member_index)
-    kept = {key: v for key, v in projection.verdicts.items() if not members & set(key)}
-    kept.update(_verdicts(verdicts, present))
-    return replace(projection, verdicts=dict(sorted(kept.items())))
+def with_verdicts(projection: NetworkProjection, verdicts: Iterable[Mapping[str, Any]]
+                  ) -> NetworkProjection:
+    """``projection`` with every verdict on rivalry replaced by ``verdicts``."""
+    return replace(projection, verdicts=_verdicts(verdicts, set(projection.member_index)))
 
 
 def _agents(agents: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -6,8 +6,9 @@ each declares) to the same market (the same sector and the same region, both dec
 facilitator's rejection overrides the tie and the inference. Core offers are what a member marks
 ``core``, else its top offers (``matching.member_rows.core_offers``).
 
-Suggestions (``NetworkFeatures.competitor``), consortia (``matching.consortium``) and the
-facilitator's list of rivalries (``rivalries``) all go through ``competing``.
+Suggestions (``NetworkFeatures.competitor``), consortia (``matching.consortium``), the roadmap
+(``matching.roadmap``) and the facilitator's list of rivalries (``rivalries``) all go through
+``competing``.
 """
 
 from __future__ import annotations
@@ -77,33 +78,66 @@ def explicit_pairs(p: NetworkProjection) -> tuple[set[tuple[str, str]], set[tupl
     return rivals - rejected, rejected
 
 
-def rival_pairs(p: NetworkProjection, rows: Sequence[int]) -> list[tuple[int, int]]:
-    """Pairs (k, l), k < l, of positions in ``rows`` whose members are rivals (``competing``)."""
-    rows = np.asarray(rows, np.int64)
-    if len(rows) < 2:
-        return []
-    sector, region = market_codes(p)
-    sector, region = sector[rows], region[rows]
-    core = core_offers(sp.csr_array(p.levels[rows]), sp.csr_array(p.core_flags[rows]))
-    overlap = (core @ core.T).toarray()
-    rivals, rejected = explicit_pairs(p)
-    ids = [p.member_ids[i] for i in rows]
-    position = {mid: k for k, mid in enumerate(ids)}
-    n = len(rows)
-    rival, not_rival = np.zeros((n, n), bool), np.zeros((n, n), bool)
-    for target, keys in ((rival, rivals), (not_rival, rejected)):
-        for a, b in keys:
-            if a in position and b in position:
-                target[position[a], position[b]] = target[position[b], position[a]] = True
-    verdict = competing(rival, not_rival, same_value(sector), same_value(region), overlap)
-    return [(k, int(l)) for k in range(n) for l in np.flatnonzero(verdict[k, k + 1:]) + k + 1]
-
-
 def core_sets(p: NetworkProjection, rows: Sequence[int]) -> list[set[int]]:
     """Each member's core offers (capability columns), for ``rows``."""
-    core = core_offers(sp.csr_array(p.levels[np.asarray(rows, np.int64)]),
-                       sp.csr_array(p.core_flags[np.asarray(rows, np.int64)]))
+    rows = np.asarray(rows, np.int64)
+    core = core_offers(sp.csr_array(p.levels[rows]), sp.csr_array(p.core_flags[rows]))
     return [set(r) for r in rows_of(core)]
+
+
+class _Pairs:
+    """Every pair of ``rows`` positions (k < l) the rule needs to look at, with its inputs:
+    pairs in one market with a core offer in common (found market by market, never over all
+    pairs), pairs with a tie or a confirmed verdict, and pairs with a rejected one."""
+
+    def __init__(self, p: NetworkProjection, rows: Sequence[int]):
+        rows = np.asarray(rows, np.int64)
+        sector, region = market_codes(p)
+        self.sector, self.region = sector[rows], region[rows]
+        self.core = core_sets(p, rows)
+        self.shared: dict[tuple[int, int], set[int]] = {}
+        markets: dict[tuple[int, int], list[int]] = {}
+        for k in range(len(rows)):
+            if self.sector[k] >= 0 and self.region[k] >= 0 and self.core[k]:
+                markets.setdefault((int(self.sector[k]), int(self.region[k])), []).append(k)
+        for group in markets.values():
+            by_offer: dict[int, list[int]] = {}
+            for k in group:
+                for c in self.core[k]:
+                    by_offer.setdefault(c, []).append(k)
+            for c, sellers in by_offer.items():
+                for x, k in enumerate(sellers):
+                    for l in sellers[x + 1:]:
+                        self.shared.setdefault((k, l), set()).add(c)
+        position = {p.member_ids[i]: k for k, i in enumerate(rows.tolist())}
+        rivals, rejected = explicit_pairs(p)
+
+        def positions(keys: set[tuple[str, str]]) -> set[tuple[int, int]]:
+            return {(min(position[a], position[b]), max(position[a], position[b]))
+                    for a, b in keys if a in position and b in position}
+
+        self.rivals, self.rejected = positions(rivals), positions(rejected)
+        self.keys = sorted(self.shared.keys() | self.rivals | self.rejected)
+
+    def competing(self) -> np.ndarray:
+        """``competing`` for each of ``keys``."""
+        keys = self.keys
+        left = np.array([k for k, _ in keys], np.int64)
+        right = np.array([l for _, l in keys], np.int64)
+        return competing(np.array([key in self.rivals for key in keys], bool),
+                         np.array([key in self.rejected for key in keys], bool),
+                         (self.sector[left] == self.sector[right]) & (self.sector[left] >= 0),
+                         (self.region[left] == self.region[right]) & (self.region[left] >= 0),
+                         np.array([len(self.shared.get(key, ())) for key in keys]))
+
+
+def rival_pairs(p: NetworkProjection, rows: Sequence[int]) -> list[tuple[int, int]]:
+    """Pairs (k, l), k < l, of positions in ``rows`` whose members are rivals (``competing``);
+    sorted."""
+    pairs = _Pairs(p, rows)
+    if not pairs.keys:
+        return []
+    return [key for key, rivals in zip(pairs.keys, pairs.competing()) if rivals]
 
 
 def rivalries(p: NetworkProjection) -> list[dict[str, Any]]:
@@ -112,33 +146,19 @@ def rivalries(p: NetworkProjection) -> list[dict[str, Any]]:
     ``shared_core`` (those offers' ids, sorted), ``tie`` (a ``COMPETES_WITH`` tie), ``verdict``
     (``"confirmed"``, ``"rejected"`` or ``None``), ``note`` and ``rivals`` (what the engine
     uses)."""
-    rows = np.arange(p.n_members)
-    sector, region = market_codes(p)
-    core = core_sets(p, rows)
-    ids, index = p.member_ids, p.member_index
-    live = [i for i in rows.tolist() if index.get(ids[i]) == i]
-    shared: dict[tuple[str, str], list[str]] = {}
-    markets: dict[tuple[int, int], list[int]] = {}
-    for i in live:
-        if sector[i] >= 0 and region[i] >= 0 and core[i]:
-            markets.setdefault((int(sector[i]), int(region[i])), []).append(i)
-    for group in markets.values():
-        for x, i in enumerate(group):
-            for j in group[x + 1:]:
-                common = core[i] & core[j]
-                if common:
-                    shared[pair(ids[i], ids[j])] = sorted(p.capability_ids[c] for c in common)
-    ties = {pair(a, b) for a, b, kind in p.ties.edges(keys=True) if kind == RIVAL_TIE and a != b
-            and a in index and b in index}
-    verdicts = {key: v for key, v in p.verdicts.items() if key[0] in index and key[1] in index}
+    rows = [p.member_index[m] for m in sorted(p.member_index)]  # positions in id order
+    pairs = _Pairs(p, rows)
+    ids = sorted(p.member_index)
+    ties = {pair(a, b) for a, b, kind in p.ties.edges(keys=True) if kind == RIVAL_TIE and a != b}
     out = []
-    for key in sorted(shared.keys() | ties | verdicts.keys()):
-        verdict = verdicts.get(key, {}).get("verdict")
-        rivals = bool(competing(np.array(key in ties or verdict == RIVALS),
-                                np.array(verdict == NOT_RIVALS), np.array(key in shared),
-                                np.array(key in shared), np.array(len(shared.get(key, ())))))
-        out.append({"a": key[0], "b": key[1], "inferred": key in shared,
-                    "shared_core": shared.get(key, []), "tie": key in ties,
-                    "verdict": {RIVALS: "confirmed", NOT_RIVALS: "rejected"}.get(verdict),
-                    "note": verdicts.get(key, {}).get("note"), "rivals": rivals})
+    for (k, l), rivals in zip(pairs.keys, pairs.competing() if pairs.keys else []):
+        key = (ids[k], ids[l])
+        verdict = p.verdicts.get(key, {})
+        shared = pairs.shared.get((k, l), set())  # found within one market only
+        out.append({"a": key[0], "b": key[1], "inferred": bool(shared),
+                    "shared_core": sorted(p.capability_ids[c] for c in shared),
+                    "tie": key in ties,
+                    "verdict": {RIVALS: "confirmed", NOT_RIVALS: "rejected"}.get(
+                        verdict.get("verdict")),
+                    "note": verdict.get("note"), "rivals": bool(rivals)})
     return out

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from matching.agents import AgentDirectory
 from matching.projection import NetworkProjection
+from matching.rivalry import rival_pairs
 
 POSITIVE_TIES = frozenset({"TRUSTS", "COLLABORATES_WITH", "SUPPLIES"})
 HORIZON_MONTHS = 48
@@ -196,11 +197,15 @@ class _Ties:
         self.positive: dict[str, set[str]] = {m: set() for m in p.member_ids}
         self.rival: dict[str, set[str]] = {m: set() for m in p.member_ids}
         for a, b, kind in p.ties.edges(keys=True):
-            target = self.rival if kind == "COMPETES_WITH" else (
-                self.positive if kind in POSITIVE_TIES else None)
-            if target is not None and a in target and b in target:
-                target[a].add(b)
-                target[b].add(a)
+            if kind in POSITIVE_TIES and a in self.positive and b in self.positive:
+                self.positive[a].add(b)
+                self.positive[b].add(a)
+        # Rivals by the engine's one rule (matching.rivalry): facilitators' verdicts included.
+        rows = [p.member_index[m] for m in p.member_ids if m in p.member_index]
+        for k, j in rival_pairs(p, rows):
+            a, b = p.member_ids[rows[k]], p.member_ids[rows[j]]
+            self.rival[a].add(b)
+            self.rival[b].add(a)
 
     def trust(self, members: list[str], around: str | None = None) -> dict[str, Any]:
         """Ties inside ``members``; rival pairs only with ``around`` when given."""

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from matching.allocation import NetworkLoad, contributions, provider_load, varied_order
 from matching.features import NetworkFeatures, View
 from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
-                                 with_ties)
+                                 with_ties, with_verdicts)
 from matching.ranker import FeedbackRanker
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 
@@ -171,12 +171,14 @@ class PartnerMatcher:
                       tie_members: set[str] = frozenset(), ties: list[dict[str, Any]] = (),
                       feedback_members: set[str] = frozenset(),
                       feedback: list[dict[str, Any]] = (), decline_days: int | None = None,
-                      agents: list[dict[str, Any]] | None = None) -> PartnerMatcher:
+                      agents: list[dict[str, Any]] | None = None,
+                      verdicts: list[dict[str, Any]] | None = None) -> PartnerMatcher:
         """Apply what changed in the network, in place, without refitting.
 
         ``members`` are the current rows of changed or new members, ``removed`` the ids of
         deleted ones; ``ties`` every current tie touching a member of ``tie_members``;
-        ``feedback`` every current decision involving a member of ``feedback_members``. The
+        ``feedback`` every current decision involving a member of ``feedback_members``;
+        ``verdicts``, when given, every current verdict on rivalry (they replace all). The
         matcher then ranks exactly as one fitted from scratch on the network would, given the
         same rankers: the rankers are learned from the whole network and kept until the next
         full fit.
@@ -228,6 +230,9 @@ class PartnerMatcher:
                     self.decisions_.get(other, {}).pop(row, None)
             self._read_feedback([f for f in p.feedback if f["member"] in feedback_members
                                  or f["candidate"] in feedback_members])
+        if verdicts is not None:
+            p = self.projection_ = with_verdicts(p, verdicts)
+            self.features_.update_verdicts(p)
         self.features_.projection = self.projection_
         return self
 

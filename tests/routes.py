@@ -54,6 +54,7 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
     "capability": lambda n: n.capabilities,
     "q": lambda n: n.words,
     "limit": lambda n: ["2"],
+    "offset": lambda n: ["1"],
     "threshold": lambda n: ["0.5"],
     "since": lambda n: ["2020-01-01"],
     "until": lambda n: ["2022-12-31"],

@@ -102,6 +102,11 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
      {"admin": 422, "facilitator": 422}),
     ("GET", "/networks/{nid}/gaps", None, MANAGERS | {"member", "other-member"}, 200),
     ("GET", "/networks/{nid}/roadmap", None, MANAGERS | {"member", "other-member"}, 200),
+    # Facilitators' verdicts on rivalry: members and analysts neither read nor give them.
+    ("GET", "/networks/{nid}/rivalries", None, MANAGERS, 200),
+    ("PUT", "/networks/{nid}/rivalries/clinic/{disposable}", {"verdict": "not_rivals"},
+     MANAGERS, 200),
+    ("DELETE", "/networks/{nid}/rivalries/{disposable}/clinic", None, MANAGERS, 204),
 ]
 CASES = [(row[0], row[1], row[2], role, code) for row in MATRIX
          for role, code in expected(*row[3:]).items()]

@@ -8,7 +8,8 @@ from graph import changes
 from graph.changes import ChangeKind, read_changes
 from graph.database import Database
 from graph.feedback import record_feedback
-from graph.members import delete_member, put_member
+from graph.members import MemberNotFound, delete_member, put_member
+from graph.rivalries import clear_verdict, set_verdict
 from graph.store import import_network, load_taxonomy, versions
 from tests.conftest import small_document
 
@@ -43,6 +44,26 @@ def test_writes_are_numbered_and_name_their_members(db: Database, nid: str) -> N
     assert catchup.feedback_members == {"clinic", "genlab", "newlab", "cro"}
     assert [(f["member"], f["candidate"], f["decision"]) for f in catchup.feedback] == [
         ("clinic", "genlab", "declined")]
+
+
+def test_a_verdict_on_rivalry_is_a_change_that_carries_every_verdict(db: Database,
+                                                                     nid: str) -> None:
+    import_network(db, small_document(nid, newcomer=True))
+    start, taxonomy = versions(db, nid)
+    set_verdict(db, nid, "newlab", "genlab", "not_rivals", "PGT only")
+    set_verdict(db, nid, "cro", "clinic", "rivals")
+    clear_verdict(db, nid, "clinic", "cro")
+    with pytest.raises(MemberNotFound):  # refused inside the transaction: nothing recorded
+        set_verdict(db, nid, "clinic", "ghost", "rivals")
+    catchup = read_changes(db, nid, start, taxonomy)
+    assert [(c.kind, c.members) for c in catchup.changes] == [
+        (ChangeKind.RIVALRY, ("genlab", "newlab")), (ChangeKind.RIVALRY, ("clinic", "cro")),
+        (ChangeKind.RIVALRY, ("clinic", "cro"))]
+    assert [(v["a"], v["b"], v["verdict"], v["note"]) for v in catchup.verdicts] == [
+        ("genlab", "newlab", "not_rivals", "PGT only")]
+    assert catchup.members == [] and catchup.ties == []  # nothing else is read again
+    # A catch-up with no verdict change reads none.
+    assert read_changes(db, nid, catchup.version, taxonomy).verdicts is None
 
 
 def test_nothing_after_the_current_version(db: Database, nid: str) -> None:

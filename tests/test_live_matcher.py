@@ -22,7 +22,7 @@ TODAY = dt.date(2026, 6, 1)
 
 def _projection(doc: dict[str, Any], feedback: list[dict[str, Any]]):
     return build_projection(doc["network"], doc["capabilities"], doc["members"], doc["ties"],
-                            feedback)
+                            feedback, verdicts=doc.get("rivalries", []))
 
 
 def _incident(doc: dict[str, Any], mids: set[str]) -> list[dict[str, Any]]:
@@ -35,7 +35,7 @@ def writes(draw, doc: dict[str, Any]) -> list[tuple]:
     ops: list[tuple] = []
     ids = [m["id"] for m in doc["members"]]
     for k in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["put", "new", "delete", "ties", "feedback"]))
+        kind = draw(st.sampled_from(["put", "new", "delete", "ties", "feedback", "verdict"]))
         if kind in ("put", "new"):
             mid = draw(st.sampled_from(ids)) if kind == "put" and ids else f"n{k}"
             ops.append(("put", draw(member_profiles(NID, mid))))
@@ -52,6 +52,9 @@ def writes(draw, doc: dict[str, Any]) -> list[tuple]:
                                        "type": draw(st.sampled_from(TIE_TYPES)),
                                        "weight": draw(st.sampled_from([0.2, 0.7, 1.0]))}
                                       for o in others]))
+        elif kind == "verdict" and len(ids) > 1:  # a facilitator's word on rivalry, or none
+            a, b = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=2, unique=True))
+            ops.append(("verdict", a, b, draw(st.sampled_from(["rivals", "not_rivals", None]))))
         elif kind == "feedback" and len(ids) > 1:
             a, b = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=2, unique=True))
             ops.append(("feedback", {"member": a, "candidate": b,
@@ -76,12 +79,19 @@ def _apply(doc: dict[str, Any], feedback: list[dict[str, Any]], matcher: Partner
         mid = op[1]
         doc["members"] = [m for m in doc["members"] if m["id"] != mid]
         doc["ties"] = [t for t in doc["ties"] if mid not in (t["source"], t["target"])]
+        doc["rivalries"] = [r for r in doc.get("rivalries", []) if mid not in (r["a"], r["b"])]
         feedback[:] = [f for f in feedback if mid not in (f["member"], f["candidate"])]
         matcher.apply_changes(removed={mid}, tie_members={mid}, feedback_members={mid})
     elif op[0] == "ties":
         mid, ties = op[1], op[2]
         doc["ties"] = [t for t in doc["ties"] if mid not in (t["source"], t["target"])] + ties
         matcher.apply_changes(tie_members={mid}, ties=_incident(doc, {mid}))
+    elif op[0] == "verdict":  # the catch-up of a ``rivalry`` change: every verdict, read again
+        a, b, verdict = op[1:]
+        doc["rivalries"] = [r for r in doc.get("rivalries", []) if {r["a"], r["b"]} != {a, b}]
+        if verdict is not None:
+            doc["rivalries"].append({"a": b, "b": a, "verdict": verdict})
+        matcher.apply_changes(verdicts=copy.deepcopy(doc["rivalries"]))
     else:
         decision = op[1]
         feedback.append(decision)

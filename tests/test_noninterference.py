@@ -71,8 +71,8 @@ class Reader:
 def _setup(client: TestClient, db: Database, document: dict[str, Any], target: str,
            extra: dict[str, Any]) -> Network:
     """Load the network and give it the objects routes read: feedback (enough to fit the
-    learned ranker), projects (one born from the target's weakness) and introductions (one a
-    facilitator proposed)."""
+    learned ranker), projects (one born from the target's weakness), a verdict on rivalry and
+    introductions (one a facilitator proposed)."""
     nid = document["network"]["id"]
     import_network(db, document)
     facilitator = {"Authorization": f"Bearer {issue_token(db, 'facilitator', nid, None)[0]}"}
@@ -92,6 +92,11 @@ def _setup(client: TestClient, db: Database, document: dict[str, Any], target: s
     ]
     pids = [client.post(f"/networks/{nid}/projects", json=p, headers=facilitator).json()["id"]
             for p in projects]
+    # A facilitator's verdict on rivalry between the target and another member: it may shape
+    # what others read (it is no one's weakness), and must not let the target's weaknesses in.
+    verdict = client.put(f"/networks/{nid}/rivalries/{target}/{others[0]}", headers=facilitator,
+                         json={"verdict": "rivals", "note": "same customers"})
+    assert verdict.status_code == 200, verdict.text
     iids = []
     for requester, recipient, reasons in ((target, others[0], ["you are strong in ISO"]),
                                           (others[-1], target, ["trainer for their weakness"])):

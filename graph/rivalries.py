@@ -1,0 +1,73 @@
+"""Facilitators' verdicts on rivalry: stored, read in order, written through the change log.
+
+A verdict is one ``RIVALRY {verdict, note, at}`` relationship between two members of a network,
+from the smaller id to the larger (a pair is unordered). ``rivals`` makes the two count as rivals
+wherever rivals matter; ``not_rivals`` stops an inferred rivalry (or a COMPETES_WITH tie) from
+counting; no verdict leaves the pair to inference (``matching.rivalry``). Every write records a
+``rivalry`` change in the same transaction, so live matchers apply it without a refit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from graph import queries as q
+from graph.changes import ChangeKind, record_change
+from graph.database import Database
+from graph.document import Rivalry, RivalryVerdict
+from graph.members import MemberNotFound
+from graph.store import read_network
+
+
+class SameMember(ValueError):
+    """A verdict on a member and itself."""
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    if a == b:
+        raise SameMember(a)
+    return (a, b) if a < b else (b, a)
+
+
+def _lock_and_check(tx: ManagedTransaction, nid: str, a: str, b: str) -> None:
+    """Take the network's write lock (the change record) first, then check both members: a
+    concurrent deletion of either is either seen here or waits for this write."""
+    record_change(tx, nid, ChangeKind.RIVALRY, (a, b))
+    present = {row["id"] for row in tx.run(q.MEMBERS_PRESENT, nid=nid, ids=[a, b]).data()}
+    for mid in (a, b):
+        if mid not in present:
+            raise MemberNotFound(mid)
+
+
+def set_verdict(db: Database, nid: str, a: str, b: str, verdict: RivalryVerdict | str,
+                note: str | None = None) -> dict[str, Any]:
+    """Record (or replace) the verdict on members ``a`` and ``b``, either order; returns it.
+
+    Raises ``SameMember`` when a == b, ``MemberNotFound`` for an unknown member."""
+    read_network(db, nid)
+    first, second = _pair(a, b)
+    row = Rivalry(a=first, b=second, verdict=RivalryVerdict(verdict), note=note or None,
+                  at=dt.datetime.now(dt.UTC).replace(microsecond=0)).model_dump(mode="json")
+
+    def work(tx: ManagedTransaction) -> None:
+        _lock_and_check(tx, nid, first, second)
+        tx.run(q.DELETE_RIVALRY, nid=nid, a=first, b=second).consume()
+        tx.run(q.CREATE_RIVALRIES, nid=nid, rows=[row]).consume()
+
+    db.write(work)
+    return row
+
+
+def clear_verdict(db: Database, nid: str, a: str, b: str) -> None:
+    """Forget the verdict on ``a`` and ``b`` (if any): the pair goes back to inference."""
+    read_network(db, nid)
+    first, second = _pair(a, b)
+
+    def work(tx: ManagedTransaction) -> None:
+        _lock_and_check(tx, nid, first, second)
+        tx.run(q.DELETE_RIVALRY, nid=nid, a=first, b=second).consume()
+
+    db.write(work)
