@@ -4,17 +4,20 @@
 |---------------------------|--------------------------------------------------|
 | network.csv (one row)     | id, name, sector, region, description            |
 | capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``), unit, |
-|                           | label_es                                         |
+|                           | label_es, serves (capability ids, ``|``-joined)  |
 | members.csv               | id, name, sector, region, size, description,     |
 |                           | hours_per_month                                  |
-| member_capabilities.csv   | member, capability, level, capacity              |
+| member_capabilities.csv   | member, capability, level, capacity, core        |
+|                           | (``true``/``false``: the member's core business) |
 | member_weaknesses.csv     | member, capability, severity (optional file)     |
 | member_needs.csv          | member, capability, kind, urgency, volume        |
 | ties.csv                  | source, target, type, weight, since              |
 | agents.csv (optional)     | id, name, kind, region, description, contact,    |
 |                           | offers (capability ids, ``|``-joined)            |
+| rivalries.csv (optional)  | a, b, verdict (rivals, not_rivals), note, at     |
 
-Empty cells mean "not given". Problems are reported by file and row (``members.csv row 4: name:
+Empty cells mean "not given"; an empty ``serves`` cell too (write the column only where a
+capability serves something). Booleans read ``true``/``false`` (also ``yes``/``no``, ``1``/``0``). Problems are reported by file and row (``members.csv row 4: name:
 ...``) and validation is exactly that of the JSON document, which this module builds.
 """
 
@@ -31,14 +34,17 @@ from graph.validation import DocumentInvalid, Problem
 SYNONYM_SEPARATOR = "|"
 TABLES: dict[str, tuple[str, ...]] = {
     "network.csv": ("id", "name", "sector", "region", "description"),
-    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms", "unit", "label_es"),
+    "capabilities.csv": ("id", "label", "kind", "broader", "synonyms", "unit", "label_es",
+                         "serves"),
     "members.csv": ("id", "name", "sector", "region", "size", "description", "hours_per_month"),
-    "member_capabilities.csv": ("member", "capability", "level", "capacity"),
+    "member_capabilities.csv": ("member", "capability", "level", "capacity", "core"),
     "member_weaknesses.csv": ("member", "capability", "severity"),
     "member_needs.csv": ("member", "capability", "kind", "urgency", "volume"),
     "ties.csv": ("source", "target", "type", "weight", "since"),
     "agents.csv": ("id", "name", "kind", "region", "description", "contact", "offers"),
+    "rivalries.csv": ("a", "b", "verdict", "note", "at"),
 }
+BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 REQUIRED = ("network.csv", "members.csv")
 _MEMBER_LISTS = {  # file -> (member list, value column)
     "member_capabilities.csv": ("capabilities", "level"),
@@ -77,14 +83,22 @@ def restore(text: str) -> str:
     return text
 
 
-def _clean(row: dict[str, str | None], numeric: tuple[str, ...]) -> dict[str, Any]:
+def _clean(row: dict[str, str | None], numeric: tuple[str, ...],
+           boolean: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
         if key is None or value is None or value.strip() == "":
             continue
         value = value.strip()
-        out[key] = _number(value) if key in numeric else restore(value)
+        if key in boolean:  # anything else stays text, for validation to name
+            out[key] = BOOLEANS.get(value.casefold(), value)
+        else:
+            out[key] = _number(value) if key in numeric else restore(value)
     return out
+
+
+def _ids(cell: str) -> list[str]:
+    return [s.strip() for s in cell.split(SYNONYM_SEPARATOR) if s.strip()]
 
 
 def _read_tables(source: Path) -> dict[str, list[dict[str, str | None]]]:
@@ -127,8 +141,9 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
     where["network"] = "network.csv row 2"
     for n, row in enumerate(tables.get("capabilities.csv", []), start=2):
         cap = _clean(row, ())
-        cap["synonyms"] = [s.strip() for s in cap.get("synonyms", "").split(SYNONYM_SEPARATOR)
-                           if s.strip()]
+        cap["synonyms"] = _ids(cap.get("synonyms", ""))
+        if "serves" in cap:
+            cap["serves"] = _ids(cap["serves"])
         where[f"capabilities[{len(document['capabilities'])}]"] = f"capabilities.csv row {n}"
         document["capabilities"].append(cap)
     members: dict[str, dict[str, Any]] = {}
@@ -143,7 +158,7 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
     for file, (key, value) in _MEMBER_LISTS.items():
         numeric = (value, "volume", "capacity")
         for n, row in enumerate(tables.get(file, []), start=2):
-            entry = _clean(row, numeric)
+            entry = _clean(row, numeric, boolean=("core",))
             owner = members.get(str(entry.pop("member", None)))
             if owner is None:
                 problems.append(Problem(f"{file} row {n}", f"member {row.get('member')!r} is not "
@@ -160,10 +175,13 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
         document["ties"].append(_clean(row, ("weight",)))
     for n, row in enumerate(tables.get("agents.csv", []), start=2):
         agent = _clean(row, ())
-        agent["offers"] = [s.strip() for s in agent.get("offers", "").split(SYNONYM_SEPARATOR)
-                           if s.strip()]
+        agent["offers"] = _ids(agent.get("offers", ""))
         where[f"agents[{len(document.setdefault('agents', []))}]"] = f"agents.csv row {n}"
         document["agents"].append(agent)
+    for n, row in enumerate(tables.get("rivalries.csv", []), start=2):
+        where[f"rivalries[{len(document.setdefault('rivalries', []))}]"] = \
+            f"rivalries.csv row {n}"
+        document["rivalries"].append(_clean(row, ()))
     if problems:
         raise DocumentInvalid(problems, str(source))
     return document, where
@@ -203,10 +221,13 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
         return buffer.getvalue()
 
     members = document.get("members", [])
-    capabilities = [{**c, "synonyms": SYNONYM_SEPARATOR.join(c.get("synonyms", []))}
+    capabilities = [{**c, "synonyms": SYNONYM_SEPARATOR.join(c.get("synonyms", [])),
+                     "serves": SYNONYM_SEPARATOR.join(c.get("serves") or [])}
                     for c in document.get("capabilities", [])]
     listed = {
-        file: [{"member": m["id"], "capability": e["id"], **e} for m in members for e in m[key]]
+        file: [{"member": m["id"], "capability": e["id"], **e,
+                **({"core": str(e["core"]).lower()} if e.get("core") is not None else {})}
+               for m in members for e in m[key]]
         for file, (key, _) in _MEMBER_LISTS.items()
     }
     buffer = io.BytesIO()
@@ -221,4 +242,7 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
         agents = [{**a, "offers": SYNONYM_SEPARATOR.join(a.get("offers", []))}
                   for a in document.get("agents", [])]
         archive.writestr(_entry("agents.csv"), table("agents.csv", agents))
+        if document.get("rivalries"):  # facilitators' exports only
+            archive.writestr(_entry("rivalries.csv"), table("rivalries.csv",
+                                                            document["rivalries"]))
     return buffer.getvalue()

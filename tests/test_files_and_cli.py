@@ -33,12 +33,43 @@ def test_csv_zip_round_trip(db: Database, nid: str, tmp_path: Path) -> None:
     assert normalised(export_network(db, nid)) == normalised(document)
 
 
+def test_csv_carries_serves_core_flags_and_rivalry_verdicts(db: Database, nid: str,
+                                                            tmp_path: Path) -> None:
+    document = small_document(nid, newcomer=True)
+    c = f"{nid}-"
+    document["capabilities"].append({"id": c + "iso", "label": "ISO 9001", "kind":
+                                     "certification", "serves": [c + "quality"]})
+    lab = next(m for m in document["members"] if m["id"] == "genlab")
+    lab["capabilities"] = [{"id": c + "pgt", "level": 5, "core": True},
+                           {"id": c + "genetics", "level": 4, "core": False},
+                           {"id": c + "iso", "level": 3}]
+    document["rivalries"] = [{"a": "genlab", "b": "newlab", "verdict": "not_rivals",
+                              "note": "PGT only; = no overlap", "at": "2026-11-30T10:00:00Z"}]
+    import_network(db, document)
+    exported = export_network(db, nid)
+    archive = tmp_path / "network.zip"
+    archive.write_bytes(write_csv_zip(exported))
+    with zipfile.ZipFile(archive) as files:
+        assert files.read("rivalries.csv").decode().splitlines()[0] == "a,b,verdict,note,at"
+        assert "core" in files.read("member_capabilities.csv").decode().splitlines()[0]
+    load_path(db, archive)  # the same network, replaced by its CSV form
+    back = export_network(db, nid)
+    assert normalised(back) == normalised(exported)
+    assert next(e for e in back["capabilities"] if e["id"] == c + "iso")["serves"] == \
+        [c + "quality"]
+    assert {e["id"]: e.get("core") for e in next(m for m in back["members"]
+                                                  if m["id"] == "genlab")["capabilities"]} == \
+        {c + "pgt": True, c + "genetics": False, c + "iso": None}
+    assert back["rivalries"] == document["rivalries"]
+
+
 def test_csv_folder_problems_name_file_row_and_column(db: Database, nid: str, tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "x.zip", "w") as archive:
         archive.writestr("network.csv", f"id,name\n{nid},CSV network\n")
         archive.writestr("members.csv", "id,name\nbakery,Panadería\nforge,\n")
         archive.writestr("member_capabilities.csv",
                          "member,capability,level\nbakery,nothing-like-this,3\nghost,x,2\n")
+        archive.writestr("rivalries.csv", "a,b,verdict\nbakery,bakery,rivals\n")
         archive.writestr("ties.csv", "source,target,type,weight\nbakery,forge,TRUSTS,heavy\n")
     folder = tmp_path / "tables"
     with zipfile.ZipFile(tmp_path / "x.zip") as archive:
@@ -54,6 +85,7 @@ def test_csv_folder_problems_name_file_row_and_column(db: Database, nid: str, tm
     assert "members.csv row 3, name" in problems
     assert "ties.csv row 2, weight" in problems
     assert "unknown capability" in problems["member_capabilities.csv row 2, id"]
+    assert "own rival" in problems["rivalries.csv row 2"]
     with pytest.raises(Exception):
         export_network(db, nid)
 
