@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from api.routers import networks
 from api.security import Principal
 from api.web import (collaboration_pages, i18n, member_pages, network_pages,
-                    onboarding_pages)
+                    onboarding_pages, rivalry_pages)
 from api.web.i18n import gettext as _
 from api.web.render import HERE, guarded, page
 from api.web.session import (
@@ -35,6 +35,7 @@ router.include_router(member_pages.router)
 router.include_router(network_pages.router)
 router.include_router(collaboration_pages.router)
 router.include_router(onboarding_pages.router)
+router.include_router(rivalry_pages.router)
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 STATIC = {p.relative_to(HERE / "static").as_posix(): p
           for p in sorted((HERE / "static").rglob("*")) if p.is_file()}
