@@ -579,6 +579,11 @@ RETURN a.id AS a, b.id AS b, r.verdict AS verdict, r.note AS note, r.at AS at
 ORDER BY a, b
 """
 
+COUNT_RIVALRIES = """
+MATCH (:Member {network: $nid})-[r:RIVALRY]->(:Member)
+RETURN count(r) AS rivalries
+"""
+
 MEMBERS_PRESENT = """
 UNWIND $ids AS wanted
 MATCH (m:Member {network: $nid, id: wanted})

@@ -216,19 +216,23 @@ def _write_verdicts(tx: ManagedTransaction, document: NetworkDocument) -> None:
 
 def _check_written(tx: ManagedTransaction, document: NetworkDocument) -> None:
     """Raise ``ImportMismatch`` (rolling the import back) unless the stored counts of members,
-    their edges, ties per type, projects and participants are exactly the document's."""
+    their edges, ties per type, projects, participants and verdicts on rivalry are exactly the
+    document's."""
     nid = document.network.id
     expected = summarise(document)
     edges = tx.run(q.COUNT_MEMBER_EDGES, nid=nid).single(strict=True)
     ties = {row["type"]: row["ties"] for row in tx.run(q.COUNT_TIES, nid=nid)}
     projects = tx.run(q.COUNT_PROJECTS, nid=nid).single(strict=True)
+    rivalries = tx.run(q.COUNT_RIVALRIES, nid=nid).single(strict=True)["rivalries"]
     found = {"members": edges["members"], "capabilities": edges["capabilities"] or 0,
              "weaknesses": edges["weaknesses"] or 0, "needs": edges["needs"] or 0,
              "ties": {t: n for t, n in sorted(ties.items()) if n},
-             "projects": projects["projects"], "participants": projects["participants"] or 0}
+             "projects": projects["projects"], "participants": projects["participants"] or 0,
+             "rivalries": rivalries}
     wanted = {**{k: v for k, v in expected.as_dict().items() if k != "network"},
               "projects": len(document.projects),
-              "participants": sum(len(p.members) for p in document.projects)}
+              "participants": sum(len(p.members) for p in document.projects),
+              "rivalries": len(document.rivalries)}
     if found != wanted:
         differences = ", ".join(f"{key}: {found[key]} stored, {wanted[key]} in the document"
                                 for key in wanted if found[key] != wanted[key])

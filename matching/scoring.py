@@ -79,9 +79,10 @@ class PartnerMatcher:
 
     The geometric mean rewards mutual benefit, yet a candidate covering an urgent need of a
     (large :math:`u`) still ranks above one covering nothing, whatever a could do for it.
-    A rival (a COMPETES_WITH tie, or the same sector and region with overlapping core offers) is
-    scored, under the ``penalise`` policy, on a's non-core demand only (purchases, know-how,
-    certifications) and its score multiplied by ``competitor_penalty``.
+    A rival (``matching.rivalry``: a COMPETES_WITH tie or a facilitator's confirmed rivalry, or
+    the same sector and region with a core offer in common, unless a facilitator rejected it) is
+    scored, under the ``penalise`` policy, on what lies outside both their lines of business only,
+    and its score multiplied by ``competitor_penalty``.
 
     After ``fit``, when the network holds at least ``min_feedback`` decisions on suggestions, a
     logistic-regression ranker fitted on them and on existing collaborations re-weights the score:
