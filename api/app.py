@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.analyses import Analyses
 from api.engine import Engine
+from api.export_jobs import ExportJobs
 from api.head import HeadAsGet
 from api.headers import SecurityHeaders
 from api.limits import RequestGate
@@ -20,6 +21,7 @@ from api.routers import (
     members,
     networks,
     opportunities,
+    pictures,
     playbook,
     rivalries,
     suggestions,
@@ -59,6 +61,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
             finally:
                 app.state.matchers.close()
                 app.state.analyses.close()
+                app.state.export_jobs.close()
 
     # /docs is served by the web pages from the package's copy of Swagger UI (no CDN);
     # ReDoc would load from a CDN, so it is not offered.
@@ -67,6 +70,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
     app.state.matchers = Engine(first_fit_wait=settings.first_fit_wait)
     app.state.analyses = Analyses()
+    app.state.export_jobs = ExportJobs()
     app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
     app.state.sessions = SessionStore(lambda: app.state.db)
     if database is not None:
@@ -81,7 +85,8 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     errors.install(app)
     for router in (health.router, tokens.router, invitations.router, networks.router,
                    members.router, suggestions.router, opportunities.router,
-                   collaboration.router, playbook.router, rivalries.router, web_router):
+                   collaboration.router, playbook.router, rivalries.router,
+                   pictures.router, web_router):
         app.include_router(router)
     _document_common_answers(app)
     return app

@@ -73,6 +73,12 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
     "candidate": lambda n: n.members[:1],
     "next": lambda n: [f"/n/{n.nid}/members"],
     "done": lambda n: ["asked", "created"],
+    # pages of long lists (api/web/paging.py) and the network picture's filters
+    "page": lambda n: ["2"],
+    "per_page": lambda n: ["1"],
+    **{f"{table}_page": (lambda n: ["2"]) for table in (
+        "members", "groups", "services", "training", "unmet", "roadmap", "gaps", "leaders")},
+    "community": lambda n: ["0", "1"],
 }
 # POST routes that change nothing: their answers are reads too.
 READ_ONLY_POSTS: dict[str, Callable[[Network], dict[str, Any]]] = {
@@ -140,7 +146,7 @@ def web_pages(app: FastAPI) -> list[Route]:
         if getattr(route, "include_in_schema", True):
             continue
         dependant = getattr(route, "dependant", None)
-        names = [p.name for p in dependant.query_params] if dependant else []
+        names = [p.alias or p.name for p in dependant.query_params] if dependant else []
         pages.append(Route("GET", route.path, tuple((n, ()) for n in names), web=True))
     from api.web.pages import STATIC
 

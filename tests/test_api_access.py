@@ -50,6 +50,11 @@ MATRIX = [  # method, path, body, who may, success status, other statuses by rol
     ("PUT", "/networks/{nid}/members/clinic", "clinic", MANAGERS | {"member"}, 200),
     ("DELETE", "/networks/{nid}/members/{disposable}", None, MANAGERS, 204),
     ("GET", "/networks/{nid}/export?format=json", None, MANAGERS | {"analyst"}, 200),
+    ("GET", "/networks/{nid}/overview", None, MANAGERS | {"analyst"}, 200),
+    ("POST", "/networks/{nid}/export-jobs/png", None, MANAGERS | {"analyst"}, 202),
+    ("GET", "/networks/{nid}/export-jobs/png", None, MANAGERS | {"analyst"}, 200),
+    # Nobody starts the SVG picture here: where one may read it, it is not ready yet.
+    ("GET", "/networks/{nid}/export-jobs/svg/file", None, MANAGERS | {"analyst"}, 409),
     ("POST", "/tokens", {"role": "analyst", "network": "{nid}"}, MANAGERS, 201),
     ("GET", "/tokens", None, WITH_TOKEN, 200),
     # Members and analysts learn nothing of others' tokens, not even that they exist: 404.

@@ -255,14 +255,46 @@ def test_forms_posted_from_another_site_are_refused(app: FastAPI, world: World) 
 
 def test_dashboard_shows_opportunities_and_a_clickable_picture(app: FastAPI,
                                                                world: World) -> None:
-    text = as_(app, world, "facilitator").get(f"/n/{world.nid}/dashboard").text
+    facilitator = as_(app, world, "facilitator")
+    text = facilitator.get(f"/n/{world.nid}/dashboard").text
     for heading in ("Network health", "Buying groups", "Shared services", "Cross-training",
                     "Value-chain builder", "Natural leaders"):
         assert heading in text
-    assert f'xlink:href="/n/{world.nid}/home/genlab#suggestions"' in text
-    picture = as_(app, world, "analyst").get(f"/n/{world.nid}/exports").text
-    assert f'xlink:href="/n/{world.nid}/members/genlab"' in picture
-    assert "home/genlab" not in picture
+    assert f'data-src="/n/{world.nid}/overview.json"' in text
+    assert f'href="/n/{world.nid}/home/genlab#suggestions"' in text  # the member list
+    drawn = facilitator.get(f"/n/{world.nid}/overview.json").json()
+    assert drawn["link"] == f"/n/{world.nid}/home/{{id}}#suggestions"
+    assert "genlab" in {n["id"] for n in drawn["nodes"]}
+    analyst = as_(app, world, "analyst")
+    assert analyst.get(f"/n/{world.nid}/overview.json").json()["link"] == \
+        f"/n/{world.nid}/members/{{id}}"
+    assert as_(app, world, "member").get(f"/n/{world.nid}/overview.json").status_code == 403
+
+
+def test_the_member_list_comes_in_pages_that_keep_the_filters(app: FastAPI,
+                                                              world: World) -> None:
+    member = as_(app, world, "member")
+    first = member.get(f"/n/{world.nid}/members", params={"per_page": 2, "q": ""}).text
+    assert first.count('<li class="card">') == 2 and "3 members found" in first
+    following = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "per_page=2" in following and "page=2" in following and "q=" in following
+    second = member.get(following).text
+    assert second.count('<li class="card">') == 1 and 'rel="prev"' in second
+    assert 'rel="next"' not in second
+    beyond = member.get(f"/n/{world.nid}/members", params={"per_page": 2, "page": 99}).text
+    assert beyond.count('<li class="card">') == 1  # past the end: the last page
+    assert member.get(f"/n/{world.nid}/members", params={"per_page": 1000}).status_code == 422
+
+
+def test_every_dashboard_table_comes_in_pages(app: FastAPI, world: World) -> None:
+    facilitator = as_(app, world, "facilitator")
+    text = facilitator.get(f"/n/{world.nid}/dashboard", params={"per_page": 1}).text
+    members = text.split('id="members-h"')[1].split("</ul>")[0]
+    assert members.count("<li>") == 1
+    following = re.search(r'href="([^"]+members_page=2[^"]*)"', text).group(1)
+    assert "per_page=1" in following and following.endswith("#members-h")
+    second = facilitator.get(following.replace("&amp;", "&")).text
+    assert second.split('id="members-h"')[1].split("</ul>")[0] != members
 
 
 def test_value_chain_builder_shows_stages_and_gaps(app: FastAPI, world: World) -> None:

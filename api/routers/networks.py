@@ -6,6 +6,8 @@ from api.deps import DbDep, PrincipalDep
 from api.limits import large_body
 from api.schemas import (ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate,
                          error_responses)
+from api.export_jobs import PICTURE_FORMATS
+from api.routers import pictures
 from api.security import Role, forbidden, require_manager, require_network, require_roles
 from graph.document import IDENTIFIER, Network, NetworkPolicy
 from graph.export_formats import FORMATS, render
@@ -81,6 +83,7 @@ def remove_network(nid: str, request: Request, db: DbDep, principal: PrincipalDe
     delete_network(db, nid)
     request.app.state.matchers.forget(nid)
     request.app.state.analyses.forget(nid)
+    request.app.state.export_jobs.forget(nid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -101,15 +104,25 @@ def import_document(
 
 @router.get("/{nid}/export", response_class=Response,
             responses={200: {"content": {media: {} for media, _ in FORMATS.values()}},
+                       202: {"description": "A big network's PNG or SVG is being drawn in "
+                                            "the background: see Location"},
                        422: {"model": ErrorResponse}})
 def export(
-    nid: str, db: DbDep, principal: PrincipalDep,
+    nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     format: ExportFormat = Query("json", description="File format"),
     include: Literal["capabilities"] | None = Query(
         None, description="Also write capabilities as nodes (gexf, graphml, cytoscape)"),
 ) -> Response:
-    """The network for analysis tools; weaknesses only for facilitators and admins."""
+    """The network for analysis tools; weaknesses only for facilitators and admins.
+
+    A PNG or SVG of a network of more than 300 members is drawn in the background: the answer
+    is then 202 with the job's state and its address in ``Location``; once drawn, this same
+    request answers the file."""
     require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
+    if format in PICTURE_FORMATS:  # a big network's picture is drawn in the background
+        drawn = pictures.picture_export(request, db, nid, format)
+        if drawn is not None:
+            return drawn
     document = export_network(db, nid, include_confidential=principal.manages(nid))
     media_type, extension = FORMATS[format]
     with_capabilities = include == "capabilities" and format in WITH_CAPABILITY_NODES

@@ -25,6 +25,7 @@ from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
 from api.web.messages import plain
 from api.web.reasons import say
+from api.web.paging import page_query, paginate, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.validation import DocumentInvalid
@@ -150,23 +151,40 @@ def feedback(nid: str, mid: str, request: Request, form: FormDep) -> Response:
 
 @router.get("/members")
 def browse(nid: str, request: Request, q: str = "", sector: str = "", region: str = "",
-           capability: str = "") -> Response:
+           capability: str = "", page_number: int = page_query("page"),
+           per_page: int = per_page_query()) -> Response:
+    """The network's members, filtered and searched, ``per_page`` at a time."""
     def work(principal: Principal) -> Response:
-        everyone = _members(request, nid, principal)["members"]
+        network = networks_api.get_network(nid, request.app.state.db, principal)  # 403 first
+        options = _browse_options(request, nid)
         chosen = {"q": q.strip(), "sector": sector, "region": region, "capability": capability}
         error = None
         try:
             found = _members(request, nid, principal, **{k: v or None for k, v in chosen.items()})
         except DocumentInvalid as exc:
             found, error = {"members": [], "count": 0}, plain(exc.problems[0].message)
-        held = sorted({c["id"] for m in everyone for c in m.get("capabilities", [])})
-        network = networks_api.get_network(nid, request.app.state.db, principal)
+        shown = paginate(request, found["members"], page_number, per_page, name="page")
         return page(request, "browse.html", principal=principal, nid=nid, found=found,
-                    network=network,
-                    chosen=chosen, error=error, capabilities=held,
-                    sectors=sorted({m["sector"] for m in everyone if m.get("sector")}),
-                    regions=sorted({m["region"] for m in everyone if m.get("region")}))
+                    network=network, shown=shown, per_page=per_page,
+                    chosen=chosen, error=error, **options)
     return guarded(request, work)
+
+
+def _held(matcher: Any) -> dict[str, list[str]]:
+    p = matcher.projection_
+    live = sorted(p.member_index.values())
+    columns = sorted(set(p.levels[live].nonzero()[1].tolist())) if live else []
+    attrs = [p.ties.nodes[mid] for mid in p.member_index]
+    return {"capabilities": sorted(p.capability_ids[j] for j in columns),
+            "sectors": sorted({a["sector"] for a in attrs if a.get("sector")}),
+            "regions": sorted({a["region"] for a in attrs if a.get("region")})}
+
+
+def _browse_options(request: Request, nid: str) -> dict[str, list[str]]:
+    """The filters' choices (public: capabilities held, sectors, regions), from the live
+    matcher's projection rather than a second listing of every member on each request."""
+    with request.app.state.matchers.reading(request.app.state.db, nid) as matcher:
+        return _held(matcher)
 
 
 @router.get("/members/{mid}")

@@ -1,4 +1,5 @@
-"""The facilitator's dashboard, the analysts' exports and the clickable network picture.
+"""The facilitator's dashboard and the analysts' exports (every table in pages: api.web.paging;
+the network picture drawn in the browser: api.web.picture_pages).
 
 Every figure comes from the API's route functions called with the signed-in principal, so the
 dashboard is the managers' (it names weaknesses, in cross-training) and exports follow the API.
@@ -6,6 +7,7 @@ dashboard is the managers' (it names weaknesses, in cross-training) and exports 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -21,34 +23,23 @@ from api.security import Principal, Role, require_manager, require_roles
 from api.web.collaboration_pages import notice_for, opportunity_projects
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
-from api.web.picture import clickable_svg
+from api.web.paging import MAX_PER_PAGE, PER_PAGE, paginate
 from api.web.render import guarded, page
 from api.web.session import read_form
 from graph.document import NetworkPolicy
 from graph.export_formats import FORMATS
-from graph.store import export_network, network_version, read_orders
+from graph.store import read_orders
 from graph.validation import DocumentInvalid, Problem
 from matching.workflow import IntroStatus
 
 router = APIRouter(prefix="/n/{nid}")
+GROUPS_PER_PAGE = 10
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 GRAPH_FORMATS = {"gexf": "GEXF", "graphml": "GraphML", "cytoscape": "Cytoscape"}
 FORMAT_NAMES = {"json": N_("JSON document"), "gexf": N_("GEXF (Gephi)"),
                 "graphml": N_("GraphML (yEd)"), "cytoscape": N_("Cytoscape JSON"),
                 "csv": N_("CSV tables (zip)"), "png": N_("PNG picture"),
                 "svg": N_("SVG picture")}  # translated where shown
-
-
-def _picture(request: Request, nid: str, principal: Principal) -> str:
-    """Same rule as the picture export; managers' members link to their suggestions."""
-    require_roles(principal, nid, Role.FACILITATOR, Role.ANALYST)
-    db = request.app.state.db
-    document = export_network(db, nid, include_confidential=False)
-    if principal.manages(nid):
-        return clickable_svg(document, network_version(db, nid), "home",
-                             lambda mid: f"/n/{nid}/home/{mid}#suggestions")
-    return clickable_svg(document, network_version(db, nid), "profile",
-                         lambda mid: f"/n/{nid}/members/{mid}")
 
 
 def _figures(request: Request, nid: str, principal: Principal) -> dict[str, Any]:
@@ -149,22 +140,52 @@ def _dashboard(request: Request, nid: str, principal: Principal, template: str |
         except (DocumentInvalid, ValueError) as exc:
             chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
                            else _("Choose a template."))
-    purchasing, services, training, chain = opportunity_projects(
-        purchasing, services, training, chain, template)
+    names = _names(request, nid)
+    roadmap = playbook_api.roadmap_for(request, db, nid, None)
+    leaders = api.leaders(nid, request, db, principal, limit=100, fresh=False)
+    gaps = playbook_api.gaps(nid, request, db, principal)["gaps"]
+    per_page = _number(request, "per_page", PER_PAGE, MAX_PER_PAGE)
+
+    def cut(name: str, anchor: str, rows: list[Any], most: int = MAX_PER_PAGE) -> Any:
+        return paginate(request, rows, _number(request, f"{name}_page", 1, 100_000),
+                        min(per_page, most), name=f"{name}_page", anchor=anchor)
+
+    pages = {"members": cut("members", "members-h", sorted(
+                 names.items(), key=lambda kv: (kv[1].casefold(), kv[0]))),
+             # a group's or service's project lists its members: fewer a page
+             "groups": cut("groups", "buying", purchasing["groups"], GROUPS_PER_PAGE),
+             "services": cut("services", "services", services["services"], GROUPS_PER_PAGE),
+             "training": cut("training", "training", training["pairs"]),
+             "unmet": cut("unmet", "unmet", training.get("unmet") or []),
+             "roadmap": cut("roadmap", "roadmap", roadmap["steps"]),
+             "gaps": cut("gaps", "gaps", gaps), "leaders": cut("leaders", "leaders-h",
+                                                                leaders["leaders"])}
+    # The projects the "start a project" buttons post, for the rows shown only.
+    shown, shown_services, shown_training, chain = opportunity_projects(
+        {"groups": list(pages["groups"].rows)}, {"services": list(pages["services"].rows)},
+        {"pairs": list(pages["training"].rows)}, chain, template)
+    pages["groups"] = dataclasses.replace(pages["groups"], rows=shown["groups"])
+    pages["services"] = dataclasses.replace(pages["services"], rows=shown_services["services"])
+    pages["training"] = dataclasses.replace(pages["training"], rows=shown_training["pairs"])
     return page(
         request, "dashboard.html", status_code, principal=principal, nid=nid,
         approvals=queue["introductions"], notice=notice,
         typed=typed or _typed(policy), setting_errors=errors or {}, network=network,
-        figures=_figures(request, nid, principal), names=_names(request, nid),
-        picture=_picture(request, nid, principal),
+        figures=_figures(request, nid, principal), names=names, pages=pages,
         purchasing=purchasing, services=services, training=training,
-        leaders=api.leaders(nid, request, db, principal, limit=5, fresh=False),
         templates=api.value_chain_templates(nid, db, principal)["templates"],
         template=template, chain=chain, chain_error=chain_error,
-        roadmap=playbook_api.roadmap_for(request, db, nid, None),
-        gaps=playbook_api.gaps(nid, request, db, principal)["gaps"],
+        roadmap=roadmap, gaps=gaps,
         orders=read_orders(db, nid), order=order,
         consortium=_consortium(request, nid, principal, order))
+
+
+def _number(request: Request, name: str, default: int, most: int) -> int:
+    """A page number or size from the query, within 1..most (a bad one reads as the default)."""
+    try:
+        return max(1, min(int(request.query_params.get(name, default)), most))
+    except ValueError:
+        return default
 
 
 def _consortium(request: Request, nid: str, principal: Principal, order: str | None
@@ -203,7 +224,7 @@ def exports(nid: str, request: Request) -> Response:
         return page(request, "exports.html", principal=principal, nid=nid,
                     network=networks_api.get_network(nid, db, principal),
                     figures=_figures(request, nid, principal),
-                    picture=_picture(request, nid, principal), formats=FORMAT_NAMES,
+                    formats=FORMAT_NAMES, pictures=("png", "svg"),
                     extensions={f: ext for f, (_, ext) in FORMATS.items()},
                     graph_formats=GRAPH_FORMATS)
     return guarded(request, work)
@@ -216,6 +237,9 @@ def download(nid: str, fmt: str, request: Request,
     def work(principal: Principal) -> Response:
         if fmt not in FORMATS:
             raise HTTPException(404, _("There is no export format %(format)r.") % {"format": fmt})
-        return networks_api.export(nid, request.app.state.db, principal, format=fmt,
-                                   include=include)
+        answer = networks_api.export(nid, request, request.app.state.db, principal,
+                                     format=fmt, include=include)  # type: ignore[arg-type]
+        if answer.status_code == 202:  # a big network's picture: follow its progress
+            return RedirectResponse(f"/n/{nid}/export-jobs/{fmt}", status_code=303)
+        return answer
     return guarded(request, work)
