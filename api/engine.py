@@ -83,6 +83,7 @@ class _Slot:
     lock: _ReadWriteLock = field(default_factory=_ReadWriteLock)
     catching_up: threading.Lock = field(default_factory=threading.Lock)
     fit: Future | None = None
+    retrain: Future | None = None
 
 
 def _matcher(projection, network: dict) -> PartnerMatcher:
@@ -116,10 +117,12 @@ class Engine:
         """One background thread per purpose, created on first use (again after ``close``:
         an app's lifespan may be entered more than once)."""
         with self._guard:
-            if name not in self._executors:
-                self._executors[name] = ThreadPoolExecutor(max_workers=1,
-                                                           thread_name_prefix=name)
-            return self._executors[name]
+            return self._executor_locked(name)
+
+    def _executor_locked(self, name: str) -> ThreadPoolExecutor:
+        if name not in self._executors:
+            self._executors[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        return self._executors[name]
 
     def _slot(self, nid: str) -> _Slot:
         with self._guard:
@@ -183,8 +186,29 @@ class Engine:
         retrain = (decisions >= matcher.min_feedback and
                    decisions >= matcher.ranker_feedback_ * (1 + RETRAIN_SHARE) + 1)
         tombstones = len(p.member_ids) - len(p.member_index)
-        if retrain or tombstones > TOMBSTONE_SHARE * max(len(p.member_ids), 10):
+        if tombstones > TOMBSTONE_SHARE * max(len(p.member_ids), 10):
             self._refit(db, nid, slot)
+        elif retrain:
+            self._retrain(slot)
+
+    def _retrain(self, slot: _Slot) -> None:
+        """Train the rankers again in the background on the live matcher's data (no refit):
+        the data is taken under the read lock in milliseconds, trained off any lock, and the
+        new rankers swapped in under the write lock; requests use the old ones meanwhile."""
+
+        def work() -> None:
+            with slot.lock.reading():
+                matcher = slot.matcher
+                assert matcher is not None
+                data = matcher.ranker_data()
+            rankers = matcher.train_rankers(data)
+            with slot.lock.writing():
+                if slot.matcher is matcher:  # a full fit trained its own meanwhile
+                    matcher.use_rankers(rankers)
+
+        with self._guard:
+            if slot.retrain is None or slot.retrain.done():
+                slot.retrain = self._executor_locked("retrain").submit(work)
 
     def _wait(self, db: Database, fit: Future, timeout: float, nid: str, *,
               first: bool) -> None:

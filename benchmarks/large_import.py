@@ -61,10 +61,11 @@ def load_through_api(path: Path, env: dict[str, str], nid: str) -> dict[str, Any
 
     port, token = _free_port(), "pm_bench_" + secrets.token_urlsafe(16)
     size_mb = path.stat().st_size // (1 << 20) + 16
+    log = tempfile.TemporaryFile()  # the service's log, shown if the import fails
     serve = subprocess.Popen(_cli("serve", "--port", str(port), "--log-level", "warning"),
                              env={**env, "PARTNERMATCH_ADMIN_TOKEN": token,
                                   "PARTNERMATCH_MAX_BODY_MB": str(size_mb)},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=log)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=3600,
                           headers={"Authorization": f"Bearer {token}"}) as client:
@@ -79,7 +80,11 @@ def load_through_api(path: Path, env: dict[str, str], nid: str) -> dict[str, Any
             answer = client.post(f"/networks/{nid}/import", content=body,
                                  headers={"Content-Type": "application/json"})
             seconds = time.perf_counter() - start
-            answer.raise_for_status()
+            if answer.status_code != 200:
+                log.seek(0)
+                raise RuntimeError(f"POST /networks/{nid}/import answered {answer.status_code} "
+                                   f"after {seconds:.0f} s: {answer.text[:2000]}\n"
+                                   f"{log.read()[-5000:].decode(errors='replace')}")
         return {"seconds": round(seconds, 1), "service_peak_mb": round(_peak_kib(serve.pid) / 1024)}
     finally:
         serve.send_signal(signal.SIGTERM)

@@ -134,6 +134,16 @@ class NetworkFeatures:
             cache[name] = transposed(getattr(self, source))
         return cache[name]
 
+    def frozen(self) -> NetworkFeatures:
+        """A copy for computing blocks while this one goes on being updated: updates replace
+        the arrays (``replace_rows``, ``_tie_matrices``) and never write into them, except the
+        sector and region codes and the caches, which the copy gets of its own."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["_transposed"] = dict(self.__dict__.get("_transposed", {}))
+        copy.sector, copy.region = self.sector.copy(), self.region.copy()
+        return copy
+
     # -- live updates ---------------------------------------------------------------------------
     def update_members(self, projection: NetworkProjection, rows: list[int]) -> None:
         """Recompute the rows of ``rows`` (new members are rows past the end) from ``projection``,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -18,6 +20,29 @@ LEARNED_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit
 def stack(features: dict[str, np.ndarray], names=LEARNED_FEATURES) -> np.ndarray:
     """Pair features as rows of a design matrix, one column per name."""
     return np.stack([np.asarray(features[name], np.float64).ravel() for name in names], axis=1)
+
+
+TRAINING_CHUNK = 256  # query rows whose features are computed together
+
+
+@dataclass(frozen=True)
+class RankerData:
+    """What a matcher's rankers learn from: labelled pairs ``(a, b, accepted)`` over
+    ``features``, and how many of the members' own decisions they include."""
+
+    features: NetworkFeatures
+    pairs: list[tuple[int, int, int]]
+    decisions: int
+
+
+@dataclass(frozen=True)
+class Rankers:
+    """The two rankers of a matcher: one may read weaknesses (facilitators' view), the public
+    one reads none (what members are shown)."""
+
+    facilitator: FeedbackRanker
+    public: FeedbackRanker
+    decisions: int
 
 
 class FeedbackRanker:
@@ -43,13 +68,17 @@ class FeedbackRanker:
         n = features.projection.n_members
         labelled = {(a, b): y for a, b, y in pairs}
         positives = sum(labelled.values())
+        negatives = len(labelled) - positives
         rng = np.random.default_rng(self.random_state)
+        linked = features.linked
         tries = 0
-        while sum(1 for y in labelled.values() if y == 0) < positives and tries < 20 * positives:
+        while negatives < positives and tries < 20 * positives:
             a, b = (int(x) for x in rng.integers(0, n, 2))
             tries += 1
-            if a != b and (a, b) not in labelled and features.linked[a, b] == 0:
+            if a != b and (a, b) not in labelled and \
+                    b not in linked.indices[linked.indptr[a]:linked.indptr[a + 1]]:
                 labelled[(a, b)] = 0
+                negatives += 1
         labels = np.array(list(labelled.values()))
         if n < 2 or labels.min() == labels.max():
             return self  # one class only: nothing to learn, the hand score stays
@@ -58,11 +87,18 @@ class FeedbackRanker:
         order = np.argsort(rows, kind="stable")
         unique, start = np.unique(rows[order], return_index=True)
         X = np.empty((len(labelled), len(LEARNED_FEATURES)))
-        block = features.block(unique, LEARNED_FEATURES, view=self.view)
-        for k, a in enumerate(unique):
-            members = order[rows[order] == a]
-            single = {name: block[name][k, cols[members]] for name in LEARNED_FEATURES}
-            X[members] = stack(single)
+        # In chunks of query rows: the features of every labelled member against the whole
+        # network at once would be members x members x features (gigabytes at 10,000 members).
+        for first in range(0, len(unique), TRAINING_CHUNK):
+            chunk = unique[first:first + TRAINING_CHUNK]
+            block = features.block(chunk, LEARNED_FEATURES, view=self.view)
+            for k, a in enumerate(chunk):
+                lo, hi = start[first + k], (start[first + k + 1] if first + k + 1 < len(unique)
+                                            else len(order))
+                members = order[lo:hi]
+                single = {name: block[name][k, cols[members]] for name in LEARNED_FEATURES}
+                X[members] = stack(single)
+            del block
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
         self.model_.fit(X, labels)
         return self

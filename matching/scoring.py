@@ -21,7 +21,7 @@ from matching.allocation import NetworkLoad, contributions, provider_load, varie
 from matching.features import NetworkFeatures, View
 from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
                                  with_ties, with_verdicts)
-from matching.ranker import FeedbackRanker
+from matching.ranker import FeedbackRanker, RankerData, Rankers
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
@@ -125,14 +125,34 @@ class PartnerMatcher:
             self._read_trusted(mid)
         self.decisions_: dict[int, dict[int, tuple[str, str]]] = {}
         self._read_feedback(projection.feedback)
-        self.ranker_ = FeedbackRanker(random_state=self.random_state)
-        self.public_ranker_ = FeedbackRanker(random_state=self.random_state, view=View.PUBLIC)
-        self.ranker_feedback_ = len(self._own_feedback(projection))  # the rankers' data
-        if self.ranker_feedback_ >= self.min_feedback:
-            pairs = self._labelled_pairs()
-            self.ranker_.fit(self.features_, pairs)
-            self.public_ranker_.fit(self.features_, pairs)
+        self.use_rankers(self.train_rankers(self.ranker_data(frozen=False)))
         return self
+
+    # -- the learned rankers ------------------------------------------------------------------
+    def ranker_data(self, *, frozen: bool = True) -> RankerData:
+        """What the rankers learn from, as of now: members' own decisions and collaborations,
+        with the features ``frozen`` (updates applied later do not reach them, so the rankers
+        can be trained off any lock while the matcher keeps serving). Milliseconds: call it
+        where no update runs."""
+        self._check_fitted()
+        features = self.features_.frozen() if frozen else self.features_
+        return RankerData(features, self._labelled_pairs(),
+                          len(self._own_feedback(self.projection_)))
+
+    def train_rankers(self, data: RankerData) -> Rankers:
+        """Both rankers learned from ``data`` (seconds on a large network; changes nothing
+        here)."""
+        ranker = FeedbackRanker(random_state=self.random_state)
+        public = FeedbackRanker(random_state=self.random_state, view=View.PUBLIC)
+        if data.decisions >= self.min_feedback:
+            ranker.fit(data.features, data.pairs)
+            public.fit(data.features, data.pairs)
+        return Rankers(ranker, public, data.decisions)
+
+    def use_rankers(self, rankers: Rankers) -> None:
+        """Rank with ``rankers`` from now on (a full fit trains them on the same data)."""
+        self.ranker_, self.public_ranker_ = rankers.facilitator, rankers.public
+        self.ranker_feedback_ = rankers.decisions  # the rankers' data
 
     def _ranker(self, view: View) -> FeedbackRanker:
         """The facilitator's ranker may have learned from weaknesses; the others read none."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import numpy as np
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,7 +14,10 @@ from api.app import create_app
 from api.engine import Engine
 from api.settings import ApiSettings
 from graph.database import Database
+from graph.projection import project_network
 from graph.store import import_network
+from graph.tokens import issue_token
+from matching.scoring import PartnerMatcher
 from tests.conftest import ADMIN_SECRET, small_document
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
@@ -73,6 +78,35 @@ def test_member_edits_and_decisions_are_applied_without_a_refit(
     found = _suggested(first, nid, "clinic")
     assert "newlab" in found and "genlab" not in found  # the very next answer
     assert engine._slot(nid).matcher is fitted  # updated in place, not refitted
+
+
+def test_rankers_retrain_in_the_background_as_a_fresh_fit_would_without_a_refit(
+        db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
+    first, _ = two
+    import_network(db, small_document(nid))
+    _suggested(first, nid, "clinic")
+    engine: Engine = first.app.state.matchers
+    fitted = engine._slot(nid).matcher
+    assert not fitted.ranker_.is_fitted
+    pairs = [("clinic", "genlab"), ("clinic", "cro"), ("genlab", "cro"), ("cro", "clinic")]
+    own = {mid: {"Authorization": f"Bearer {issue_token(db, 'member', nid, mid)[0]}"}
+           for mid in ("clinic", "genlab", "cro")}
+    for i in range(fitted.min_feedback):  # members' own decisions: what rankers learn
+        a, b = pairs[i % len(pairs)]
+        first.post(f"/networks/{nid}/feedback", headers=own[a], json={
+            "member": a, "candidate": b, "decision": "accepted" if i % 2 else "declined",
+        }).raise_for_status()
+    _suggested(first, nid, "clinic")  # catches up, and starts the retraining
+    retrain = engine._slot(nid).retrain
+    assert retrain is not None
+    retrain.result(timeout=120)
+    assert engine._slot(nid).matcher is fitted and fitted.ranker_.is_fitted
+    fresh = PartnerMatcher().fit(project_network(db, nid))
+    for live, new in ((fitted.ranker_, fresh.ranker_), (fitted.public_ranker_,
+                                                        fresh.public_ranker_)):
+        np.testing.assert_allclose(live.model_[-1].coef_, new.model_[-1].coef_, rtol=1e-9)
+    assert [s.member for s in fitted.suggest("clinic")] == \
+        [s.member for s in fresh.suggest("clinic")]
 
 
 def test_an_import_is_picked_up_by_a_background_refit(
