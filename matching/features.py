@@ -40,11 +40,17 @@ class View(StrEnum):
 
 
 def _same_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> bool:
-    """Whether ``matrix``'s rows ``rows`` already hold exactly the rows of ``new``."""
-    old = matrix[rows]
-    old.sort_indices()
-    return (np.array_equal(old.indptr, new.indptr) and np.array_equal(old.indices, new.indices)
-            and np.array_equal(old.data, new.data))
+    """Whether ``matrix``'s rows ``rows`` already hold exactly the rows of ``new`` (both with
+    sorted indices, as ``replace_rows`` and fits leave them), read from the CSR arrays: indexing
+    the scipy array would copy it row by row."""
+    for k, r in enumerate(np.asarray(rows).tolist()):
+        lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
+        new_lo, new_hi = new.indptr[k], new.indptr[k + 1]
+        if hi - lo != new_hi - new_lo or \
+                not np.array_equal(matrix.indices[lo:hi], new.indices[new_lo:new_hi]) or \
+                not np.array_equal(matrix.data[lo:hi], new.data[new_lo:new_hi]):
+            return False
+    return True
 
 
 class _Codes:

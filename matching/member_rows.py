@@ -9,6 +9,8 @@ here is learned from the whole network: the description words are hashed, not we
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
 from sklearn.preprocessing import normalize
 
@@ -128,8 +131,35 @@ def _hashed(texts: Sequence[str], **options: Any) -> sp.csr_array:
 
 
 def words(texts: Sequence[str]) -> sp.csr_array:
-    """Hashed words and word pairs of each text, stop words left out."""
-    return _hashed(texts, analyzer="word", ngram_range=(1, 2), stop_words=STOP_WORDS)
+    """Hashed words and word pairs of each text, stop words left out.
+
+    A live update hashes one member's texts, which have usually not changed (a level edited, a
+    need's urgency): the rows of recently seen texts are kept, so a few texts cost no hashing.
+    """
+    if not texts or len(texts) > _FEW_TEXTS:
+        return _hashed(texts, analyzer="word", ngram_range=(1, 2), stop_words=STOP_WORDS)
+    distinct = list(dict.fromkeys(texts))
+    with _WORD_ROWS_LOCK:
+        known = {t: _WORD_ROWS[t] for t in distinct if t in _WORD_ROWS}
+        for text in known:
+            _WORD_ROWS.move_to_end(text)
+    missing = [t for t in distinct if t not in known]
+    if missing:
+        with sklearn.config_context(skip_parameter_validation=True):
+            hashed = _hashed(missing, analyzer="word", ngram_range=(1, 2),
+                             stop_words=STOP_WORDS)
+        known.update((text, hashed[[k]]) for k, text in enumerate(missing))
+        with _WORD_ROWS_LOCK:
+            _WORD_ROWS.update((text, known[text]) for text in missing)
+            while len(_WORD_ROWS) > _WORD_ROWS_KEPT:
+                _WORD_ROWS.popitem(last=False)
+    return sp.csr_array(sp.vstack([known[t] for t in texts], format="csr"))
+
+
+_FEW_TEXTS = 16  # up to this many texts go through the kept rows
+_WORD_ROWS_KEPT = 4096
+_WORD_ROWS: OrderedDict[str, sp.csr_array] = OrderedDict()
+_WORD_ROWS_LOCK = threading.Lock()
 
 
 def core_offers(levels: sp.csr_array, flags: sp.csr_array) -> sp.csr_array:
