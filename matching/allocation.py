@@ -46,25 +46,33 @@ class Load:
 @dataclass(frozen=True)
 class NetworkLoad:
     """What every provider's load reads, computed once per state of the network: the demand
-    counted (full or needs only), the fair share, which capabilities serve some demand, and the
-    members' order by id (ties between askers go by id, never by row)."""
+    counted (full or needs only, members x capabilities), the fair share, which capabilities
+    serve some demand, and the members' order by id (ties between askers go by id, never by
+    row)."""
 
-    demand_t: sp.csr_array  # capabilities x members
+    demand: sp.csr_array  # members x capabilities
     share: int
     serving: np.ndarray  # serving[c]: offering c covers something some member wants
     id_rank: np.ndarray
 
     @classmethod
-    def of(cls, features: NetworkFeatures, demand: sp.csr_array) -> NetworkLoad:
+    def of(cls, features: NetworkFeatures, demand: sp.csr_array,
+           id_rank: np.ndarray | None = None) -> NetworkLoad:
+        """``id_rank`` may be given when known (it changes only with the member ids)."""
         demand = sp.csr_array(demand)
         wanted = np.zeros(demand.shape[1], dtype=np.float64)
         wanted[np.unique(demand.indices)] = 1.0
         serving = (sp.csr_array(features.coverage_of).T @ wanted) > 0
-        ids = np.array(features.projection.member_ids, dtype=object)
-        id_rank = np.empty(len(ids), dtype=np.int64)
-        id_rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
-        return cls(sp.csr_array(demand.T.tocsr()), fair_share(features, demand), serving,
-                   id_rank)
+        if id_rank is None:
+            id_rank = id_ranks(features.projection.member_ids)
+        return cls(demand, fair_share(features, demand), serving, id_rank)
+
+
+def id_ranks(ids: list[str]) -> np.ndarray:
+    """``rank[row]``: the place of each row's id in the order of ids."""
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(len(ids))
+    return rank
 
 
 def fair_share(features: NetworkFeatures, demand: sp.csr_array) -> int:
@@ -84,18 +92,11 @@ def provider_load(features: NetworkFeatures, b: int, network: NetworkLoad,
     the module docstring)."""
     covers = features.coverage_t  # row b: how well b covers each capability
     lo, hi = covers.indptr[b], covers.indptr[b + 1]
-    needs, weights = covers.indices[lo:hi], covers.data[lo:hi].astype(np.float64)
-    # benefit[m] = sum_k weights[k] * demand[m, needs[k]], summed in the order of k: straight
-    # from the CSR arrays (indexing a scipy array costs a millisecond, this some microseconds).
-    demand = network.demand_t
-    n = demand.shape[1]
-    starts, ends = demand.indptr[needs], demand.indptr[needs + 1]
-    members = np.concatenate([demand.indices[s:e] for s, e in zip(starts, ends)] or [[]])
-    amounts = np.concatenate([demand.data[s:e].astype(np.float64) * w
-                              for s, e, w in zip(starts, ends, weights)] or [[]])
-    benefit = np.bincount(members.astype(np.int64), weights=amounts, minlength=n)
+    weights = np.zeros(covers.shape[1], dtype=np.float64)
+    weights[covers.indices[lo:hi]] = covers.data[lo:hi]
+    benefit = network.demand @ weights  # one pass over the demand: no slicing of scipy arrays
     benefit[b] = 0
-    benefit[list(features.tie_partners(b))] = 0
+    benefit[features.tie_partners(b)] = 0
     askers = int(np.count_nonzero(benefit > 0))
     quota = declared_capacity(features, b, network.serving)
     quota = network.share if quota is None else quota
@@ -125,19 +126,20 @@ def declared_capacity(features: NetworkFeatures, b: int, serving: np.ndarray) ->
     return max(1, math.floor(sum(capacity)))
 
 
-def contributions(features: NetworkFeatures, demand: dict[int, float], candidates: list[int],
-                  allowed: list[set[int] | None]) -> np.ndarray:
+def contributions(features: NetworkFeatures, demand: dict[int, float], candidates: np.ndarray,
+                  allowed: dict[int, set[int]]) -> np.ndarray:
     """``K[k, j]``: how much candidate ``candidates[k]`` covers the j-th need of ``demand``
-    (weight times coverage); 0 where ``allowed[k]`` (a rival's permitted needs) leaves it out."""
+    (weight times coverage); 0 where ``allowed[k]`` (a rival's permitted needs, for the
+    positions it names) leaves the need out."""
     needs = sorted(demand)
-    if not needs or not candidates:
+    if not needs or not len(candidates):
         return np.zeros((len(candidates), len(needs)))
-    cover = sp.csr_array(features.coverage_t)[candidates, :][:, needs].toarray()
-    weights = np.array([demand[d] for d in needs], dtype=np.float64)
-    out = cover.astype(np.float64) * weights
-    for k, keep in enumerate(allowed):
-        if keep is not None:
-            out[k, [j for j, d in enumerate(needs) if d not in keep]] = 0
+    pick = np.zeros((features.coverage_t.shape[1], len(needs)))
+    pick[needs, np.arange(len(needs))] = 1.0  # the needs' columns, in one pass over coverage
+    cover = np.asarray(features.coverage_t @ pick)[candidates]
+    out = cover * np.array([demand[d] for d in needs], dtype=np.float64)
+    for k, keep in allowed.items():
+        out[k, [j for j, d in enumerate(needs) if d not in keep]] = 0
     return out
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from matching.allocation import NetworkLoad, contributions, provider_load, varied_order
+from matching.allocation import (NetworkLoad, contributions, id_ranks, provider_load,
+                                 varied_order)
 from matching.features import NetworkFeatures, View
 from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
                                  with_ties, with_verdicts)
@@ -28,7 +29,6 @@ TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
 # What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
 HAND_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie",
                  "common", "rival", "not_rival", "core_overlap", "same_sector", "same_region")
-POOL_PER_ENTRY = 4  # candidates ordered for the network per entry asked, before the check
 FIRST_CHECKS = 20  # candidates examined for room at #1 before the best one is taken anyway
 
 
@@ -64,27 +64,6 @@ class Suggestion:
                 "benefit_to_partner": self.benefit_to_partner, "competitor": self.competitor,
                 "overlap": list(self.overlap), "reasons": [r.as_dict() for r in self.reasons],
                 "introduction_path": self.introduction_path}
-
-
-def best_first(candidates: np.ndarray, scores: np.ndarray, ids: list[str], size: int
-               ) -> tuple[list[int], float | None]:
-    """The ``size`` best of ``candidates`` (rows), by score then id, and the best score of
-    those left out (None when none is).
-
-    >>> best_first(np.array([0, 1, 2, 3]), np.array([0.5, 0.9, 0.5, 0.1]), list("dcba"), 2)
-    ([1, 2], 0.5)
-    """
-    def key(b: int) -> tuple[float, str]:
-        return -scores[b], ids[b]
-
-    if candidates.size <= size:
-        return sorted(candidates.tolist(), key=key), None
-    values = scores[candidates]
-    kth = np.partition(values, candidates.size - size)[candidates.size - size]
-    ordered = sorted(candidates[values >= kth].tolist(), key=key)
-    if len(ordered) > size:
-        return ordered[:size], float(scores[ordered[size]])
-    return ordered, float(values[values < kth].max())
 
 
 class PartnerMatcher:
@@ -375,26 +354,16 @@ class PartnerMatcher:
         suggestible = np.flatnonzero(np.isfinite(row))
         if not suggestible.size:
             return []
-        demand = self._wanted(a, view)
-        penalised = policy is CompetitorPolicy.PENALISE
-        # The network's order only ever lowers a score, so it is computed on the best few and
-        # checked: when every entry after the first (which is among them by construction)
-        # beats the best score left out, the order over everyone is the same.
-        size = max(FIRST_CHECKS, POOL_PER_ENTRY * limit)
-        while True:
-            candidates, left_out = best_first(suggestible, row, self.projection_.member_ids,
-                                              size)
-            first, loads = self._first(a, candidates, view)
-            allowed = [self._allowed(a, b) if penalised and rival[0, b] else None
-                       for b in candidates]
-            gains = contributions(self.features_, demand, candidates, allowed)
-            busy = np.array([b != first for b in candidates])
-            rank = self._network_load(view).id_rank[candidates]
-            order = varied_order(row[candidates], gains, limit, rank, busy)
-            if left_out is None or all(np.round(adjusted, 12) > np.round(left_out, 12)
-                                       for _, adjusted in order[1:]):
-                break
-            size *= 4
+        network = self._network_load(view)
+        candidates = suggestible[np.lexsort((network.id_rank[suggestible], -row[suggestible]))]
+        first, loads = self._first(a, candidates[:FIRST_CHECKS].tolist(), view)
+        rivals = np.flatnonzero(rival[0, candidates]) \
+            if policy is CompetitorPolicy.PENALISE else ()
+        allowed = {int(k): self._allowed(a, int(candidates[k])) for k in rivals}
+        gains = contributions(self.features_, self._wanted(a, view), candidates, allowed)
+        order = varied_order(row[candidates], gains, limit, network.id_rank[candidates],
+                             candidates != first)
+        candidates = candidates.tolist()
         paths = shortest_paths(self.trusted_, member, cutoff=4)
         out = []
         for k, adjusted in order:
@@ -429,7 +398,11 @@ class PartnerMatcher:
         cache = self.__dict__.setdefault("_loads", {})
         if full not in cache:
             f = self.features_
-            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand)
+            ids = self.projection_.member_ids  # only ever grows between fits
+            ranks = self.__dict__.get("_id_rank")
+            if ranks is None or len(ranks) != len(ids):
+                ranks = self.__dict__["_id_rank"] = id_ranks(ids)
+            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand, ranks)
         return cache[full]
 
     def _wanted(self, a: int, view: View) -> dict[int, float]:
