@@ -21,12 +21,14 @@ only (so a live matcher, updated in place, orders exactly as a fresh fit does):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from matching.features import NetworkFeatures
+
+KEPT_VALUES = 2_500_000  # providers' benefits kept per state of the network: 20 MB at most
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,25 @@ class NetworkLoad:
     share: int
     serving: np.ndarray  # serving[c]: offering c covers something some member wants
     id_rank: np.ndarray
+    benefits: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def benefit_of(self, features: NetworkFeatures, b: int) -> np.ndarray:
+        """``benefit[m]``: what provider row ``b`` covers of what member m wants (0 for itself
+        and its partners): kept per provider until the network changes, as many members ask
+        for the same few providers."""
+        benefit = self.benefits.get(b)
+        if benefit is None:
+            covers = features.coverage_t  # row b: how well b covers each capability
+            lo, hi = covers.indptr[b], covers.indptr[b + 1]
+            weights = np.zeros(covers.shape[1], dtype=np.float64)
+            weights[covers.indices[lo:hi]] = covers.data[lo:hi]
+            benefit = self.demand @ weights  # one pass over the demand rows: no scipy slicing
+            benefit[b] = 0
+            benefit[features.tie_partners(b)] = 0
+            if len(self.benefits) >= max(16, KEPT_VALUES // max(1, len(benefit))):
+                self.benefits.clear()
+            self.benefits[b] = benefit
+        return benefit
 
     @classmethod
     def of(cls, features: NetworkFeatures, demand: sp.csr_array,
@@ -90,13 +111,7 @@ def provider_load(features: NetworkFeatures, b: int, network: NetworkLoad,
                   a: int | None = None) -> Load:
     """The load of provider row ``b`` and the place of member row ``a`` among its askers (see
     the module docstring)."""
-    covers = features.coverage_t  # row b: how well b covers each capability
-    lo, hi = covers.indptr[b], covers.indptr[b + 1]
-    weights = np.zeros(covers.shape[1], dtype=np.float64)
-    weights[covers.indices[lo:hi]] = covers.data[lo:hi]
-    benefit = network.demand @ weights  # one pass over the demand: no slicing of scipy arrays
-    benefit[b] = 0
-    benefit[features.tie_partners(b)] = 0
+    benefit = network.benefit_of(features, b)
     askers = int(np.count_nonzero(benefit > 0))
     quota = declared_capacity(features, b, network.serving)
     quota = network.share if quota is None else quota
