@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ from graph.store import read_network_rows, versions
 from matching.scoring import PartnerMatcher
 
 DEBOUNCE_SECONDS = 2.0
+# A refresh of a large network takes seconds of the process's CPU (a full fit and every analysis),
+# which requests would queue behind under a steady stream of writes: after a refresh that took
+# t seconds, the next background one waits IDLE_PER_BUSY * t, so refreshes take at most a third of
+# the time. ``fresh=true`` never waits for this.
+IDLE_PER_BUSY = 2.0
 DECLINE_DAYS = 180
 
 Compute = Callable[[PartnerMatcher], Any]
@@ -55,6 +61,8 @@ class Analyses:
         self._snapshots: dict[str, _Snapshot] = {}
         self._asked: dict[str, dict[Hashable, Compute]] = {}
         self._refreshing: dict[str, Future] = {}
+        self._last_build: dict[str, tuple[float, float]] = {}  # nid: (finished, seconds)
+        self._wake: dict[str, threading.Event] = {}  # ends a waiting refresh's rest
         self._guard = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None  # created on first use, again after close
 
@@ -68,7 +76,7 @@ class Analyses:
         if snapshot is None or (fresh and snapshot.key != key):
             snapshot = self._refresh(db, nid, delay=0.0).result()
         elif snapshot.key != key:
-            self._refresh(db, nid, delay=self.debounce)
+            self._refresh(db, nid, delay=max(self.debounce, self._rest(nid)))
         if name not in snapshot.results:
             snapshot.results[name] = compute(snapshot.matcher)
         return snapshot.results[name], snapshot.as_of
@@ -76,17 +84,34 @@ class Analyses:
     def _refresh(self, db: Database, nid: str, delay: float) -> Future:
         with self._guard:
             running = self._refreshing.get(nid)
-            if running is not None and not running.done() and delay > 0:
-                return running
+            if running is not None and not running.done():
+                if delay > 0:
+                    return running
+                self._wake[nid].set()  # the waiting refresh starts now: it is wanted
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyses")
-            future = self._pool.submit(self._build, db, nid, delay)
+            wake = self._wake[nid] = threading.Event()
+            future = self._pool.submit(self._build, db, nid, delay, wake)
             self._refreshing[nid] = future
             return future
 
-    def _build(self, db: Database, nid: str, delay: float) -> _Snapshot:
-        if delay:
-            threading.Event().wait(delay)  # debounce: writes arriving meanwhile count too
+    def _rest(self, nid: str) -> float:
+        """Seconds the next background refresh of ``nid`` waits for (see IDLE_PER_BUSY)."""
+        with self._guard:
+            finished, seconds = self._last_build.get(nid, (0.0, 0.0))
+        return max(0.0, finished + IDLE_PER_BUSY * seconds - time.monotonic())
+
+    def _build(self, db: Database, nid: str, delay: float, wake: threading.Event) -> _Snapshot:
+        if delay:  # debounce (writes arriving meanwhile count too) and rest, unless woken
+            wake.wait(delay)
+        started = time.monotonic()
+        try:
+            return self._build_now(db, nid)
+        finally:
+            with self._guard:
+                self._last_build[nid] = (time.monotonic(), time.monotonic() - started)
+
+    def _build_now(self, db: Database, nid: str) -> _Snapshot:
         rows = read_network_rows(db, nid)
         with self._guard:
             current = self._snapshots.get(nid)
@@ -111,6 +136,7 @@ class Analyses:
         with self._guard:
             self._snapshots.pop(nid, None)
             self._asked.pop(nid, None)
+            self._last_build.pop(nid, None)
 
     def close(self) -> None:
         with self._guard:

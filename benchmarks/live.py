@@ -284,6 +284,14 @@ def processes_part(n: int, seed: int, writes: int) -> dict[str, Any]:
         return health.status_code == 200 and (not nid_ready or matchers.get("fitting") == 0)
 
     try:
+        # The network is loaded before the services start: into an empty database they would
+        # load the seed networks, whose shared taxonomy the synthetic one may not redefine.
+        doc = synthetic.generate(n, seed, nid=nid)
+        path = data_dir / "network.json"
+        path.write_text(json.dumps(doc))
+        cli = [sys.executable, "-m", "api.cli"]
+        subprocess.run([*cli, "db", "start"], env=env, check=True, capture_output=True)
+        subprocess.run([*cli, "load", str(path)], env=env, check=True, capture_output=True)
         for k in range(2):
             port = 8700 + random.Random().randrange(1000)
             log = open(data_dir / f"serve-{k}.log", "wb")
@@ -296,12 +304,6 @@ def processes_part(n: int, seed: int, writes: int) -> dict[str, Any]:
                 if procs[k].poll() is not None:
                     raise RuntimeError((data_dir / f"serve-{k}.log").read_text()[-2000:])
                 time.sleep(0.5)
-            if k == 0:
-                doc = synthetic.generate(n, seed, nid=nid)
-                clients[0].put(f"/networks/{nid}", json={  # an import names an existing network
-                    k: v for k, v in doc["network"].items() if k != "id"}).raise_for_status()
-                clients[0].post(f"/networks/{nid}/import", content=json.dumps(doc).encode(),
-                                headers={"Content-Type": "application/json"}).raise_for_status()
         first, second = clients
         t = time.perf_counter()
         while not ready(second, True):

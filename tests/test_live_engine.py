@@ -121,6 +121,27 @@ def test_an_import_is_picked_up_by_a_background_refit(
     assert "genlab" not in _suggested(second, nid, "clinic")
 
 
+def test_analyses_rest_after_a_long_refresh_but_fresh_answers_at_once(
+        db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
+    first, _ = two
+    import_network(db, small_document(nid))
+
+    def pairs(**params: str) -> dict:
+        response = first.get(f"/networks/{nid}/suggestions", headers=ADMIN, params=params)
+        response.raise_for_status()
+        return response.json()["as_of"]
+
+    before = pairs()
+    analyses = first.app.state.analyses
+    analyses._last_build[nid] = (time.monotonic(), 60.0)  # a refresh of a minute just ended
+    first.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+              json=_new_lab(nid)).raise_for_status()
+    assert pairs() == before  # the last result at once; the next refresh rests two minutes
+    started = time.monotonic()
+    assert pairs(fresh="true")["version"] > before["version"]
+    assert time.monotonic() - started < 60, "fresh=true waited for the rest"
+
+
 def test_503_with_retry_after_while_the_first_fit_runs(db: Database, nid: str) -> None:
     import_network(db, small_document(nid))
     with _client(db) as client:
