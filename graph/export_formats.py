@@ -68,6 +68,20 @@ def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+def _flat(attrs: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``attrs`` as values GEXF and GraphML can hold: nested maps (the network's policy, its
+    discounts) as ``<key>_<inner key>``, lists as ';'-joined strings, no None."""
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}_"))
+        elif isinstance(value, list | tuple):
+            out[prefix + key] = ";".join(_text(v) for v in value)
+        elif value is not None:
+            out[prefix + key] = value
+    return out
+
+
 def _member_attributes(member: dict[str, Any], degree: int) -> dict[str, Any]:
     attrs: dict[str, Any] = {"kind": "member", "label": member.get("name") or member["id"]}
     attrs.update({f: member[f] for f in MEMBER_FIELDS if member.get(f) is not None})
@@ -118,8 +132,7 @@ def to_networkx(document: dict[str, Any], *, include_capabilities: bool = False)
     OFFERS edges to it.
     Attribute values are never None and never lists, so the GEXF and GraphML writers accept them.
     """
-    network = document.get("network", {})
-    graph = nx.MultiDiGraph(**{k: v for k, v in network.items() if v is not None})
+    graph = nx.MultiDiGraph(**_flat(document.get("network", {})))
     ties = document.get("ties", [])
     degree = Counter(end for tie in ties for end in (tie["source"], tie["target"]))
     for member in document.get("members", []):

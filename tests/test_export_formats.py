@@ -92,6 +92,28 @@ def test_graph_files_open_with_members_and_ties(fmt: str) -> None:
     assert graph.nodes["acme"]["capabilities"] == "welding:5;tig-welding:4"
 
 
+@pytest.mark.parametrize("fmt", ["gexf", "graphml", "cytoscape"])
+def test_a_network_with_a_policy_exports(fmt: str) -> None:
+    """A facilitator's policy (a map, with a map of discounts in it) becomes flat attributes of
+    the graph: the writers hold no maps (the fuzzer found a 500 once a policy was set)."""
+    document = _document()
+    document["network"]["policy"] = {"require_approval": True, "training_capacity": 4,
+                                     "discounts": {"fuel": 0.05, "paper": 0.1}}
+    if fmt == "cytoscape":
+        assert json.loads(render(document, fmt))
+        return
+    graph = _read_document(fmt, document)
+    assert set(graph.nodes) == MEMBER_IDS
+    if fmt == "graphml":  # GEXF files keep no attributes of the graph itself
+        assert graph.graph["policy_training_capacity"] == 4
+        assert graph.graph["policy_discounts_fuel"] == 0.05
+
+
+def _read_document(fmt: str, document: dict[str, Any]) -> nx.MultiDiGraph:
+    reader = {"gexf": nx.read_gexf, "graphml": nx.read_graphml}[fmt]
+    return reader(io.BytesIO(render(document, fmt)))
+
+
 @pytest.mark.parametrize("fmt", ["gexf", "graphml"])
 def test_graph_files_with_capabilities(fmt: str) -> None:
     graph = _read(fmt, include_capabilities=True)
