@@ -13,11 +13,12 @@ import datetime as dt
 from typing import Any
 
 from neo4j import ManagedTransaction
+from pydantic import TypeAdapter, ValidationError
 
 from graph import queries as q
 from graph.changes import ChangeKind, record_change
 from graph.database import Database
-from graph.document import Rivalry, RivalryVerdict
+from graph.document import Identifier, Rivalry, RivalryVerdict
 from graph.members import MemberNotFound
 from graph.store import read_network
 
@@ -26,7 +27,15 @@ class SameMember(ValueError):
     """A verdict on a member and itself."""
 
 
+_IDENTIFIER = TypeAdapter(Identifier)
+
+
 def _pair(a: str, b: str) -> tuple[str, str]:
+    for mid in (a, b):  # no member has an id outside the pattern: it is not there
+        try:
+            _IDENTIFIER.validate_python(mid)
+        except ValidationError:
+            raise MemberNotFound(mid) from None
     if a == b:
         raise SameMember(a)
     return (a, b) if a < b else (b, a)

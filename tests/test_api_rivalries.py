@@ -119,6 +119,10 @@ def test_bad_pairs_and_verdicts_get_a_clear_4xx(client: TestClient, db: Database
     assert client.delete(f"{url}/shop/shop", headers=ADMIN).status_code == 422
     unknown = client.put(f"{url}/shop/nobody", headers=ADMIN, json={"verdict": "rivals"})
     assert unknown.status_code == 404 and "nobody" in unknown.text
+    for path in ("shop/%C3%97%03%10", "%20x/shop"):  # no member can have such an id (fuzzing)
+        assert client.put(f"{url}/{path}", headers=ADMIN,
+                          json={"verdict": "not_rivals"}).status_code == 404
+        assert client.delete(f"{url}/{path}", headers=ADMIN).status_code == 404
     bad = client.put(f"{url}/shop/mill", headers=ADMIN, json={"verdict": "maybe"})
     assert bad.status_code == 422 and "verdict" in bad.text
     extra = client.put(f"{url}/shop/mill", headers=ADMIN, json={"verdict": "rivals", "x": 1})
