@@ -4,7 +4,9 @@ Each analysis is computed on a matcher fitted from scratch on one version of the
 snapshot, never the live matcher that writes update in place) and kept with that version and
 time as ``as_of``. A request gets the last result at once; when the network has moved on, a
 refresh runs in the background, debounced so a burst of writes costs one refresh, and recomputes
-every analysis asked for before. ``fresh=True`` waits for the current version instead.
+every analysis asked for before (of one reader's own analyses, a member's roadmap or gaps, only
+those of the ``PERSONAL_LIMIT`` readers who asked last). ``fresh=True`` waits for the current
+version instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +33,10 @@ DEBOUNCE_SECONDS = 2.0
 # the time. ``fresh=true`` never waits for this.
 IDLE_PER_BUSY = 2.0
 DECLINE_DAYS = 180
+# A reader's own analyses (``personal=True``: one member's roadmap or gaps) are refreshed in the
+# background for the readers who asked last only: refreshing every member ever seen would make
+# each refresh of a large network cost a share of every member's view.
+PERSONAL_LIMIT = 32
 
 Compute = Callable[[PartnerMatcher], Any]
 
@@ -60,6 +67,7 @@ class Analyses:
         self.debounce = debounce
         self._snapshots: dict[str, _Snapshot] = {}
         self._asked: dict[str, dict[Hashable, Compute]] = {}
+        self._personal: dict[str, OrderedDict[Hashable, Compute]] = {}  # least recent first
         self._refreshing: dict[str, Future] = {}
         self._last_build: dict[str, tuple[float, float]] = {}  # nid: (finished, seconds)
         self._wake: dict[str, threading.Event] = {}  # ends a waiting refresh's rest
@@ -67,11 +75,19 @@ class Analyses:
         self._pool: ThreadPoolExecutor | None = None  # created on first use, again after close
 
     def get(self, db: Database, nid: str, name: Hashable, compute: Compute, *,
-            fresh: bool = False) -> tuple[Any, dict[str, Any]]:
-        """The result of ``compute`` on a snapshot of ``nid`` and that snapshot's ``as_of``."""
+            fresh: bool = False, personal: bool = False) -> tuple[Any, dict[str, Any]]:
+        """The result of ``compute`` on a snapshot of ``nid`` and that snapshot's ``as_of``.
+        ``personal``: one reader's own analysis (see ``PERSONAL_LIMIT``)."""
         key = versions(db, nid)  # raises NetworkNotFound
         with self._guard:
-            self._asked.setdefault(nid, {})[name] = compute
+            if personal:
+                recent = self._personal.setdefault(nid, OrderedDict())
+                recent[name] = compute
+                recent.move_to_end(name)
+                while len(recent) > PERSONAL_LIMIT:
+                    recent.popitem(last=False)
+            else:
+                self._asked.setdefault(nid, {})[name] = compute
             snapshot = self._snapshots.get(nid)
         if snapshot is None or (fresh and snapshot.key != key):
             snapshot = self._refresh(db, nid, delay=0.0).result()
@@ -124,7 +140,7 @@ class Analyses:
         snapshot = _Snapshot((rows.version, rows.taxonomy_version),
                              dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), matcher)
         with self._guard:
-            asked = dict(self._asked.get(nid, {}))
+            asked = {**self._asked.get(nid, {}), **self._personal.get(nid, {})}
         for name, compute in asked.items():  # everything asked before, ready for the next ask
             snapshot.results[name] = compute(matcher)
         with self._guard:
@@ -136,6 +152,7 @@ class Analyses:
         with self._guard:
             self._snapshots.pop(nid, None)
             self._asked.pop(nid, None)
+            self._personal.pop(nid, None)
             self._last_build.pop(nid, None)
 
     def close(self) -> None:

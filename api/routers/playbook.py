@@ -130,7 +130,7 @@ def gaps(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     gaps, as_of = request.app.state.analyses.get(
         db, nid, ("gaps", member),
         lambda m: network_gaps(m.projection_, include_weaknesses=True, member=member),
-        fresh=fresh)
+        fresh=fresh, personal=member is not None)
     return {"network": nid, "gaps": gaps, **as_of_for(principal, nid, as_of)}
 
 
@@ -172,7 +172,7 @@ def roadmap_for(request: Request, db: Database, nid: str, member: str | None, *,
             projects=read_projects(db, nid))
 
     roadmap, as_of = request.app.state.analyses.get(db, nid, ("roadmap", member), compute,
-                                                    fresh=fresh)
+                                                    fresh=fresh, personal=member is not None)
     return {**roadmap, **(as_of_for(principal, nid, as_of) if principal else {})}
 
 
