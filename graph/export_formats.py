@@ -7,7 +7,7 @@
 | gexf      | Gephi                                                   | application/gexf+xml  |
 | graphml   | yEd, Cytoscape desktop, igraph, networkx                | application/graphml+xml |
 | cytoscape | Cytoscape.js / Cytoscape desktop JSON                   | application/json      |
-| png, svg  | a picture for reports (members and ties only)           | image/png, image/svg+xml |
+| png, svg  | a picture for reports (members, ties, outside agents)   | image/png, image/svg+xml |
 
 Member weaknesses are confidential: the graph formats and pictures never contain them, not even
 as counts. (json and csv write the document as given; the caller strips weaknesses first.)
@@ -58,6 +58,9 @@ TIE_STYLES: dict[str, dict[str, Any]] = {  # matplotlib style of each tie type i
     "SUPPLIES": {"color": "#1f77b4", "linestyle": "-", "arrowstyle": "-|>"},
     "COMPETES_WITH": {"color": "#d62728", "linestyle": "--", "arrowstyle": "-"},
 }
+# Outside agents in pictures: a shape and colour no member has (members are sector-coloured dots).
+AGENT_STYLE: dict[str, Any] = {"marker": "D", "color": "#ffd23f", "edgecolor": "#5a4a00"}
+AGENTS_PER_ROW = 6
 SVG_LOCK = threading.Lock()  # svg.fonttype can only be set through global rcParams
 # Text stays text; ids from a fixed salt and no date: the same document gives the same bytes.
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "partnermatch"}
@@ -236,10 +239,29 @@ def _layout(graph: nx.Graph, boxes: dict[Any, tuple[float, float]]) -> dict[Any,
     return _spread(pos, boxes) if len(graph) <= 150 else pos  # beyond that labels cannot fit
 
 
+def _agent_places(pos: dict[Any, Any], agents: list[Any]) -> dict[Any, Any]:
+    """Outside agents in rows under the members (they have no ties to lay out by), spread over
+    the members' width."""
+    xy = np.array(list(pos.values()), dtype=float).reshape(-1, 2)
+    (x0, y0), (x1, y1) = (xy.min(0), xy.max(0)) if len(xy) else ((0.0, 0.0), (1.0, 1.0))
+    step_y = max(y1 - y0, 1e-3) * 0.14
+    inset = (x1 - x0) * 0.1  # room for the outer agents' labels
+    x0, x1 = x0 + inset, x1 - inset
+    places = {}
+    for k, agent in enumerate(agents):
+        row, col = divmod(k, AGENTS_PER_ROW)
+        in_row = min(AGENTS_PER_ROW, len(agents) - row * AGENTS_PER_ROW)
+        x = (x0 + x1) / 2 if in_row == 1 else x0 + (x1 - x0) * col / (in_row - 1)
+        places[agent] = np.array([x, y0 - step_y * (row + 1)])
+    return places
+
+
 def draw(graph: nx.MultiDiGraph) -> Figure:
-    """Members coloured by sector, sized by degree, ties styled by type; legends beside the plot."""
+    """Members coloured by sector, sized by degree, ties styled by type; outside agents as
+    diamonds of their own colour under the members; legends beside the plot."""
     members = [n for n, d in graph.nodes(data=True) if d.get("kind") == "member"]
-    label = {n: _short(graph.nodes[n].get("name", n)) for n in members}
+    agents = [n for n, d in graph.nodes(data=True) if d.get("kind") == "agent"]
+    label = {n: _short(graph.nodes[n].get("name", n)) for n in members + agents}
     radius = {n: math.sqrt(50 + 30 * graph.nodes[n].get("degree", 0)) / 2 for n in members}
     figure = Figure(figsize=(12, 9))
     ax = figure.add_axes((0.01, 0.02, 0.76, 0.92))
@@ -250,6 +272,7 @@ def draw(graph: nx.MultiDiGraph) -> Figure:
     boxes = {n: (max(4.2 * len(label[n]) + 10, 2 * radius[n]) / width_pt,
                  (2 * radius[n] + 14) / height_pt) for n in members}
     pos = _layout(nx.Graph(graph.subgraph(members).to_undirected()), boxes)
+    pos.update(_agent_places(pos, agents))
     figure.suptitle(graph.graph.get("name", ""), fontsize=15, x=0.39)
     parallel: Counter[frozenset[Any]] = Counter()
     for u, v, kind in graph.subgraph(members).edges(keys=True):
@@ -278,12 +301,22 @@ def draw(graph: nx.MultiDiGraph) -> Figure:
                    edgecolors="white", linewidths=0.8, zorder=3)
         sector_handles.append(Line2D([], [], marker="o", linestyle="", markersize=9,
                                      color=color, label=name or "(no sector)"))
-    for n in members:
+    if agents:
+        ax.scatter([pos[n][0] for n in agents], [pos[n][1] for n in agents], s=110,
+                   marker=AGENT_STYLE["marker"], color=AGENT_STYLE["color"],
+                   edgecolors=AGENT_STYLE["edgecolor"], linewidths=0.9, zorder=3)
+        sector_handles.append(Line2D([], [], marker=AGENT_STYLE["marker"], linestyle="",
+                                     markersize=8, color=AGENT_STYLE["color"],
+                                     markeredgecolor=AGENT_STYLE["edgecolor"],
+                                     label="outside agent (not a member)"))
+    radius.update({n: 6.0 for n in agents})
+    for n in members + agents:
         ax.annotate(label[n], pos[n], xytext=(0, -radius[n] - 1), textcoords="offset points",
                     ha="center", va="top", fontsize=7, zorder=4,
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
     if sector_handles:
-        ax.add_artist(ax.legend(handles=sector_handles, title="Sector", loc="upper left",
+        title = "Sector" + (", agents" if agents else "")
+        ax.add_artist(ax.legend(handles=sector_handles, title=title, loc="upper left",
                                 bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False))
     tie_handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], lw=1.5,
                           label=kind.replace("_", " ").lower()) for kind, s in TIE_STYLES.items()]
@@ -318,7 +351,7 @@ def render(document: dict[str, Any], fmt: str, *, include_capabilities: bool = F
     """The export file of ``document`` in ``fmt`` (a key of ``FORMATS``).
 
     ``include_capabilities`` adds capability nodes to gexf, graphml and cytoscape; pictures always
-    show members and ties only, and json and csv always hold the whole document.
+    show members, ties and outside agents only, and json and csv always hold the whole document.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -195,3 +195,25 @@ def test_the_export_of_a_big_networks_picture_answers_202_then_the_file(
     monkeypatch.setattr("api.routers.pictures.SYNC_PICTURE_MEMBERS", 300)
     small = client.get(url, params={"format": "png"}, headers=analyst)  # drawn at once
     assert small.status_code == 200 and small.content.startswith(b"\x89PNG")
+
+
+def test_picture_jobs_draw_the_networks_outside_agents(client: TestClient, db: Database) -> None:
+    nid = f"pic-{uuid.uuid4().hex[:10]}"
+    document = synthetic(40, seed=7, nid=nid)
+    document["agents"] = [{"id": "caja", "name": "Caja Rural Test", "kind": "savings-bank",
+                           "offers": [document["capabilities"][0]["id"]]},
+                          {"id": "uni", "name": "Universidad Test", "kind": "university"}]
+    import_network(db, document)
+    analyst = {"Authorization": "Bearer " + issue_token(db, "analyst", nid, None)[0]}
+    for fmt in ("svg", "png"):
+        url = f"/networks/{nid}/export-jobs/{fmt}"
+        assert client.post(url, headers=analyst).status_code == 202
+        job = _wait_for(client, url, analyst, {"done", "failed"})
+        assert job["state"] == "done", job
+        picture = client.get(job["download"], headers=analyst)
+        assert picture.status_code == 200
+        if fmt == "svg":
+            assert "Caja Rural Test" in picture.text and "Universidad Test" in picture.text
+            assert "outside agent (not a member)" in picture.text
+        else:
+            assert picture.content.startswith(b"\x89PNG")

@@ -181,3 +181,26 @@ def test_empty_network_renders() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown export format 'pdf'"):
         render(_document(), "pdf")
+
+
+AGENTS = [{"id": "caja-sur", "name": "Caja Rural del Sur", "kind": "savings-bank",
+           "offers": ["fuel"]},
+          {"id": "uja", "name": "Universidad de Jaén", "kind": "university", "offers": []}]
+
+
+def test_pictures_draw_outside_agents_as_their_own_kind() -> None:
+    with_agents = {**_document(), "agents": AGENTS}
+    svg = render(with_agents, "svg").decode()
+    ET.fromstring(svg)
+    assert "Caja Rural del Sur" in svg and "Universidad de Jaén" in svg
+    assert "outside agent (not a member)" in svg  # the legend names the node kind
+    assert "outside agent" not in render(_document(), "svg").decode()
+    png = render(with_agents, "png")
+    assert png.startswith(b"\x89PNG") and png != render(_document(), "png")
+
+
+def test_a_picture_of_agents_alone_renders() -> None:
+    document = {"network": {"id": "x", "name": "X"}, "members": [], "ties": [],
+                "agents": AGENTS}
+    assert "Caja Rural del Sur" in render(document, "svg").decode()
+    assert render(document, "png").startswith(b"\x89PNG")
