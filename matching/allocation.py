@@ -27,25 +27,44 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.features import NetworkFeatures
+from matching.rows import gathered, transposed
 
-KEPT_VALUES = 2_500_000  # providers' benefits kept per state of the network: 20 MB at most
 
 
 @dataclass(frozen=True)
 class Load:
-    """How many members a provider can be #1 for, and where the query member stands."""
+    """How many members a provider can be #1 for, and whether the query member is among them."""
 
     askers: int  # members it would be a new partner for, with a benefit
     quota: int
-    ahead: int | None  # askers ranked before the query member (None: it is no asker)
+    among_first: bool  # the query member is one of its first ``quota`` askers
 
     @property
     def busy(self) -> bool:
         """Past its quota, and the query member is not among its first ``quota`` askers."""
-        return self.askers > self.quota and (self.ahead is None or self.ahead >= self.quota)
+        return self.askers > self.quota and not self.among_first
 
 
 @dataclass(frozen=True)
+class Providing:
+    """One provider's askers in short: how many, its quota, and the last of its first
+    ``quota`` askers (its benefit and id rank; None when every asker fits)."""
+
+    askers: int
+    quota: int
+    cut: tuple[float, int] | None
+
+    def takes(self, benefit: float, rank: int) -> bool:
+        """Whether an asker with this benefit and id rank is among the first ``quota``."""
+        if benefit <= 0:
+            return False
+        if self.cut is None:
+            return True
+        value, last = self.cut
+        return benefit > value or (benefit == value and rank <= last)
+
+
+@dataclass
 class NetworkLoad:
     """What every provider's load reads, computed once per state of the network: the demand
     counted (full or needs only, members x capabilities), the fair share, which capabilities
@@ -53,40 +72,67 @@ class NetworkLoad:
     row)."""
 
     demand: sp.csr_array  # members x capabilities
+    demand_t: sp.csr_array  # its transpose, capabilities x members
     share: int
     serving: np.ndarray  # serving[c]: offering c covers something some member wants
     id_rank: np.ndarray
-    benefits: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    providing: dict[int, Providing] = field(default_factory=dict, compare=False, repr=False)
 
     def benefit_of(self, features: NetworkFeatures, b: int) -> np.ndarray:
         """``benefit[m]``: what provider row ``b`` covers of what member m wants (0 for itself
-        and its partners): kept per provider until the network changes, as many members ask
-        for the same few providers."""
-        benefit = self.benefits.get(b)
-        if benefit is None:
-            covers = features.coverage_t  # row b: how well b covers each capability
-            lo, hi = covers.indptr[b], covers.indptr[b + 1]
-            weights = np.zeros(covers.shape[1], dtype=np.float64)
-            weights[covers.indices[lo:hi]] = covers.data[lo:hi]
-            benefit = self.demand @ weights  # one pass over the demand rows: no scipy slicing
-            benefit[b] = 0
-            benefit[features.tie_partners(b)] = 0
-            if len(self.benefits) >= max(16, KEPT_VALUES // max(1, len(benefit))):
-                self.benefits.clear()
-            self.benefits[b] = benefit
+        and its partners)."""
+        covers = features.coverage_t  # row b: how well b covers each capability
+        lo, hi = covers.indptr[b], covers.indptr[b + 1]
+        # The demand for what b covers only: its capabilities' rows of the transpose.
+        benefit = gathered(self.demand_t, covers.indices[lo:hi], covers.data[lo:hi])
+        benefit[b] = 0
+        benefit[features.tie_partners(b)] = 0
         return benefit
+
+    def benefit_to(self, features: NetworkFeatures, a: int) -> np.ndarray:
+        """``benefit[b]``: what each provider row b covers of what member ``a`` wants, the same
+        values ``benefit_of(b)[a]`` holds (the same products summed in the same order of
+        capabilities), for every provider at once."""
+        lo, hi = self.demand.indptr[a], self.demand.indptr[a + 1]
+        benefit = gathered(features.coverage, self.demand.indices[lo:hi],
+                           self.demand.data[lo:hi])
+        benefit[a] = 0
+        benefit[features.tie_partners(a)] = 0  # positive ties are symmetric
+        return benefit
+
+    def of_provider(self, features: NetworkFeatures, b: int) -> Providing:
+        """Provider ``b``'s askers in short, kept until the network changes (a few numbers per
+        provider)."""
+        providing = self.providing.get(b)
+        if providing is None:
+            quota = declared_capacity(features, b, self.serving)
+            quota = self.share if quota is None else quota
+            benefit = self.benefit_of(features, b)
+            rows = np.flatnonzero(benefit > 0)
+            cut = None
+            if len(rows) > quota:
+                values = benefit[rows]
+                value = np.partition(values, len(rows) - quota)[len(rows) - quota]
+                before = int(np.count_nonzero(values > value))  # fewer than quota
+                tied = np.sort(self.id_rank[rows[values == value]])
+                cut = (float(value), int(tied[quota - before - 1]))
+            providing = self.providing[b] = Providing(len(rows), quota, cut)
+        return providing
 
     @classmethod
     def of(cls, features: NetworkFeatures, demand: sp.csr_array,
-           id_rank: np.ndarray | None = None) -> NetworkLoad:
-        """``id_rank`` may be given when known (it changes only with the member ids)."""
+           id_rank: np.ndarray | None = None, demand_t: sp.csr_array | None = None
+           ) -> NetworkLoad:
+        """``id_rank`` and ``demand_t`` may be given when known (the features keep the
+        transposed demands; the ids change only with the members)."""
         demand = sp.csr_array(demand)
-        wanted = np.zeros(demand.shape[1], dtype=np.float64)
-        wanted[np.unique(demand.indices)] = 1.0
+        if demand_t is None:
+            demand_t = transposed(demand)
+        wanted = (np.bincount(demand.indices, minlength=demand.shape[1]) > 0).astype(np.float64)
         serving = (sp.csr_array(features.coverage_of).T @ wanted) > 0
         if id_rank is None:
             id_rank = id_ranks(features.projection.member_ids)
-        return cls(demand, fair_share(features, demand), serving, id_rank)
+        return cls(demand, demand_t, fair_share(features, demand), serving, id_rank)
 
 
 def id_ranks(ids: list[str]) -> np.ndarray:
@@ -100,27 +146,24 @@ def fair_share(features: NetworkFeatures, demand: sp.csr_array) -> int:
     """``ceil(A / P)``: A members with some ``demand``, P members covering some of it."""
     demand = sp.csr_array(demand)
     asking = np.diff(demand.indptr) > 0
-    wanted = np.zeros(demand.shape[1], dtype=np.float64)
-    np.add.at(wanted, demand.indices, 1.0)
+    wanted = np.bincount(demand.indices, minlength=demand.shape[1]).astype(np.float64)
     covering = sp.csr_array(features.coverage_t) @ (wanted > 0).astype(np.float64)
     providers = int(np.count_nonzero(covering))
     return max(1, math.ceil(int(asking.sum()) / max(1, providers)))
 
 
 def provider_load(features: NetworkFeatures, b: int, network: NetworkLoad,
-                  a: int | None = None) -> Load:
-    """The load of provider row ``b`` and the place of member row ``a`` among its askers (see
-    the module docstring)."""
-    benefit = network.benefit_of(features, b)
-    askers = int(np.count_nonzero(benefit > 0))
-    quota = declared_capacity(features, b, network.serving)
-    quota = network.share if quota is None else quota
-    ahead = None
-    if a is not None and benefit[a] > 0:
-        rank = network.id_rank
-        ahead = int(np.count_nonzero((benefit > benefit[a])
-                                     | ((benefit == benefit[a]) & (rank < rank[a]))))
-    return Load(askers=askers, quota=quota, ahead=ahead)
+                  a: int | None = None, benefit_to_a: np.ndarray | None = None) -> Load:
+    """The load of provider row ``b`` and whether member row ``a`` is among its first askers
+    (see the module docstring); ``benefit_to_a`` is ``network.benefit_to(features, a)`` when
+    the caller has it."""
+    providing = network.of_provider(features, b)
+    among = False
+    if a is not None:
+        if benefit_to_a is None:
+            benefit_to_a = network.benefit_to(features, a)
+        among = providing.takes(float(benefit_to_a[b]), int(network.id_rank[a]))
+    return Load(askers=providing.askers, quota=providing.quota, among_first=among)
 
 
 def declared_capacity(features: NetworkFeatures, b: int, serving: np.ndarray) -> int | None:
@@ -149,9 +192,14 @@ def contributions(features: NetworkFeatures, demand: dict[int, float], candidate
     needs = sorted(demand)
     if not needs or not len(candidates):
         return np.zeros((len(candidates), len(needs)))
-    pick = np.zeros((features.coverage_t.shape[1], len(needs)))
-    pick[needs, np.arange(len(needs))] = 1.0  # the needs' columns, in one pass over coverage
-    cover = np.asarray(features.coverage_t @ pick)[candidates]
+    coverage = features.coverage  # capability x member: the needs' rows, nothing else
+    cover = np.zeros((len(candidates), len(needs)))
+    place = np.full(coverage.shape[1], -1, dtype=np.int64)
+    place[candidates] = np.arange(len(candidates))
+    for j, d in enumerate(needs):
+        lo, hi = coverage.indptr[d], coverage.indptr[d + 1]
+        at = place[coverage.indices[lo:hi]]
+        cover[at[at >= 0], j] = coverage.data[lo:hi][at >= 0]
     out = cover * np.array([demand[d] for d in needs], dtype=np.float64)
     for k, keep in allowed.items():
         out[k, [j for j, d in enumerate(needs) if d not in keep]] = 0

@@ -12,10 +12,11 @@ from enum import StrEnum
 import numpy as np
 import scipy.sparse as sp
 
-from matching.member_rows import CORE_LEVEL, ROW_ARRAYS, TaxonomyParts, member_rows, rows_of
+from matching.member_rows import (CORE_LEVEL, ROW_ARRAYS, TEXT_ARRAYS, TaxonomyParts,
+                                  member_rows, member_texts, rows_of)
 from matching.projection import NetworkProjection
 from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_value
-from matching.rows import grown, replace_rows, transposed
+from matching.rows import gathered, grown, replace_columns, replace_rows, transposed
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
@@ -89,7 +90,8 @@ class NetworkFeatures:
         self.coverage_of = self.taxonomy_.coverage_of
         self.covers = rows_of(self.coverage_of)
         every = np.arange(p.n_members)
-        for name, matrix in self._rows_of_members(every).items():
+        arrays, self.texts = self._rows_of_members(every)
+        for name, matrix in arrays.items():
             setattr(self, name, matrix)
         self.levels_of = rows_of(p.levels)
         self.urgency_of = rows_of(p.urgencies)
@@ -109,27 +111,59 @@ class NetworkFeatures:
         self._read_verdicts()
         self._tie_matrices()
 
-    def _rows_of_members(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
+    def _rows_of_members(self, rows: np.ndarray
+                         ) -> tuple[dict[str, sp.csr_array], dict[str, list[str]]]:
+        """The ``ROW_ARRAYS`` rows of ``rows`` from the projection, and their texts."""
         p = self.projection
         descriptions = [(p.ties.nodes[p.member_ids[i]].get("description") or "")
                         if p.member_ids[i] in p.ties else "" for i in rows]
+        texts = member_texts(self.taxonomy_, p.urgencies[rows], p.severities[rows],
+                             descriptions)
         return member_rows(self.taxonomy_, p.levels[rows], p.urgencies[rows],
                            p.severities[rows], p.core_flags[rows], descriptions,
-                           self.weakness_weight)
+                           self.weakness_weight, self._hashed_texts(rows), texts), texts
 
-    # The transposed forms (capability x member), built on first use and dropped when their
-    # row array changes: the request path multiplies row forms only (``_times_rows``), so a
-    # member's update never pays a transposition of a network-sized array.
+    def _hashed_texts(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
+        """The rows ``rows`` hold now for their texts, by text: an edit that leaves a text as
+        it was (a level, an urgency) reuses its row instead of hashing it again."""
+        texts = self.__dict__.get("texts")
+        if texts is None:  # the first fit
+            return {}
+        out = {}
+        for name in TEXT_ARRAYS:
+            matrix = getattr(self, name)
+            for i in np.asarray(rows).tolist():
+                if i < len(texts[name]):
+                    lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+                    out[texts[name][i]] = sp.csr_array(
+                        (matrix.data[lo:hi], matrix.indices[lo:hi], [0, hi - lo]),
+                        shape=(1, matrix.shape[1]))
+        return out
+
+    # The transposed forms (capability x member), kept beside the row forms: a request's few
+    # members are scored by summing the rows of the transposed forms their entries name
+    # (``gathered``: the entries read, not the whole network), and an update patches them in
+    # place of the changed members' columns (``replace_columns``), never transposing again.
     _TRANSPOSED = {"coverage": "coverage_t", "demand_t": "demand",
                    "public_demand_t": "public_demand", "core_t": "core",
-                   "label_text": "label_text_t", "description_t": "description"}
+                   "label_text": "label_text_t", "description_t": "description",
+                   "zoned_coverage": "zoned_coverage_t"}
 
-    def _derive(self, changed: set[str] | None = None) -> None:
-        """Forget the transposed forms of the ``changed`` row arrays (of all: ``None``)."""
+    def _derive(self, changed: set[str] | None = None, rows: np.ndarray | None = None,
+                before: dict[str, sp.csr_array] | None = None,
+                fresh: dict[str, sp.csr_array] | None = None) -> None:
+        """Bring the transposed forms in line with the row arrays: all of them built anew
+        (``changed`` None), or those of the ``changed`` arrays patched at ``rows``, which held
+        the rows of ``before`` and now hold those of ``fresh``."""
         cache = self.__dict__.setdefault("_transposed", {})
         for target, source in self._TRANSPOSED.items():
-            if changed is None or source in changed:
-                cache.pop(target, None)
+            if changed is None:
+                cache[target] = transposed(getattr(self, source))
+            elif source in changed:
+                n = getattr(self, source).shape[0]
+                current = cache.get(target)
+                cache[target] = transposed(getattr(self, source)) if current is None else \
+                    replace_columns(current, rows, before[source], fresh[source], n)
 
     def __getattr__(self, name: str) -> sp.csr_array:
         source = type(self)._TRANSPOSED.get(name)
@@ -158,14 +192,20 @@ class NetworkFeatures:
         p = projection
         n = p.n_members
         rows_array = np.asarray(sorted(rows), dtype=np.int64)
-        fresh = self._rows_of_members(rows_array)
-        changed = set()
+        fresh, texts = self._rows_of_members(rows_array)
+        self.texts = {name: [*self.texts[name], *[""] * (n - len(self.texts[name]))]
+                      for name in TEXT_ARRAYS}  # copied: a frozen copy keeps its own
+        for k, i in enumerate(rows_array.tolist()):
+            for name in TEXT_ARRAYS:
+                self.texts[name][i] = texts[name][k]
+        changed, before = set(), {}
         for name in ROW_ARRAYS:
             current = getattr(self, name)
             if n == current.shape[0] and _same_rows(current, rows_array, fresh[name]):
                 continue  # e.g. a level changed but not the description: keep its arrays
             setattr(self, name, replace_rows(current, rows_array, fresh[name]))
             changed.add(name)
+            before[name] = current
         levels_of, urgency_of, severity_of = (rows_of(p.levels[rows_array]),
                                               rows_of(p.urgencies[rows_array]),
                                               rows_of(p.severities[rows_array]))
@@ -184,7 +224,7 @@ class NetworkFeatures:
             attrs = p.ties.nodes[p.member_ids[i]] if p.member_ids[i] in p.ties else {}
             self.sector[i] = self._sectors(attrs.get("sector"))
             self.region[i] = self._regions(attrs.get("region"))
-        self._derive(changed)
+        self._derive(changed, rows_array, before, fresh)
         self._read_verdicts()  # a removed member's verdicts went with it
         if self.tie_strength.shape[0] != n:  # new members: the tie arrays grow with them
             self._tie_matrices()
@@ -298,43 +338,43 @@ class NetworkFeatures:
         return {name: self._compute(name, rows, view) for name in wanted}
 
     def _compute(self, name: str, rows: np.ndarray, view: View) -> np.ndarray:
-        def dense(x) -> np.ndarray:
-            return np.asarray(x.toarray() if sp.issparse(x) else x, np.float32)
-
         own_full = view is not View.PUBLIC  # the query member's weaknesses count
         match name:
             case "benefit_to_member":
                 demand = self.demand if own_full else self.public_demand
-                return _times_rows(demand[rows], self.coverage_t)
+                return _times_rows(demand, rows, self.coverage_t, self.coverage)
             case "benefit_to_partner":
-                partner = self.demand if view is View.FACILITATOR else self.public_demand
-                return _times_rows(self.coverage_t[rows], partner)
+                full = view is View.FACILITATOR
+                partner = self.demand if full else self.public_demand
+                partner_t = self.demand_t if full else self.public_demand_t
+                return _times_rows(self.coverage_t, rows, partner, partner_t)
             case "non_core_benefit":
                 demand = self.demand if own_full else self.public_demand
                 zoned = self.zoned_demand if own_full else self.public_zoned_demand
-                benefit = _times_rows(demand[rows], self.coverage_t)
-                benefit -= _times_rows(zoned[rows], self.zoned_coverage_t)
+                benefit = _times_rows(demand, rows, self.coverage_t, self.coverage)
+                benefit -= _times_rows(zoned, rows, self.zoned_coverage_t,
+                                       self.zoned_coverage)
                 benefit[benefit < RESIDUE] = 0
                 return benefit
             case "text":
                 demand = self.demand if own_full else self.public_demand
                 words = self.want_words if own_full else self.public_want_words
-                labels = _times_rows(demand[rows], self.label_text_t)
-                labels += _times_rows(words[rows], self.description)
+                labels = _times_rows(demand, rows, self.label_text_t, self.label_text)
+                labels += _times_rows(words, rows, self.description, self.description_t)
                 labels *= 0.5
                 return labels
             case "tie":
-                return dense(self.tie_strength[rows])
-            case "common":
-                return dense(self.linked[rows] @ self.linked)
+                return _dense_rows(self.tie_strength, rows)
+            case "common":  # ``linked`` is symmetric: rows @ linked = (linked @ rows.T).T
+                return _times_rows(self.linked, rows, self.linked, self.linked)
             case "adamic_adar":
-                return dense(self.linked_aa[rows] @ self.linked)
+                return _times_rows(self.linked_aa, rows, self.linked, self.linked)
             case "rival":
-                return dense(self.rivals[rows])
+                return _dense_rows(self.rivals, rows)
             case "not_rival":
-                return dense(self.not_rivals[rows])
+                return _dense_rows(self.not_rivals, rows)
             case "core_overlap":
-                return _times_rows(self.core[rows], self.core)
+                return _times_rows(self.core, rows, self.core, self.core_t)
             case "same_sector":
                 return same_value(self.sector, rows).astype(np.float32)
             case "same_region":
@@ -349,13 +389,33 @@ class NetworkFeatures:
                          f["core_overlap"])
 
 
-def _times_rows(block: sp.csr_array, matrix: sp.csr_array) -> np.ndarray:
-    """``block @ matrix.T`` as a dense float32 array, computed as ``(matrix @ block.T).T``: the
-    network-sized ``matrix`` is read in the row form the live updates keep, never transposed."""
-    if block.shape[0] <= DENSE_BLOCK:  # a few members (a request): sparse times dense columns
-        product = matrix @ block.T.toarray()
-    else:
-        product = sp.csr_array(matrix @ sp.csr_array(block.T)).toarray()
+def _dense_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` of ``matrix`` as a dense float32 array. A request's few rows are read from
+    the CSR arrays directly: scipy's fancy row indexing builds two sparse arrays per call, which
+    cost more than the products of a one-member block."""
+    if len(rows) > DENSE_BLOCK:
+        return np.asarray(matrix[rows].toarray(), np.float32)
+    out = np.zeros((len(rows), matrix.shape[1]), dtype=np.float32)
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    for k, r in enumerate(np.asarray(rows).tolist()):
+        lo, hi = indptr[r], indptr[r + 1]
+        out[k, indices[lo:hi]] = data[lo:hi]
+    return out
+
+
+def _times_rows(source: sp.csr_array, rows: np.ndarray, matrix: sp.csr_array,
+                matrix_t: sp.csr_array) -> np.ndarray:
+    """``source[rows] @ matrix.T`` as a dense float32 array; ``matrix_t`` is ``matrix``
+    transposed. A request's few rows sum the rows of ``matrix_t`` their entries name; a large
+    block is one sparse product with the row form."""
+    if len(rows) <= DENSE_BLOCK:
+        out = np.empty((len(rows), matrix.shape[0]), dtype=np.float32)
+        indptr, indices, data = source.indptr, source.indices, source.data
+        for k, r in enumerate(np.asarray(rows).tolist()):
+            lo, hi = indptr[r], indptr[r + 1]
+            out[k] = gathered(matrix_t, indices[lo:hi], data[lo:hi])
+        return out
+    product = sp.csr_array(matrix @ sp.csr_array(source[rows]).T).toarray()
     return np.ascontiguousarray(np.asarray(product).T, dtype=np.float32)
 
 

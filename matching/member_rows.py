@@ -130,11 +130,12 @@ def _hashed(texts: Sequence[str], **options: Any) -> sp.csr_array:
     return sp.csr_array(normalize(counts))
 
 
-def words(texts: Sequence[str]) -> sp.csr_array:
+def words(texts: Sequence[str], rows: dict[str, sp.csr_array] | None = None) -> sp.csr_array:
     """Hashed words and word pairs of each text, stop words left out.
 
     A live update hashes one member's texts, which have usually not changed (a level edited, a
-    need's urgency): the rows of recently seen texts are kept, so a few texts cost no hashing.
+    need's urgency): ``rows`` may give the rows of texts already hashed (the member's own, from
+    the arrays), and the rows of recently seen texts are kept, so a few texts cost no hashing.
     """
     if not texts or len(texts) > _FEW_TEXTS:
         return _hashed(texts, analyzer="word", ngram_range=(1, 2), stop_words=STOP_WORDS)
@@ -143,6 +144,7 @@ def words(texts: Sequence[str]) -> sp.csr_array:
         known = {t: _WORD_ROWS[t] for t in distinct if t in _WORD_ROWS}
         for text in known:
             _WORD_ROWS.move_to_end(text)
+    known.update((t, rows[t]) for t in distinct if t not in known and rows and t in rows)
     missing = [t for t in distinct if t not in known]
     if missing:
         with sklearn.config_context(skip_parameter_validation=True):
@@ -177,9 +179,26 @@ def core_offers(levels: sp.csr_array, flags: sp.csr_array) -> sp.csr_array:
     return _csr(rows, cols, np.ones(len(rows)), levels.shape)
 
 
+TEXT_ARRAYS = ("description", "want_words", "public_want_words")  # hashed texts, per member
+
+
+def member_texts(parts: TaxonomyParts, urgencies: sp.csr_array, severities: sp.csr_array,
+                 descriptions: Sequence[str]) -> dict[str, list[str]]:
+    """The texts behind ``TEXT_ARRAYS``: the description, and the labels of what a member
+    wants (needs and weaknesses; needs only for the public form)."""
+    def wants(matrix: sp.csr_array) -> list[str]:
+        return [" ".join(parts.labels[j] for j in row) for row in rows_of(matrix)]
+
+    return {"description": list(descriptions),
+            "want_words": wants(sp.csr_array(urgencies + severities)),
+            "public_want_words": wants(urgencies)}
+
+
 def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_array,
                 severities: sp.csr_array, core_flags: sp.csr_array,
-                descriptions: Sequence[str], weakness_weight: float) -> dict[str, sp.csr_array]:
+                descriptions: Sequence[str], weakness_weight: float,
+                hashed: dict[str, sp.csr_array] | None = None,
+                texts: dict[str, list[str]] | None = None) -> dict[str, sp.csr_array]:
     """The ``ROW_ARRAYS`` of a block of members from their raw rows (levels 1-5 etc.).
 
     ``demand`` is the larger of urgency/5 and ``weakness_weight`` * severity/5 per capability,
@@ -189,6 +208,8 @@ def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_ar
     offers (``core_offers``), ``zone`` their line of business (the core capabilities, what is
     above and what is below them); the ``zoned_`` forms are demand and coverage inside it, so
     that what two rivals may not do for each other (a capability in both zones) is one product.
+    ``hashed`` may give the rows of texts already hashed (``words``), ``texts`` the members'
+    ``member_texts`` when the caller has them.
     """
     scaled = sp.csr_array(levels / 5.0)
     coverage_t = sp.csr_array(scaled @ parts.coverage_of.T)
@@ -201,9 +222,8 @@ def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_ar
     label_text_t = sp.csr_array(scaled @ parts.similar.T)
     label_text_t.data = np.minimum(label_text_t.data, 1.0)
 
-    def wants(matrix: sp.csr_array) -> list[str]:
-        return [" ".join(parts.labels[j] for j in row) for row in rows_of(matrix)]
-
+    if texts is None:
+        texts = member_texts(parts, urgencies, severities, descriptions)
     demand = _row_normalised(demand)
     public = _row_normalised(need)
     out = {
@@ -213,9 +233,7 @@ def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_ar
         "core": core, "zone": zone,
         "zoned_coverage_t": sp.csr_array(coverage_t.multiply(zone)),
         "label_text_t": label_text_t,
-        "description": words(descriptions),
-        "want_words": words(wants(sp.csr_array(urgencies + severities))),
-        "public_want_words": words(wants(urgencies)),
+        **{name: words(texts[name], hashed) for name in TEXT_ARRAYS},
     }
     for matrix in out.values():
         matrix.sort_indices()

@@ -65,3 +65,81 @@ def grown(matrix: sp.csr_array, n_rows: int) -> sp.csr_array:
         return matrix
     indptr = np.concatenate([matrix.indptr, np.full(n_rows - matrix.shape[0], matrix.indptr[-1])])
     return sp.csr_array((matrix.data, matrix.indices, indptr), shape=(n_rows, matrix.shape[1]))
+
+
+def replace_columns(matrix_t: sp.csr_array, cols: np.ndarray | list[int], old: sp.csr_array,
+                    new: sp.csr_array, n_cols: int) -> sp.csr_array:
+    """The transpose kept current: ``matrix_t`` (the transpose of a member x feature array
+    ``old``) with column ``cols[k]`` replaced by row ``k`` of ``new`` and widened to ``n_cols``
+    columns.
+
+    Equal, array for array, to ``transposed`` of the row form after ``replace_rows``, so what is
+    computed from either is the same to the last bit. The entries to drop are found from the old
+    rows of ``cols`` (a few binary searches), and the arrays are copied once, in slices.
+
+    >>> old = sp.csr_array(np.array([[1.0, 0], [0, 2]]))
+    >>> new = sp.csr_array(np.array([[3.0, 0], [0, 4]]))
+    >>> replace_columns(transposed(old), [1, 2], old, new, 3).toarray().tolist()
+    [[1.0, 3.0, 0.0], [0.0, 0.0, 4.0]]
+    """
+    new = sp.csr_array(new)
+    new.sort_indices()
+    n_rows = matrix_t.shape[0]
+    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
+
+    def place(feature: int, member: int) -> int:
+        lo, hi = indptr[feature], indptr[feature + 1]
+        return int(lo + np.searchsorted(indices[lo:hi], member))
+
+    events = []  # (position in the old arrays, feature, 0 insert / 1 drop, member, value)
+    counts = np.zeros(n_rows, dtype=np.int64)
+    for k, member in enumerate(np.asarray(cols, dtype=np.int64).tolist()):
+        if member < old.shape[0]:
+            for feature in old.indices[old.indptr[member]:old.indptr[member + 1]].tolist():
+                events.append((place(feature, member), feature, 1, member, 0.0))
+                counts[feature] -= 1
+        lo, hi = new.indptr[k], new.indptr[k + 1]
+        for feature, value in zip(new.indices[lo:hi].tolist(), new.data[lo:hi].tolist()):
+            events.append((place(feature, member), feature, 0, member, value))
+            counts[feature] += 1
+    # At one position: an empty row's inserts before the next row's, and within a row the
+    # inserts (by member) before the drop of the old entry that sits there.
+    events.sort()
+    pieces_idx, pieces_val, cursor = [], [], 0
+    for at, _, drop, member, value in events:
+        pieces_idx.append(indices[cursor:at])
+        pieces_val.append(data[cursor:at])
+        if drop:
+            cursor = at + 1
+        else:
+            cursor = at
+            pieces_idx.append(np.array([member], dtype=indices.dtype))
+            pieces_val.append(np.array([value], dtype=data.dtype))
+    pieces_idx.append(indices[cursor:])
+    pieces_val.append(data[cursor:])
+    out_indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.diff(indptr) + counts, out=out_indptr[1:])
+    out = sp.csr_array((np.concatenate(pieces_val), np.concatenate(pieces_idx), out_indptr),
+                       shape=(n_rows, n_cols))
+    out.has_sorted_indices = True
+    return out
+
+
+def gathered(matrix_t: sp.csr_array, which: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``weights @ matrix_t[which]``: the weighted sum of a few rows, as a dense float64 row.
+
+    A member's benefit from everyone is its few wanted capabilities' rows of the capability x
+    member coverage summed: work in proportion to the entries read, where a product with the
+    member x capability form reads the whole network."""
+    n = matrix_t.shape[1]
+    indptr = matrix_t.indptr
+    which = np.asarray(which, dtype=np.int64)
+    starts = indptr[which].astype(np.int64)
+    lengths = indptr[which + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(n)
+    first = np.cumsum(lengths) - lengths  # where each row's entries start in the gathered run
+    positions = np.arange(total) + np.repeat(starts - first, lengths)
+    values = matrix_t.data[positions] * np.repeat(np.asarray(weights, np.float64), lengths)
+    return np.bincount(matrix_t.indices[positions], weights=values, minlength=n)

@@ -24,6 +24,7 @@ from matching.projection import (NetworkProjection, with_agents, with_feedback, 
                                  with_ties, with_verdicts)
 from matching.ranker import FeedbackRanker, RankerData, Rankers
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
+from matching.rows import gathered
 
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
 # What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
@@ -206,12 +207,19 @@ class PartnerMatcher:
         full fit.
         """
         self._check_fitted()
-        self._loads = {}  # the providers' loads read the whole network
         p = self.projection_
         missing = {e["id"] for m in members for key in ("capabilities", "weaknesses", "needs")
                    for e in m.get(key) or ()} - p.capability_index.keys()
         if missing:  # checked before anything changes
             raise StaleTaxonomy(sorted(missing))
+        # Providers' loads read every member's demand, offers and ties (never decisions,
+        # verdicts or agents): what the changed members get from each provider is noted now,
+        # and only the providers whose askers change are counted again afterwards.
+        loads_before, touched = self._loads, sorted(
+            p.member_index[mid] for mid in {m["id"] for m in members} | set(removed)
+            | set(tie_members) if mid in p.member_index)
+        received = {full: [load.benefit_to(self.features_, row) for row in touched]
+                    for full, load in loads_before.items()}
         if decline_days is not None:
             self.decline_days = decline_days
         if agents is not None:  # agents shape consortia gaps and the roadmap, never scores
@@ -219,6 +227,7 @@ class PartnerMatcher:
         removed = {mid for mid in removed if mid in p.member_index}
         gone_rows = {p.member_index[mid] for mid in removed}
         if members or removed:
+            self._loads = {}
             p, rows = with_members(p, members, removed)
             self.projection_ = p
             self.features_.update_members(p, rows)
@@ -232,6 +241,7 @@ class PartnerMatcher:
         if tie_members and not removed and _same_ties(p, tie_members, ties):
             tie_members = set()  # a profile edit re-reads the member's ties: usually unchanged
         if tie_members or removed:
+            self._loads = {}
             p = with_ties(p, tie_members, ties)
             self.projection_ = p
             self.features_.update_ties(p, sorted({p.member_index[mid] for mid in tie_members}
@@ -256,7 +266,27 @@ class PartnerMatcher:
             p = self.projection_ = with_verdicts(p, verdicts)
             self.features_.update_verdicts(p)
         self.features_.projection = self.projection_
+        if not self._loads and loads_before:
+            self._carry_loads(loads_before, touched, received)
         return self
+
+    def _carry_loads(self, before: dict[bool, NetworkLoad], touched: list[int],
+                     received: dict[bool, list[np.ndarray]]) -> None:
+        """The providers' loads after a change of the ``touched`` rows, keeping what each
+        provider's askers were where nothing it reads changed: not one of the touched members,
+        and giving each of them what it gave before (``received``). Exact: a provider's askers
+        depend on its own row, its ties (symmetric) and each member's demand of what it offers.
+        """
+        for full, old in before.items():
+            new = self._network_load(View.FACILITATOR if full else View.MEMBER)
+            if new.share != old.share or len(new.id_rank) != len(old.id_rank) or \
+                    not np.array_equal(new.serving, old.serving):
+                continue  # every quota may have moved
+            dirty = set(touched)
+            for row, given in zip(touched, received[full]):
+                dirty.update(np.flatnonzero(new.benefit_to(self.features_, row) != given).tolist())
+            new.providing.update((b, kept) for b, kept in old.providing.items()
+                                 if b not in dirty)
 
     @staticmethod
     def _own_feedback(projection: NetworkProjection) -> list[dict[str, Any]]:
@@ -357,10 +387,13 @@ class PartnerMatcher:
         network = self._network_load(view)
         candidates = suggestible[np.lexsort((network.id_rank[suggestible], -row[suggestible]))]
         first, loads = self._first(a, candidates[:FIRST_CHECKS].tolist(), view)
+        wanted = self._wanted(a, view)
+        candidates = candidates[self._contenders(row[candidates], candidates, wanted, limit,
+                                                 first)]
         rivals = np.flatnonzero(rival[0, candidates]) \
             if policy is CompetitorPolicy.PENALISE else ()
         allowed = {int(k): self._allowed(a, int(candidates[k])) for k in rivals}
-        gains = contributions(self.features_, self._wanted(a, view), candidates, allowed)
+        gains = contributions(self.features_, wanted, candidates, allowed)
         order = varied_order(row[candidates], gains, limit, network.id_rank[candidates],
                              candidates != first)
         candidates = candidates.tolist()
@@ -386,8 +419,9 @@ class PartnerMatcher:
         facilitator view, from needs only in the others."""
         network = self._network_load(view)
         loads = {}
+        benefit_to_a = network.benefit_to(self.features_, a)
         for b in candidates[:FIRST_CHECKS]:
-            loads[b] = provider_load(self.features_, b, network, a)
+            loads[b] = provider_load(self.features_, b, network, a, benefit_to_a)
             if not loads[b].busy:
                 return b, loads
         return candidates[0], loads
@@ -402,14 +436,33 @@ class PartnerMatcher:
             ranks = self.__dict__.get("_id_rank")
             if ranks is None or len(ranks) != len(ids):
                 ranks = self.__dict__["_id_rank"] = id_ranks(ids)
-            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand, ranks)
+            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand, ranks,
+                                         f.demand_t if full else f.public_demand_t)
         return cache[full]
+
+    def _contenders(self, scores: np.ndarray, candidates: np.ndarray, wanted: dict[int, float],
+                    limit: int, first: int) -> np.ndarray:
+        """Positions of the candidates that can enter the varied list of ``limit`` entries.
+
+        The list discounts a candidate by at most everything it covers of what the member wants
+        (``bound``), so the ``limit``-th best of ``score - bound`` is a floor every entry reaches;
+        a candidate scoring below it cannot enter. ``first`` (#1 by the load rule) always can."""
+        if len(candidates) <= limit:
+            return np.arange(len(candidates))
+        needs = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
+        weights = np.fromiter(wanted.values(), dtype=np.float64, count=len(wanted))
+        bound = gathered(self.features_.coverage, needs, weights)[candidates]
+        floor = np.partition(scores - bound, len(scores) - limit)[len(scores) - limit]
+        keep = scores >= floor - 1e-9  # margin: the list compares values rounded to 1e-12
+        keep |= candidates == first
+        return np.flatnonzero(keep)
 
     def _wanted(self, a: int, view: View) -> dict[int, float]:
         """What member row ``a`` wants, weighted as its benefit weighs it in ``view``."""
         demand = self.features_.public_demand if view is View.PUBLIC else self.features_.demand
-        row = sp.csr_array(demand)[[a], :]
-        return dict(zip(row.indices.tolist(), row.data.astype(np.float64).tolist()))
+        lo, hi = demand.indptr[a], demand.indptr[a + 1]
+        return dict(zip(demand.indices[lo:hi].tolist(),
+                        demand.data[lo:hi].astype(np.float64).tolist()))
 
     def _allowed(self, a: int, b: int) -> set[int]:
         """The needs of ``a`` a rival ``b`` may cover: outside both their lines of business."""
