@@ -94,12 +94,15 @@ def _matcher(projection, network: dict) -> PartnerMatcher:
 
 def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
     present = {m["id"] for m in catchup.members}
-    policy = (catchup.network or {}).get("policy") or {}
+    decline_days = None  # kept, unless the network's policy changed
+    if catchup.network is not None:
+        policy = catchup.network.get("policy") or {}
+        decline_days = policy.get("suppress_declined_days") or DECLINE_DAYS
     matcher.apply_changes(
         members=catchup.members, removed=set(catchup.profile_members - present),
         tie_members=set(catchup.tie_members), ties=catchup.ties,
         feedback_members=set(catchup.feedback_members), feedback=catchup.feedback,
-        decline_days=policy.get("suppress_declined_days") or DECLINE_DAYS,
+        decline_days=decline_days,
         agents=catchup.agents, verdicts=catchup.verdicts)
 
 

@@ -30,7 +30,8 @@ COMPACT_EVERY = 100  # compaction runs in one write out of this many
 class ChangeKind(StrEnum):
     """What a write changed; it tells a reader what to re-read about the named members."""
 
-    MEMBERS = "members"  # profile, capabilities, weaknesses, needs (or deletion) of the members
+    MEMBERS = "members"  # profile, capabilities, weaknesses, needs of the members (never ties)
+    REMOVED = "removed"  # the members were deleted, their ties and decisions with them
     TIES = "ties"  # ties of the named members
     FEEDBACK = "feedback"  # a decision between the two named members
     INTRODUCTION = "introduction"  # an introduction between the named members (no matching data)
@@ -85,6 +86,7 @@ class Catchup:
     ``complete`` is false when the log no longer reaches back to ``since`` (compacted), the
     taxonomy changed, or a change cannot be applied as a delta: the reader must refit from
     scratch. Otherwise
+    ``network`` holds the network's properties when they changed (else None),
     ``members`` holds the current rows of the members whose profile changed (absent: deleted),
     ``ties`` every tie touching a member in ``tie_members``, and ``feedback`` every decision
     between members of ``feedback_members``.
@@ -113,7 +115,11 @@ def _plan(changes: list[Change]) -> tuple[set[str], set[str], set[str]]:
     feedback: set[str] = set()
     for change in changes:
         if change.kind is ChangeKind.MEMBERS:
-            # A new or deleted member brings or takes its ties and decisions along.
+            # A profile write keeps the member's ties and decisions (a new member has none).
+            profile.update(change.members)
+        elif change.kind is ChangeKind.REMOVED:
+            # A deleted member takes its ties and decisions along (and one created again under
+            # the same id later in the window starts with none).
             profile.update(change.members)
             ties.update(change.members)
             feedback.update(change.members)
@@ -164,7 +170,9 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
         if not changes:
             return Catchup(since, version, taxonomy, changes, complete=True)
         profile, ties, feedback = _plan(changes)
-        network = tx.run(q.NETWORK, nid=nid).data()
+        # The network's own properties (its policy) only when a change touched them.
+        network = tx.run(q.NETWORK, nid=nid).data() \
+            if any(c.kind is ChangeKind.NETWORK for c in changes) else []
         return Catchup(
             since, version, taxonomy, changes, complete=True,
             network=network[0] if network else None,

@@ -134,7 +134,7 @@ def delete_member(db: Database, nid: str, mid: str) -> None:
         remove_members(tx, nid, [mid])
         deleted = tx.run(q.DELETE_MEMBER, nid=nid, mid=mid).single(strict=True)["deleted"]
         if deleted:
-            record_change(tx, nid, ChangeKind.MEMBERS, [mid])
+            record_change(tx, nid, ChangeKind.REMOVED, [mid])
         return deleted
 
     read_network(db, nid)

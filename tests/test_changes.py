@@ -31,7 +31,7 @@ def test_writes_are_numbered_and_name_their_members(db: Database, nid: str) -> N
     assert [(c.version, c.kind, c.members) for c in catchup.changes] == [
         (start + 1, ChangeKind.MEMBERS, ("newlab",)),
         (start + 2, ChangeKind.FEEDBACK, ("clinic", "genlab")),
-        (start + 3, ChangeKind.MEMBERS, ("cro",)),
+        (start + 3, ChangeKind.REMOVED, ("cro",)),
     ]
     assert catchup.version == start + 3 == versions(db, nid)[0]
     # The current state of what the changes name: cro is gone, newlab is there with its edges.
@@ -39,9 +39,11 @@ def test_writes_are_numbered_and_name_their_members(db: Database, nid: str) -> N
     assert catchup.profile_members == {"newlab", "cro"}
     assert catchup.members[0]["capabilities"] == [{"id": f"{nid}-pgt", "level": 4, "capacity": None,
                                                    "core": None}]
-    # Ties of the members whose profile changed: cro's went with it, newlab has none.
-    assert catchup.tie_members == {"newlab", "cro"} and catchup.ties == []
-    assert catchup.feedback_members == {"clinic", "genlab", "newlab", "cro"}
+    # A profile write keeps ties and decisions (newlab's, none, are not read again); the
+    # deleted cro's went with it; and the network's own properties did not change.
+    assert catchup.tie_members == {"cro"} and catchup.ties == []
+    assert catchup.feedback_members == {"clinic", "genlab", "cro"}
+    assert catchup.network is None
     assert [(f["member"], f["candidate"], f["decision"]) for f in catchup.feedback] == [
         ("clinic", "genlab", "declined")]
 
