@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import unicodedata
 from typing import Any
 
 from neo4j import ManagedTransaction
@@ -13,6 +12,7 @@ from graph import queries as q
 from graph.acting import Acting, who
 from graph.changes import ChangeKind, record_change
 from graph.database import Database
+from graph.directory import find_members, folded, label_text, text_matches
 from graph.document import Member, Network
 from graph.removal import remove_members
 from graph.store import (
@@ -26,6 +26,7 @@ from graph.store import (
     write_members,
 )
 from graph.validation import DocumentInvalid, Problem, brief, validate_network
+from matching.projection import NetworkProjection
 
 MEMBER_CHANGES_KEPT = 50
 
@@ -54,25 +55,36 @@ def list_members(
     the member's capabilities and needs, with case and accents folded (``GROSSHANDEL`` finds
     ``Großhandel``, ``carrocerias`` finds ``Carrocerías``): in Python, since Cypher's ``toLower``
     folds neither ``ß`` nor accents. Weaknesses are never searched: they are confidential.
+    Every member is read: ``members_page`` lists one page of a large network.
     """
     read_network(db, nid)
     filters = {**NO_FILTER, "sector": sector, "region": region, "capability": capability}
     rows = db.query(q.MEMBERS, nid=nid, **filters)
     if text:
         wanted = folded(text)
-        labels = {c["id"]: folded(" | ".join(filter(None, (c["label"], c.get("label_es")))))
-                  for c in read_taxonomy(db, nid)}
-        rows = [row for row in rows if wanted in folded(row["name"] or "")
-                or wanted in folded(row["description"] or "")
-                or any(wanted in labels.get(e["id"], "") for key in ("capabilities", "needs")
-                       for e in row[key])]
+        labels = {c["id"]: label_text(c) for c in read_taxonomy(db, nid)}
+        rows = [row for row in rows if text_matches(
+            wanted, row["name"], row["description"],
+            [e["id"] for key in ("capabilities", "needs") for e in row[key]], labels)]
     return [_member(row) for row in rows]
 
 
-def folded(text: str) -> str:
-    """``text`` for comparison: compatibility-decomposed, accents dropped, case folded."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+def members_page(
+    db: Database, nid: str, projection: NetworkProjection, *, offset: int, limit: int,
+    sector: str | None = None, region: str | None = None, capability: str | None = None,
+    text: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many members match the filters (as ``list_members`` applies them) and the ``limit``
+    of them from ``offset`` on, in id order: found on the network's live projection (caught up
+    with the database by the caller), only the rows shown read from the database."""
+    found = find_members(projection, sector=sector, region=region, capability=capability,
+                         text=text)
+    shown = found[offset:offset + limit]
+    if not shown:
+        return len(found), []
+    rows = db.query(q.MEMBERS_BY_IDS, nid=nid, ids=shown,
+                    **{k: v for k, v in NO_FILTER.items() if k != "mid"})
+    return len(found), [_member(row) for row in rows]
 
 
 def get_member(db: Database, nid: str, mid: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ class NetworkProjection:
     capability_ids : list of str
         Column order of the member arrays: every capability of the taxonomy.
     taxonomy : networkx.DiGraph
-        One node per capability (``label``, ``kind``, ``synonyms``, ``serves``: the capabilities
+        One node per capability (``label``, ``label_es``, ``kind``, ``synonyms``, ``serves``: the capabilities
         it can serve), an edge child -> parent for each BROADER link.
     levels, severities, urgencies : scipy.sparse.csr_array
         ``levels[i, j]`` is member i's level (1-5) in capability j, 0 when absent; likewise the
@@ -134,7 +134,8 @@ def build_projection(
     members = sorted(members, key=lambda m: m["id"])
     hierarchy = nx.DiGraph()
     for row in sorted(taxonomy, key=lambda r: r["id"]):
-        hierarchy.add_node(row["id"], label=row.get("label"), kind=row.get("kind"),
+        hierarchy.add_node(row["id"], label=row.get("label"), label_es=row.get("label_es"),
+                           kind=row.get("kind"),
                            unit=row.get("unit"), synonyms=list(row.get("synonyms") or []),
                            serves=sorted(row.get("serves") or []))
     for row in sorted(taxonomy, key=lambda r: r["id"]):

@@ -1,6 +1,6 @@
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from api.deps import DbDep, PrincipalDep
 from api.schemas import ErrorResponse, MembersPublic, error_responses
@@ -14,18 +14,20 @@ from api.security import (
     require_network,
 )
 from graph.introductions import revealed_partners
-from graph.members import delete_member, get_member, list_members, member_changes, put_member
+from graph.members import (delete_member, get_member, list_members, member_changes, members_page,
+                           put_member)
 from graph.projects import member_projects
 from graph.store import known_broader, read_network
 from graph.validation import DocumentInvalid, Problem
 
+MAX_LIMIT = 1000  # members a page of the list may hold
 router = APIRouter(prefix="/networks/{nid}/members", tags=["members"],
                    responses=error_responses(401, 403, 404, 422))
 
 
 @router.get("", response_model=MembersPublic, responses={422: {"model": ErrorResponse}})
 def get_members(
-    nid: str, db: DbDep, principal: PrincipalDep,
+    nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     sector: str | None = Query(None, max_length=200),
     region: str | None = Query(None, max_length=200),
     capability: str | None = Query(None, max_length=100,
@@ -33,16 +35,27 @@ def get_members(
     q: str | None = Query(None, max_length=200, description=(
         "Text in the name, the description or a capability or need label (English or Spanish);"
         " case and accents are folded")),
+    limit: int | None = Query(None, ge=1, le=MAX_LIMIT, description=(
+        "At most this many members, in id order (``count`` is still every match): a page of a "
+        "large network, found in memory, only its rows read")),
+    offset: int = Query(0, ge=0, le=10_000_000, description="Members skipped, with ``limit``"),
 ) -> dict[str, Any]:
-    """Members of the network; others' weaknesses are never shown."""
+    """Members of the network in id order; others' weaknesses are never shown."""
     require_network(principal, nid)
     read_network(db, nid)
     if capability is not None and capability not in known_broader(db, nid):
         raise DocumentInvalid([Problem("query.capability", f"unknown capability {capability!r}")])
-    members = list_members(db, nid, sector=sector, region=region, capability=capability, text=q)
+    filters = {"sector": sector, "region": region, "capability": capability, "text": q}
+    if limit is None and not offset:
+        members = list_members(db, nid, **filters)
+        count = len(members)
+    else:
+        with request.app.state.matchers.reading(db, nid) as matcher:
+            count, members = members_page(db, nid, matcher.projection_, offset=offset,
+                                          limit=limit or MAX_LIMIT, **filters)
     revealed = _revealed(db, principal, nid)
     views = [member_view(principal, nid, m, revealed) for m in members]
-    return {"network": nid, "count": len(views), "members": views}
+    return {"network": nid, "count": count, "members": views}
 
 
 @router.get("/{mid}")
