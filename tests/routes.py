@@ -77,7 +77,8 @@ QUERY_VALUES: dict[str, Callable[[Network], list[str]]] = {
     "page": lambda n: ["2"],
     "per_page": lambda n: ["1"],
     **{f"{table}_page": (lambda n: ["2"]) for table in (
-        "members", "groups", "services", "training", "unmet", "roadmap", "gaps", "leaders")},
+        "members", "groups", "services", "training", "unmet", "roadmap", "gaps", "leaders",
+        "invitations")},
     "community": lambda n: ["0", "1"],
 }
 # POST routes that change nothing: their answers are reads too.

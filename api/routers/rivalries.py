@@ -1,6 +1,8 @@
 """Facilitators' verdicts on rivalry: the list of rivals as the engine sees them, and the
 verdicts that confirm or reject them (facilitators of the network and admins only)."""
 
+import threading
+import weakref
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -11,7 +13,26 @@ from api.security import require_manager
 from graph.rivalries import SameMember, clear_verdict, set_verdict
 from graph.store import read_network
 from graph.validation import DocumentInvalid, Problem
+from matching.projection import NetworkProjection
 from matching.rivalry import rivalries
+
+_lock = threading.Lock()
+_found: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+
+
+def _rivalries(p: NetworkProjection) -> list[dict[str, Any]]:
+    """``rivalries(p)``, computed once per state of the network: every change gives the live
+    matcher a new projection (1.5 s a page at 10,000 members when computed for each)."""
+    nid = p.network.get("id", "")
+    with _lock:
+        ref, found = _found.get(nid, (None, None))
+        if found is not None and ref() is p:
+            return found
+    found = rivalries(p)
+    with _lock:
+        _found[nid] = (weakref.ref(p), found)
+    return found
+
 
 router = APIRouter(prefix="/networks/{nid}/rivalries", tags=["rivalries"],
                    responses=error_responses(401, 403, 404, 422))
@@ -28,7 +49,7 @@ def list_rivalries(
     read_network(db, nid)
     with request.app.state.matchers.reading(db, nid) as matcher:
         p = matcher.projection_
-        found = rivalries(p)
+        found = _rivalries(p)
         page = found[offset:offset + limit]
         names = {mid: p.ties.nodes[mid].get("name") or mid
                  for r in page for mid in (r["a"], r["b"])}
@@ -70,6 +91,6 @@ def _one(request: Request, db: DbDep, nid: str, a: str, b: str) -> dict[str, Any
     first, second = sorted((a, b))
     with request.app.state.matchers.reading(db, nid) as matcher:
         p = matcher.projection_
-        row = next(r for r in rivalries(p) if (r["a"], r["b"]) == (first, second))
+        row = next(r for r in _rivalries(p) if (r["a"], r["b"]) == (first, second))
         return {**row, "a_name": p.ties.nodes[first].get("name") or first,
                 "b_name": p.ties.nodes[second].get("name") or second}

@@ -8,7 +8,6 @@ and their refusals are the API's; a refusal becomes an error page with the same 
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Annotated, Any
 
@@ -17,16 +16,18 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.routers import collaboration as collaboration_api
-from api.routers import members as members_api
+from api.routers import opportunities as opportunities_api
 from api.routers import suggestions as suggestions_api
 from api.schemas import (IntroductionAction, IntroductionCreate, OutcomesUpdate, ProjectCreate,
                          ProjectMove)
-from api.security import Principal
+from api.security import Principal, require_network
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
 from api.web.messages import plain
+from api.web.paging import page_query, paginate, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
+from graph.directory import public_names
 from graph.validation import json_path
 from matching.workflow import PHASE_ORDER, Phase
 
@@ -46,6 +47,7 @@ DONE = {
     "created": N_("The project was created."),
     "settings": N_("The opportunity settings were saved for this network."),
 }
+PICK_FROM_LIST = 200  # members up to which a form lists them all to choose from
 OUTCOME_FIELDS = ("expected_saving", "realised_saving", "new_business", "trainings")
 
 
@@ -80,9 +82,21 @@ def _scalar(error: dict[str, Any]) -> bool:
 
 
 def member_names(request: Request, nid: str, principal: Principal) -> dict[str, str]:
-    found = members_api.get_members(nid, request.app.state.db, principal, sector=None,
-                                    region=None, capability=None, q=None)
-    return {m["id"]: m["name"] for m in found["members"]}
+    """Every member's public name by id, from the live matcher (caught up with the database)
+    rather than a read of every member."""
+    require_network(principal, nid)
+    with request.app.state.matchers.reading(request.app.state.db, nid) as matcher:
+        return public_names(matcher.projection_)
+
+
+def member_picker(request: Request, nid: str, principal: Principal,
+                  names: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a form's member field offers: every member in a list up to ``PICK_FROM_LIST`` of
+    them (``names``), else (``names`` None) a text field whose suggestions come from
+    ``/n/{nid}/members.json`` as the reader types (macros.html ``member_picker``)."""
+    names = member_names(request, nid, principal) if names is None else names
+    return {"names": names if len(names) <= PICK_FROM_LIST else None,
+            "url": f"/n/{nid}/members.json"}
 
 
 # -- introductions --------------------------------------------------------------------------
@@ -143,14 +157,18 @@ def undo(nid: str, mid: str, candidate: str, request: Request, form: FormDep) ->
 
 # -- projects -------------------------------------------------------------------------------
 @router.get("/projects")
-def projects(nid: str, request: Request, done: str | None = None) -> Response:
-    """The network's projects (members: their own), and for facilitators a form for a new one."""
+def projects(nid: str, request: Request, done: str | None = None,
+             page_number: int = page_query("page"), per_page: int = per_page_query()
+             ) -> Response:
+    """The network's projects (members: their own), ``per_page`` at a time, and for
+    facilitators a form for a new one."""
     def work(principal: Principal) -> Response:
         found = collaboration_api.projects(nid, request.app.state.db, principal,
                                           phase=None)["projects"]
-        return page(request, "projects.html", principal=principal, nid=nid, projects=found,
-                    names=member_names(request, nid, principal), notice=notice_for(done),
-                    phases=PHASE_ORDER)
+        picker = member_picker(request, nid, principal) if principal.manages(nid) else None
+        return page(request, "projects.html", principal=principal, nid=nid,
+                    shown=paginate(request, found, page_number, per_page), picker=picker,
+                    notice=notice_for(done), phases=PHASE_ORDER)
     return guarded(request, work)
 
 
@@ -173,11 +191,44 @@ def _spec(form: dict[str, str]) -> dict[str, Any]:
     return spec
 
 
+def _opportunity(request: Request, nid: str, principal: Principal, form: dict[str, str]
+                 ) -> dict[str, Any] | None:
+    """The project of a buying group or shared service the form names by its category or
+    capability (``opportunity`` and its key: the dashboard's buttons carry no member list, a
+    group of a large network has thousands), built from the analyses' last result as the
+    dashboard showed it; None when the form names no such opportunity, LookupError when the
+    analyses no longer have it."""
+    kind = form.get("opportunity")
+    db = request.app.state.db
+    if kind == "purchasing":
+        found = opportunities_api.purchasing(nid, request, db, principal, full_at_members=None,
+                                             discount=[], fresh=False)["groups"]
+        rows = [g for g in found if g["category"] == form.get("category")]
+        made = opportunity_projects({"groups": rows[:1]}, {}, {}, None, None)[0]["groups"]
+    elif kind == "shared-service":
+        found = opportunities_api.pooled_services(nid, request, db, principal,
+                                                  fresh=False)["services"]
+        rows = [s for s in found if s["capability"] == form.get("capability")]
+        made = opportunity_projects({}, {"services": rows[:1]}, {}, None, None)[1]["services"]
+    else:
+        return None
+    if not made:
+        raise LookupError(kind)
+    return json.loads(made[0]["project"])
+
+
 @router.post("/projects")
 def create(nid: str, request: Request, form: FormDep) -> Response:
     """Start a project from an opportunity of the dashboard or from a pair of members."""
     def work(principal: Principal) -> Response:
-        spec = _spec(form)
+        try:
+            named = _opportunity(request, nid, principal, form)
+        except LookupError:
+            return error_page(request, 409, _("The project was not created: the network's "
+                                              "analyses have changed since the dashboard was "
+                                              "shown. Reload the dashboard and start it again."),
+                              principal)
+        spec = _spec({**form, "spec": json.dumps(named)} if named else form)
         if len({m.get("member") for m in spec.get("members", []) if isinstance(m, dict)}) \
                 < len(spec.get("members", [])):
             return error_page(request, 422, _("The project was not created: a member is "
@@ -270,7 +321,12 @@ def opportunity_projects(purchasing: dict[str, Any], services: dict[str, Any],
                          template: str | None) -> tuple[Any, Any, Any, Any]:
     """Copies of the dashboard's opportunities, each with the project it would start
     (``project``: the JSON that the dashboard's "start a project" buttons post)."""
-    purchasing, services, training, chain = copy.deepcopy((purchasing, services, training, chain))
+    # Copies one level deep: only each row's "project" is added (a deep copy of a large
+    # network's groups, thousands of members each, took a tenth of a second per page).
+    purchasing = {**purchasing, "groups": [dict(g) for g in purchasing.get("groups", [])]}
+    services = {**services, "services": [dict(s) for s in services.get("services", [])]}
+    training = {**training, "pairs": [dict(p) for p in training.get("pairs", [])]}
+    chain = dict(chain) if chain else chain
     for g in purchasing.get("groups", []):
         g["project"] = _spec_json("buying_group", [(m, "buyer") for m in g["members"]],
                                   {"opportunity": "purchasing", "category": g["category"]},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api.routers import members as members_api
@@ -19,13 +19,13 @@ from api.routers import suggestions as suggestions_api
 from api.schemas import FeedbackCreate, MembersPublic, SuggestionsPublic
 from api.security import Principal, Role
 from api.web import forms
-from api.web.collaboration_pages import introductions_of, notice_for
+from api.web.collaboration_pages import introductions_of, member_names, notice_for
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
 from api.web.messages import plain
 from api.web.reasons import say
-from api.web.paging import page_query, paginate, per_page_query
+from api.web.paging import MAX_PER_PAGE, clamp, page_of, page_query, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.validation import DocumentInvalid
@@ -33,16 +33,24 @@ from matching.scoring import CompetitorPolicy
 
 router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
+PICKED = 20  # members a form's member field suggests at once
 OFFERS_ME, I_OFFER = {"covers_need", "covers_weakness"}, {"partner_needs"}
 FIELD_NAMES = {"level": N_("Level"), "capacity": N_("Capacity"), "severity": N_("Severity"),
                "kind": N_("Kind"), "urgency": N_("Urgency"), "volume": N_("Volume")}
 
 
-def _members(request: Request, nid: str, principal: Principal, **filters: Any
-             ) -> dict[str, Any]:
+def _members_page(request: Request, nid: str, principal: Principal, number: int,
+                  per_page: int, **filters: Any) -> tuple[int, dict[str, Any]]:
+    """The page shown (``number`` clamped to the last) and the API's answer for its rows."""
     filters = {k: filters.get(k) for k in ("sector", "region", "capability", "q")}
-    found = members_api.get_members(nid, request.app.state.db, principal, **filters)
-    return MembersPublic.model_validate(found).model_dump()
+    db = request.app.state.db
+    found = members_api.get_members(nid, request, db, principal, **filters, limit=per_page,
+                                    offset=(number - 1) * per_page)
+    if not found["members"] and number > clamp(found["count"], number, per_page):
+        number = clamp(found["count"], number, per_page)  # past the end: the last page
+        found = members_api.get_members(nid, request, db, principal, **filters,
+                                        limit=per_page, offset=(number - 1) * per_page)
+    return number, MembersPublic.model_validate(found).model_dump()
 
 
 def _suggestions(request: Request, nid: str, mid: str, principal: Principal
@@ -66,7 +74,7 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
           saved: bool = False) -> Response:
     cards, partners = _suggestions(request, nid, mid, principal)  # 403 unless itself or manager
     profile = members_api.get_one(nid, mid, request.app.state.db, principal)
-    names = {m["id"]: m["name"] for m in _members(request, nid, principal)["members"]}
+    names = member_names(request, nid, principal)
     labels = Labels(capability_labels(request.app.state.db, nid))
     for card in cards + partners:  # in the reader's language (the API's text is English)
         for reason in card["reasons"]:
@@ -159,14 +167,30 @@ def browse(nid: str, request: Request, q: str = "", sector: str = "", region: st
         options = _browse_options(request, nid)
         chosen = {"q": q.strip(), "sector": sector, "region": region, "capability": capability}
         error = None
+        number = page_number
         try:
-            found = _members(request, nid, principal, **{k: v or None for k, v in chosen.items()})
+            number, found = _members_page(request, nid, principal, page_number, per_page,
+                                          **{k: v or None for k, v in chosen.items()})
         except DocumentInvalid as exc:
             found, error = {"members": [], "count": 0}, plain(exc.problems[0].message)
-        shown = paginate(request, found["members"], page_number, per_page, name="page")
+        shown = page_of(request, found["members"], found["count"], number, per_page)
         return page(request, "browse.html", principal=principal, nid=nid, found=found,
                     network=network, shown=shown, per_page=per_page,
                     chosen=chosen, error=error, **options)
+    return guarded(request, work)
+
+
+@router.get("/members.json")
+def members_json(nid: str, request: Request, q: str = "",
+                 limit: int = Query(PICKED, ge=1, le=MAX_PER_PAGE)) -> Response:
+    """Members whose name, description or capability matches ``q`` (ids and names only, in id
+    order): what a form's member field suggests as the reader types."""
+    def work(principal: Principal) -> Response:
+        found = members_api.get_members(nid, request, request.app.state.db, principal,
+                                        sector=None, region=None, capability=None,
+                                        q=q.strip() or None, limit=limit, offset=0)
+        return JSONResponse({"count": found["count"], "members": [
+            {"id": m["id"], "name": m["name"]} for m in found["members"]]})
     return guarded(request, work)
 
 

@@ -20,7 +20,7 @@ from api.routers import opportunities as opportunities_api
 from api.routers import playbook as playbook_api
 from api.schemas import ConsortiumRequest, ValueChainRequest
 from api.security import Principal, Role, require_manager, require_roles
-from api.web.collaboration_pages import notice_for, opportunity_projects
+from api.web.collaboration_pages import member_names, notice_for, opportunity_projects
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
 from api.web.paging import MAX_PER_PAGE, PER_PAGE, paginate
@@ -45,12 +45,6 @@ FORMAT_NAMES = {"json": N_("JSON document"), "gexf": N_("GEXF (Gephi)"),
 def _figures(request: Request, nid: str, principal: Principal) -> dict[str, Any]:
     return opportunities_api.metrics(nid, request, request.app.state.db, principal,
                                      threshold=0.2, since=None, until=None, fresh=False)
-
-
-def _names(request: Request, nid: str) -> dict[str, str]:
-    with request.app.state.matchers.reading(request.app.state.db, nid) as matcher:
-        p = matcher.projection_
-        return {mid: p.ties.nodes[mid].get("name") or mid for mid in p.member_index}
 
 
 def _whole(text: str, low: int, high: int, default: int) -> tuple[int, str | None]:
@@ -140,7 +134,7 @@ def _dashboard(request: Request, nid: str, principal: Principal, template: str |
         except (DocumentInvalid, ValueError) as exc:
             chain_error = (exc.problems[0].message if isinstance(exc, DocumentInvalid)
                            else _("Choose a template."))
-    names = _names(request, nid)
+    names = member_names(request, nid, principal)
     roadmap = playbook_api.roadmap_for(request, db, nid, None)
     leaders = api.leaders(nid, request, db, principal, limit=100, fresh=False)
     gaps = playbook_api.gaps(nid, request, db, principal)["gaps"]

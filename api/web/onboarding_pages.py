@@ -20,10 +20,12 @@ from api.routers import members as members_api
 from api.routers import networks as networks_api
 from api.schemas import InvitationCreate
 from api.security import Principal, require_manager
-from api.web.collaboration_pages import problems_of
+from api.web.collaboration_pages import member_names, member_picker, problems_of
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
 from api.web.messages import plain
+from api.web.paging import (MAX_PAGE, MAX_PER_PAGE, PER_PAGE, clamp, page_of, page_query, paginate,
+                            per_page_query)
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.document import NetworkPolicy
@@ -46,23 +48,50 @@ def _onboarding(request: Request, nid: str, principal: Principal, *, status_code
                 notice: str | None = None, **forms: Any) -> Response:
     require_manager(principal, nid)
     db = request.app.state.db
-    members = members_api.get_members(nid, db, principal, sector=None, region=None,
-                                      capability=None, q=None)["members"]
     network = networks_api.get_network(nid, db, principal)
     policy = NetworkPolicy(**(network.get("policy") or {})).model_dump()
     context = {"new": {}, "new_errors": {}, "import_text": "", "import_problems": [],
                "import_result": None, "invited": None, "policy_values": policy,
                "policy_errors": {}, **forms}
+    query = request.query_params
+    text = query.get("q", "").strip()[:200]
+    per_page = _number(query.get("per_page"), PER_PAGE, MAX_PER_PAGE)
+    number = _number(query.get("page"), 1, MAX_PAGE)
+    found = members_api.get_members(nid, request, db, principal, sector=None, region=None,
+                                    capability=None, q=text or None, limit=per_page,
+                                    offset=(number - 1) * per_page)
+    if not found["members"] and number > clamp(found["count"], number, per_page):
+        number = clamp(found["count"], number, per_page)  # past the end: the last page
+        found = members_api.get_members(nid, request, db, principal, sector=None, region=None,
+                                        capability=None, q=text or None, limit=per_page,
+                                        offset=(number - 1) * per_page)
+    names = member_names(request, nid, principal)
+    invitations = invitations_api.invitations(nid, db, principal, member=None)["invitations"]
     return page(request, "onboarding.html", status_code, principal=principal, nid=nid,
-                network=network, members=sorted(members, key=lambda m: m["name"].casefold()),
-                names={m["id"]: m["name"] for m in members}, notice=notice,
-                invitations=invitations_api.invitations(nid, db, principal,
-                                                        member=None)["invitations"],
+                network=network, notice=notice, text=text, per_page=per_page,
+                members=page_of(request, found["members"], found["count"], number, per_page,
+                                anchor="members"),
+                names=names, picker=member_picker(request, nid, principal, names),
+                invitations=paginate(request, invitations,
+                                     _number(query.get("invitations_page"), 1, MAX_PAGE),
+                                     per_page, name="invitations_page", anchor="invitations"),
                 **context)
 
 
+def _number(text: str | None, default: int, most: int) -> int:
+    """A page number or size from the query, within 1..most (a bad one reads as the default):
+    the page is also what a form post answers with, so its address is read, not declared."""
+    try:
+        return max(1, min(int(text or default), most))
+    except ValueError:
+        return default
+
+
 @router.get("/onboarding")
-def onboarding(nid: str, request: Request, done: str | None = None) -> Response:
+def onboarding(nid: str, request: Request, done: str | None = None, q: str = "",
+               page_number: int = page_query("page"), per_page: int = per_page_query(),
+               invitations_page: int = page_query("invitations_page")) -> Response:
+    """Members (searched, ``per_page`` at a time), invitations and the network's policy."""
     notice = _(DONE[done]) if done in DONE else None  # never text from the address
     return guarded(request, lambda p: _onboarding(request, nid, p, notice=notice))
 

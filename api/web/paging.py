@@ -60,11 +60,23 @@ def paginate(request: Request, items: Sequence[Any], number: int, per_page: int 
              name: str = "page", anchor: str = "") -> Page:
     """Rows ``number`` (1-based; past the end shows the last page) of ``items``, ``per_page``
     at a time; the links change the query parameter ``name`` and end in ``#anchor``."""
-    total = len(items)
-    last = max(1, -(-total // per_page))
-    number = min(max(1, number), last)
+    number = clamp(len(items), number, per_page)
     start = (number - 1) * per_page
-    rows = items[start:start + per_page]
+    return page_of(request, items[start:start + per_page], len(items), number, per_page,
+                   name=name, anchor=anchor)
+
+
+def clamp(total: int, number: int, per_page: int = PER_PAGE) -> int:
+    """The page that shows for ``number`` in a list of ``total`` rows: past the end, the last."""
+    return min(max(1, number), max(1, -(-total // per_page)))
+
+
+def page_of(request: Request, rows: Sequence[Any], total: int, number: int,
+            per_page: int = PER_PAGE, *, name: str = "page", anchor: str = "") -> Page:
+    """Page ``number`` (already clamped) of a list of ``total`` rows whose ``rows`` were cut
+    elsewhere (a query that read only them), with the same links as ``paginate``."""
+    last = max(1, -(-total // per_page))
+    start = (number - 1) * per_page
     return Page(rows, number, last, total, start + 1 if rows else 0,
                 _url(request, name, number - 1, anchor) if number > 1 else None,
                 _url(request, name, number + 1, anchor) if number < last else None)

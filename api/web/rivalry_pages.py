@@ -5,8 +5,9 @@ principal: the role rules and refusals are the API's)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -14,15 +15,15 @@ from api.routers import networks as networks_api
 from api.routers import rivalries as rivalries_api
 from api.schemas import RivalryVerdictPut
 from api.security import Principal, require_manager
-from api.web.collaboration_pages import member_names, problems_of
+from api.web.collaboration_pages import member_picker, problems_of
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
+from api.web.paging import clamp, page_of, page_query, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 
 router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
-PAGE = 50
 DONE = {  # what a redirect's ``done`` says: fixed sentences, never text from the address
     "rivals": N_("The two members now count as rivals."),
     "not_rivals": N_("The two members no longer count as rivals."),
@@ -31,17 +32,26 @@ DONE = {  # what a redirect's ``done`` says: fixed sentences, never text from th
 
 
 @router.get("/rivalries")
-def rivalries(nid: str, request: Request, offset: int = Query(0, ge=0),
-              done: str | None = None) -> Response:
-    """Rival pairs, inferred or given, with the forms to confirm or reject them."""
+def rivalries(nid: str, request: Request, page_number: int = page_query("page"),
+              per_page: int = per_page_query(), done: str | None = None) -> Response:
+    """Rival pairs, inferred or given, ``per_page`` at a time, with the forms to confirm or
+    reject them."""
     def work(principal: Principal) -> Response:
         require_manager(principal, nid)
         db = request.app.state.db
-        found = rivalries_api.list_rivalries(nid, request, db, principal, offset=offset,
-                                             limit=PAGE)
+        number = page_number
+        found = rivalries_api.list_rivalries(nid, request, db, principal,
+                                             offset=(number - 1) * per_page, limit=per_page)
+        if not found["rivalries"] and number > clamp(found["count"], number, per_page):
+            number = clamp(found["count"], number, per_page)  # past the end: the last page
+            found = rivalries_api.list_rivalries(nid, request, db, principal,
+                                                 offset=(number - 1) * per_page, limit=per_page)
+        shown = page_of(request, found["rivalries"], found["count"], number, per_page,
+                        anchor="rivalries-h")
         return page(request, "rivalries.html", principal=principal, nid=nid,
                     network=networks_api.get_network(nid, db, principal), found=found,
-                    names=member_names(request, nid, principal), page_size=PAGE,
+                    shown=shown, per_page=per_page,
+                    picker=member_picker(request, nid, principal),
                     notice=_(DONE[done]) if done in DONE else None)
     return guarded(request, work)
 
@@ -63,7 +73,8 @@ def judge(nid: str, request: Request, form: FormDep) -> Response:
                 return error_page(request, 422, _("Nothing was saved: check these fields."),
                                   principal, problems_of(exc))
             rivalries_api.put_verdict(nid, a, b, body, request, db, principal)
-        offset = form.get("offset", "0")
-        back = f"/n/{nid}/rivalries?offset={int(offset) if offset.isdigit() else 0}&done={verdict}"
+        # Back to the page the form was on (numbers only: nothing typed is echoed).
+        shown = {k: form[k] for k in ("page", "per_page") if form.get(k, "").isdigit()}
+        back = f"/n/{nid}/rivalries?{urlencode({**shown, 'done': verdict})}"
         return RedirectResponse(back + "#rivalries-h", status_code=303)
     return guarded(request, work)

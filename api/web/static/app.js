@@ -56,3 +56,31 @@ document.addEventListener("change", async (event) => {
   const box = document.getElementById(input.dataset.into);
   if (box) box.value = await input.files[0].text();
 });
+
+// A member field of a large network (macros.html member_picker): the members matching what is
+// typed are offered in its datalist, fetched from the field's data-members address.
+const pickerTimers = new WeakMap();
+document.addEventListener("input", (event) => {
+  const input = event.target;
+  if (!input.matches || !input.matches("input[data-members]")) return;
+  clearTimeout(pickerTimers.get(input));
+  pickerTimers.set(input, setTimeout(async () => {
+    const text = input.value.trim();
+    const list = document.getElementById(input.getAttribute("list"));
+    if (text.length < 2 || !list || [...list.options].some((o) => o.value === text)) return;
+    const url = new URL(input.dataset.members, window.location.href);
+    url.searchParams.set("q", text);
+    try {
+      const response = await fetch(url, { credentials: "same-origin",
+                                          headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const found = await response.json();
+      list.replaceChildren(...found.members.map((m) => {
+        const option = document.createElement("option");
+        option.value = m.id;
+        option.label = m.name;
+        return option;
+      }));
+    } catch (error) { /* the field still takes an id typed in full */ }
+  }, 200));
+});
