@@ -137,7 +137,7 @@ def _dashboard(request: Request, nid: str, principal: Principal, template: str |
     names = member_names(request, nid, principal)
     roadmap = playbook_api.roadmap_for(request, db, nid, None)
     leaders = api.leaders(nid, request, db, principal, limit=100, fresh=False)
-    gaps = playbook_api.gaps(nid, request, db, principal)["gaps"]
+    gaps = playbook_api.gaps(nid, request, db, principal, fresh=False)["gaps"]
     per_page = _number(request, "per_page", PER_PAGE, MAX_PER_PAGE)
 
     def cut(name: str, anchor: str, rows: list[Any], most: int = MAX_PER_PAGE) -> Any:
