@@ -84,6 +84,7 @@ class _Slot:
     catching_up: threading.Lock = field(default_factory=threading.Lock)
     fit: Future | None = None
     retrain: Future | None = None
+    catch_up: Future | None = None
 
 
 def _matcher(projection, network: dict) -> PartnerMatcher:
@@ -229,6 +230,24 @@ class Engine:
                 if first:
                     raise NotReady(nid, retry_after=max(1, int(timeout))) from None
                 return  # a refit after an import: the previous matcher serves until it is done
+
+    def catch_up_soon(self, db: Database, nid: str) -> None:
+        """Catch ``nid``'s matcher up on a background thread (after a write this process made),
+        unless it has none yet or a catch-up is already waiting to run."""
+        with self._guard:
+            slot = self._slots.get(nid)
+            if slot is None or slot.matcher is None or \
+                    (slot.catch_up is not None and not slot.catch_up.running()
+                     and not slot.catch_up.done()):
+                return
+            slot.catch_up = self._executor_locked("catch-up").submit(self._catch_up_quietly,
+                                                                     db, nid)
+
+    def _catch_up_quietly(self, db: Database, nid: str) -> None:
+        try:
+            self._current(db, nid)
+        except Exception:  # the next request catches up, and reports what went wrong
+            log.debug("background catch-up of %s failed", nid, exc_info=True)
 
     # -- background fits --------------------------------------------------------------------
     def _refit(self, db: Database, nid: str, slot: _Slot) -> Future:

@@ -168,3 +168,22 @@ def test_warm_start_fits_every_network_in_the_background(db: Database, nid: str)
                 break
             time.sleep(0.2)
         assert client.app.state.matchers._slot(nid).matcher is not None
+
+
+def test_a_write_is_applied_before_the_next_request_arrives(db: Database, nid: str) -> None:
+    """The writing process catches its matcher up right after answering the write: nobody's
+    next request pays for it."""
+    from graph.store import versions
+
+    import_network(db, small_document(nid))
+    with _client(db) as client:
+        _suggested(client, nid, "clinic")  # the matcher exists in this process
+        engine = client.app.state.matchers
+        client.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+                   json=_new_lab(nid)).raise_for_status()
+        deadline = time.monotonic() + 10
+        while engine._slots[nid].version != versions(db, nid)[0]:  # no request in between
+            assert time.monotonic() < deadline, "the write was not applied in the background"
+            time.sleep(0.05)
+        with engine.reading(db, nid) as matcher:
+            assert "newlab" in matcher.projection_.member_index
