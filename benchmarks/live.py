@@ -176,6 +176,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
                 members[mid] = _edited(members[mid], rng)
                 body = {k: v for k, v in members[mid].items() if k != "id"}
                 put_member(db, nid, mid, body)
+                engine.catch_up_soon(db, nid)  # as the service does once a write is answered
                 t = time.perf_counter()
                 answer(engine, rng.choice(ids))
                 edit.append(time.perf_counter() - t)
@@ -186,6 +187,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
                 if not shown:
                     continue
                 record_feedback(db, nid, asker, shown[0], "declined")
+                engine.catch_up_soon(db, nid)
                 t = time.perf_counter()
                 after = answer(engine, asker)
                 decided.append(time.perf_counter() - t)
@@ -232,6 +234,7 @@ def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, wr
                 else:
                     record_feedback(db, nid, mid, rng.choice(ids), "declined") \
                         if mid != ids[0] else None
+                engine.catch_up_soon(db, nid)  # as the service does once a write is answered
                 with lock:
                     writes.append(time.perf_counter() - t)
             else:
