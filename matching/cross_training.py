@@ -41,16 +41,22 @@ def _mentors(projection: NetworkProjection, min_level: int
     :math:`level_{bc} \ge` ``min_level``. Nobody mentors a capability it is itself weak in
     (which also keeps anyone from mentoring itself).
     """
-    S = coverage_matrix(projection.taxonomy, projection.capability_ids)
-    strong = sp.csr_array(projection.levels.multiply(projection.levels >= min_level)).tocoo()
     weak = sp.coo_array(projection.severities)
     weak_of = {(int(i), int(d)) for i, d in zip(weak.row, weak.col)}
+    ids = projection.capability_ids
+    weak_caps = sorted({d for _, d in weak_of})
+    # Only the rows of weak capabilities and the columns covering them are read: a member's own
+    # view (one member's weaknesses) stays cheap in a large network.
+    S = coverage_matrix(projection.taxonomy, ids, rows=[ids[d] for d in weak_caps])
+    covering = np.unique(S[weak_caps].indices) if weak_caps else np.zeros(0, dtype=np.int64)
+    levels = projection.levels[:, covering]
+    strong = sp.csr_array(levels.multiply(levels >= min_level)).tocoo()
     by_capability: dict[int, list[tuple[int, float]]] = {}
-    for b, c, level in zip(strong.row.tolist(), strong.col.tolist(), strong.data.tolist()):
+    for b, k, level in zip(strong.row.tolist(), strong.col.tolist(), strong.data.tolist()):
         if level > 0:
-            by_capability.setdefault(c, []).append((b, level))
+            by_capability.setdefault(int(covering[k]), []).append((b, level))
     result: dict[int, list[tuple[int, float, int, float]]] = {}
-    for d in sorted({d for _, d in weak_of}):
+    for d in weak_caps:
         row = S[[d], :]
         best: dict[int, tuple[int, float, int, float]] = {}
         for c, cover in zip(row.indices.tolist(), row.data.tolist()):

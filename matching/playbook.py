@@ -23,6 +23,7 @@ from matching.roadmap import (
     Plan,
     Step,
     committed_hours,
+    holds,
     opportunity_steps,
     over_committed,
     own_view,
@@ -105,7 +106,7 @@ def build_roadmap(projection: NetworkProjection, *, member: str | None = None,
     if member is None:
         roadmap["over_committed"] = over_committed(p, committed)
         return {"network": p.network.get("id"), **roadmap}
-    mine = [s for s in roadmap["steps"] if member in s["members"]]
+    mine = [s for s in roadmap["steps"] if holds(s, member)]
     return {"network": p.network.get("id"), "member": member,
             "first_step": roadmap["first_steps"].get(member), "steps": mine,
             "reason": roadmap["reason"]}

@@ -13,6 +13,7 @@ projection holding that member's weaknesses alone (``own_view``), so it never de
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -238,6 +239,86 @@ class Plan:
     steps: dict[str, Step]  # step id -> the step as given
     entries: dict[str, tuple[dict[str, Any], Step | None, int]]  # id -> entry, shrunk step, start
     committed: dict[str, float]
+    # Filled by ``public_plan``, for rescheduling: the decisions in schedule order, and per
+    # member the steps it is in (``Step.members``) and the positions of the entries it is in.
+    decisions: list[tuple[dict[str, Any], Step | None, int]] = field(default_factory=list)
+    position: dict[str, int] = field(default_factory=dict)  # step id -> its decision's position
+    steps_of: dict[str, list[str]] = field(default_factory=dict)
+    entries_of: dict[str, list[int]] = field(default_factory=dict)
+
+
+class _Book:
+    """The schedule so far as the next step reads it: each member's load month by month and the
+    positions of the entries it is in, kept for every member."""
+
+    def __init__(self, p: NetworkProjection, committed: Mapping[str, float]):
+        self.p = p
+        self.planned: list[dict[str, Any]] = []
+        self.load = np.zeros((p.n_members, HORIZON_MONTHS))
+        for mid, hours in committed.items():
+            if mid in p.member_index:
+                self.load[p.member_index[mid]] += hours
+        self._entries: dict[str, list[int]] = {}
+
+    def add(self, entry: dict[str, Any], shrunk: Step | None, start: int) -> None:
+        for m in entry["members"]:
+            self._entries.setdefault(m, []).append(len(self.planned))
+        self.planned.append(entry)
+        if shrunk is not None:
+            for m in shrunk.members:
+                self.load[self.p.member_index[m], start:start + shrunk.spec.months] += \
+                    _hours(shrunk, m)
+
+    def entries_of(self, mid: str) -> list[int]:
+        return self._entries.get(mid, [])
+
+    def load_of(self, members: list[str]) -> np.ndarray:
+        return self.load[[self.p.member_index[m] for m in members]]
+
+
+class _Rebook(_Book):
+    """The same book from a base plan: an entry kept from the base is noted by its position
+    only, and a member's load and entries are summed from the base's index when a step asks for
+    them, so that keeping a step costs nothing however many members it has."""
+
+    def __init__(self, p: NetworkProjection, committed: Mapping[str, float], base: Plan):
+        self.p, self.base, self.committed = p, base, committed
+        self.planned = []
+        self._kept: dict[int, int] = {}  # position in the base -> position here
+        self._entries = {}  # entries decided anew only
+        self._load: dict[str, np.ndarray] = {}  # load of the entries decided anew only
+
+    def keep(self, step_id: str) -> dict[str, Any]:
+        at = self.base.position[step_id]
+        entry = dict(self.base.decisions[at][0])
+        self._kept[at] = len(self.planned)
+        self.planned.append(entry)
+        return entry
+
+    def add(self, entry: dict[str, Any], shrunk: Step | None, start: int) -> None:
+        for m in entry["members"]:
+            self._entries.setdefault(m, []).append(len(self.planned))
+        self.planned.append(entry)
+        if shrunk is not None:
+            for m in shrunk.members:
+                row = self._load.setdefault(m, np.zeros(HORIZON_MONTHS))
+                row[start:start + shrunk.spec.months] += _hours(shrunk, m)
+
+    def entries_of(self, mid: str) -> list[int]:
+        kept = [self._kept[k] for k in self.base.entries_of.get(mid, ()) if k in self._kept]
+        return kept + self._entries.get(mid, [])
+
+    def load_of(self, members: list[str]) -> np.ndarray:
+        load = np.zeros((len(members), HORIZON_MONTHS))
+        for r, m in enumerate(members):
+            load[r] += self.committed.get(m, 0.0)
+            if m in self._load:
+                load[r] += self._load[m]
+            for k in self.base.entries_of.get(m, ()):
+                _, shrunk, start = self.base.decisions[k]
+                if k in self._kept and shrunk is not None:  # a planned entry: m is in shrunk
+                    load[r, start:start + shrunk.spec.months] += _hours(shrunk, m)
+        return load
 
 
 def plan_roadmap(p: NetworkProjection, steps: list[Step], *,
@@ -265,6 +346,8 @@ def plan_roadmap(p: NetworkProjection, steps: list[Step], *,
     decision, which the schedule would repeat exactly; the others are scheduled anew.
     ``member``: only that member's first step is worked out (``first_steps``).
     """
+    if base is not None and len({s.id for s in steps}) < len(steps):
+        base = None  # steps sharing an id: the base's decisions by id would be ambiguous
     planned, ties, _ = _schedule(p, steps, dict(committed or {}), running, base)
     return _finish(p, planned, ties, member)
 
@@ -272,7 +355,15 @@ def plan_roadmap(p: NetworkProjection, steps: list[Step], *,
 def public_plan(p: NetworkProjection, steps: list[Step]) -> Plan:
     """The schedule of ``steps`` with no hours committed and no project running, kept as the
     base of every member's own view (``plan_roadmap``)."""
-    return _schedule(p, steps, {}, (), None)[2]
+    plan = _schedule(p, steps, {}, (), None)[2]
+    for at, (sid, decision) in enumerate(plan.entries.items()):  # in schedule order
+        plan.decisions.append(decision)
+        plan.position[sid] = at
+        for m in decision[0]["members"]:
+            plan.entries_of.setdefault(m, []).append(at)
+        for m in plan.steps[sid].members:
+            plan.steps_of.setdefault(m, []).append(sid)
+    return plan
 
 
 def _schedule(p: NetworkProjection, steps: list[Step], committed: dict[str, float],
@@ -280,25 +371,27 @@ def _schedule(p: NetworkProjection, steps: list[Step], committed: dict[str, floa
               ) -> tuple[list[dict[str, Any]], _Ties, Plan]:
     ties = base.ties if base is not None else _Ties(p)
     budget = np.where(np.isnan(p.hours), np.inf, p.hours)
-    load = np.zeros((p.n_members, HORIZON_MONTHS))
-    for mid, hours in committed.items():
-        if mid in p.member_index:
-            load[p.member_index[mid]] += hours
+    book = _Book(p, committed) if base is None else _Rebook(p, committed, base)
     covered = _running_sources(running)
-    # Members whose load may differ from the base's at this point of the schedule.
+    # Members whose load may differ from the base's at this point of the schedule, and the
+    # base's steps they are in (which the base's decisions no longer hold for).
     dirty: set[str] = set()
+    touched: set[str] = set()
+
+    def spoil(members: Sequence[str]) -> None:
+        for m in members:
+            if m not in dirty:
+                dirty.add(m)
+                touched.update(base.steps_of.get(m, ()))
+
     if base is not None:
-        dirty = {m for m in set(committed) | set(base.committed)
-                 if committed.get(m, 0.0) != base.committed.get(m, 0.0)}
+        spoil([m for m in sorted(set(committed) | set(base.committed))
+               if committed.get(m, 0.0) != base.committed.get(m, 0.0)])
     plan = Plan(ties, {}, {}, {}, dict(committed))
-    planned: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
-    entries_of: dict[str, list[int]] = {}  # member -> positions of its entries in ``planned``
 
     def add(step: Step, entry: dict[str, Any], shrunk: Step | None, start: int) -> None:
-        for m in entry["members"]:
-            entries_of.setdefault(m, []).append(len(planned))
-        planned.append(entry)
+        book.add(entry, shrunk, start)
         by_id[entry["id"]] = entry
         plan.entries[step.id] = (entry, shrunk, start)
         if base is None:
@@ -306,7 +399,8 @@ def _schedule(p: NetworkProjection, steps: list[Step], committed: dict[str, floa
         before = base.entries.get(step.id)
         if before is None or before[0]["status"] != entry["status"] \
                 or before[2] != start or before[0]["members"] != entry["members"]:
-            dirty.update(step.members, entry["members"])
+            spoil(step.members)
+            spoil(entry["members"])
 
     ranked = []
     for step in steps:
@@ -325,13 +419,10 @@ def _schedule(p: NetworkProjection, steps: list[Step], committed: dict[str, floa
         before = base.entries.get(step.id) if base is not None else None
         if before is not None and base.steps.get(step.id) is step \
                 and step.id not in covered and before[0]["status"] != "running" \
-                and dirty.isdisjoint(step.members):
-            entry, shrunk, start = before
-            if shrunk is not None:
-                for m in shrunk.members:
-                    load[p.member_index[m], start:start + shrunk.spec.months] += \
-                        _hours(shrunk, m)
-            add(step, dict(entry), shrunk, start)
+                and step.id not in touched:  # no member of it is dirty
+            entry = book.keep(step.id)  # type: ignore[attr-defined]
+            by_id[step.id] = entry
+            plan.entries[step.id] = (entry, before[1], before[2])
             continue
         if step.id in covered:
             project = covered[step.id]
@@ -342,23 +433,21 @@ def _schedule(p: NetworkProjection, steps: list[Step], committed: dict[str, floa
             add(step, _as_dict(shown, depth, ties, [], 0, [], status="running",
                                project=project["id"]), None, 0)
             continue
-        prepared = _prepared_by(step, depth, planned, entries_of)
+        prepared = _prepared_by(step, depth, book)
         # Deep steps wait for ties: after the steps preparing them, and never in the first
         # months (TRUST_MONTHS per level of depth beyond a shared service).
         ready = max([by_id[sid]["start_month"] - 1 + TRUST_MONTHS for sid in prepared
                      if by_id[sid]["status"] == "planned"]
                     + [TRUST_MONTHS * max(depth - 2, 0)])
-        start, kept, left_out = _fit(p, step, ready, budget, load)
+        start, kept, left_out = _fit(p, step, ready, budget, book.load_of(step.members))
         if start is None or len(kept) < 2:
             add(step, _as_dict(step, depth, ties, prepared, 0, left_out,
                                status="not planned"), None, 0)
             continue
         shrunk = _shrunk(step, kept)
-        for m in kept:
-            load[p.member_index[m], start:start + shrunk.spec.months] += _hours(shrunk, m)
         add(step, _as_dict(shrunk, depth, ties, prepared, start, left_out, status="planned"),
             shrunk, start)
-    return planned, ties, plan
+    return book.planned, ties, plan
 
 
 def _finish(p: NetworkProjection, planned: list[dict[str, Any]], ties: _Ties,
@@ -369,13 +458,21 @@ def _finish(p: NetworkProjection, planned: list[dict[str, Any]], ties: _Ties,
     first: dict[str, dict[str, Any]] = {}
     for entry in sorted((e for e in planned if e["status"] != "not planned"),
                         key=lambda e: (e["start_month"] or 0, e["order"])):
-        for m in entry["members"] if member is None else [member] * (member in entry["members"]):
+        for m in entry["members"] if member is None else [member] * holds(entry, member):
             first.setdefault(m, entry)
     first_steps = {m: _first_step(p, first[m], m, ties, set(first[m]["members"]))
                    for m in sorted(first)}
     for entry in planned:
         entry.pop("_benefit")
     return {"steps": planned, "first_steps": first_steps, "reason": _summary(planned)}
+
+
+def holds(entry: Mapping[str, Any], mid: str) -> bool:
+    """Is ``mid`` among the entry's members (kept sorted: a binary search, for a member's view
+    that looks through every entry)?"""
+    members = entry["members"]
+    at = bisect.bisect_left(members, mid)
+    return at < len(members) and members[at] == mid
 
 
 def _hours(step: Step, mid: str) -> float:
@@ -399,13 +496,13 @@ def _running_sources(running: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[
     return out
 
 
-def _prepared_by(step: Step, depth: int, planned: list[dict[str, Any]],
-                 entries_of: Mapping[str, list[int]]) -> list[str]:
-    """``entries_of``: per member, the positions in ``planned`` of the entries it is in (an
-    index, so that a step counts its overlaps through its own members only)."""
+def _prepared_by(step: Step, depth: int, book: _Book) -> list[str]:
+    """The ids of the earlier, shallower entries sharing the most members with ``step`` (counted
+    through the step's own members, from the book's index)."""
+    planned = book.planned
     overlap: dict[int, int] = {}
     for m in set(step.members):
-        for k in entries_of.get(m, ()):
+        for k in book.entries_of(m):
             overlap[k] = overlap.get(k, 0) + 1
     earlier = [(n, planned[k]["id"]) for k, n in overlap.items()
                if planned[k]["depth"] < depth and planned[k]["status"] != "not planned"]
@@ -414,13 +511,14 @@ def _prepared_by(step: Step, depth: int, planned: list[dict[str, Any]],
 
 def _fit(p: NetworkProjection, step: Step, ready: int, budget: np.ndarray, load: np.ndarray
          ) -> tuple[int | None, list[str], list[dict[str, Any]]]:
+    """``load``: the load of each of the step's members (rows), month by month."""
     months = step.spec.months
     rows = np.array([p.member_index[m] for m in step.members], dtype=np.int64)
     asked = np.array([_hours(step, m) for m in step.members])
     essential = np.array([m in step.essential for m in step.members], dtype=bool)
     room = budget[rows] + 1e-9 - asked  # the most load a month that leaves room for the step
     for start in range(ready, HORIZON_MONTHS - months + 1):
-        fits = np.all(load[rows, start:start + months] <= room[:, None], axis=1)
+        fits = np.all(load[:, start:start + months] <= room[:, None], axis=1)
         if np.all(fits[essential]):
             kept = [m for m, ok in zip(step.members, fits.tolist()) if ok]
             left = [{"member": m, "reason": f"{_name(p, m)} has no {_hours(step, m):g} hours a "

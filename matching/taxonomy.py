@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import networkx as nx
@@ -9,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
+@functools.lru_cache(maxsize=1 << 16)  # labels repeat across calls (every synonym_groups)
 def normalise_label(text: str) -> str:
     """Lower case without accents, so "Gestión de nóminas" equals "gestion de nominas"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -37,6 +39,7 @@ def coverage_matrix(
     serves: float = 0.8,
     decay: float = 0.6,
     max_distance: int = 3,
+    rows: list[str] | None = None,
 ) -> sp.csr_array:
     r"""Matrix :math:`S` with :math:`S_{dc}` = how much offering capability c covers a need for d.
 
@@ -57,6 +60,9 @@ def coverage_matrix(
     need for CNC machining. What can serve what across branches is said explicitly by the node
     attribute ``serves`` (a list of capability ids): an ISO 9001 certification serves a need
     for quality consulting, a know-how the service it enables.
+
+    ``rows``: only these needs d get their row (the others stay empty), for a caller that reads
+    a few rows of a large taxonomy.
     """
     index = {cid: j for j, cid in enumerate(capability_ids)}
     up = taxonomy
@@ -69,7 +75,7 @@ def coverage_matrix(
         if value > entries.get(key, 0.0):
             entries[key] = value
 
-    for d in capability_ids:
+    for d in capability_ids if rows is None else rows:
         for c in groups.get(d, {d}):
             put(d, c, 1.0)
         for c, k in nx.single_source_shortest_path_length(down, d, cutoff=max_distance).items():
@@ -78,13 +84,14 @@ def coverage_matrix(
         for c, k in nx.single_source_shortest_path_length(up, d, cutoff=max_distance).items():
             if k:
                 put(d, c, broader * decay ** (k - 1))
+    wanted = None if rows is None else set(rows)
     for c in capability_ids:
         served = taxonomy.nodes[c].get("serves") if c in taxonomy else None
         for d in served or ():
-            if d in index:
+            if d in index and (wanted is None or d in wanted):
                 put(d, c, serves)
     if not entries:
         return sp.csr_array((len(capability_ids), len(capability_ids)), dtype=np.float32)
-    rows, cols = zip(*entries)
-    return sp.csr_array((np.fromiter(entries.values(), np.float32), (rows, cols)),
+    at_d, at_c = zip(*entries)
+    return sp.csr_array((np.fromiter(entries.values(), np.float32), (at_d, at_c)),
                         shape=(len(capability_ids), len(capability_ids)))

@@ -269,3 +269,21 @@ def test_brokerage_is_networkx_effective_size_on_a_seed_network() -> None:
     got = _raw_components(p)["brokerage"]
     for i, mid in enumerate(p.member_ids):
         assert got[i] == pytest.approx(0.0 if np.isnan(expected[mid]) else expected[mid])
+
+
+def test_coverage_rows_asked_alone_equal_those_of_the_whole_matrix() -> None:
+    # Cross-training reads only its weak capabilities' rows (a member's own view: a few rows of
+    # a large taxonomy); they must be the rows of the whole matrix, synonyms and "serves" too.
+    from matching.taxonomy import coverage_matrix
+
+    taxonomy = json.loads((SEED_DIR / "taxonomy.json").read_text(encoding="utf-8"))
+    p = build_projection({"id": "t"}, taxonomy["capabilities"], [], [])
+    ids = p.capability_ids
+    whole = coverage_matrix(p.taxonomy, ids).toarray()
+    served = [c["serves"][0] for c in taxonomy["capabilities"] if c.get("serves")][:3]
+    rows = sorted(set(ids[::7]) | set(served))
+    part = coverage_matrix(p.taxonomy, ids, rows=rows).toarray()
+    at = [ids.index(d) for d in rows]
+    assert np.array_equal(part[at], whole[at]) and whole[at].any()
+    others = np.setdiff1d(np.arange(len(ids)), at)
+    assert not part[others].any()

@@ -192,7 +192,7 @@ def test_seed_roadmaps_never_plan_more_than_members_hours(path) -> None:
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
-@pytest.mark.parametrize("seed", [1])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_a_members_view_rescheduled_from_the_public_plan_is_the_full_schedule(path, seed):
     # A member's view keeps the public plan's decision for every step whose members met no
     # change before it: with tight hours (changes cascade) and running projects, every member's

@@ -154,9 +154,10 @@ def roadmap_for(request: Request, db: Database, nid: str, member: str | None, *,
                 fresh: bool = False, principal: Principal | None = None) -> dict[str, Any]:
     """The network's roadmap (``member=None``) or one member's, served from the last background
     snapshot. The public part (pooling, shared services, value chains and their schedule) is
-    computed once per snapshot and shared: a member's view then costs its own cross-training,
-    orders and projects and a rescheduling of what they change (about a second at 10,000
-    members on a loaded machine, against 10 s when each view planned the whole network)."""
+    computed once per snapshot, in the background, and shared: a member's view then costs its
+    own cross-training, orders and projects and a rescheduling of what they change (tens of
+    milliseconds at 10,000 members, docs/benchmarks.md), cheap enough for a member's first
+    request; the views of the members who asked last are refreshed in the background."""
 
     def compute(matcher: PartnerMatcher) -> dict[str, Any]:
         orders = [o for o in read_orders(db, nid) if member is None or o.get("lead") == member]
@@ -171,8 +172,13 @@ def roadmap_for(request: Request, db: Database, nid: str, member: str | None, *,
             pairs=matcher.best_pairs(5, "penalise") if member is None else (),
             projects=read_projects(db, nid))
 
-    roadmap, as_of = request.app.state.analyses.get(db, nid, ("roadmap", member), compute,
-                                                    fresh=fresh, personal=member is not None)
+    analyses = request.app.state.analyses
+    # The public part is an analysis of its own, so every background refresh computes it even
+    # when no roadmap asked recently is refreshed: a member's first ask then only reschedules.
+    analyses.get(db, nid, "roadmap-public",
+                 lambda m: _public_part(m, read_value_chains(db, nid)), fresh=fresh)
+    roadmap, as_of = analyses.get(db, nid, ("roadmap", member), compute, fresh=fresh,
+                                  personal=member is not None)
     return {**roadmap, **(as_of_for(principal, nid, as_of) if principal else {})}
 
 
