@@ -12,10 +12,12 @@ stated for co-operation): never weaknesses, so any member may ask.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -38,6 +40,12 @@ TIME_LIMIT_S: float | None = None  # per integer program; None: to optimality (b
 # answer says whether it was proven (``exact``). A node limit would be deterministic, but each
 # node of these programs costs a full LP: 200 nodes took longer than an unbounded solve.
 TIE_BREAK_LIMIT_S = 0.5
+# And all the tie-breaks of one call (the best and its alternatives) share this much, first come
+# first served: on a big order they are rarely proven in any time the answer can wait for
+# (10,000 members: ties and levels unproven after 5 s each), so the alternatives then keep the
+# swap they were found by; on small networks each is proven in milliseconds and the budget
+# never binds.
+TIE_BREAK_BUDGET_S = 0.5
 SWAP_TRIALS = 40  # linear programs tried for an alternative by one swap (_Model.swapped)
 COMPETITOR_POLICIES = ("include", "penalise", "exclude")
 
@@ -117,7 +125,8 @@ class _Problem:
 
     def __init__(self, p: NetworkProjection, order: Order, available: np.ndarray):
         self.p, self.order = p, order
-        S = coverage_matrix(p.taxonomy, p.capability_ids)
+        S = coverage_matrix(p.taxonomy, p.capability_ids,
+                            rows=[req.capability for req in order.requirements])
         units = [p.taxonomy.nodes[c].get("unit") for c in p.capability_ids]
         lead = p.member_index[order.lead] if order.lead is not None else None
         by_member: dict[int, list[tuple[int, int, float, float]]] = {}
@@ -278,6 +287,8 @@ class _Model:
         self.integrality = np.r_[np.ones(n_y), np.zeros(n_x), np.ones(n_z + n_t)]
         self.timed_out = False
         self.size_proven = False  # coverage and size of the last solve proven optimal
+        self.budget = TIE_BREAK_BUDGET_S  # seconds left for tie-breaks (see TIE_BREAK_BUDGET_S)
+        self._lp: highspy.Highs | None = None  # see _relaxation
         self.matrix = _matrix(rows, self.n)
         self.lower_array, self.upper_array = np.array(lower), np.array(upper)
         self.triples_of: dict[int, list[int]] = {}
@@ -328,8 +339,16 @@ class _Model:
                 keep(stage - 1, x)
             if stage == 2 and start is None:
                 self.size_proven = not self.timed_out
-            found = self._milp(objectives[stage], rows, lower, upper,
-                               limit=TIE_BREAK_LIMIT_S if stage >= 2 else None)
+            limit = None
+            if stage >= 2:
+                limit = min(TIE_BREAK_LIMIT_S, self.budget)
+                if limit < 0.005:  # budget spent: keep the answer, unproven
+                    self.timed_out = True
+                    break
+            started = time.monotonic()
+            found = self._milp(objectives[stage], rows, lower, upper, limit=limit)
+            if limit is not None:
+                self.budget -= time.monotonic() - started
             if found is None:  # a tie-break that found nothing in its time keeps the last answer
                 if stage >= 2 and x is not None:
                     break
@@ -389,18 +408,39 @@ class _Model:
                 return found
         return None
 
+    def _relaxation(self) -> highspy.Highs:
+        """The program's linear relaxation (most coverage), built once and kept: each swap only
+        fixes the members and HiGHS starts from the last basis."""
+        if self._lp is None:
+            matrix = sp.csc_array(self.matrix)
+            lp = highspy.HighsLp()
+            lp.num_col_, lp.num_row_ = self.n, matrix.shape[0]
+            lp.col_cost_ = -self.coverage
+            lp.col_lower_, lp.col_upper_ = self.bounds.lb, self.bounds.ub
+            inf = highspy.kHighsInf
+            lp.row_lower_ = np.where(np.isinf(self.lower_array), -inf, self.lower_array)
+            lp.row_upper_ = np.where(np.isinf(self.upper_array), inf, self.upper_array)
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_ = matrix.indptr
+            lp.a_matrix_.index_ = matrix.indices
+            lp.a_matrix_.value_ = matrix.data
+            self._lp = highspy.Highs()
+            self._lp.setOptionValue("output_flag", False)
+            self._lp.passModel(lp)
+        return self._lp
+
     def _with_members(self, members: set[int], coverage: float) -> np.ndarray | None:
         """The quantities with exactly ``members`` in, if they reach ``coverage``; checked
         against every constraint row."""
-        lb, ub = self.bounds.lb.copy(), self.bounds.ub.copy()
         y = np.array([1.0 if k in members else 0.0 for k in range(self.n_y)])
-        lb[:self.n_y] = ub[:self.n_y] = y
-        result = milp(-self.coverage, integrality=np.zeros(self.n), bounds=Bounds(lb, ub),
-                      constraints=LinearConstraint(self.matrix, self.lower_array,
-                                                   self.upper_array))
-        if result.x is None or -result.fun < coverage - 1e-7 * max(1.0, coverage):
+        lp = self._relaxation()
+        lp.changeColsBounds(self.n_y, np.arange(self.n_y, dtype=np.int32), y, y)
+        lp.run()
+        if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        x = np.array(result.x)
+        if -lp.getInfo().objective_function_value < coverage - 1e-7 * max(1.0, coverage):
+            return None
+        x = np.array(lp.getSolution().col_value)
         x[:self.n_y] = y
         x[self.z0:self.t0] = np.ceil(x[self.z0:self.t0] - 1e-6)  # 1 only where both are in
         for e, (a, b) in enumerate(self.prob.tie_pairs):
@@ -468,7 +508,8 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
     swap away from the last answer (``_Model.swapped``): cuts only take solutions away, so a swap
     as good on coverage and size is optimal on both, proven with no search. Coverage and the number
     of members are always proven optimal; ties and levels are proven within
-    ``TIE_BREAK_LIMIT_S`` each (every small network and the seeds: at once), otherwise the best
+    ``TIE_BREAK_LIMIT_S`` each, ``TIE_BREAK_BUDGET_S`` in all (every small network and the
+    seeds: at once), otherwise the best
     found is kept and ``exact`` is false. The
     program is exact over
     its candidates: for each requirement the largest suppliers, ``2k + 6`` of them with k the
