@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -26,6 +25,11 @@ from matching.agents import AgentDirectory, gap_sentence
 from matching.projection import NetworkProjection
 from matching.rivalry import core_sets, rival_pairs
 from matching.taxonomy import coverage_matrix
+
+try:  # declared in pyproject.toml; an install made before it was added uses scipy's milp instead
+    import highspy
+except ImportError:  # pragma: no cover
+    highspy = None
 
 SUPPLY_COVERAGE = 0.8  # the capability, a synonym or a direct narrower one can deliver it
 CORE_LEVEL = 3
@@ -288,7 +292,7 @@ class _Model:
         self.timed_out = False
         self.size_proven = False  # coverage and size of the last solve proven optimal
         self.budget = TIE_BREAK_BUDGET_S  # seconds left for tie-breaks (see TIE_BREAK_BUDGET_S)
-        self._lp: highspy.Highs | None = None  # see _relaxation
+        self._lp: Any = None  # a highspy.Highs, see _relaxation
         self.matrix = _matrix(rows, self.n)
         self.lower_array, self.upper_array = np.array(lower), np.array(upper)
         self.triples_of: dict[int, list[int]] = {}
@@ -408,7 +412,7 @@ class _Model:
                 return found
         return None
 
-    def _relaxation(self) -> highspy.Highs:
+    def _relaxation(self) -> Any:
         """The program's linear relaxation (most coverage), built once and kept: each swap only
         fixes the members and HiGHS starts from the last basis."""
         if self._lp is None:
@@ -433,14 +437,23 @@ class _Model:
         """The quantities with exactly ``members`` in, if they reach ``coverage``; checked
         against every constraint row."""
         y = np.array([1.0 if k in members else 0.0 for k in range(self.n_y)])
-        lp = self._relaxation()
-        lp.changeColsBounds(self.n_y, np.arange(self.n_y, dtype=np.int32), y, y)
-        lp.run()
-        if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if highspy is None:  # the same program, built anew by scipy at each call
+            lb, ub = self.bounds.lb.copy(), self.bounds.ub.copy()
+            lb[:self.n_y] = ub[:self.n_y] = y
+            result = milp(-self.coverage, integrality=np.zeros(self.n), bounds=Bounds(lb, ub),
+                          constraints=LinearConstraint(self.matrix, self.lower_array,
+                                                       self.upper_array))
+            found, reached = result.x, None if result.x is None else -result.fun
+        else:
+            lp = self._relaxation()
+            lp.changeColsBounds(self.n_y, np.arange(self.n_y, dtype=np.int32), y, y)
+            lp.run()
+            optimal = lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            found = lp.getSolution().col_value if optimal else None
+            reached = -lp.getInfo().objective_function_value if optimal else None
+        if found is None or reached < coverage - 1e-7 * max(1.0, coverage):
             return None
-        if -lp.getInfo().objective_function_value < coverage - 1e-7 * max(1.0, coverage):
-            return None
-        x = np.array(lp.getSolution().col_value)
+        x = np.array(found)
         x[:self.n_y] = y
         x[self.z0:self.t0] = np.ceil(x[self.z0:self.t0] - 1e-6)  # 1 only where both are in
         for e, (a, b) in enumerate(self.prob.tie_pairs):
