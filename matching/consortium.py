@@ -44,11 +44,11 @@ TIME_LIMIT_S: float | None = None  # per integer program; None: to optimality (b
 # answer says whether it was proven (``exact``). A node limit would be deterministic, but each
 # node of these programs costs a full LP: 200 nodes took longer than an unbounded solve.
 TIE_BREAK_LIMIT_S = 0.5
-# And all the tie-breaks of one call (the best and its alternatives) share this much, first come
-# first served: on a big order they are rarely proven in any time the answer can wait for
-# (10,000 members: ties and levels unproven after 5 s each), so the alternatives then keep the
-# swap they were found by; on small networks each is proven in milliseconds and the budget
-# never binds.
+# And the tie-breaks of one call (the best and its alternatives) that stop at their limit share
+# this much: on a big order they are rarely proven in any time the answer can wait for (10,000
+# members: ties and levels unproven after 5 s each), so once one has failed the alternatives keep
+# the swap they were found by; a tie-break proven in its time costs the budget nothing, so on
+# small networks (proven in milliseconds, however loaded the machine) it never binds.
 TIE_BREAK_BUDGET_S = 0.5
 SWAP_TRIALS = 40  # linear programs tried for an alternative by one swap (_Model.swapped)
 COMPETITOR_POLICIES = ("include", "penalise", "exclude")
@@ -349,10 +349,12 @@ class _Model:
                 if limit < 0.005:  # budget spent: keep the answer, unproven
                     self.timed_out = True
                     break
-            started = time.monotonic()
+            started, earlier = time.monotonic(), self.timed_out
+            self.timed_out = False
             found = self._milp(objectives[stage], rows, lower, upper, limit=limit)
-            if limit is not None:
+            if limit is not None and self.timed_out:  # not proven in its time: it pays
                 self.budget -= time.monotonic() - started
+            self.timed_out = self.timed_out or earlier
             if found is None:  # a tie-break that found nothing in its time keeps the last answer
                 if stage >= 2 and x is not None:
                     break
