@@ -26,6 +26,14 @@ def replace_rows(matrix: sp.csr_array, rows: np.ndarray | list[int], new: sp.csr
     new = sp.csr_array(new)
     new.sort_indices()
     rows = np.asarray(rows, dtype=np.int64)
+    same = _same_pattern_rows(matrix, rows, new)
+    if same is not None:  # only values changed: the structure is shared, the values copied once
+        data = matrix.data.copy()
+        for (lo, hi), k in zip(same, range(len(rows))):
+            data[lo:hi] = new.data[new.indptr[k]:new.indptr[k + 1]]
+        out = sp.csr_array((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+        out.has_sorted_indices = True
+        return out
     order = np.argsort(rows, kind="stable")
     n_old, n_cols = matrix.shape
     n = max(n_old, int(rows.max()) + 1) if rows.size else n_old
@@ -50,6 +58,22 @@ def replace_rows(matrix: sp.csr_array, rows: np.ndarray | list[int], new: sp.csr
                        shape=(n, n_cols))
     out.has_sorted_indices = True
     return out
+
+
+def _same_pattern_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array
+                       ) -> list[tuple[int, int]] | None:
+    """Where rows ``rows`` of ``matrix`` sit, if each already has the same columns as its row
+    of ``new`` (a level or an urgency edited, nothing added or removed); None otherwise."""
+    n = matrix.shape[0]
+    spans = []
+    for k, r in enumerate(rows.tolist()):
+        if r >= n:
+            return None
+        lo, hi = int(matrix.indptr[r]), int(matrix.indptr[r + 1])
+        if not np.array_equal(matrix.indices[lo:hi], new.indices[new.indptr[k]:new.indptr[k + 1]]):
+            return None
+        spans.append((lo, hi))
+    return spans
 
 
 def transposed(matrix: sp.csr_array) -> sp.csr_array:
@@ -91,9 +115,20 @@ def replace_columns(matrix_t: sp.csr_array, cols: np.ndarray | list[int], old: s
         lo, hi = indptr[feature], indptr[feature + 1]
         return int(lo + np.searchsorted(indices[lo:hi], member))
 
+    cols = np.asarray(cols, dtype=np.int64)
+    if n_cols == matrix_t.shape[1] and _same_pattern_rows(old, cols, new) is not None:
+        # Only values changed: the structure is shared, the values copied once and set in place.
+        values = data.copy()
+        for k, member in enumerate(cols.tolist()):
+            lo, hi = new.indptr[k], new.indptr[k + 1]
+            for feature, value in zip(new.indices[lo:hi].tolist(), new.data[lo:hi].tolist()):
+                values[place(feature, member)] = value
+        out = sp.csr_array((values, indices, indptr), shape=matrix_t.shape)
+        out.has_sorted_indices = True
+        return out
     events = []  # (position in the old arrays, feature, 0 insert / 1 drop, member, value)
     counts = np.zeros(n_rows, dtype=np.int64)
-    for k, member in enumerate(np.asarray(cols, dtype=np.int64).tolist()):
+    for k, member in enumerate(cols.tolist()):
         if member < old.shape[0]:
             for feature in old.indices[old.indptr[member]:old.indptr[member + 1]].tolist():
                 events.append((place(feature, member), feature, 1, member, 0.0))

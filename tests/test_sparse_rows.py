@@ -14,6 +14,13 @@ def _random(rng: np.random.Generator, rows: int, cols: int) -> sp.csr_array:
                                   random_state=int(rng.integers(1 << 30))))
 
 
+def _spliced(dense: np.ndarray, rows: np.ndarray, new: np.ndarray) -> np.ndarray:
+    out = np.zeros((max([dense.shape[0], *(rows + 1)]), dense.shape[1]), dense.dtype)
+    out[:dense.shape[0]] = dense
+    out[rows] = new
+    return out
+
+
 def test_a_patched_transpose_equals_the_transpose_of_the_patched_rows() -> None:
     rng = np.random.default_rng(7)
     for _ in range(500):
@@ -22,9 +29,13 @@ def test_a_patched_transpose_equals_the_transpose_of_the_patched_rows() -> None:
         grown_to = n + int(rng.integers(0, 3))  # new members are rows past the end
         rows = rng.choice(grown_to, size=min(int(rng.integers(0, 4)), grown_to), replace=False)
         new = _random(rng, len(rows), c)
+        if rng.random() < 0.5 and rows.size and rows.max() < n:  # a level edited: values only
+            new = sp.csr_array(old[rows] * 2.0)
         expected = transposed(replace_rows(old, rows, new))
         got = replace_columns(transposed(old), rows, old, new, expected.shape[1])
         assert got.shape == expected.shape
+        assert np.array_equal(replace_rows(old, rows, new).toarray(),
+                              _spliced(old.toarray(), rows, new.toarray()))
         for name in ("indptr", "indices", "data"):  # array for array: bit-equal products
             assert np.array_equal(getattr(got, name), getattr(expected, name)), name
 
