@@ -253,9 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     out = run(args.members, args.seed, args.repeat, args.picture_timeout, args.edits)
     out["benchmark_s"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    # A picture job still drawing when its time ran out would keep the interpreter waiting on
+    # its worker thread at exit (the database and the figures are already done with).
+    os._exit(code)
