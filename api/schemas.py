@@ -303,8 +303,10 @@ class RivalryPublic(BaseModel):
     b: str
     a_name: str
     b_name: str
-    inferred: bool = Field(description="Same sector and region, and a core offer in common")
+    inferred: bool = Field(description="The same market (same sector and region, or a customer "
+                                       "segment in common) and a core offer in common")
     shared_core: list[str] = Field(description="The core offers both sell (capability ids)")
+    shared_customers: list[str] = Field(description="The customer segments both declare")
     tie: bool = Field(description="A COMPETES_WITH tie between them")
     verdict: Literal["confirmed", "rejected"] | None
     note: str | None = None

@@ -6,7 +6,7 @@
 | capabilities.csv (opt.)   | id, label, kind, broader, synonyms (``|``), unit, |
 |                           | label_es, serves (capability ids, ``|``-joined)  |
 | members.csv               | id, name, sector, region, size, description,     |
-|                           | hours_per_month                                  |
+|                           | hours_per_month, customers (segment ids, ``|``)  |
 | member_capabilities.csv   | member, capability, level, capacity, core        |
 |                           | (``true``/``false``: the member's core business) |
 | member_weaknesses.csv     | member, capability, severity (optional file)     |
@@ -36,7 +36,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "network.csv": ("id", "name", "sector", "region", "description"),
     "capabilities.csv": ("id", "label", "kind", "broader", "synonyms", "unit", "label_es",
                          "serves"),
-    "members.csv": ("id", "name", "sector", "region", "size", "description", "hours_per_month"),
+    "members.csv": ("id", "name", "sector", "region", "size", "description", "hours_per_month",
+                    "customers"),
     "member_capabilities.csv": ("member", "capability", "level", "capacity", "core"),
     "member_weaknesses.csv": ("member", "capability", "severity"),
     "member_needs.csv": ("member", "capability", "kind", "urgency", "volume"),
@@ -149,6 +150,8 @@ def read_csv_document(source: str | Path) -> tuple[dict[str, Any], dict[str, str
     members: dict[str, dict[str, Any]] = {}
     for n, row in enumerate(tables["members.csv"], start=2):
         member = _clean(row, ("hours_per_month",))
+        if "customers" in member:
+            member["customers"] = _ids(member["customers"])
         member.update(capabilities=[], weaknesses=[], needs=[])
         prefix = f"members[{len(document['members'])}]"
         where[prefix] = f"members.csv row {n}"
@@ -234,7 +237,9 @@ def write_csv_zip(document: dict[str, Any]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_entry("network.csv"), table("network.csv", [document["network"]]))
         archive.writestr(_entry("capabilities.csv"), table("capabilities.csv", capabilities))
-        archive.writestr(_entry("members.csv"), table("members.csv", members))
+        archive.writestr(_entry("members.csv"), table("members.csv", [
+            {**m, "customers": SYNONYM_SEPARATOR.join(m.get("customers") or [])}
+            for m in members]))
         for file, rows in listed.items():
             if rows or file != "member_weaknesses.csv":  # absent from exports without weaknesses
                 archive.writestr(_entry(file), table(file, rows))

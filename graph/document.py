@@ -174,6 +174,11 @@ class Need(_Strict):
     volume: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # annual spend, EUR
 
 
+MAX_SEGMENTS = 20
+# A customer segment: an identifier, compared without case ("Retail" is "retail").
+CustomerSegment = Annotated[Identifier, AfterValidator(str.lower)]
+
+
 class Member(_Strict):
     id: Identifier
     name: Text
@@ -181,6 +186,10 @@ class Member(_Strict):
     region: Text | None = None
     size: MemberSize | None = None
     description: LongText | None = None
+    # The customer segments it sells to (free ids the network agrees on, e.g. "public-hospitals",
+    # "retail", "export-latam"): public, like sector and region. Two members with a segment in
+    # common are in one market, so a core offer in common makes them rivals (matching.rivalry).
+    customers: list[CustomerSegment] | None = Field(default=None, max_length=MAX_SEGMENTS)
     # Confidential until the member accepts an introduction: then shown to that partner only.
     contact: Text | None = None
     # Hours a month the member can give to co-operation; roadmaps and consortia never plan more.
@@ -188,6 +197,12 @@ class Member(_Strict):
     capabilities: list[CapabilityLevel] = Field(default_factory=list, max_length=500)
     weaknesses: list[Weakness] = Field(default_factory=list, max_length=500)
     needs: list[Need] = Field(default_factory=list, max_length=500)
+
+    @field_validator("customers")
+    @classmethod
+    def _segments(cls, customers: list[str] | None) -> list[str] | None:
+        """Sorted, each once; none declared (``[]``) is the same as not given."""
+        return sorted(set(customers)) or None if customers is not None else None
 
 
 class Tie(_Strict):

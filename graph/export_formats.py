@@ -92,6 +92,7 @@ def _member_attributes(member: dict[str, Any], degree: int) -> dict[str, Any]:
     # GEXF and GraphML have no list type, so lists become ';'-joined strings.
     attrs["capabilities"] = ";".join(f"{c['id']}:{c['level']}" for c in capabilities)
     attrs["needs"] = ";".join(n["id"] for n in needs)
+    attrs["customers"] = ";".join(member.get("customers") or [])  # segments it sells to
     attrs["n_capabilities"], attrs["n_needs"] = len(capabilities), len(needs)
     attrs["degree"] = degree
     return attrs

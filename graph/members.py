@@ -38,7 +38,8 @@ class MemberNotFound(LookupError):
 def _member(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row in the import format's member shape."""
     member = {k: row[k] for k in ("id", "name", "sector", "region", "size", "description",
-                                  "contact", "hours_per_month") if row.get(k) is not None}
+                                  "customers", "contact", "hours_per_month")
+              if row.get(k) is not None}
     for key in ("capabilities", "weaknesses", "needs"):
         entries = [{k: v for k, v in e.items() if v is not None} for e in row[key]]
         member[key] = sorted(entries, key=lambda e: e["id"])

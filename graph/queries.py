@@ -152,7 +152,7 @@ MERGE (m:Member {network: $nid, id: row.id})
 SET m.uid = coalesce(m.uid, row.uid), m.name = row.name, m.sector = row.sector,
     m.region = row.region, m.size = row.size,
     m.description = row.description, m.contact = row.contact,
-    m.hours_per_month = row.hours_per_month
+    m.hours_per_month = row.hours_per_month, m.customers = row.customers
 MERGE (m)-[:MEMBER_OF]->(n)
 """
 
@@ -535,6 +535,7 @@ WHERE ($mid IS NULL OR m.id = $mid)
       })
 RETURN m.id AS id, m.name AS name, m.sector AS sector, m.region AS region, m.size AS size,
        m.description AS description, m.contact AS contact, m.hours_per_month AS hours_per_month,
+       m.customers AS customers,
        [(m)-[r:HAS_CAPABILITY]->(c:Capability) |
            {id: c.id, level: r.level, capacity: r.capacity, core: r.core}] AS capabilities,
        [(m)-[r:HAS_WEAKNESS]->(c:Capability) | {id: c.id, severity: r.severity}] AS weaknesses,

@@ -179,7 +179,8 @@ def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
         tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
     # A new member node gets an internal uid once; tokens are bound to it (see graph.tokens).
     rows = [{**m.model_dump(include={"id", "name", "sector", "region", "size", "description",
-                                     "contact", "hours_per_month"}), "uid": uuid.uuid4().hex} for m in members]
+                                     "contact", "hours_per_month", "customers"}),
+             "uid": uuid.uuid4().hex} for m in members]
     run_batched(tx, q.UPSERT_MEMBERS, rows, nid=nid, progress=progress, counts="members")
     for query, part in ((q.CREATE_HAS_CAPABILITY, "capabilities"),
                          (q.CREATE_HAS_WEAKNESS, "weaknesses"), (q.CREATE_NEEDS, "needs")):
@@ -569,7 +570,8 @@ def export_network(db: Database, nid: str, *, include_confidential: bool = True
     """
     rows = read_network_rows(db, nid)
     member_rows, tie_rows, taxonomy = rows.members, rows.ties, rows.taxonomy
-    keys = ["id", "name", "sector", "region", "size", "description", "hours_per_month"]
+    keys = ["id", "name", "sector", "region", "size", "description", "hours_per_month",
+            "customers"]
     if include_confidential:
         keys.append("contact")
     members = []

@@ -22,8 +22,11 @@ POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
 FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie", "common",
             "adamic_adar", "rival", "not_rival", "core_overlap", "same_sector", "same_region",
-            "preferential")
-__all__ = ["CORE_LEVEL", "FEATURES", "NetworkFeatures", "View"]
+            "shared_customers", "preferential")
+#: What ``NetworkFeatures.competitor`` reads: ask ``block`` for these to tell rivals apart.
+RIVALRY_FEATURES = ("rival", "not_rival", "core_overlap", "same_sector", "same_region",
+                    "shared_customers")
+__all__ = ["CORE_LEVEL", "FEATURES", "RIVALRY_FEATURES", "NetworkFeatures", "View"]
 RESIDUE = 1e-6  # what is left of a benefit after subtracting a part of it equal to the whole
 
 
@@ -103,6 +106,9 @@ class NetworkFeatures:
                                 for mid in p.member_ids], np.int64)
         self.region = np.array([self._regions(p.ties.nodes[mid].get("region"))
                                 for mid in p.member_ids], np.int64)
+        self._segments = _Codes()  # customer segments (only updates add codes: never frozen)
+        self.customers = self._customer_rows(np.arange(p.n_members))
+        self.customers_t = transposed(self.customers)
         self._derive()
         self._positive: dict[int, dict[int, float]] = {}
         self._competing: dict[int, set[int]] = {}
@@ -122,6 +128,33 @@ class NetworkFeatures:
         return member_rows(self.taxonomy_, p.levels[rows], p.urgencies[rows],
                            p.severities[rows], p.core_flags[rows], descriptions,
                            self.weakness_weight, self._hashed_texts(rows), texts), texts
+
+    def _update_customers(self, rows: np.ndarray, n: int) -> None:
+        """Splice the customer segments of ``rows`` in; the transposed form is rebuilt only
+        when a segment changed (a small array: members x segments, most rows empty)."""
+        fresh = self._customer_rows(rows)
+        current = self.customers
+        if current.shape == (n, fresh.shape[1]) and _same_rows(current, rows, fresh):
+            return
+        # New segments widen the indicator: a CSR array grows in columns by its shape alone.
+        current = sp.csr_array((current.data, current.indices, current.indptr),
+                               shape=(current.shape[0], fresh.shape[1]))
+        self.customers = replace_rows(current, rows, fresh)
+        self.customers_t = transposed(self.customers)
+
+    def _customer_rows(self, rows: np.ndarray) -> sp.csr_array:
+        """Rows ``rows`` of the member x customer segment indicator (segments coded as met),
+        as wide as every segment coded so far."""
+        p = self.projection
+        indptr, codes = [0], []
+        for i in np.asarray(rows).tolist():
+            mid = p.member_ids[i]
+            attrs = p.ties.nodes[mid] if mid in p.ties and p.member_index.get(mid) == i else {}
+            codes += sorted({self._segments(s) for s in attrs.get("customers") or ()})
+            indptr.append(len(codes))
+        width = max(len(self._segments.seen), 1)
+        return sp.csr_array((np.ones(len(codes), np.float32), np.asarray(codes, np.int64),
+                             np.asarray(indptr, np.int64)), shape=(len(indptr) - 1, width))
 
     def _hashed_texts(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
         """The rows ``rows`` hold now for their texts, by text: an edit that leaves a text as
@@ -224,6 +257,7 @@ class NetworkFeatures:
             attrs = p.ties.nodes[p.member_ids[i]] if p.member_ids[i] in p.ties else {}
             self.sector[i] = self._sectors(attrs.get("sector"))
             self.region[i] = self._regions(attrs.get("region"))
+        self._update_customers(rows_array, n)
         self._derive(changed, rows_array, before, fresh)
         self._read_verdicts()  # a removed member's verdicts went with it
         if self.tie_strength.shape[0] != n:  # new members: the tie arrays grow with them
@@ -329,7 +363,8 @@ class NetworkFeatures:
         - ``rival``: an explicit COMPETES_WITH tie or a facilitator's confirmed rivalry;
           ``not_rival``: a facilitator rejected the rivalry; ``core_overlap``: core offers both
           have (the same capability id: the most specific level each declares);
-          ``same_sector``, ``same_region``: both declared and equal;
+          ``same_sector``, ``same_region``: both declared and equal; ``shared_customers``: the
+          number of customer segments both declare (``customers``);
         - ``preferential``: :math:`\\log(1 + \\deg a \\deg b)`.
         """
         rows = np.asarray(rows)
@@ -379,14 +414,17 @@ class NetworkFeatures:
                 return same_value(self.sector, rows).astype(np.float32)
             case "same_region":
                 return same_value(self.region, rows).astype(np.float32)
+            case "shared_customers":
+                return _times_rows(self.customers, rows, self.customers, self.customers_t)
             case "preferential":
                 return np.log1p(np.outer(self.degree[rows], self.degree)).astype(np.float32)
         raise KeyError(name)
 
     def competitor(self, f: dict[str, np.ndarray]) -> np.ndarray:
-        """Rivals by the one rule of ``matching.rivalry.competing``, from a block's features."""
+        """Rivals by the one rule of ``matching.rivalry.competing``, from a block's features
+        (``RIVALRY_FEATURES``)."""
         return competing(f["rival"], f["not_rival"], f["same_sector"], f["same_region"],
-                         f["core_overlap"])
+                         f["core_overlap"], f["shared_customers"])
 
 
 def _dense_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from matching.rows import replace_rows
 
-MEMBER_ATTRIBUTES = ("name", "sector", "region", "size", "description")
+MEMBER_ATTRIBUTES = ("name", "sector", "region", "size", "description", "customers")
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ def relation_reasons(
     reasons: list[Reason] = []
     if competitor:
         labels = ", ".join(p.taxonomy.nodes[c].get("label") or c for c in overlap_ids) or "the same market"
-        how = "you compete directly" if f["rival"] else "you share sector, region and core offer"
+        how = "you compete directly" if f["rival"] else "you sell a core offer to one market"
         reasons.append(Reason("competitor", f"{name} is a rival ({how}: {labels}); suggested for "
                                             "non-core cooperation, on what lies outside both "
                                             "your core businesses", None,

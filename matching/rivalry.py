@@ -2,8 +2,9 @@
 
 Two members are rivals when a facilitator confirmed it, when a ``COMPETES_WITH`` tie says so, or,
 inferred, when they sell a core offer in common (the same capability id: the most specific level
-each declares) to the same market (the same sector and the same region, both declared). A
-facilitator's rejection overrides the tie and the inference. Core offers are what a member marks
+each declares) to the same market: the same sector and the same region (both declared), or at
+least one declared customer segment in common (``customers``). A facilitator's rejection
+overrides the tie and the inference. Core offers are what a member marks
 ``core``, else its top offers (``matching.member_rows.core_offers``).
 
 Suggestions (``NetworkFeatures.competitor``), consortia (``matching.consortium``), the roadmap
@@ -29,19 +30,23 @@ VERDICTS = (RIVALS, NOT_RIVALS)
 
 
 def competing(rival: np.ndarray, not_rival: np.ndarray, same_sector: np.ndarray,
-              same_region: np.ndarray, core_overlap: np.ndarray) -> np.ndarray:
-    """The rule, element by element: :math:`(R \\lor (S \\land G \\land O > 0)) \\land \\lnot N`.
+              same_region: np.ndarray, core_overlap: np.ndarray,
+              shared_customers: np.ndarray) -> np.ndarray:
+    """The rule, element by element:
+    :math:`(R \\lor (((S \\land G) \\lor K > 0) \\land O > 0)) \\land \\lnot N`.
 
     ``rival`` (R) is a ``COMPETES_WITH`` tie or a confirmed rivalry, ``not_rival`` (N) a
-    rejected one, ``same_sector`` (S) and ``same_region`` (G) the same declared market,
-    ``core_overlap`` (O) the number of core offers both have.
+    rejected one, ``same_sector`` (S) and ``same_region`` (G) the same declared sector and
+    region, ``shared_customers`` (K) the number of declared customer segments both sell to (the
+    same market is S and G, or K > 0), ``core_overlap`` (O) the number of core offers both have.
 
-    >>> competing(np.array([0, 1, 0]), np.array([0, 0, 1]), np.ones(3), np.ones(3),
-    ...           np.array([1, 0, 1]))
-    array([ True,  True, False])
+    >>> competing(np.array([0, 1, 0, 0]), np.array([0, 0, 1, 0]), np.array([1, 1, 1, 0]),
+    ...           np.array([1, 1, 1, 0]), np.array([1, 0, 1, 2]), np.array([0, 0, 0, 1]))
+    array([ True,  True, False,  True])
     """
-    inferred = (np.asarray(same_sector) > 0) & (np.asarray(same_region) > 0) \
-        & (np.asarray(core_overlap) > 0)
+    market = ((np.asarray(same_sector) > 0) & (np.asarray(same_region) > 0)) \
+        | (np.asarray(shared_customers) > 0)
+    inferred = market & (np.asarray(core_overlap) > 0)
     return ((np.asarray(rival) > 0) | inferred) & ~(np.asarray(not_rival) > 0)
 
 
@@ -68,6 +73,11 @@ def market_codes(p: NetworkProjection) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+def customers_of(p: NetworkProjection, mid: str) -> frozenset[str]:
+    """The customer segments member ``mid`` declares it sells to (empty when none)."""
+    return frozenset(p.ties.nodes[mid].get("customers") or ()) if mid in p.ties else frozenset()
+
+
 def explicit_pairs(p: NetworkProjection) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """Pairs (``pair`` keys) that are rivals by a tie or a confirmed verdict, and pairs whose
     rivalry a facilitator rejected."""
@@ -88,18 +98,25 @@ def core_sets(p: NetworkProjection, rows: Sequence[int]) -> list[set[int]]:
 class _Pairs:
     """Every pair of ``rows`` positions (k < l) the rule needs to look at, with its inputs:
     pairs in one market with a core offer in common (found market by market, never over all
-    pairs), pairs with a tie or a confirmed verdict, and pairs with a rejected one."""
+    pairs: a member is in the market of its sector and region and in one per customer segment
+    it declares; a pair found in several is kept once), pairs with a tie or a confirmed verdict,
+    and pairs with a rejected one."""
 
     def __init__(self, p: NetworkProjection, rows: Sequence[int]):
         rows = np.asarray(rows, np.int64)
         sector, region = market_codes(p)
         self.sector, self.region = sector[rows], region[rows]
+        self.customers = [customers_of(p, p.member_ids[i]) for i in rows.tolist()]
         self.core = core_sets(p, rows)
         self.shared: dict[tuple[int, int], set[int]] = {}
-        markets: dict[tuple[int, int], list[int]] = {}
+        markets: dict[tuple[Any, ...], list[int]] = {}
         for k in range(len(rows)):
-            if self.sector[k] >= 0 and self.region[k] >= 0 and self.core[k]:
+            if not self.core[k]:
+                continue
+            if self.sector[k] >= 0 and self.region[k] >= 0:
                 markets.setdefault((int(self.sector[k]), int(self.region[k])), []).append(k)
+            for segment in sorted(self.customers[k]):
+                markets.setdefault(("customers", segment), []).append(k)
         for group in markets.values():
             by_offer: dict[int, list[int]] = {}
             for k in group:
@@ -119,6 +136,10 @@ class _Pairs:
         self.rivals, self.rejected = positions(rivals), positions(rejected)
         self.keys = sorted(self.shared.keys() | self.rivals | self.rejected)
 
+    def shared_customers(self, k: int, l: int) -> frozenset[str]:
+        """The customer segments both ``k`` and ``l`` declare."""
+        return self.customers[k] & self.customers[l]
+
     def competing(self) -> np.ndarray:
         """``competing`` for each of ``keys``."""
         keys = self.keys
@@ -128,7 +149,8 @@ class _Pairs:
                          np.array([key in self.rejected for key in keys], bool),
                          (self.sector[left] == self.sector[right]) & (self.sector[left] >= 0),
                          (self.region[left] == self.region[right]) & (self.region[left] >= 0),
-                         np.array([len(self.shared.get(key, ())) for key in keys]))
+                         np.array([len(self.shared.get(key, ())) for key in keys]),
+                         np.array([len(self.shared_customers(*key)) for key in keys]))
 
 
 def rival_pairs(p: NetworkProjection, rows: Sequence[int]) -> list[tuple[int, int]]:
@@ -143,7 +165,8 @@ def rival_pairs(p: NetworkProjection, rows: Sequence[int]) -> list[tuple[int, in
 def rivalries(p: NetworkProjection) -> list[dict[str, Any]]:
     """Every pair the engine treats as rivals or that has a facilitator's verdict, ordered by
     the two member ids: ``a``, ``b`` (a < b), ``inferred`` (same market and a shared core offer),
-    ``shared_core`` (those offers' ids, sorted), ``tie`` (a ``COMPETES_WITH`` tie), ``verdict``
+    ``shared_core`` (those offers' ids, sorted), ``shared_customers`` (the customer segments both
+    declare, sorted), ``tie`` (a ``COMPETES_WITH`` tie), ``verdict``
     (``"confirmed"``, ``"rejected"`` or ``None``), ``note`` and ``rivals`` (what the engine
     uses)."""
     rows = [p.member_index[m] for m in sorted(p.member_index)]  # positions in id order
@@ -157,6 +180,7 @@ def rivalries(p: NetworkProjection) -> list[dict[str, Any]]:
         shared = pairs.shared.get((k, l), set())  # found within one market only
         out.append({"a": key[0], "b": key[1], "inferred": bool(shared),
                     "shared_core": sorted(p.capability_ids[c] for c in shared),
+                    "shared_customers": sorted(pairs.shared_customers(k, l)),
                     "tie": key in ties,
                     "verdict": {RIVALS: "confirmed", NOT_RIVALS: "rejected"}.get(
                         verdict.get("verdict")),

@@ -29,7 +29,8 @@ from matching.rows import gathered
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
 # What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
 HAND_FEATURES = ("benefit_to_member", "benefit_to_partner", "non_core_benefit", "text", "tie",
-                 "common", "rival", "not_rival", "core_overlap", "same_sector", "same_region")
+                 "common", "rival", "not_rival", "core_overlap", "same_sector", "same_region",
+                 "shared_customers")
 FIRST_CHECKS = 20  # candidates examined for room at #1 before the best one is taken anyway
 
 

@@ -26,6 +26,7 @@ NEED_KINDS = {"service": "service", "product": "partner", "purchase": "purchase"
               "knowhow": "knowhow", "certification": "knowhow"}
 SECTORS = ["metal", "food"]
 REGIONS = ["Madrid", "Herencia"]
+CUSTOMERS = ["hospitals", "retail", "export-latam"]  # customer segments a member sells to
 WORDS = ["welding", "bread", "quality", "genetic", "testing", "fuel", "family", "workshop",
          "clinic", "bakery", "certified", "export"]
 TIE_TYPES = ["COLLABORATES_WITH", "COMPETES_WITH", "SUPPLIES", "TRUSTS"]
@@ -53,9 +54,11 @@ def member_profiles(draw, nid: str, mid: str) -> dict[str, Any]:
         volume = draw(st.none() | st.integers(0, 50_000)) if kind == "purchase" else None
         needs.append({**entry, "kind": kind, **({"volume": volume} if volume is not None else {})})
     words = draw(st.lists(st.sampled_from(WORDS), max_size=5))
+    customers = sorted(draw(st.sets(st.sampled_from(CUSTOMERS), max_size=2)))
     return {"id": mid, "name": mid.title(), "sector": draw(st.sampled_from(SECTORS)),
             "region": draw(st.sampled_from(REGIONS)),
             **({"description": " ".join(words)} if words else {}),
+            **({"customers": customers} if customers else {}),
             "contact": f"{mid}@example.org",
             "capabilities": [{**e, **draw(st.fixed_dictionaries(
                 {}, optional={"capacity": st.integers(1, 3), "core": st.just(True)}))}

@@ -31,6 +31,7 @@ def _document() -> dict[str, Any]:
         ],
         "members": [
             {"id": "acme", "name": "Acme Metal S.L.", "sector": "metalwork", "size": "small",
+             "customers": ["export-latam", "shipyards"],
              "capabilities": [{"id": "welding", "level": 5}, {"id": "tig-welding", "level": 4}],
              "weaknesses": [{"id": SECRET, "severity": 4}],
              "needs": [{"id": "fuel", "urgency": 4, "volume": 12000.0}]},
@@ -77,6 +78,8 @@ def test_to_networkx_member_attributes() -> None:
     assert acme["needs"] == "fuel" and acme["n_capabilities"] == 2 and acme["n_needs"] == 1
     assert acme["degree"] == 4 and acme["sector"] == "metalwork"
     assert "sector" not in graph.nodes["delta-logistics"]
+    assert acme["customers"] == "export-latam;shipyards"  # public, like the sector
+    assert graph.nodes["bolt-works"]["customers"] == ""
     assert graph.edges["acme", "bolt-works", "TRUSTS"]["weight"] == 0.9
     assert graph.edges["acme", "bolt-works", "COLLABORATES_WITH"]["since"] == "2015-03-01"
     for _, data in graph.nodes(data=True):

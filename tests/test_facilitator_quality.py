@@ -12,7 +12,7 @@ import pytest
 
 from matching.allocation import NetworkLoad, provider_load
 from matching.evaluation.facilitator import quality_report, seed_matcher
-from matching.features import View
+from matching.features import RIVALRY_FEATURES, View
 
 NETWORKS = ("herencia", "fertility")
 
@@ -83,8 +83,7 @@ def test_rivalry_is_inferred_from_shared_core_offers_only() -> None:
     p, f = matcher.projection_, matcher.features_
 
     def rivals(a: str, b: str) -> bool:
-        block = f.block(np.array([p.member_index[a]]), ("rival", "not_rival", "core_overlap",
-                                                        "same_sector", "same_region"))
+        block = f.block(np.array([p.member_index[a]]), RIVALRY_FEATURES)
         return bool(f.competitor(block)[0, p.member_index[b]])
 
     assert not rivals("muebles-moya", "papeleria-imprenta-herencia")  # retail is not both cores

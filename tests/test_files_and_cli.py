@@ -63,6 +63,29 @@ def test_csv_carries_serves_core_flags_and_rivalry_verdicts(db: Database, nid: s
     assert back["rivalries"] == document["rivalries"]
 
 
+def test_customer_segments_survive_storage_export_and_csv(db: Database, nid: str,
+                                                          tmp_path: Path) -> None:
+    """Segments are stored, exported sorted and in lower case, written as one ``|``-joined
+    members.csv column and read back; a member without any has none in either form."""
+    document = small_document(nid)
+    clinic, lab = document["members"][0], document["members"][1]
+    clinic["customers"] = ["Private-Patients", "insurers", "private-patients"]
+    lab["customers"] = []
+    import_network(db, document)
+    exported = export_network(db, nid)
+    members = {m["id"]: m for m in exported["members"]}
+    assert members["clinic"]["customers"] == ["insurers", "private-patients"]
+    assert "customers" not in members[lab["id"]]
+    archive = tmp_path / "network.zip"
+    archive.write_bytes(write_csv_zip(exported))
+    with zipfile.ZipFile(archive) as files:
+        table = files.read("members.csv").decode().splitlines()
+    assert table[0].endswith(",customers")
+    assert next(r for r in table if r.startswith("clinic,")).endswith(",insurers|private-patients")
+    load_path(db, archive)
+    assert normalised(export_network(db, nid)) == normalised(exported)
+
+
 def test_csv_folder_problems_name_file_row_and_column(db: Database, nid: str, tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "x.zip", "w") as archive:
         archive.writestr("network.csv", f"id,name\n{nid},CSV network\n")

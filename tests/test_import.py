@@ -112,6 +112,10 @@ def _mutate(document: dict[str, Any], nid: str, case: str) -> None:
             document["ties"].append(dict(document["ties"][0]))
         case "unknown broader":
             document["capabilities"][1]["broader"] = "nowhere"
+        case "bad customer segment":
+            m[2]["customers"] = ["retail", "hospitals & clinics"]
+        case "too many customer segments":
+            m[2]["customers"] = [f"segment-{k}" for k in range(21)]
 
 
 BAD_INPUTS = [  # case, path of the problem, words the message must contain
@@ -132,6 +136,8 @@ BAD_INPUTS = [  # case, path of the problem, words the message must contain
     ("capability listed twice", "members[1].capabilities[2].id", "listed twice"),
     ("duplicate tie", "ties[3]", "duplicate TRUSTS tie"),
     ("unknown broader", "capabilities[1].broader", "unknown capability 'nowhere'"),
+    ("bad customer segment", "members[2].customers[1]", "pattern"),
+    ("too many customer segments", "members[2].customers", "at most 20"),
 ]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching.features import NetworkFeatures
+from matching.features import RIVALRY_FEATURES, NetworkFeatures
 from matching.projection import build_projection
 from matching.rivalry import competing, rival_pairs, rivalries
 from tests.conftest import member
@@ -34,8 +34,7 @@ def judged_networks(draw):
 def test_suggestions_consortia_and_the_list_apply_one_rule(p) -> None:
     features = NetworkFeatures(p)
     rows = np.arange(p.n_members)
-    block = features.block(rows, ("rival", "not_rival", "same_sector", "same_region",
-                                  "core_overlap"))
+    block = features.block(rows, RIVALRY_FEATURES)
     matrix = features.competitor(block)
     assert (matrix == matrix.T).all()  # (its diagonal is never read: no one pairs with itself)
     from_features = {(int(k), int(l)) for k, l in zip(*np.nonzero(np.triu(matrix, 1)))}
@@ -69,4 +68,80 @@ def test_the_rule_on_small_cases() -> None:
         ("cafe", "nowhere", False, False, "confirmed", True),
         ("mill", "shop", False, True, None, True)]
     assert competing(np.array([1]), np.array([1]), np.array([1]), np.array([1]),
-                     np.array([3])).tolist() == [False]  # a rejection beats everything
+                     np.array([3]), np.array([2])).tolist() == [False]  # a rejection beats all
+
+
+def test_a_customer_segment_in_common_is_a_market_of_its_own() -> None:
+    """Same sector and region, or a declared customer segment in common; and still a core offer
+    in common. A member in several segments is in several markets; a pair found in two is
+    listed once; a rejection still wins."""
+    members = [
+        member("tv-a", caps=[("bread", 5)], sector="tv", region="H",
+               customers=["advertisers", "town-hall"]),
+        member("tv-b", caps=[("bread", 5)], sector="radio", region="K",
+               customers=["advertisers", "town-hall"]),  # other sector and region: two segments
+        member("tv-c", caps=[("cake", 5)], sector="tv", region="K", customers=["advertisers"]),
+        member("tv-d", caps=[("bread", 5)], sector="press", region="M", customers=["retail"]),
+        member("tv-e", caps=[("bread", 5)], sector="tv", region="H")]  # tv-a's sector and region
+    p = build_projection({"id": "t", "name": "T"}, TAXONOMY, members, [])
+    assert [(r["a"], r["b"], r["shared_core"], r["shared_customers"], r["rivals"])
+            for r in rivalries(p)] == [
+        ("tv-a", "tv-b", ["bread"], ["advertisers", "town-hall"], True),
+        ("tv-a", "tv-e", ["bread"], [], True)]  # tv-c sells cake; tv-d other customers
+    features = NetworkFeatures(p)
+    block = features.block(np.arange(p.n_members), RIVALRY_FEATURES)
+    a, b = p.member_index["tv-a"], p.member_index["tv-b"]
+    assert block["shared_customers"][a, b] == 2 and block["same_sector"][a, b] == 0
+    assert features.competitor(block)[a, b]
+    rejected = build_projection({"id": "t", "name": "T"}, TAXONOMY, members, [], verdicts=[
+        {"a": "tv-b", "b": "tv-a", "verdict": "not_rivals"}])
+    assert [(r["a"], r["b"], r["inferred"], r["verdict"], r["rivals"])
+            for r in rivalries(rejected)][0] == ("tv-a", "tv-b", True, "rejected", False)
+    features = NetworkFeatures(rejected)
+    assert not features.competitor(features.block(np.array([a]), RIVALRY_FEATURES))[0, b]
+
+
+def test_changing_customers_updates_rivalry_in_place() -> None:
+    """A live member edit that declares (then drops) a segment in common makes (then unmakes)
+    the rivalry, exactly as a fit from scratch would."""
+    from matching.projection import with_members
+    members = [member("a", caps=[("bread", 5)], sector="x", region="H"),
+               member("b", caps=[("bread", 5)], sector="y", region="K", customers=["schools"])]
+    p = build_projection({"id": "t", "name": "T"}, TAXONOMY, members, [])
+    features = NetworkFeatures(p)
+    rows = np.arange(2)
+    assert not features.competitor(features.block(rows, RIVALRY_FEATURES))[0, 1]
+    for customers, expected in ((["hotels", "schools"], True), ([], False)):
+        edited = member("a", caps=[("bread", 5)], sector="x", region="H", customers=customers)
+        p, changed = with_members(p, [edited])
+        features.update_members(p, changed)
+        assert features.competitor(features.block(rows, RIVALRY_FEATURES))[0, 1] == expected
+        fresh = NetworkFeatures(p)
+        assert (fresh.block(rows, RIVALRY_FEATURES)["shared_customers"]
+                == features.block(rows, RIVALRY_FEATURES)["shared_customers"]).all()
+        assert [r["rivals"] for r in rivalries(p)] == ([True] if expected else [])
+
+
+def test_local_tv_stations_selling_to_national_advertisers() -> None:
+    """In the local-tv seed, three stations in three regions declare national advertisers as
+    customers (the network's story: they compete for the same advertisers). Only the two whose
+    core offer is news are inferred rivals; Costa Blanca's core offers are others. A
+    facilitator's rejection beats the inference and their COMPETES_WITH tie alike."""
+    from matching.evaluation.facilitator import seed_matcher
+    from matching.projection import with_verdicts
+    p = seed_matcher("local-tv").projection_
+    inferred = [(r["a"], r["b"], r["shared_core"], r["shared_customers"])
+                for r in rivalries(p) if r["inferred"]]
+    assert inferred == [("canal-ebro-television", "television-mancha-centro",
+                         ["news-production"], ["national-advertisers"])]
+    judged = with_verdicts(p, [{"a": "television-mancha-centro", "b": "canal-ebro-television",
+                                "verdict": "not_rivals"}])
+    row = next(r for r in rivalries(judged) if r["a"] == "canal-ebro-television"
+               and r["b"] == "television-mancha-centro")
+    assert (row["inferred"], row["tie"], row["verdict"], row["rivals"]) == \
+        (True, True, "rejected", False)
+    features = NetworkFeatures(judged)
+    a, b = judged.member_index["canal-ebro-television"], judged.member_index[
+        "television-mancha-centro"]
+    block = features.block(np.array([a]), RIVALRY_FEATURES)
+    assert block["shared_customers"][0, b] == 1 and not features.competitor(block)[0, b]

@@ -230,6 +230,22 @@ def test_a_valid_profile_is_saved(app: FastAPI, world: World) -> None:
     assert refused.status_code == 403
 
 
+def test_customer_segments_are_edited_in_one_box_and_shown_publicly(app: FastAPI,
+                                                                   world: World) -> None:
+    client = as_(app, world, "facilitator")
+    url = f"/n/{world.nid}/home/cro"
+    bad = client.post(url, data={"csrf": csrf_of(client), "name": "CRO Iberia",
+                                 "customers": "pharma, hospitals/clinics"})
+    assert bad.status_code == 422 and 'id="err-customers"' in bad.text
+    assert 'value="pharma, hospitals/clinics"' in bad.text  # what was typed stays
+    response = client.post(url, data={"csrf": csrf_of(client), "name": "CRO Iberia",
+                                      "customers": "Pharma, public-hospitals  pharma"})
+    assert response.status_code == 303
+    assert 'value="pharma, public-hospitals"' in client.get(response.headers["location"]).text
+    other = as_(app, world, "member").get(f"/n/{world.nid}/members/cro").text
+    assert "Sells to: pharma, public-hospitals." in other
+
+
 def test_feedback_from_the_page(app: FastAPI, world: World) -> None:
     client = as_(app, world, "member")
     url = f"/n/{world.nid}/home/clinic/feedback"

@@ -11,6 +11,7 @@ from graph.document import MemberSize, NeedKind
 
 TEXT_FIELDS = ("name", "sector", "region", "size", "description", "contact")
 NUMBER_FIELDS = ("hours_per_month",)  # hours a month the member gives to co-operation
+ID_LIST_FIELDS = ("customers",)  # ids typed in one box, separated by commas or spaces
 DECIMALS = ("volume", "capacity")
 LISTS = {  # list -> its fields after the capability id
     "capabilities": ("level", "capacity"),
@@ -60,6 +61,10 @@ def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
         value = form.get(field, "").strip()
         if value:
             member[field] = _number(value, float)
+    for field in ID_LIST_FIELDS:
+        ids = [v for v in re.split(r"[,\s]+", form.get(field, "")) if v]
+        if ids:
+            member[field] = ids
     rows: dict[str, list[dict[str, str]]] = {}
     for key, fields in LISTS.items():
         rows[key], member[key] = [], []

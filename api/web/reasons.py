@@ -60,7 +60,7 @@ def _sentence(kind: str, p: Mapping[str, Any], labels: Labels, names: Mapping[st
         text = (_("%(partner)s is a rival (you compete directly: %(overlap)s); suggested for "
                   "non-core cooperation, on what lies outside both your core businesses")
                 if p["direct"] else
-                _("%(partner)s is a rival (you share sector, region and core offer: "
+                _("%(partner)s is a rival (you sell a core offer to one market: "
                   "%(overlap)s); suggested for non-core cooperation, on what lies outside "
                   "both your core businesses"))
         return text % {"partner": name(p["partner"]), "overlap": overlap}
