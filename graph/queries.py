@@ -585,11 +585,11 @@ MATCH (:Member {network: $nid})-[r:RIVALRY]->(:Member)
 RETURN count(r) AS rivalries
 """
 
-MEMBERS_PRESENT = """
-UNWIND $ids AS wanted
-MATCH (m:Member {network: $nid, id: wanted})
-RETURN m.id AS id
-ORDER BY id
+# The verdict on one pair (a < b), read after the pair's write locks (LOCK_MEMBERS) are held.
+RIVALRY_BETWEEN = """
+MATCH (a:Member {network: $nid, id: $a})-[r:RIVALRY]-(b:Member {network: $nid, id: $b})
+RETURN r.verdict AS verdict, r.note AS note, r.at AS at
+ORDER BY at, verdict
 """
 
 DELETE_RIVALRY = """

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from graph.database import Database
-from graph.store import export_network, import_network
+from graph.store import export_network, import_network, network_version
 from graph.tokens import issue_token
 from tests.conftest import ADMIN_SECRET
 
@@ -62,7 +62,8 @@ def test_a_verdict_decides_whether_two_members_are_suggested_for_their_core_offe
     assert _suggested(client, nid, "shop", shop) == ["mill"]
     [inferred] = _listed(client, nid)["rivalries"]
     assert inferred == {"a": "baker", "b": "shop", "a_name": "Baker", "b_name": "Shop",
-                        "inferred": True, "shared_core": [f"{nid}-bread"], "tie": False,
+                        "inferred": True, "shared_core": [f"{nid}-bread"],
+                        "shared_customers": [], "tie": False,
                         "verdict": None, "note": None, "rivals": True}
 
     # Rejected (pair given either way round): the baker becomes the shop's best bread supplier.
@@ -108,6 +109,70 @@ def test_writes_are_idempotent_and_pages_are_stable(client: TestClient, db: Data
     assert client.delete(f"/networks/{nid}/rivalries/baker/mill", headers=ADMIN).status_code \
         == 204
     assert _listed(client, nid)["count"] == 1
+
+
+def test_repeating_a_verdict_changes_nothing(client: TestClient, db: Database,
+                                            nid: str) -> None:
+    """The same verdict and note again (either order of the pair) records no change, keeps the
+    network's version and answers the same; another note or verdict is a change; forgetting a
+    verdict never given is not one."""
+    import_network(db, bakery_network(nid))
+    changes = "MATCH (c:Change {network: $nid}) RETURN count(c) AS n"
+
+    def state() -> tuple[int, int, dict[str, Any]]:
+        stored = export_network(db, nid).get("rivalries", [])
+        return network_version(db, nid), db.query(changes, nid=nid)[0]["n"], stored
+
+    def put(a: str, b: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = client.put(f"/networks/{nid}/rivalries/{a}/{b}", headers=ADMIN, json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    body = {"verdict": "not_rivals", "note": "wholesale vs retail"}
+    first = put("shop", "baker", body)
+    after_first = state()
+    for a, b in (("shop", "baker"), ("baker", "shop")):
+        assert put(a, b, body) == first
+        assert state() == after_first  # the stored verdict keeps its time too
+    put("shop", "baker", {"verdict": "not_rivals", "note": "another reason"})
+    version, records, stored = state()
+    assert (version, records) == (after_first[0] + 1, after_first[1] + 1)
+    assert stored[0]["note"] == "another reason"
+    assert client.delete(f"/networks/{nid}/rivalries/mill/shop", headers=ADMIN).status_code \
+        == 204
+    assert state() == (version, records, stored)
+    assert client.delete(f"/networks/{nid}/rivalries/baker/shop", headers=ADMIN).status_code \
+        == 204
+    assert state()[:2] == (version + 1, records + 1) and state()[2] == []
+
+
+def test_customer_segments_in_common_make_rivals_live(client: TestClient, db: Database,
+                                                      nid: str) -> None:
+    """The mill (another town) declares the shop's customer segment through a profile edit: it
+    becomes the shop's rival at once (no refit), a facilitator's rejection wins over that, and
+    dropping the segment ends the inference."""
+    document = bakery_network(nid)
+    shop = next(m for m in document["members"] if m["id"] == "shop")
+    shop["customers"] = ["cafes", "schools"]
+    import_network(db, document)
+    member = _headers(db, "member", nid, "shop")
+    assert _suggested(client, nid, "shop", member) == ["mill"]
+    mill = client.get(f"/networks/{nid}/members/mill", headers=ADMIN).json()
+    mill["customers"] = ["Schools"]
+    response = client.put(f"/networks/{nid}/members/mill", headers=ADMIN, json=mill)
+    assert response.status_code == 200 and response.json()["customers"] == ["schools"]
+    assert _suggested(client, nid, "shop", member) == []
+    pair = next(r for r in _listed(client, nid)["rivalries"] if r["a"] == "mill")
+    assert (pair["b"], pair["inferred"], pair["shared_customers"], pair["rivals"]) == \
+        ("shop", True, ["schools"], True)
+    client.put(f"/networks/{nid}/rivalries/mill/shop", headers=ADMIN,
+               json={"verdict": "not_rivals"}).raise_for_status()
+    assert _suggested(client, nid, "shop", member) == ["mill"]
+    client.delete(f"/networks/{nid}/rivalries/mill/shop", headers=ADMIN).raise_for_status()
+    del mill["customers"]
+    client.put(f"/networks/{nid}/members/mill", headers=ADMIN, json=mill).raise_for_status()
+    assert _suggested(client, nid, "shop", member) == ["mill"]
+    assert [r["a"] for r in _listed(client, nid)["rivalries"]] == ["baker"]
 
 
 def test_bad_pairs_and_verdicts_get_a_clear_4xx(client: TestClient, db: Database,
