@@ -18,6 +18,7 @@ import numpy as np
 
 from matching.features import View
 from matching.projection import NetworkProjection
+from matching.rivalry import rivalries
 
 POSITIVE_TIES = ("TRUSTS", "COLLABORATES_WITH", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
@@ -37,21 +38,28 @@ def _share(part: int, whole: int) -> float:
 
 
 def _tie_figures(projection: NetworkProjection, ties: list[Tie]) -> dict[str, Any]:
-    """Counts, density, components, isolates and rivalry of the given ties over all members."""
+    """Counts, density, components, isolates and the share of COMPETES_WITH among the given
+    ties, over all members."""
     simple = nx.Graph()
     simple.add_nodes_from(projection.member_ids)
     simple.add_edges_from((a, b) for a, b, _, _ in ties if a != b)
     by_type = Counter(kind for _, _, kind, _ in ties)
-    rivals = {m for a, b, kind, _ in ties if kind == "COMPETES_WITH" for m in (a, b)}
     return {
         "ties": len(ties),
         "ties_by_type": dict(sorted(by_type.items())),
         "density": round(nx.density(simple), 4) if len(simple) > 1 else 0.0,
         "components": nx.number_connected_components(simple),
         "isolated": sorted(nx.isolates(simple)),
-        "competition": {"tie_share": _share(by_type["COMPETES_WITH"], len(ties)),
-                        "member_share": _share(len(rivals), projection.n_members)},
+        "competition": {"tie_share": _share(by_type["COMPETES_WITH"], len(ties))},
     }
+
+
+def _competition(projection: NetworkProjection) -> dict[str, Any]:
+    """The rivalry the engine uses (``matching.rivalry``): pairs of rivals and the share of
+    members in at least one such pair."""
+    pairs = [(r["a"], r["b"]) for r in rivalries(projection) if r["rivals"]]
+    involved = {m for pair in pairs for m in pair}
+    return {"pairs": len(pairs), "member_share": _share(len(involved), projection.n_members)}
 
 
 def _communities(projection: NetworkProjection, ties: Iterable[Tie]) -> list[list[str]]:
@@ -109,8 +117,13 @@ def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
     - ``communities``: Louvain communities (``seed=0``) of the graph of positive ties (TRUSTS,
       COLLABORATES_WITH, SUPPLIES; weights summed, 0.5 when missing), members without a positive
       tie left out; each sorted, largest first;
-    - ``competition``: ``tie_share`` = COMPETES_WITH ties / all ties, ``member_share`` = members
-      in at least one COMPETES_WITH tie / n;
+    - ``competition``: ``tie_share`` = COMPETES_WITH ties / all ties; ``pairs``: pairs of members
+      the engine treats as rivals (``matching.rivalry``: a COMPETES_WITH tie, a core offer in
+      common in one market, or a facilitator's confirmation, less the pairs a facilitator
+      rejected), the rivalry that keeps members out of each other's core business;
+      ``member_share`` = members in at least one such pair / n. Every input of the rule is
+      public (ties, sector, region, customer segments, capability levels and core flags) or the
+      facilitators' word, never anyone's weaknesses; the verdicts themselves are not shown;
     - ``suggestion_share``: share of members with at least one suggestion scoring above
       ``threshold`` under ``matcher`` (a ``PartnerMatcher`` fitted on this projection) in
       ``view``, None without one;
@@ -120,7 +133,8 @@ def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
     With ``since`` and/or ``until`` (ISO dates, either bound may be open), ``range`` repeats the
     tie figures for ties whose ``since`` date d satisfies ``since`` <= d <= ``until``. Ties
     without a ``since`` date cannot be placed and are left out of the range figures;
-    ``range["undated_excluded"]`` counts them.
+    ``range["undated_excluded"]`` counts them. Its ``competition`` has ``tie_share`` only: the
+    rivalry the engine infers has no date.
 
     Returns
     -------
@@ -139,6 +153,7 @@ def network_metrics(projection: NetworkProjection, *, matcher: Any = None,
                    if matcher is not None else None)
         communities = _communities(projection, ties)
         share = pending.result() if pending is not None else None
+    figures["competition"].update(_competition(projection))
     result: dict[str, Any] = {
         "members": projection.n_members,
         **figures,
@@ -170,8 +185,10 @@ def _reasons(r: dict[str, Any]) -> list[str]:
         sizes = ", ".join(str(len(c)) for c in r["communities"])
         reasons.append(f"{len(r['communities'])} groups of working ties (sizes {sizes})")
     comp = r["competition"]
-    reasons.append(f"{comp['tie_share']:.0%} of ties are rivalries, involving "
-                   f"{comp['member_share']:.0%} of members")
+    reasons.append(f"{comp['pairs']} pair{'s' * (comp['pairs'] != 1)} of members compete "
+                   f"(declared, inferred from a core offer in one market, or confirmed), "
+                   f"involving {comp['member_share']:.0%} of members; {comp['tie_share']:.0%} "
+                   f"of ties say so")
     if r["suggestion_share"] is not None:
         reasons.append(f"{r['suggestion_share']:.0%} of members have at least one partner "
                        f"suggestion scoring above {r['threshold']:g}")

@@ -166,7 +166,7 @@ def test_exact_figures_on_a_tiny_graph() -> None:
     assert m["ties_by_type"] == {"COMPETES_WITH": 1, "SUPPLIES": 1, "TRUSTS": 2}
     assert m["density"] == pytest.approx(3 / 10)  # a-b, b-c, c-d out of 10 pairs
     assert m["components"] == 2 and m["isolated"] == ["e"]
-    assert m["competition"] == {"tie_share": 0.25, "member_share": 0.4}
+    assert m["competition"] == {"tie_share": 0.25, "pairs": 1, "member_share": 0.4}
     assert m["communities"] and sorted(x for c in m["communities"] for x in c) == ["a", "b", "c"]
     assert m["suggestion_share"] is None and "range" not in m
     assert m["weaknesses_total"] == 1
@@ -181,10 +181,33 @@ def test_date_range_filters_ties_by_since_and_excludes_undated() -> None:
     assert r["ties"] == 2 and r["ties_by_type"] == {"SUPPLIES": 1, "TRUSTS": 1}
     assert r["undated_excluded"] == 1 and r["density"] == pytest.approx(2 / 10)
     assert r["isolated"] == ["d", "e"] and r["components"] == 3
-    assert r["competition"] == {"tie_share": 0.0, "member_share": 0.0}
+    assert r["competition"] == {"tie_share": 0.0}  # inferred rivalry has no date
     assert network_metrics(net, since="2012-05-01")["range"]["ties"] == 2  # bounds included
     assert network_metrics(net, until="2012-05-01")["range"]["ties"] == 2
     assert network_metrics(net, until="2009-12-31T00:00:00")["range"]["ties"] == 0
+
+
+def test_competition_counts_the_rivalry_the_engine_uses() -> None:
+    """Not only COMPETES_WITH ties: a core offer in common in one market (sector and region, or
+    a customer segment) counts, a facilitator's confirmation counts, a rejection removes a pair
+    (even a tied one); weaknesses play no part."""
+    members = [member("a", caps=[("x", 5)], sector="metal", region="H"),
+               member("b", caps=[("x", 4)], sector="metal", region="H"),  # a's market: inferred
+               member("c", caps=[("x", 5)], sector="food", region="K", customers=["ports"]),
+               member("d", caps=[("x", 5)], sector="wood", region="M", customers=["ports"]),
+               member("e", caps=[("y", 5)], weak=[("x", 5)]),
+               member("f", caps=[("y", 5)])]
+    ties = [tie("e", "f", "COMPETES_WITH"), tie("a", "e")]
+    verdicts = [{"a": "f", "b": "e", "verdict": "not_rivals"},
+                {"a": "a", "b": "f", "verdict": "rivals"}]
+    p = build_projection({"id": "t", "name": "T"}, TAXONOMY, members, ties, verdicts=verdicts)
+    m = network_metrics(p, view="public")
+    # a-b (sector and region), c-d (segment), a-f (confirmed); e-f's tie is rejected
+    assert m["competition"] == {"tie_share": 0.5, "pairs": 3, "member_share": round(5 / 6, 4)}
+    assert "3 pairs of members compete" in " ".join(m["reasons"])
+    members[4]["weaknesses"] = []  # another member's weaknesses change nothing
+    q = build_projection({"id": "t", "name": "T"}, TAXONOMY, members, ties, verdicts=verdicts)
+    assert network_metrics(q, view="public") == m
 
 
 def test_communities_split_two_loosely_joined_cliques() -> None:
