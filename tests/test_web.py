@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from graph.database import Database
+from graph.members import get_member
 from graph.store import import_network
 from graph.tokens import issue_token
 from tests.conftest import small_document
@@ -244,6 +245,22 @@ def test_customer_segments_are_edited_in_one_box_and_shown_publicly(app: FastAPI
     assert 'value="pharma, public-hospitals"' in client.get(response.headers["location"]).text
     other = as_(app, world, "member").get(f"/n/{world.nid}/members/cro").text
     assert "Sells to: pharma, public-hospitals." in other
+
+
+def test_the_core_business_box_is_kept_when_a_profile_is_saved(app: FastAPI, world: World,
+                                                               db: Database) -> None:
+    """Core flags decide rivalry: saving the form must not drop them."""
+    client = as_(app, world, "facilitator")
+    url = f"/n/{world.nid}/home/cro"
+    quality, row = f"{world.nid}-quality", {"capabilities.0.level": "4"}
+    for ticked in (True, False):
+        data = {"csrf": csrf_of(client), "name": "CRO Iberia", "capabilities.0.id": quality,
+                **row, **({"capabilities.0.core": "true"} if ticked else {})}
+        assert client.post(url, data=data).status_code == 303
+        [cap] = get_member(db, world.nid, "cro")["capabilities"]
+        assert cap.get("core") is (True if ticked else None)
+        box = client.get(url).text.split('id="capabilities-0-core"')[1].split(">")[0]
+        assert ("checked" in box) is ticked
 
 
 def test_feedback_from_the_page(app: FastAPI, world: World) -> None:

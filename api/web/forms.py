@@ -14,7 +14,7 @@ NUMBER_FIELDS = ("hours_per_month",)  # hours a month the member gives to co-ope
 ID_LIST_FIELDS = ("customers",)  # ids typed in one box, separated by commas or spaces
 DECIMALS = ("volume", "capacity")
 LISTS = {  # list -> its fields after the capability id
-    "capabilities": ("level", "capacity"),
+    "capabilities": ("level", "capacity", "core"),  # core: a checkbox, posted only when ticked
     "weaknesses": ("severity",),
     "needs": ("kind", "urgency", "volume"),
 }
@@ -29,6 +29,9 @@ def rows_of(member: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
     for key, fields in LISTS.items():
         entries = [{f: "" if e.get(f) is None else _show(e[f]) for f in ("id", *fields)}
                    for e in member.get(key, [])]
+        for row in entries:
+            if "core" in row:  # a ticked box, or none (False is the same as not marked)
+                row["core"] = "true" if row["core"] == "True" else ""
         rows[key] = entries + [{f: "" for f in ("id", *fields)} for _ in range(BLANK_ROWS)]
     return rows
 
@@ -76,7 +79,10 @@ def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
                 continue
             entry: dict[str, Any] = {"id": row["id"]}
             for f in fields:
-                if row[f]:
+                if f == "core":
+                    if row[f]:
+                        entry[f] = True
+                elif row[f]:
                     entry[f] = _number(row[f], float if f in DECIMALS else int) \
                         if f != "kind" else row[f]
             member[key].append(entry)

@@ -35,7 +35,8 @@ router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
 PICKED = 20  # members a form's member field suggests at once
 OFFERS_ME, I_OFFER = {"covers_need", "covers_weakness"}, {"partner_needs"}
-FIELD_NAMES = {"level": N_("Level"), "capacity": N_("Capacity"), "severity": N_("Severity"),
+FIELD_NAMES = {"level": N_("Level"), "capacity": N_("Capacity"), "core": N_("Core business"),
+               "severity": N_("Severity"),
                "kind": N_("Kind"), "urgency": N_("Urgency"), "volume": N_("Volume")}
 
 
