@@ -515,8 +515,8 @@ def form_consortia(projection: NetworkProjection, order: Order, *, alternatives:
         \quad t_{ij} \le y_i, \, y_j
 
     with T the pairs tied by trust, collaboration or supply. Rivals (``matching.rivalry``: a
-    confirmed rivalry or a COMPETES_WITH tie, or the same sector and region with a core offer in
-    common, unless a facilitator rejected it) never sit together under ``exclude``; under
+    confirmed rivalry or a COMPETES_WITH tie, or one market (sector and region, or a customer
+    segment) and a core offer in common, unless a facilitator rejected it) never sit together under ``exclude``; under
     ``penalise`` they may, but then each supplies only requirements outside its core offers (:math:`x_{icr} \le cap_{ic} (1 - z_{ij})` for core c, with
     :math:`z_{ij} \ge y_i + y_j - 1`), except the lead: the order is its own business. Each
     alternative must drop at least one member of every earlier answer; it is first sought one

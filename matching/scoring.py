@@ -83,7 +83,8 @@ class PartnerMatcher:
     The geometric mean rewards mutual benefit, yet a candidate covering an urgent need of a
     (large :math:`u`) still ranks above one covering nothing, whatever a could do for it.
     A rival (``matching.rivalry``: a COMPETES_WITH tie or a facilitator's confirmed rivalry, or
-    the same sector and region with a core offer in common, unless a facilitator rejected it) is
+    one market (sector and region, or a customer segment) and a core offer in common, unless a
+    facilitator rejected it) is
     scored, under the ``penalise`` policy, on what lies outside both their lines of business only,
     and its score multiplied by ``competitor_penalty``.
 
