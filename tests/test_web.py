@@ -231,6 +231,22 @@ def test_a_valid_profile_is_saved(app: FastAPI, world: World) -> None:
     assert refused.status_code == 403
 
 
+def test_existing_partners_are_shown_apart_from_new_ones(app: FastAPI, world: World) -> None:
+    """The clinic works with everyone in the small network: its home page lists them under
+    "Strengthen what you have", never among the new partners (issue 14)."""
+    client = as_(app, world, "member")
+    api = client.get(f"/networks/{world.nid}/members/clinic/suggestions",
+                     headers={"Authorization": f"Bearer {world.tokens['member']}"}).json()
+    partners = [s["member"] for s in api["strengthen"]]
+    assert partners and not {s["member"] for s in api["suggestions"]} & set(partners)
+    page = client.get(f"/n/{world.nid}/home/clinic").text
+    kept = page.split('id="strengthen"')[1].split("</section>")[0]
+    assert "Strengthen what you have" in kept
+    assert all(f'data-partner="{mid}"' in kept for mid in partners)
+    new = page.split('id="suggestions"')[1].split("</section>")[0]
+    assert not any(f'data-candidate="{mid}"' in new for mid in partners)
+
+
 def test_customer_segments_are_edited_in_one_box_and_shown_publicly(app: FastAPI,
                                                                    world: World) -> None:
     client = as_(app, world, "facilitator")
