@@ -206,3 +206,18 @@ def test_suggestion_reasons_are_said_in_the_readers_language(reader: TestClient,
                                                         r"en común|os conoce", r["text"])]
     assert any(re.search(r" offers | needs | strong in | knows | work with | in common|"
                          r" rival | asked by ", r["text"]) for r in reasons)
+
+
+def test_a_members_cards_say_the_fit_in_words_not_decimals(reader: TestClient) -> None:
+    """A small-firm owner reads "strong fit" and "covers part of what you want", in its own
+    language; the figures stay in a tooltip for whoever wants them."""
+    home = f"/n/{HERENCIA}/home/panaderia-santa-ana"
+    for headers, fits, covers in (
+            ({"Accept-Language": "en"}, r"strong fit|good fit|possible fit", r"Covers "),
+            (SPANISH, r"muy buen encaje|buen encaje|encaje posible", r"Cubre ")):
+        page = reader.get(home, headers=headers).text
+        cards = re.search(r'<ol class="cards suggestions">(.*?)</ol>', page, re.S).group(1)
+        shown = re.sub(r"<[^>]+>", " ", cards)  # what the reader sees, attributes left out
+        assert re.search(fits, shown) and re.search(covers, shown), headers
+        assert not re.search(r"\b\d\.\d\d\b", shown), "a bare decimal on a member's card"
+        assert re.search(r'title="[^"]*\d\.\d\d', cards)  # the figures, on demand
