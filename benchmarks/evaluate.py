@@ -7,6 +7,7 @@
     python benchmarks/evaluate.py --no-seed-networks --all-parts   # 9 parts at 2018, one table
     python benchmarks/evaluate.py --no-seed-networks --all-parts --gated   # and the gated blend
     python benchmarks/evaluate.py --no-seed-networks --consortium --all-parts  # consortia
+    python benchmarks/evaluate.py --no-seed-networks --consortium --builder --no-engine --part SC4
 
 Prints markdown tables on stdout, progress on stderr. See docs/evaluation.md.
 """
@@ -193,7 +194,8 @@ def print_validation(ranker) -> None:
     print()
 
 
-def run_consortium(cuts: list[int], parts: list[str], n_resamples: int) -> None:
+def run_consortium(cuts: list[int], parts: list[str], n_resamples: int, engine: bool = True,
+                   builder: bool = False) -> None:
     """Consortium completion (matching/evaluation/consortium.py) per part and cut."""
     from matching.evaluation import consortium as cs
 
@@ -205,7 +207,8 @@ def run_consortium(cuts: list[int], parts: list[str], n_resamples: int) -> None:
     for part in parts:
         for cut in cuts:
             t0 = time.perf_counter()
-            out = cs.consortium_evaluation(data, cut, part, n_resamples=n_resamples)
+            out = cs.consortium_evaluation(data, cut, part, n_resamples=n_resamples,
+                                           engine=engine, builder=builder)
             task, n = out["task"], out["n_queries"]
             print(f"## Consortium completion, {part}, cut {cut}: projects {cut}-{task.end}\n")
             print(f"{n['overall']} projects (queries; {n['companies']} with a company partner), "
@@ -215,18 +218,27 @@ def run_consortium(cuts: list[int], parts: list[str], n_resamples: int) -> None:
             print("| method | P@10 | R@20 | MRR | P@10 companies | R@20 companies | "
                   "MRR companies |")
             print("|---|---|---|---|---|---|---|")
-            for method in (*cs.CONSORTIUM_BASELINES, "engine"):
+            for method in [m for m in (*cs.CONSORTIUM_BASELINES, "engine", "builder", "blend")
+                           if m in out["means"]["overall"]]:
                 o, c = out["means"]["overall"][method], out["means"]["companies"][method]
                 print(f"| {labels[method]} | {o['precision']:.3f} | {o['recall']:.3f} | "
                       f"{o['mrr']:.3f} | {c['precision']:.3f} | {c['recall']:.3f} | "
                       f"{c['mrr']:.3f} |")
             print()
-            for sub, cmp in out["compare"].items():
-                print(f"- {sub}: engine minus best baseline (paired bootstrap, {n_resamples} "
-                      "resamples, 95%): " + "; ".join(
-                          f"{name} {interval(cmp[m])} vs {labels[cmp[m]['baseline']]}"
-                          for m, name in (("precision", "P@10"), ("recall", "R@20"),
-                                          ("mrr", "MRR"))) + ".")
+            if out["blend_weight"] is not None:
+                print(f"Blend weight of the builder {out['blend_weight']:g}, chosen on "
+                      f"validation (projects starting in {cut - 1}, graph before {cut - 1}): " +
+                      ", ".join(f"w {t['weight']:g}: P@10 {t['precision']:.3f} MRR "
+                                f"{t['mrr']:.3f}" for t in out["validation"]) +
+                      (f" ({out['validation'][0]['queries']} projects)." if out["validation"]
+                       else "no validation project: weight 0.") + "\n")
+            for method, compare in out["compare_methods"].items():
+                for sub, cmp in compare.items():
+                    print(f"- {sub}: {method} minus best baseline (paired bootstrap, "
+                          f"{n_resamples} resamples, 95%): " + "; ".join(
+                              f"{name} {interval(cmp[m])} vs {labels[cmp[m]['baseline']]}"
+                              for m, name in (("precision", "P@10"), ("recall", "R@20"),
+                                              ("mrr", "MRR"))) + ".")
             print()
             sys.stdout.flush()
 
@@ -290,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
                              "--all-parts) and --cuts, instead of link prediction")
     parser.add_argument("--gated", action="store_true",
                         help="also the per-query gated blend (matching/evaluation/gate.py)")
+    parser.add_argument("--builder", action="store_true",
+                        help="with --consortium: also the consortium builder and its blend "
+                             "with past partners (matching/evaluation/consortium_builder.py)")
+    parser.add_argument("--no-engine", action="store_true",
+                        help="with --consortium: leave the engine's hand score out")
     args = parser.parse_args(argv)
     if args.all_parts:
         args.cordis, args.part = True, list(PARTS)
@@ -301,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_seed_networks:
         run_seed_networks(args.seeds, args.fraction, k=5)
     if args.consortium:
-        run_consortium(args.cuts, args.part, args.resamples)
+        run_consortium(args.cuts, args.part, args.resamples, not args.no_engine, args.builder)
     elif args.cordis:
         run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
                    args.resamples, args.gated)

@@ -81,3 +81,106 @@ def test_evaluation_runs_the_engine_against_the_same_baselines():
         assert set(cmp) == {"precision", "recall", "mrr"}
         assert cmp["mrr"]["baseline"] in cs.CONSORTIUM_BASELINES
         assert 0.0 <= cmp["mrr"]["method_value"] <= 1.0
+
+
+# -- the consortium builder as a method (matching.evaluation.consortium_builder) -----------------
+
+def builder_order_of(task, scores, row):
+    """Candidates of one score row, best first (the coordinator left out)."""
+    coord = task.rows[row]
+    order = sorted((j for j in range(len(task.nodes)) if j != coord),
+                   key=lambda j: -scores[row, j])
+    return [task.nodes[j] for j in order]
+
+
+def test_builder_ranks_its_consortium_first_then_what_each_could_supply_as_worked_by_hand():
+    from matching.evaluation import consortium_builder as cb
+
+    data = tiny()
+    task = cs.consortium_task(data, 2018, "X")
+    p = cb.builder_projection(data, task.graph, 2018, "X")
+    past = cb.past_projects(data, 2018, "X")
+    # C's partners A (HES, DE) and B (REC, FR), one joint project each, both with X; C's one
+    # past project has 2 partners (m = 2): X share 1 -> 2 + C's own; HES, DE 1/2 -> 1 + C's own;
+    # REC, FR 1/2 -> 1.
+    order = cb.coordinator_order(task.graph, p, "C", past)
+    assert order.lead == "C"
+    assert {(r.capability, r.quantity) for r in order.requirements} == {
+        ("prog:X", 3.0), ("type:HES", 2.0), ("country:DE", 2.0), ("type:REC", 1.0),
+        ("country:FR", 1.0)}
+    # Only B is REC, so B (REC, FR, X) is in; HES + DE + X from A or E: A, tied to C and B, wins
+    # the builder's tie-break. Picks by share: B then A. Fallback (share of the order alone):
+    # E (X, DE, HES: 1/3 + 1/2 + 1/2) = D (X, FR: 1/3 + 1), E's mean level higher (X 1, 5, 5 vs
+    # X 2, 5: 3.67 > 3.5); F and G (X 1, FR 5) last.
+    scores = cb.builder_scores(data, task)
+    ranked = builder_order_of(task, scores, list(task.rows).index(task.nodes.index("C")))
+    assert ranked[:4] == ["B", "A", "E", "D"] and set(ranked[4:]) == {"F", "G"}
+    # A's order: B (REC) is needed, D or F (PRC), C or E (HES, DE); {B, D, C} holds the most
+    # ties (A-B, A-C, A-D, B-C, B-D). B and D share equally (X, FR, their type), B's id first.
+    # Then F (X, FR, PRC: 1/3 + 1/2 + 1) > E (X, HES, DE) > G (X, FR).
+    ranked = builder_order_of(task, scores, list(task.rows).index(task.nodes.index("A")))
+    assert ranked == ["B", "D", "C", "F", "E", "G"]
+    m = cs.consortium_metrics(task, scores)["overall"]
+    # t1 (C): positives D and E at ranks 4 and 3 -> RR 1/3; t5 (A): B first -> RR 1
+    assert m["mrr"].tolist() == pytest.approx([1 / 3, 1.0])
+
+
+def test_blend_weights_move_between_past_partners_and_the_builder():
+    from matching.evaluation import consortium_builder as cb
+
+    data = tiny()
+    task = cs.consortium_task(data, 2018, "X")
+    scores = cs.consortium_scores(data, task, engine=False)
+    built = cb.builder_scores(data, task)
+    row = list(task.rows).index(task.nodes.index("C"))
+    at_0 = cb.blend(built, scores["repeat_partners"], 0.0)
+    at_1 = cb.blend(built, scores["repeat_partners"], 1.0)
+    # w 0 is past partners first (C's partners A and B, then by degree: D 3 before E 1)
+    assert set(builder_order_of(task, at_0, row)[:2]) == {"A", "B"}
+    assert builder_order_of(task, at_0, row)[2] == "D"
+    assert builder_order_of(task, at_1, row)[:4] == ["B", "A", "E", "D"]
+
+
+def with_projects(extra: dict) -> ev.CordisData:
+    data = tiny()
+    for rcn, (year, members, coord, part) in extra.items():
+        data.year[rcn] = year
+        data.members[rcn] = frozenset(members)
+        data.coordinator[rcn] = coord
+        data.parts[rcn] = frozenset({part})
+    return data
+
+
+def test_blend_weight_is_chosen_on_the_year_before_the_cut_and_nothing_after():
+    from matching.evaluation import consortium_builder as cb
+
+    # v1 starts in 2017 (the validation year of cut 2018): A with B and E, known before 2017
+    data = with_projects({"v1": (2017, "ABE", "A", "X")})
+    weight, table = cb.select_blend_weight(data, 2018, "X")
+    assert [t["weight"] for t in table] == list(cb.BLEND_WEIGHTS)
+    assert all(t["queries"] == 1 for t in table)
+    best = max((t["precision"] + t["mrr"]) / 2 for t in table)
+    assert weight == min(t["weight"] for t in table if (t["precision"] + t["mrr"]) / 2 == best)
+    # Projects from the cut on (new ones, and the test projects rewritten) change nothing
+    changed = with_projects({"v1": (2017, "ABE", "A", "X"), "t9": (2018, "ABCDEFG", "E", "X"),
+                             "t10": (2020, "CF", "C", "X")})
+    changed.members["t1"] = frozenset("CFG")
+    assert cb.select_blend_weight(changed, 2018, "X") == (weight, table)
+    # The 2017 project is no validation query of cut 2017's own test (graph before 2016)
+    assert cb.select_blend_weight(data, 2017, "X") == (0.0, [])
+
+
+def test_evaluation_with_the_builder_compares_it_and_its_blend_to_the_baselines():
+    out = cs.consortium_evaluation(with_projects({"v1": (2017, "ABE", "A", "X")}), 2018, "X",
+                                   n_resamples=20, engine=False, builder=True)
+    assert set(out["means"]["overall"]) == {*cs.CONSORTIUM_BASELINES, "builder", "blend"}
+    assert set(out["compare_methods"]) == {"builder", "blend"}
+    assert out["blend_weight"] in cb_weights()
+    assert out["compare_methods"]["blend"]["overall"]["mrr"]["baseline"] in \
+        cs.CONSORTIUM_BASELINES
+
+
+def cb_weights():
+    from matching.evaluation import consortium_builder as cb
+
+    return cb.BLEND_WEIGHTS

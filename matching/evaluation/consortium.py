@@ -45,7 +45,9 @@ from matching.scoring import PartnerMatcher
 #: Baselines of consortium completion: the link predictors from the coordinator, its past
 #: partners first, and chance.
 CONSORTIUM_BASELINES = (*LINK_PREDICTORS, "repeat_partners", "random")
-CONSORTIUM_LABELS = {"repeat_partners": "past partners first (joint projects, then degree)"}
+CONSORTIUM_LABELS = {"repeat_partners": "past partners first (joint projects, then degree)",
+                     "builder": "consortium builder (its picks, then what each could supply)",
+                     "blend": "blend: builder with past partners first (weight on validation)"}
 
 
 @dataclass
@@ -174,25 +176,39 @@ def consortium_metrics(task: ConsortiumTask, scores: np.ndarray, k: int = 10,
 
 def consortium_evaluation(data: CordisData, cut: int, programme: str, *, k: int = 10,
                           recall_k: int = 20, seed: int = 0, n_resamples: int = 1000,
-                          engine: bool = True) -> dict[str, Any]:
+                          engine: bool = True, builder: bool = False) -> dict[str, Any]:
     """Every method on one part and cut: ``{"task", "means": {subset: {method: {metric:
-    mean}}}, "compare": {subset: engine minus best baseline}}`` (the comparison only with the
-    engine, by :func:`compare_to_best_baseline` on P@k and MRR and R@recall_k)."""
+    mean}}}, "compare": {subset: engine minus best baseline}, "compare_methods": {method:
+    {subset: ...}}}`` (by :func:`compare_to_best_baseline` on P@k and MRR and R@recall_k).
+
+    With ``builder``, also the consortium builder (``"builder"``) and its blend with past
+    partners first (``"blend"``, weight chosen on validation before the cut: ``"blend_weight"``,
+    ``"validation"``), :mod:`matching.evaluation.consortium_builder`."""
+    from matching.evaluation import consortium_builder as cb
+
     task = consortium_task(data, cut, programme)
     scores = consortium_scores(data, task, seed, engine)
+    weight, validation = None, []
+    if builder:
+        weight, validation = cb.select_blend_weight(data, cut, programme)
+        scores["builder"] = cb.builder_scores(data, task)
+        scores["blend"] = cb.blend(scores["builder"], scores["repeat_partners"], weight)
     per = {m: consortium_metrics(task, s, k, recall_k) for m, s in scores.items()}
     means = {sub: {m: {metric: float(v[sub][metric].mean()) if len(v[sub][metric])
                        else float("nan") for metric in ("precision", "recall", "mrr")}
                    for m, v in per.items()} for sub in ("overall", "companies")}
-    compare = {}
-    if engine:
+    compare_methods: dict[str, dict[str, Any]] = {}
+    for method in [m for m in ("engine", "builder", "blend") if m in per]:
+        compare_methods[method] = {}
         for sub in ("overall", "companies"):
-            if not len(per["engine"][sub]["mrr"]):
+            if not len(per[method][sub]["mrr"]):
                 continue
-            compare[sub] = compare_to_best_baseline(
-                {m: v[sub] for m, v in per.items()}, "engine",
+            compare_methods[method][sub] = compare_to_best_baseline(
+                {m: v[sub] for m, v in per.items()}, method,
                 [m for m in CONSORTIUM_BASELINES if m != "random"],
                 metrics=("precision", "recall", "mrr"), n_resamples=n_resamples, seed=seed)
-    return {"task": task, "means": means, "compare": compare,
+    return {"task": task, "means": means, "compare": compare_methods.get("engine", {}),
+            "compare_methods": compare_methods, "blend_weight": weight,
+            "validation": validation,
             "n_queries": {sub: len(per[next(iter(per))][sub]["mrr"])
                           for sub in ("overall", "companies")}}
