@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from api import errors
 from api.analyses import Analyses
-from api.catchup import CatchUpAfterWrites
 from api.engine import Engine
 from api.export_jobs import ExportJobs
 from api.head import HeadAsGet
@@ -55,6 +54,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
         with contextlib.ExitStack() as stack:
             db = database if database is not None else stack.enter_context(open_database())
             app.state.db = db
+            app.state.matchers.follow(db)  # this process's writes reach its matchers directly
             if settings.warm_start:
                 app.state.matchers.warm(db)  # background: requests are served meanwhile
             try:
@@ -77,7 +77,6 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
     if database is not None:
         app.state.db = database
 
-    app.add_middleware(CatchUpAfterWrites)  # innermost: after the write's answer is ready
     app.add_middleware(RequestGate, limit=settings.max_body_bytes)
     app.add_middleware(HtmlErrors)  # a browser's refused page request gets a page, not JSON
     app.add_middleware(HeadAsGet)  # HEAD runs every GET route, the gate and checks included

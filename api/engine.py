@@ -3,7 +3,10 @@
 Each request checks the network's version (one indexed lookup). When the matcher is behind, the
 changes after its version and the current state of the members they name are read in one
 transaction and applied in place (``PartnerMatcher.apply_changes``): milliseconds, whichever
-process made the write. What cannot be applied as a delta (an import, a taxonomy change) and the
+process made the write. The writer's own process skips that read: each of its writes hands over
+what it changed and the state it left, read in the write's transaction
+(``graph.changes.CommittedChanges``), and it is applied on a background thread as soon as the
+write commits (``follow``), so the next request usually finds the matcher current. What cannot be applied as a delta (an import, a taxonomy change) and the
 periodic ranker retraining run as full fits on a background thread; requests keep the previous
 matcher meanwhile. A network nobody has fitted yet answers 503 with ``Retry-After`` while its
 first fit runs, if that takes longer than ``first_fit_wait``.
@@ -15,11 +18,11 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from graph.changes import Catchup, read_changes
+from graph.changes import Catchup, Written, committed_changes, read_changes
 from graph.database import Database
 from graph.projection import projection_of
 from graph.store import network_sizes, read_network_rows, versions
@@ -85,6 +88,9 @@ class _Slot:
     fit: Future | None = None
     retrain: Future | None = None
     catch_up: Future | None = None
+    # The writes this process made, by the version they start from, until applied.
+    written: dict[int, Catchup] = field(default_factory=dict)
+    must_read: bool = False  # a write this process cannot apply without reading the log
 
 
 def _matcher(projection, network: dict) -> PartnerMatcher:
@@ -116,6 +122,7 @@ class Engine:
         self._slots: dict[str, _Slot] = {}
         self._guard = threading.Lock()
         self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._following: list[tuple[Database, Callable[[list[Written]], None]]] = []
 
     def _executor(self, name: str) -> ThreadPoolExecutor:
         """One background thread per purpose, created on first use (again after ``close``:
@@ -155,6 +162,8 @@ class Engine:
         if (slot.version, slot.taxonomy) == (version, taxonomy):
             return slot
         with slot.catching_up:  # one catch-up per network at a time; others then find it done
+            if slot.version != version or slot.taxonomy != taxonomy:
+                self._apply_written(db, nid, slot)  # this process's own writes need no read
             if slot.version != version or slot.taxonomy != taxonomy:
                 self._catch_up(db, nid, slot)
         return slot
@@ -231,21 +240,81 @@ class Engine:
                     raise NotReady(nid, retry_after=max(1, int(timeout))) from None
                 return  # a refit after an import: the previous matcher serves until it is done
 
-    def catch_up_soon(self, db: Database, nid: str) -> None:
-        """Catch ``nid``'s matcher up on a background thread (after a write this process made),
-        unless it has none yet or a catch-up is already waiting to run."""
+    # -- this process's own writes ------------------------------------------------------------
+    def follow(self, db: Database) -> None:
+        """Apply the writes made through ``db`` (in this process) as they commit, without
+        reading them back (``graph.changes.CommittedChanges``)."""
+
+        def written(writes: list[Written]) -> None:
+            self._written(db, writes)
+
+        committed_changes(db).subscribe(written)
+        with self._guard:
+            self._following.append((db, written))
+
+    def _written(self, db: Database, writes: list[Written]) -> None:
+        """Called in the writer's thread right after the commit: note the writes and apply them
+        on a background thread (the write's answer does not wait for them)."""
+        for write in writes:
+            with self._guard:
+                slot = self._slots.get(write.network)
+                if slot is None or slot.matcher is None:
+                    continue  # no matcher here yet: its first fit reads the write anyway
+                if write.catchup is not None:
+                    slot.written[write.catchup.since] = write.catchup
+            self.catch_up_soon(db, write.network, read=write.catchup is None)
+
+    def _apply_written(self, db: Database, nid: str, slot: _Slot) -> None:
+        """Apply this process's own writes that follow on from the matcher's version, in
+        order; the caller holds ``slot.catching_up``. What is missing in the chain (another
+        process's write) is left to ``_catch_up``."""
+        applied = False
+        while True:
+            with self._guard:
+                for since in [s for s, c in slot.written.items() if c.version <= slot.version]:
+                    del slot.written[since]  # a catch-up or a fit got there first
+                catchup = slot.written.pop(slot.version, None)
+            if catchup is None:
+                break
+            with slot.lock.writing():
+                if slot.version != catchup.since:  # a background fit replaced the matcher
+                    continue
+                assert slot.matcher is not None
+                try:
+                    _apply(slot.matcher, catchup)
+                except StaleTaxonomy:  # the next request's catch-up refits
+                    with self._guard:
+                        slot.written.clear()
+                    break
+                slot.version = catchup.version
+                applied = True
+        if applied:
+            self._maybe_refit(db, nid, slot)
+
+    def catch_up_soon(self, db: Database, nid: str, *, read: bool = True) -> None:
+        """Catch ``nid``'s matcher up on a background thread: apply this process's own writes,
+        and read the log too if ``read`` (a write that was not handed over), unless it has no
+        matcher yet or a catch-up is already waiting to run."""
         with self._guard:
             slot = self._slots.get(nid)
-            if slot is None or slot.matcher is None or \
-                    (slot.catch_up is not None and not slot.catch_up.running()
-                     and not slot.catch_up.done()):
+            if slot is None or slot.matcher is None:
+                return
+            slot.must_read |= read
+            if slot.catch_up is not None and not slot.catch_up.running() \
+                    and not slot.catch_up.done():
                 return
             slot.catch_up = self._executor_locked("catch-up").submit(self._catch_up_quietly,
-                                                                     db, nid)
+                                                                     db, nid, slot)
 
-    def _catch_up_quietly(self, db: Database, nid: str) -> None:
+    def _catch_up_quietly(self, db: Database, nid: str, slot: _Slot) -> None:
         try:
-            self._current(db, nid)
+            with slot.catching_up:
+                self._apply_written(db, nid, slot)
+            with self._guard:
+                # A gap in this process's writes is another process's write: read the log.
+                read, slot.must_read = slot.must_read or bool(slot.written), False
+            if read:
+                self._current(db, nid)
         except Exception:  # the next request catches up, and reports what went wrong
             log.debug("background catch-up of %s failed", nid, exc_info=True)
 
@@ -304,5 +373,8 @@ class Engine:
     def close(self) -> None:
         with self._guard:
             executors, self._executors = self._executors, {}
+            following, self._following = self._following, []
+        for db, written in following:
+            committed_changes(db).unsubscribe(written)
         for executor in executors.values():
             executor.shutdown(wait=False, cancel_futures=True)

@@ -9,7 +9,8 @@ one process:
 - *database*: the same network in a local database; writes go through the repository functions
   (``put_member``, ``record_feedback``), answers through ``api.engine.Engine`` (version check,
   change-log catch-up, suggestion): the code path of a request minus HTTP. Two engines on one
-  database stand for two processes (they share nothing but the database). The naive way is the
+  database stand for two processes (they share nothing but the database): the writer's engine
+  follows its own writes (``Engine.follow``, as ``serve`` does), the other reads the log. The naive way is the
   old request path: re-project the network and refit.
 """
 
@@ -148,6 +149,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
 
             # Restart: a fresh engine warms up in the background; then the first answer.
             engine = Engine()
+            engine.follow(db)  # as the service does: its own writes are handed over, not read
             t = time.perf_counter()
             engine.warm(db).result()
             out["warm_start_s"] = time.perf_counter() - t
@@ -176,7 +178,6 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
                 members[mid] = _edited(members[mid], rng)
                 body = {k: v for k, v in members[mid].items() if k != "id"}
                 put_member(db, nid, mid, body)
-                engine.catch_up_soon(db, nid)  # as the service does once a write is answered
                 t = time.perf_counter()
                 answer(engine, rng.choice(ids))
                 edit.append(time.perf_counter() - t)
@@ -187,7 +188,6 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
                 if not shown:
                     continue
                 record_feedback(db, nid, asker, shown[0], "declined")
-                engine.catch_up_soon(db, nid)
                 t = time.perf_counter()
                 after = answer(engine, asker)
                 decided.append(time.perf_counter() - t)
@@ -234,7 +234,6 @@ def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, wr
                 else:
                     record_feedback(db, nid, mid, rng.choice(ids), "declined") \
                         if mid != ids[0] else None
-                engine.catch_up_soon(db, nid)  # as the service does once a write is answered
                 with lock:
                     writes.append(time.perf_counter() - t)
             else:

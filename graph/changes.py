@@ -12,8 +12,12 @@ far behind sees a gap and refits from scratch.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -25,6 +29,14 @@ from graph.database import Database
 
 KEEP = 2000  # records kept per network; a process further behind refits from scratch
 COMPACT_EVERY = 100  # compaction runs in one write out of this many
+# A write naming more members than this is not handed over whole (``CommittedChanges``): the
+# state read would lengthen the write; readers catch up through the log instead.
+WRITE_THROUGH_MEMBERS = 200
+log = logging.getLogger("partnermatch.changes")
+
+# The changes recorded by the write transaction running in this context, while a
+# ``CommittedChanges`` watches it (``None``: nobody does).
+_recorded: ContextVar[list[tuple[str, "Change"]] | None] = ContextVar("recorded", default=None)
 
 
 class ChangeKind(StrEnum):
@@ -62,6 +74,10 @@ def record_change(tx: ManagedTransaction, nid: str, kind: ChangeKind | str,
     version = int(row["version"])
     if version % COMPACT_EVERY == 0:
         tx.run(q.COMPACT_CHANGES, nid=nid, upto=version - KEEP).consume()
+    recorded = _recorded.get()
+    if recorded is not None:  # a ``CommittedChanges`` watches this transaction
+        recorded.append((nid, Change(version, ChangeKind(kind), tuple(sorted(set(members))),
+                                     "")))
     return version
 
 
@@ -167,29 +183,135 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
         if (not contiguous or behind or replaced or taxonomy != since_taxonomy
                 or any(c.kind.needs_refit for c in changes)):
             return Catchup(since, version, taxonomy, changes, complete=False)
-        if not changes:
-            return Catchup(since, version, taxonomy, changes, complete=True)
-        profile, ties, feedback = _plan(changes)
-        # The network's own properties (its policy) only when a change touched them.
-        network = tx.run(q.NETWORK, nid=nid).data() \
-            if any(c.kind is ChangeKind.NETWORK for c in changes) else []
-        return Catchup(
-            since, version, taxonomy, changes, complete=True,
-            network=network[0] if network else None,
-            profile_members=frozenset(profile),
-            members=tx.run(q.MEMBERS_BY_IDS, nid=nid, ids=sorted(profile), sector=None,
-                           region=None, capability=None).data()
-            if profile else [],
-            tie_members=frozenset(ties),
-            ties=_both_ways(tx, q.TIES_FROM, q.TIES_TO, nid, ties),
-            feedback_members=frozenset(feedback),
-            feedback=_both_ways(tx, q.FEEDBACK_FROM, q.FEEDBACK_TO, nid, feedback),
-            agents=[{k: v for k, v in row.items() if v is not None}
-                    for row in tx.run(q.AGENTS, nid=nid).data()]
-            if any(c.kind is ChangeKind.AGENTS for c in changes) else None,
-            verdicts=[{k: v for k, v in row.items() if v is not None}
-                      for row in tx.run(q.RIVALRIES, nid=nid).data()]
-            if any(c.kind is ChangeKind.RIVALRY for c in changes) else None,
-        )
+        return _state(tx, nid, since, version, taxonomy, changes)
 
     return db.read(work)
+
+
+def _state(tx: ManagedTransaction, nid: str, since: int, version: int, taxonomy: int,
+           changes: list[Change]) -> Catchup:
+    """The complete catch-up for ``changes``: the current state of what they name."""
+    if not changes:
+        return Catchup(since, version, taxonomy, changes, complete=True)
+    profile, ties, feedback = _plan(changes)
+    # The network's own properties (its policy) only when a change touched them.
+    network = tx.run(q.NETWORK, nid=nid).data() \
+        if any(c.kind is ChangeKind.NETWORK for c in changes) else []
+    return Catchup(
+        since, version, taxonomy, changes, complete=True,
+        network=network[0] if network else None,
+        profile_members=frozenset(profile),
+        members=tx.run(q.MEMBERS_BY_IDS, nid=nid, ids=sorted(profile), sector=None,
+                       region=None, capability=None).data()
+        if profile else [],
+        tie_members=frozenset(ties),
+        ties=_both_ways(tx, q.TIES_FROM, q.TIES_TO, nid, ties),
+        feedback_members=frozenset(feedback),
+        feedback=_both_ways(tx, q.FEEDBACK_FROM, q.FEEDBACK_TO, nid, feedback),
+        agents=[{k: v for k, v in row.items() if v is not None}
+                for row in tx.run(q.AGENTS, nid=nid).data()]
+        if any(c.kind is ChangeKind.AGENTS for c in changes) else None,
+        verdicts=[{k: v for k, v in row.items() if v is not None}
+                  for row in tx.run(q.RIVALRIES, nid=nid).data()]
+        if any(c.kind is ChangeKind.RIVALRY for c in changes) else None,
+    )
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one committed write did to one network, as its own process learns it.
+
+    ``catchup`` takes a matcher from ``catchup.since`` to ``catchup.version`` exactly like
+    ``read_changes`` would (its state was read in the write's own transaction, after the write,
+    so it is the state at that version); its ``taxonomy_version`` is -1 (not read: a write never
+    changes the taxonomy, and readers compare it on their next request anyway). ``catchup`` is
+    None when the write cannot be applied as a delta (an import) or named too many members to
+    read back: the process catches up through the log.
+    """
+
+    network: str
+    catchup: Catchup | None
+
+
+Subscriber = Callable[[list[Written]], None]
+
+
+class CommittedChanges:
+    """Hands each committed write's changes, and the state they left, to this process's
+    subscribers (the live matchers), so the writer's process applies its own writes without
+    reading the change log back: one read transaction fewer after every write, and the state
+    read rides in the write's transaction (``Database.write_watcher``).
+
+    Nothing depends on it for correctness: a subscriber that misses a write (another process
+    made it, or a subscriber failed) still finds it through the version check and the log.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+    @contextlib.contextmanager
+    def watch(self, tx: ManagedTransaction) -> Iterator[_Watch | None]:
+        if not self._subscribers:  # nobody listens: the write runs as it would without this
+            yield None
+            return
+        recorded: list[tuple[str, Change]] = []
+        token = _recorded.set(recorded)
+        try:
+            yield _Watch(self, tx, recorded)
+        finally:
+            _recorded.reset(token)
+
+    def _publish(self, written: list[Written]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            try:
+                subscriber(written)
+            except Exception:  # the write stands; the subscriber catches up through the log
+                log.exception("a subscriber to committed changes failed")
+
+
+class _Watch:
+    """One write attempt under a ``CommittedChanges``."""
+
+    def __init__(self, feed: CommittedChanges, tx: ManagedTransaction,
+                 recorded: list[tuple[str, Change]]):
+        self._feed, self._tx, self._recorded = feed, tx, recorded
+        self._written: list[Written] = []
+
+    def before_commit(self) -> None:
+        """Read, in the write's transaction, the state its changes left, network by network."""
+        by_network: dict[str, list[Change]] = {}
+        for nid, change in self._recorded:
+            by_network.setdefault(nid, []).append(change)
+        for nid, changes in by_network.items():
+            changes.sort(key=lambda c: c.version)
+            named = set().union(*(c.members for c in changes))
+            if any(c.kind.needs_refit for c in changes) or len(named) > WRITE_THROUGH_MEMBERS:
+                self._written.append(Written(nid, None))
+                continue
+            since = changes[0].version - 1
+            self._written.append(Written(nid, _state(self._tx, nid, since, changes[-1].version,
+                                                     -1, changes)))
+
+    def committed(self) -> None:
+        if self._written:
+            self._feed._publish(self._written)
+
+
+def committed_changes(db: Database) -> CommittedChanges:
+    """The database's feed of committed changes (created on first use)."""
+    if db.write_watcher is None:
+        db.write_watcher = CommittedChanges()
+    assert isinstance(db.write_watcher, CommittedChanges)
+    return db.write_watcher

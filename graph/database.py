@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from neo4j import (READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction,
                    NotificationMinimumSeverity)
@@ -54,6 +54,24 @@ Availability = Callable[[], "float | None"]
 StatementObserver = Callable[[str, dict[str, Any]], None]
 
 
+class WriteWatch(Protocol):
+    """One write transaction seen by a ``WriteWatcher``."""
+
+    def before_commit(self) -> None:
+        """The work is done and the transaction still open (it may read what the work left)."""
+
+    def committed(self) -> None:
+        """The transaction committed."""
+
+
+class WriteWatcher(Protocol):
+    """Watches every write attempt (graph/changes.py's ``CommittedChanges``: a process learns
+    what its own writes changed without reading the change log back)."""
+
+    def watch(self, tx: Any) -> contextlib.AbstractContextManager[WriteWatch | None]:
+        ...
+
+
 def _always_up() -> float | None:
     return None
 
@@ -84,6 +102,7 @@ class Database:
         self.write_failure: str | None = None  # why the last write failed, until one succeeds
         self.bookmarks = GraphDatabase.bookmark_manager()
         self.observer: StatementObserver | None = None
+        self.write_watcher: WriteWatcher | None = None  # set by graph.changes.committed_changes
 
     def read(self, work: Callable[..., T], *args: Any) -> T:
         return self._run(READ_ACCESS, work, args, attempts=3)
@@ -145,8 +164,19 @@ class Database:
                                  bookmark_manager=self.bookmarks) as session:
             with session.begin_transaction() as tx:
                 self._limit_reads(tx)
-                result = work(tx if self.observer is None else _Observed(tx, self.observer), *args)
-                tx.commit()
+                run = tx if self.observer is None else _Observed(tx, self.observer)
+                watcher = self.write_watcher if mode == WRITE_ACCESS else None
+                if watcher is None:
+                    result = work(run, *args)
+                    tx.commit()
+                    return result
+                with watcher.watch(run) as watch:  # each attempt afresh: a retry starts over
+                    result = work(run, *args)
+                    if watch is not None:
+                        watch.before_commit()
+                    tx.commit()
+                if watch is not None:
+                    watch.committed()
                 return result
 
     def _limit_reads(self, tx: Any) -> None:

@@ -127,6 +127,17 @@ def member(mid: str, caps=(), weak=(), needs=(), **attrs: Any) -> dict[str, Any]
             "needs": [{"id": c, "urgency": u, "kind": k} for c, u, k in needs]}
 
 
+def another_process(db: Database) -> Database:
+    """The same server as another service process sees it: its own write watcher and bookmarks
+    on the shared driver (two apps on one ``Database`` would hand each other their writes, which
+    separate processes never do)."""
+    other = Database(db.driver, db.database, availability=db.availability,
+                     retry_time=db.retry_time, read_timeout=db.read_timeout,
+                     data_dir=db.data_dir)
+    other.observer = db.observer
+    return other
+
+
 @pytest.fixture
 def nid() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"

@@ -14,7 +14,7 @@ from api.settings import ApiSettings
 from graph.database import Database
 from graph.store import export_network, import_network, network_version
 from graph.tokens import issue_token
-from tests.conftest import ADMIN_SECRET
+from tests.conftest import ADMIN_SECRET, another_process
 
 pytestmark = pytest.mark.database
 ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
@@ -262,7 +262,7 @@ def test_a_second_process_applies_a_verdict_from_the_change_log(db: Database, ni
     settings = ApiSettings(admin_token=ADMIN_SECRET, warm_start=False, first_fit_wait=120)
     import_network(db, bakery_network(nid))
     with TestClient(create_app(settings, database=db)) as first, \
-            TestClient(create_app(settings, database=db)) as second:
+            TestClient(create_app(settings, database=another_process(db))) as second:
         assert _suggested(second, nid, "shop") == ["mill"]  # fitted before the verdict
         fitted = second.app.state.matchers.get(db, nid)
         first.put(f"/networks/{nid}/rivalries/baker/shop", headers=ADMIN,

@@ -18,7 +18,7 @@ from graph.projection import project_network
 from graph.store import import_network
 from graph.tokens import issue_token
 from matching.scoring import PartnerMatcher
-from tests.conftest import ADMIN_SECRET, small_document
+from tests.conftest import ADMIN_SECRET, another_process, small_document
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
 
@@ -30,8 +30,9 @@ def _client(db: Database) -> TestClient:
 
 @pytest.fixture
 def two(db: Database) -> Iterator[tuple[TestClient, TestClient]]:
-    """Two service processes on one database (each app has its own engine and caches)."""
-    with _client(db) as first, _client(db) as second:
+    """Two service processes on one database (each app has its own engine, caches and view of
+    the database)."""
+    with _client(db) as first, _client(another_process(db)) as second:
         yield first, second
 
 

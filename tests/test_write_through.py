@@ -1,0 +1,180 @@
+"""A write's own process learns what it changed without reading the change log back.
+
+While an engine follows a database (``Engine.follow``, as ``serve`` does), every committed write
+hands over its changes and the rows they name, read inside the write's own transaction
+(``graph.changes.CommittedChanges``). These tests hold that hand-over to what a reader of the
+log would get, and check that the writer's matcher applies it with no log read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.engine import Engine
+from graph import queries as q
+from graph.agents import replace_agents
+from graph.changes import Catchup, Written, committed_changes, read_changes, record_change
+from graph.database import Database
+from graph.feedback import record_feedback
+from graph.introductions import request_introduction
+from graph.members import delete_member, put_member, set_network_policy
+from graph.projection import project_network
+from graph.rivalries import set_verdict
+from graph.store import import_network, versions
+from matching.features import View
+from matching.scoring import PartnerMatcher
+from tests.conftest import small_document
+
+
+@pytest.fixture
+def handed(db: Database) -> Iterator[list[Written]]:
+    """Every hand-over of ``db``'s committed writes, in commit order."""
+    seen: list[Written] = []
+
+    def collect(written: list[Written]) -> None:
+        seen.extend(written)
+
+    feed = committed_changes(db)
+    feed.subscribe(collect)
+    yield seen
+    feed.unsubscribe(collect)
+
+
+def _canonical(rows: list[dict[str, Any]] | None) -> list[str] | None:
+    return None if rows is None else sorted(repr(sorted(r.items())) for r in rows)
+
+
+def _same_as_the_log(db: Database, nid: str, catchup: Catchup) -> None:
+    """The hand-over equals what a reader at ``catchup.since`` reads from the log now."""
+    logged = read_changes(db, nid, catchup.since, versions(db, nid)[1])
+    assert logged.complete and catchup.complete
+    assert (catchup.since, catchup.version) == (logged.since, logged.version)
+    assert [(c.version, c.kind, c.members) for c in catchup.changes] == \
+        [(c.version, c.kind, c.members) for c in logged.changes]
+    assert catchup.profile_members == logged.profile_members
+    assert catchup.tie_members == logged.tie_members
+    assert catchup.feedback_members == logged.feedback_members
+    assert catchup.network == logged.network
+    for name in ("members", "ties", "feedback", "agents", "verdicts"):
+        assert _canonical(getattr(catchup, name)) == _canonical(getattr(logged, name)), name
+
+
+def test_every_kind_of_write_hands_over_what_the_log_gives_a_reader(
+        db: Database, nid: str, handed: list[Written]) -> None:
+    import_network(db, small_document(nid, newcomer=True))
+    handed.clear()
+    writes = [
+        lambda: put_member(db, nid, "clinic", {
+            "name": "Clinic", "sector": "fertility-clinic", "region": "Madrid",
+            "capabilities": [{"id": f"{nid}-quality", "level": 2}],
+            "needs": [{"id": f"{nid}-pgt", "kind": "service", "urgency": 5}]}),
+        lambda: put_member(db, nid, "newcomer2", {
+            "name": "Second lab", "capabilities": [{"id": f"{nid}-pgt", "level": 3}]}),
+        lambda: record_feedback(db, nid, "clinic", "newlab", "declined"),
+        lambda: set_verdict(db, nid, "genlab", "newlab", "rivals"),
+        lambda: replace_agents(db, nid, [{"id": "bank", "name": "Town bank", "kind": "bank"}]),
+        lambda: set_network_policy(db, nid, {"suppress_declined_days": 30}),
+        lambda: request_introduction(db, nid, "cro", "newlab", competitors=False, tied=False),
+        lambda: delete_member(db, nid, "newcomer2"),
+    ]
+    for write in writes:
+        before = len(handed)
+        write()
+        assert len(handed) == before + 1, "one hand-over per committed write"
+        written = handed[-1]
+        assert written.network == nid and written.catchup is not None
+        _same_as_the_log(db, nid, written.catchup)
+    versions_handed = [w.catchup.version for w in handed if w.catchup is not None]
+    assert versions_handed == sorted(versions_handed) and \
+        versions_handed[-1] == versions(db, nid)[0]
+
+
+def test_an_import_is_handed_over_as_a_refit_and_a_failed_write_not_at_all(
+        db: Database, nid: str, handed: list[Written]) -> None:
+    import_network(db, small_document(nid))
+    assert handed[-1] == Written(nid, None)  # nothing to apply as a delta: read the log, refit
+
+    def fails(tx) -> None:
+        record_change(tx, nid, "members", ["clinic"])
+        raise RuntimeError("the write fails after recording its change")
+
+    count = len(handed)
+    with pytest.raises(RuntimeError):
+        db.write(fails)
+    assert len(handed) == count
+
+
+class _Statements:
+    """The statements sent to the database while active (the conftest observer still runs)."""
+
+    def __init__(self, db: Database):
+        self.db, self.seen = db, []
+        self._previous = db.observer
+
+    def __enter__(self) -> list[str]:
+        def observe(query: str, params: dict[str, Any]) -> None:
+            self.seen.append(query)
+            if self._previous is not None:
+                self._previous(query, params)
+
+        self.db.observer = observe
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.observer = self._previous
+
+
+def _wait_current(engine: Engine, db: Database, nid: str) -> None:
+    deadline = time.monotonic() + 10
+    while engine._slot(nid).version != versions(db, nid)[0]:
+        assert time.monotonic() < deadline, "the write was not applied in the background"
+        time.sleep(0.02)
+
+
+def _suggestions(matcher: PartnerMatcher, mid: str) -> list[tuple[str, float]]:
+    return [(s.member, round(s.score, 9)) for s in matcher.suggest(mid, view=View.MEMBER)]
+
+
+def test_the_writers_engine_applies_its_own_writes_without_reading_the_log(
+        db: Database, nid: str) -> None:
+    import_network(db, small_document(nid, newcomer=True))
+    engine = Engine()
+    engine.follow(db)
+    try:
+        with engine.reading(db, nid):
+            pass  # fitted
+        with _Statements(db) as sent:
+            put_member(db, nid, "cro", {
+                "name": "CRO", "capabilities": [{"id": f"{nid}-genetics", "level": 5}],
+                "needs": [{"id": f"{nid}-quality", "kind": "knowhow", "urgency": 4}]})
+            record_feedback(db, nid, "clinic", "newlab", "declined")
+            _wait_current(engine, db, nid)
+        assert q.CHANGES_SINCE not in sent  # applied from the hand-over, not read back
+        fresh = PartnerMatcher().fit(project_network(db, nid))
+        with engine.reading(db, nid) as live:
+            for mid in ("clinic", "cro", "genlab", "newlab"):
+                assert _suggestions(live, mid) == _suggestions(fresh, mid)
+            assert "newlab" not in [s.member for s in live.suggest("clinic", view=View.MEMBER)]
+    finally:
+        engine.close()
+    # Once closed, the engine no longer follows: a write is no longer handed to it.
+    put_member(db, nid, "cro", {"name": "CRO again"})
+    assert not engine._slot(nid).written
+
+
+def test_an_engine_that_does_not_follow_reads_the_log(db: Database, nid: str) -> None:
+    import_network(db, small_document(nid, newcomer=True))
+    engine = Engine()  # another process: it sees nothing of this one's writes but the database
+    try:
+        with engine.reading(db, nid):
+            pass
+        record_feedback(db, nid, "clinic", "newlab", "declined")
+        with _Statements(db) as sent, engine.reading(db, nid) as live:
+            assert "newlab" not in [s.member for s in live.suggest("clinic", view=View.MEMBER)]
+        assert q.CHANGES_SINCE in sent
+    finally:
+        engine.close()
