@@ -118,13 +118,26 @@ class Database:
         self.write_failure = None
         return result
 
-    def _run(self, mode: str, work: Callable[..., T], args: tuple, attempts: int) -> T:
+    def lookup(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one read-only statement as an auto-commit transaction and return its records:
+        one round trip where an explicit transaction takes three (begin, run, commit). For the
+        small reads made on every request (a network's version)."""
+
+        def work(session: Any) -> list[dict[str, Any]]:
+            return session.run(cypher, params).data()
+
+        return self._run(READ_ACCESS, work, (), attempts=3, autocommit=True)
+
+    def _run(self, mode: str, work: Callable[..., T], args: tuple, attempts: int,
+             autocommit: bool = False) -> T:
         deadline = time.monotonic() + self.retry_time
         delay = 0.05
         constraint_failures = 0
         while True:
             self.check_available()
             try:
+                if autocommit:
+                    return self._autocommit(mode, work)
                 return self._attempt(mode, work, args)
             except ConstraintError:
                 constraint_failures += 1
@@ -178,6 +191,17 @@ class Database:
                 if watch is not None:
                     watch.committed()
                 return result
+
+    def _autocommit(self, mode: str, work: Callable[[Any], T]) -> T:
+        with self.driver.session(database=self.database, default_access_mode=mode,
+                                 bookmark_manager=self.bookmarks) as session:
+            # The session's connection is taken first, so its answers are bounded in time too
+            # (the statement then runs on it); skipped if the driver's insides change.
+            connect = getattr(session, "_connect", None)
+            if connect is not None and self.read_timeout is not None:
+                connect(mode)
+                self._limit_reads(session)
+            return work(session if self.observer is None else _Observed(session, self.observer))
 
     def _limit_reads(self, tx: Any) -> None:
         """Bound how long one answer may take: a stalled server or a message it dropped would

@@ -543,7 +543,7 @@ def network_sizes(db: Database) -> list[tuple[str, int]]:
 
 def versions(db: Database, nid: str) -> tuple[int, int]:
     """The network's version and the shared taxonomy's, in one indexed lookup."""
-    rows = db.query(q.VERSIONS, nid=nid)
+    rows = db.lookup(q.VERSIONS, nid=nid)  # on every request: one round trip
     if not rows:
         raise NetworkNotFound(nid)
     return int(rows[0]["version"]), int(rows[0]["taxonomy"])

@@ -18,7 +18,7 @@ import graph.store
 from graph.batches import batches
 from graph.database import Database, DatabaseUnavailable, open_database
 from graph.settings import DatabaseSettings
-from graph.store import export_network, import_network
+from graph.store import export_network, import_network, versions
 from tests.conftest import normalised
 
 
@@ -107,6 +107,10 @@ def test_a_stalled_server_becomes_an_error_not_a_hang(tmp_path: Path, nid: str) 
             start = time.monotonic()
             with pytest.raises(DatabaseUnavailable, match="did not answer within 3 s"):
                 import_network(db, network(nid, 50))
+            assert time.monotonic() - start < 30
+            start = time.monotonic()  # the version check every request makes (auto-commit)
+            with pytest.raises(DatabaseUnavailable, match="did not answer within 3 s"):
+                versions(db, nid)
             assert time.monotonic() - start < 30
         finally:
             os.kill(pid, signal.SIGCONT)
