@@ -11,7 +11,8 @@ from graph import queries as q
 from graph.acting import Acting, feedback_credential
 from graph.changes import ChangeKind, record_change
 from graph.database import Database
-from graph.members import get_member
+from graph.members import MemberNotFound, get_member
+from graph.store import NetworkNotFound
 from graph.validation import DocumentInvalid, Problem
 
 DECISIONS = ("accepted", "declined")
@@ -21,28 +22,45 @@ def record_feedback(db: Database, nid: str, member: str, candidate: str, decisio
                     at: dt.datetime | None = None, by: Acting | None = None) -> dict[str, Any]:
     """Store one decision (validated first); the matcher reads the latest one per pair.
 
-    A decision a manager made on the member's behalf (``by.on_behalf_of``) is stored as such."""
+    A decision a manager made on the member's behalf (``by.on_behalf_of``) is stored as such.
+    ``NetworkNotFound``, then ``MemberNotFound`` (the member before the candidate): checked in
+    the write transaction itself, nothing read before it."""
     if decision not in DECISIONS:
         raise DocumentInvalid([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
     if member == candidate:
         raise DocumentInvalid([Problem("candidate", "a member is never suggested to itself")])
-    get_member(db, nid, member)
-    get_member(db, nid, candidate)
     stamp = (at or dt.datetime.now(dt.UTC)).isoformat()
     credential = feedback_credential(by)
-    db.write(record_decision, nid, member, candidate, decision, stamp, by)
+
+    def work(tx: ManagedTransaction) -> None:
+        missing = record_decision(tx, nid, member, candidate, decision, stamp, by)
+        if missing is not None:  # raised here, so the transaction rolls back
+            raise missing
+
+    db.write(work)
     return {"member": member, "candidate": candidate, "decision": decision, "at": stamp,
             "on_behalf": credential["on_behalf"]}
 
 
 def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: str,
-                    decision: str, at: dt.datetime | str, by: str | Acting | None) -> None:
-    """Write one decision inside the caller's transaction (full-precision time, next sequence
-    number, the acting credential), and mark the network changed."""
+                    decision: str, at: dt.datetime | str, by: str | Acting | None
+                    ) -> LookupError | None:
+    """Write one decision inside the caller's transaction (full-precision time, the pair's next
+    sequence number, the acting credential), and mark the network changed.
+
+    Both members' write locks are taken first, so the pair's latest number is read after every
+    concurrent decision on the pair committed. Writes nothing and returns what is missing
+    (``NetworkNotFound`` or ``MemberNotFound``) when the network or a member does not exist."""
     stamp = at if isinstance(at, str) else at.isoformat()
+    locked = {row["id"] for row in tx.run(q.LOCK_MEMBERS, nid=nid, ids=[member, candidate])}
+    for mid in (member, candidate):
+        if mid not in locked:
+            found = tx.run(q.NETWORK_VERSION, nid=nid).data()
+            return MemberNotFound(mid) if found else NetworkNotFound(nid)
     tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
            at=stamp, **feedback_credential(by)).consume()
     record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
+    return None
 
 
 def member_decisions(db: Database, nid: str, member: str) -> list[dict[str, Any]]:

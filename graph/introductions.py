@@ -127,7 +127,10 @@ def act_on_introduction(db: Database, nid: str, iid: str, action: str, actor: Ac
                        now=now.isoformat(), history=json.dumps(history)).single(strict=True)
         if target in (IntroStatus.ACCEPTED, IntroStatus.DECLINED):
             # The recipient's answer is feedback on the pair, in the same transaction.
-            record_decision(tx, nid, current["to"], current["from"], target.value, now, by)
+            missing = record_decision(tx, nid, current["to"], current["from"], target.value,
+                                      now, by)
+            if missing is not None:  # a member went meanwhile: nothing is written
+                raise missing
         else:
             record_change(tx, nid, ChangeKind.INTRODUCTION, (current["to"], current["from"]))
         return _public(moved.data(), now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 from neo4j import ManagedTransaction
@@ -18,12 +19,10 @@ from graph.removal import remove_members
 from graph.store import (
     NO_FILTER,
     NetworkNotFound,
-    known_broader,
     network_row,
     policy_settings,
     read_network,
     read_taxonomy,
-    write_members,
 )
 from graph.validation import DocumentInvalid, Problem, brief, validate_network
 from matching.projection import NetworkProjection
@@ -99,15 +98,21 @@ def get_member(db: Database, nid: str, mid: str) -> dict[str, Any]:
 
 
 def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
-    """Validate one member object exactly as the import does; paths are relative to the member."""
+    """Validate one member object exactly as the import does; paths are relative to the member.
+
+    Raises ``NetworkNotFound`` first. Only the capability ids the member lists are looked up
+    (with the network, in one read), not the whole taxonomy: a member defines no capabilities,
+    so which listed ids the network sees is all its validation asks of the taxonomy.
+    """
     if isinstance(raw, dict) and raw.get("id", mid) != mid:
+        read_network(db, nid)
         raise DocumentInvalid([Problem("id", f"is {brief(raw.get('id'))} but the address names "
                                              f"member {mid!r}")])
     if isinstance(raw, dict):
         raw = {"id": mid, **raw}
     wrapper = {"network": {"id": nid, "name": nid}, "members": [raw]}
     try:
-        return validate_network(wrapper, known_broader(db, nid)).members[0]
+        return validate_network(wrapper, _visible(db, nid, _listed_ids(raw))).members[0]
     except DocumentInvalid as exc:
         prefix = "members[0]"
         problems = [Problem(p.path[len(prefix) + 1:] if p.path.startswith(prefix + ".") else
@@ -115,23 +120,62 @@ def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
         raise DocumentInvalid(problems) from None
 
 
+def _listed_ids(raw: Any) -> list[str]:
+    """The capability ids a raw member object lists (whatever else is wrong with it)."""
+    if not isinstance(raw, dict):
+        return []
+    return sorted({e["id"] for key in EDGE_TYPES for e in raw.get(key) or ()
+                   if isinstance(raw.get(key), list) and isinstance(e, dict)
+                   and isinstance(e.get("id"), str)})
+
+
+def _visible(db: Database, nid: str, ids: list[str]) -> dict[str, str | None]:
+    """Which of ``ids`` network ``nid`` sees (``known_broader``'s shape, parents left out: a
+    member's validation only asks which ids exist); ``NetworkNotFound``."""
+    def work(tx: ManagedTransaction) -> tuple[bool, list[str]]:
+        found = bool(tx.run(q.NETWORK_VERSION, nid=nid).data())
+        rows = tx.run(q.VISIBLE_CAPABILITIES, nid=nid, ids=ids).data() if found and ids else []
+        return found, [row["id"] for row in rows]
+
+    found, visible = db.read(work)
+    if not found:
+        raise NetworkNotFound(nid)
+    return dict.fromkeys(visible)
+
+
+# The member's lists and the relationship type each is stored as (a fixed table, never input).
+EDGE_TYPES = {"capabilities": "HAS_CAPABILITY", "weaknesses": "HAS_WEAKNESS", "needs": "NEEDS"}
+
+
 def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | None = None
                ) -> dict[str, Any]:
     """Create or replace one member (its ties stay); validates first, writes in one transaction,
-    with who made the change (``by``) in the member's change history."""
-    read_network(db, nid)
+    with who made the change (``by``) in the member's change history. Returns the member as
+    stored (what ``get_member`` reads; the write leaves nothing else to read back).
+
+    The transaction is two statements: the member with only what changed in its edges
+    (``PUT_MEMBER``), then the change record, last, so the network's version is held from its
+    bump to the commit only (``graph.changes``)."""
     member = validate_member(db, nid, mid, raw)
     entry = json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                         "change": "profile", **who(by or "system")})
+    fields = member.model_dump(include={"name", "sector", "region", "size", "description",
+                                        "contact", "hours_per_month", "customers"})
+    entries = [{"type": edge_type, **e.model_dump()}
+               for key, edge_type in EDGE_TYPES.items() for e in getattr(member, key)]
+    kept = [f"{e['type']} {e['id']}" for e in entries]
 
     def work(tx: ManagedTransaction) -> None:
-        write_members(tx, nid, [member])
-        tx.run(q.APPEND_MEMBER_CHANGE, nid=nid, mid=mid, entry=entry,
-               keep=MEMBER_CHANGES_KEPT).consume()
-        record_change(tx, nid, ChangeKind.MEMBERS, [mid])
+        params = {"nid": nid, "mid": mid, "uid": uuid.uuid4().hex, "entry": entry,
+                  "keep": MEMBER_CHANGES_KEPT, "kept": kept, **fields}
+        # UNWIND of no entries would end the statement early: one without any, then.
+        tx.run(q.PUT_MEMBER if entries else q.PUT_MEMBER_WITHOUT_EDGES,
+               entries=entries, **params).consume()
+        if not record_change(tx, nid, ChangeKind.MEMBERS, [mid]):
+            raise NetworkNotFound(nid)  # deleted since the validation: roll back
 
     db.write(work)
-    return get_member(db, nid, mid)
+    return _member({**member.model_dump(), "id": mid})
 
 
 def member_changes(db: Database, nid: str, mid: str) -> list[dict[str, Any]]:

@@ -90,12 +90,6 @@ WHERE NOT m.id IN $keep
 DETACH DELETE m
 """
 
-DELETE_MEMBER_EDGES = """
-MATCH (m:Member {network: $nid})-[r:HAS_CAPABILITY|HAS_WEAKNESS|NEEDS]->()
-WHERE m.id IN $ids
-DELETE r
-"""
-
 # An import's members are all the network's members: no `IN` list to test for each of them.
 DELETE_NETWORK_MEMBER_EDGES = """
 MATCH (m:Member {network: $nid})-[r:HAS_CAPABILITY|HAS_WEAKNESS|NEEDS]->()
@@ -116,7 +110,7 @@ DETACH DELETE m
 RETURN count(*) AS deleted
 """
 
-# Run before DELETE_MEMBER_EDGES in an import: on ArcadeDB, deleting ties after deleting member
+# Run before DELETE_NETWORK_MEMBER_EDGES in an import: on ArcadeDB, deleting ties after deleting member
 # edges in the same transaction misses some ties (docs/arcadedb.md).
 DELETE_TIES = """
 MATCH (:Member {network: $nid})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS|RIVALRY]->(:Member)
@@ -154,6 +148,54 @@ SET m.uid = coalesce(m.uid, row.uid), m.name = row.name, m.sector = row.sector,
     m.description = row.description, m.contact = row.contact,
     m.hours_per_month = row.hours_per_month, m.customers = row.customers
 MERGE (m)-[:MEMBER_OF]->(n)
+"""
+
+# One member replaced in one statement (graph/members.py): the node upserted by its key (which
+# takes its write lock before its edges are read) with the change history entry appended; of its
+# capability, weakness and need edges only those no longer listed are deleted, collected first
+# (docs/arcadedb.md, 1); the listed ones are merged and their properties set. An edit that
+# changes a level touches the edge alone, not the capability node (a hub that every member
+# holding it shares: writing it made concurrent edits conflict). `$entries` lists every edge as
+# {type, id, ...properties}, `$kept` the same as 'TYPE id' strings; the caller sends no empty
+# `$entries` (UNWIND would end the statement before the merges, nothing else).
+PUT_MEMBER = """
+MATCH (n:Network {id: $nid})
+MERGE (m:Member {network: $nid, id: $mid})
+SET m.uid = coalesce(m.uid, $uid), m.name = $name, m.sector = $sector, m.region = $region,
+    m.size = $size, m.description = $description, m.contact = $contact,
+    m.hours_per_month = $hours_per_month, m.customers = $customers,
+    m.changes = (coalesce(m.changes, []) + [$entry])[-$keep..]
+MERGE (m)-[:MEMBER_OF]->(n)
+WITH m
+OPTIONAL MATCH (m)-[r:HAS_CAPABILITY|HAS_WEAKNESS|NEEDS]->(c:Capability)
+WHERE NOT type(r) + ' ' + c.id IN $kept
+WITH m, collect(r) AS gone
+FOREACH (r IN gone | DELETE r)
+WITH m
+UNWIND $entries AS e
+MATCH (c:Capability {id: e.id})
+FOREACH (_ IN CASE WHEN e.type = 'HAS_CAPABILITY' THEN [1] ELSE [] END |
+    MERGE (m)-[r:HAS_CAPABILITY]->(c)
+    SET r.level = e.level, r.capacity = e.capacity, r.core = e.core)
+FOREACH (_ IN CASE WHEN e.type = 'HAS_WEAKNESS' THEN [1] ELSE [] END |
+    MERGE (m)-[r:HAS_WEAKNESS]->(c)
+    SET r.severity = e.severity)
+FOREACH (_ IN CASE WHEN e.type = 'NEEDS' THEN [1] ELSE [] END |
+    MERGE (m)-[r:NEEDS]->(c)
+    SET r.kind = e.kind, r.urgency = e.urgency, r.volume = e.volume)
+"""
+
+# A member that lists no capability, weakness or need: the same, its edges all deleted.
+PUT_MEMBER_WITHOUT_EDGES = PUT_MEMBER[:PUT_MEMBER.index("WITH m\nUNWIND $entries")]
+
+# The capability ids a member lists that network $nid sees (shared ones and its own), each
+# found by its key: what validating one member needs, not the whole taxonomy.
+VISIBLE_CAPABILITIES = """
+UNWIND $ids AS wanted
+MATCH (c:Capability {id: wanted})
+WHERE c.network IS NULL OR c.network = $nid
+RETURN c.id AS id
+ORDER BY id
 """
 
 # One row per member with its list: the member is found once, not once per edge.
@@ -342,10 +384,12 @@ ORDER BY created DESC, id
 # requests for one pair cannot deadlock; then the check for an open request sees every commit.
 # The lock is a counter, not `SET x._lock = true REMOVE x._lock`: ArcadeDB (optimistic, no
 # locks) sees a conflict only when the record really changed, and that pair leaves it unchanged.
+# Each member is found by its key: on ArcadeDB `WHERE m.id IN $ids` scans the network's members
+# (0.2-0.5 s at 10,000).
 LOCK_MEMBERS = """
-MATCH (m:Member {network: $nid})
-WHERE m.id IN $ids
-WITH m ORDER BY m.id
+UNWIND $ids AS wanted
+MATCH (m:Member {network: $nid, id: wanted})
+WITH DISTINCT m ORDER BY m.id
 SET m._lock = coalesce(m._lock, 0) + 1
 RETURN m.id AS id
 """
@@ -436,17 +480,20 @@ MATCH (n:Network {id: $nid})
 RETURN coalesce(n.version, 0) AS version
 """
 
-# Decisions carry full-precision time and a per-network sequence number: two decisions on one
-# pair within the same instant are still read in the order they were made.
+# Decisions carry full-precision time and a sequence number, one more than the pair's latest
+# decision either way round: two decisions on one pair within the same instant are still read in
+# the order they were made. The caller holds both members' write locks (LOCK_MEMBERS) before
+# this reads the pair's latest number; the network node is not touched (its version is bumped
+# last, by the change record, so its lock is held only from there to the commit).
 CREATE_FEEDBACK = """
-MATCH (n:Network {id: $nid})
-SET n.feedback_seq = coalesce(n.feedback_seq, 0) + 1
-WITH n.feedback_seq AS seq
 MATCH (a:Member {network: $nid, id: $member})
 MATCH (b:Member {network: $nid, id: $candidate})
-CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, seq: seq, token: $token,
+OPTIONAL MATCH (a)-[old:FEEDBACK_ON]-(b)
+WITH a, b, coalesce(max(old.seq), 0) AS last
+CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, seq: last + 1, token: $token,
                            issued_by: $issued_by,
                            issuer_role: $issuer_role, on_behalf: $on_behalf}]->(b)
+RETURN last + 1 AS seq
 """
 
 # on_behalf: a manager decided for the member; the ranker does not learn from it as the member's.
@@ -742,12 +789,6 @@ RETURN i.id AS id
 """
 
 # -- who changed a member's profile (JSON entries, the latest MEMBER_CHANGES_KEPT kept) ---------
-APPEND_MEMBER_CHANGE = """
-MATCH (m:Member {network: $nid, id: $mid})
-WITH m, coalesce(m.changes, []) + [$entry] AS changes
-SET m.changes = changes[-$keep..]
-"""
-
 MEMBER_CHANGES = """
 MATCH (m:Member {network: $nid, id: $mid})
 RETURN coalesce(m.changes, []) AS changes

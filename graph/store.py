@@ -168,15 +168,12 @@ def load_taxonomy(db: Database, raw: Any, source: str | None = None) -> Taxonomy
 
 # -- networks -------------------------------------------------------------------------------
 def write_members(tx: ManagedTransaction, nid: str, members: list[Member], *,
-                  whole_network: bool = False, progress: Progress | None = None) -> None:
-    """Upsert ``members`` and make their capabilities, weaknesses and needs exactly the given ones.
-
-    ``whole_network`` says ``members`` are all the network's members (an import).
+                  progress: Progress | None = None) -> None:
+    """Upsert ``members``, all the network's members (an import), and make their capabilities,
+    weaknesses and needs exactly the given ones. (One member is replaced by
+    ``graph.members.put_member``, which changes only the edges that differ.)
     """
-    if whole_network:
-        tx.run(q.DELETE_NETWORK_MEMBER_EDGES, nid=nid).consume()
-    else:
-        tx.run(q.DELETE_MEMBER_EDGES, nid=nid, ids=[m.id for m in members]).consume()
+    tx.run(q.DELETE_NETWORK_MEMBER_EDGES, nid=nid).consume()
     # A new member node gets an internal uid once; tokens are bound to it (see graph.tokens).
     rows = [{**m.model_dump(include={"id", "name", "sector", "region", "size", "description",
                                      "contact", "hours_per_month", "customers"}),
@@ -195,7 +192,7 @@ def _write_members(tx: ManagedTransaction, document: NetworkDocument,
     keep = [m.id for m in document.members]
     remove_members(tx, nid, absent_members(tx, nid, keep))
     tx.run(q.DELETE_ABSENT_MEMBERS, nid=nid, keep=keep).consume()
-    write_members(tx, nid, document.members, whole_network=True, progress=progress)
+    write_members(tx, nid, document.members, progress=progress)
 
 
 def _write_ties(tx: ManagedTransaction, document: NetworkDocument,

@@ -1,0 +1,331 @@
+"""Where a write's time goes: each statement of ``put_member`` and ``record_feedback``, alone and
+with concurrent writers, with the attempts (conflicts retried by ``graph.database``) counted.
+
+    python benchmarks/writes.py --members 10000 --writers 1 8 --seconds 15
+
+One synthetic network in a fresh local database. Every transaction the repository functions
+run is timed statement by statement (from ``run`` to its result being consumed) and at its
+commit; a write that conflicts at commit is run again by ``Database``, and each attempt is
+recorded with its outcome (the error code of a conflict). What a write spends outside its
+attempts is the reads before and after it and the backoff sleeps between attempts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import copy
+import dataclasses
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import synthetic
+
+
+def _pct(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    ms = np.asarray(values) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p95_ms": round(float(np.percentile(ms, 95)), 2),
+            "max_ms": round(float(ms.max()), 2), "n": len(values)}
+
+
+def _statement_names() -> dict[str, str]:
+    from graph import queries as q
+
+    names = {}
+    for name, value in vars(q).items():
+        if isinstance(value, str) and name.isupper():
+            names[value] = name
+        elif isinstance(value, dict) and name.isupper():
+            names.update({v: f"{name}[{k}]" for k, v in value.items() if isinstance(v, str)})
+    return names
+
+
+class _Recorder:
+    """What every transaction of this thread did: attempts, statements, commits."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.attempts: list[dict[str, Any]] = []
+        self.names = _statement_names()
+
+    def current(self) -> list[dict[str, Any]] | None:
+        return getattr(self.local, "attempts", None)
+
+
+class _TimedResult:
+    def __init__(self, result: Any, on_done: Any):
+        self._result, self._on_done = result, on_done
+
+    def _done(self, value: Any) -> Any:
+        self._on_done()
+        return value
+
+    def consume(self) -> Any:
+        return self._done(self._result.consume())
+
+    def single(self, *args: Any, **kwargs: Any) -> Any:
+        return self._done(self._result.single(*args, **kwargs))
+
+    def data(self, *args: Any) -> Any:
+        return self._done(self._result.data(*args))
+
+    def __iter__(self) -> Any:
+        rows = list(self._result)
+        self._on_done()
+        return iter(rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._result, name)
+
+
+class _TimedTx:
+    def __init__(self, tx: Any, attempt: dict[str, Any], names: dict[str, str]):
+        self._tx, self._attempt, self._names = tx, attempt, names
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        name = self._names.get(query, query.strip().split("\n")[0][:40])
+        started = time.perf_counter()
+        result = self._tx.run(query, parameters, **kwargs)
+
+        def done() -> None:
+            self._attempt["statements"].append((name, time.perf_counter() - started))
+
+        return _TimedResult(result, done)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+
+def instrument(db: Any, recorder: _Recorder) -> None:
+    """Replace ``db._attempt`` with a copy that times statements and the commit."""
+    from neo4j.exceptions import Neo4jError
+
+    def attempt(mode: str, work: Any, args: tuple) -> Any:
+        record: dict[str, Any] = {"mode": mode, "statements": [], "outcome": "ok",
+                                  "started": time.perf_counter()}
+        sink = recorder.current()
+        if sink is not None:
+            sink.append(record)
+        try:
+            with db.driver.session(database=db.database, default_access_mode=mode,
+                                   bookmark_manager=db.bookmarks) as session:
+                t = time.perf_counter()
+                with session.begin_transaction() as tx:
+                    record["begin"] = time.perf_counter() - t
+                    result = work(_TimedTx(tx, record, recorder.names), *args)
+                    t = time.perf_counter()
+                    try:
+                        tx.commit()
+                    finally:
+                        record["commit"] = time.perf_counter() - t
+                    return result
+        except Neo4jError as exc:
+            record["outcome"] = exc.code or type(exc).__name__
+            raise
+        except Exception as exc:
+            record["outcome"] = type(exc).__name__
+            raise
+        finally:
+            record["total"] = time.perf_counter() - record["started"]
+
+    db._attempt = attempt
+
+
+def _edited(member: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """As benchmarks/live.py edits a member: one capability level, one need urgency."""
+    member = copy.deepcopy(member)
+    for key, field in (("capabilities", "level"), ("needs", "urgency")):
+        if member.get(key):
+            entry = rng.choice(member[key])
+            entry[field] = 1 + (entry[field] % 5)
+    return member
+
+
+def _write(kind: str, db: Any, nid: str, members: dict[str, Any], ids: list[str],
+           rng: random.Random) -> None:
+    from graph.feedback import record_feedback
+    from graph.members import put_member
+
+    mid = rng.choice(ids)
+    if kind == "put_member":
+        body = {k: v for k, v in _edited(members[mid], rng).items() if k != "id"}
+        put_member(db, nid, mid, body)
+    else:
+        other = rng.choice([i for i in ids[:50] if i != mid])
+        record_feedback(db, nid, mid, other, rng.choice(("accepted", "declined")))
+
+
+def _summary(writes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per kind: latency, attempts, conflicts by code, per-statement times of successful write
+    attempts, time outside the write attempts (reads + backoff)."""
+    out: dict[str, Any] = {}
+    for kind in sorted({w["kind"] for w in writes}):
+        mine = [w for w in writes if w["kind"] == kind]
+        write_attempts = [[a for a in w["attempts"] if a["mode"] == "WRITE"] for w in mine]
+        reads = [[a for a in w["attempts"] if a["mode"] != "WRITE"] for w in mine]
+        outcomes = collections.Counter(a["outcome"] for ws in write_attempts for a in ws)
+        per_statement: dict[str, list[float]] = collections.defaultdict(list)
+        for ws in write_attempts:
+            for a in ws:
+                if a["outcome"] == "ok":
+                    for name, seconds in a["statements"]:
+                        per_statement[name].append(seconds)
+                    per_statement["(commit)"].append(a["commit"])
+                    per_statement["(begin)"].append(a.get("begin", 0.0))
+                    per_statement["(attempt total)"].append(a["total"])
+        for rs in reads:
+            for a in rs:
+                for name, seconds in a["statements"]:
+                    per_statement["read " + name].append(seconds)
+        failed = [a["total"] for ws in write_attempts for a in ws if a["outcome"] != "ok"]
+        in_attempts = [sum(a["total"] for a in ws) for ws in write_attempts]
+        in_reads = [sum(a["total"] for a in rs) for rs in reads]
+        outside = [w["total"] - wa - r for w, wa, r in zip(mine, in_attempts, in_reads)]
+        out[kind] = {
+            "latency": _pct([w["total"] for w in mine]),
+            "attempts_per_write": dict(sorted(collections.Counter(
+                len(ws) for ws in write_attempts).items())),
+            "attempt_outcomes": dict(outcomes),
+            "failed_attempt": _pct(failed),
+            "reads_around_write": _pct(in_reads),
+            "read_transactions_per_write": float(np.mean([len(rs) for rs in reads])),
+            "backoff_and_other": _pct(outside),
+            "statements": {name: _pct(v) for name, v in per_statement.items()},
+            "errors": dict(collections.Counter(w["error"] for w in mine if w["error"])),
+        }
+    return out
+
+
+def run_writers(db: Any, recorder: _Recorder, nid: str, members: dict[str, Any],
+                ids: list[str], writers: int, seconds: float, count: int | None = None,
+                readers: int = 0, engine: Any = None) -> dict[str, Any]:
+    """``writers`` threads alternating put_member and record_feedback for ``seconds`` (or
+    ``count`` writes each); ``readers`` threads asking the engine for suggestions meanwhile."""
+    from graph.database import DatabaseUnavailable
+    from matching.features import View
+
+    writes: list[dict[str, Any]] = []
+    reads: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    def writer(k: int) -> None:
+        rng = random.Random(1000 + k)
+        done = 0
+        while time.perf_counter() < stop and (count is None or done < count):
+            kind = ("put_member", "record_feedback")[(done + k) % 2]
+            recorder.local.attempts = attempts = []
+            t = time.perf_counter()
+            error = None
+            try:
+                _write(kind, db, nid, members, ids, rng)
+            except DatabaseUnavailable as exc:  # counted, not raised: a 503 is a result here
+                error = type(exc).__name__
+            total = time.perf_counter() - t
+            recorder.local.attempts = None
+            if engine is not None:
+                engine.catch_up_soon(db, nid)
+            with recorder.lock:
+                writes.append({"kind": kind, "total": total, "attempts": attempts,
+                               "error": error})
+            done += 1
+
+    def reader(k: int) -> None:
+        rng = random.Random(k)
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            with engine.reading(db, nid) as m:
+                m.suggest(rng.choice(ids), view=View.MEMBER)
+            with recorder.lock:
+                reads.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
+    threads += [threading.Thread(target=reader, args=(k,)) for k in range(readers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    result = {"writers": writers, "readers": readers, "seconds": round(elapsed, 1),
+              "writes_per_s": round(len(writes) / elapsed, 2), **_summary(writes)}
+    if readers:
+        result["reads"] = _pct(reads)
+        result["reads_per_s"] = round(len(reads) / elapsed, 2)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--writers", type=int, nargs="*", default=[1, 8])
+    parser.add_argument("--readers", type=int, default=0,
+                        help="reader threads beside the writers (the engine's suggestions)")
+    parser.add_argument("--alone", type=int, default=40, help="sequential writes, one thread")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args(argv)
+
+    from api.engine import Engine
+    from graph.database import open_database
+    from graph.settings import DatabaseSettings
+    from graph.store import import_network
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pm-bench-writes-"))
+    settings = dataclasses.replace(DatabaseSettings.from_env(), data_dir=data_dir)
+    nid = f"writes-{args.members}"
+    doc = synthetic.generate(args.members, args.seed, nid=nid)
+    members = {m["id"]: m for m in doc["members"]}
+    ids = sorted(members)
+    results: dict[str, Any] = {"members": args.members, "cpus": os.cpu_count(),
+                               "load_start": os.getloadavg(), "runs": []}
+    try:
+        with open_database(settings) as db:
+            import_network(db, doc)
+            recorder = _Recorder()
+            instrument(db, recorder)
+            engine = None
+            if args.readers:
+                engine = Engine()
+                engine.warm(db).result()
+            if args.alone:
+                print(f"{args.alone} writes, one at a time ...", file=sys.stderr, flush=True)
+                run_writers(db, recorder, nid, members, ids, 1, 1e9, count=4)  # warm up
+                results["alone"] = run_writers(db, recorder, nid, members, ids, 1, 1e9,
+                                               count=args.alone)
+            for writers in args.writers:
+                print(f"{writers} writers, {args.readers} readers, {args.seconds:.0f} s ...",
+                      file=sys.stderr, flush=True)
+                results["runs"].append(run_writers(db, recorder, nid, members, ids, writers,
+                                                   args.seconds, readers=args.readers,
+                                                   engine=engine))
+            if engine is not None:
+                engine.close()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    results["load_end"] = os.getloadavg()
+    text = json.dumps(results, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
