@@ -8,6 +8,14 @@ run is timed statement by statement (from ``run`` to its result being consumed) 
 commit; a write that conflicts at commit is run again by ``Database``, and each attempt is
 recorded with its outcome (the error code of a conflict). What a write spends outside its
 attempts is the reads before and after it and the backoff sleeps between attempts.
+
+    python benchmarks/writes.py --writers --alone 0 --mixed 8 --write-share 0.2
+
+runs benchmarks/live.py's mixed load (clients that read, through ``api.engine.Engine``, or
+write with the given probability) after a read-only run of as many clients, and splits each
+read into the version check, the catch-up (reading the change log, applying it), the
+suggestion itself and the rest: waiting for a catch-up another request runs, for the matcher's
+lock or for the interpreter.
 """
 
 from __future__ import annotations
@@ -212,61 +220,135 @@ def _summary(writes: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _ReadParts:
+    """Where a reader's time goes inside ``Engine.reading``: the version check, the catch-up's
+    read of the change log, applying it; the rest is waiting (for the catch-up another request
+    runs, for the matcher's write lock, for the interpreter). Wraps the engine module's names
+    from outside, for this benchmark only."""
+
+    def __init__(self) -> None:
+        import api.engine as engine_module
+
+        self.local = threading.local()
+        self.catchups: list[float] = []
+        self.applies: list[float] = []
+        self.changes_per_catchup: list[int] = []
+        for name, sink in (("versions", None), ("read_changes", self.catchups),
+                           ("_apply", self.applies)):
+            setattr(engine_module, name, self._timed(getattr(engine_module, name), name, sink))
+
+    def _timed(self, fn: Any, name: str, sink: list[float] | None) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - started
+                parts = getattr(self.local, "parts", None)
+                if parts is not None:
+                    parts[name] = parts.get(name, 0.0) + spent
+                if sink is not None:
+                    sink.append(spent)
+            if name == "read_changes":
+                self.changes_per_catchup.append(len(result.changes))
+            return result
+
+        return timed
+
+
 def run_writers(db: Any, recorder: _Recorder, nid: str, members: dict[str, Any],
                 ids: list[str], writers: int, seconds: float, count: int | None = None,
-                readers: int = 0, engine: Any = None) -> dict[str, Any]:
+                readers: int = 0, engine: Any = None, parts: _ReadParts | None = None,
+                mixed: int = 0, write_share: float = 0.2) -> dict[str, Any]:
     """``writers`` threads alternating put_member and record_feedback for ``seconds`` (or
-    ``count`` writes each); ``readers`` threads asking the engine for suggestions meanwhile."""
+    ``count`` writes each); ``readers`` threads asking the engine for suggestions meanwhile;
+    ``mixed`` threads that each write with probability ``write_share`` (a member edit or a
+    decision, as likely) and read otherwise, as benchmarks/live.py's mixed load does."""
     from graph.database import DatabaseUnavailable
     from matching.features import View
 
     writes: list[dict[str, Any]] = []
     reads: list[float] = []
+    split: dict[str, list[float]] = collections.defaultdict(list)
     stop = time.perf_counter() + seconds
+
+    def write(kind: str, rng: random.Random) -> None:
+        recorder.local.attempts = attempts = []
+        t = time.perf_counter()
+        error = None
+        try:
+            _write(kind, db, nid, members, ids, rng)
+        except DatabaseUnavailable as exc:  # counted, not raised: a 503 is a result here
+            error = type(exc).__name__
+        total = time.perf_counter() - t
+        recorder.local.attempts = None
+        if engine is not None:
+            engine.catch_up_soon(db, nid)  # as the service does once a write is answered
+        with recorder.lock:
+            writes.append({"kind": kind, "total": total, "attempts": attempts, "error": error})
+
+    def read(rng: random.Random) -> None:
+        if parts is not None:
+            parts.local.parts = {}
+        t = time.perf_counter()
+        with engine.reading(db, nid) as m:
+            held = time.perf_counter()
+            m.suggest(rng.choice(ids), view=View.MEMBER)
+        done = time.perf_counter()
+        with recorder.lock:
+            reads.append(done - t)
+            if parts is not None:
+                mine = parts.local.parts
+                split["suggest"].append(done - held)
+                for name in ("versions", "read_changes", "_apply"):
+                    split[name].append(mine.get(name, 0.0))
+                split["waiting"].append(held - t - sum(mine.values()))
 
     def writer(k: int) -> None:
         rng = random.Random(1000 + k)
         done = 0
         while time.perf_counter() < stop and (count is None or done < count):
-            kind = ("put_member", "record_feedback")[(done + k) % 2]
-            recorder.local.attempts = attempts = []
-            t = time.perf_counter()
-            error = None
-            try:
-                _write(kind, db, nid, members, ids, rng)
-            except DatabaseUnavailable as exc:  # counted, not raised: a 503 is a result here
-                error = type(exc).__name__
-            total = time.perf_counter() - t
-            recorder.local.attempts = None
-            if engine is not None:
-                engine.catch_up_soon(db, nid)
-            with recorder.lock:
-                writes.append({"kind": kind, "total": total, "attempts": attempts,
-                               "error": error})
+            write(("put_member", "record_feedback")[(done + k) % 2], rng)
             done += 1
 
     def reader(k: int) -> None:
         rng = random.Random(k)
         while time.perf_counter() < stop:
-            t = time.perf_counter()
-            with engine.reading(db, nid) as m:
-                m.suggest(rng.choice(ids), view=View.MEMBER)
-            with recorder.lock:
-                reads.append(time.perf_counter() - t)
+            read(rng)
+
+    def client(k: int) -> None:
+        rng = random.Random(2000 + k)
+        while time.perf_counter() < stop:
+            if rng.random() < write_share:
+                write(rng.choice(("put_member", "record_feedback")), rng)
+            else:
+                read(rng)
 
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
     threads += [threading.Thread(target=reader, args=(k,)) for k in range(readers)]
+    threads += [threading.Thread(target=client, args=(k,)) for k in range(mixed)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    result = {"writers": writers, "readers": readers, "seconds": round(elapsed, 1),
+    result = {"writers": writers, "readers": readers, "mixed": mixed,
+              "seconds": round(elapsed, 1), "requests_per_s": round(
+                  (len(reads) + len(writes)) / elapsed, 2),
               "writes_per_s": round(len(writes) / elapsed, 2), **_summary(writes)}
-    if readers:
+    if reads:
         result["reads"] = _pct(reads)
         result["reads_per_s"] = round(len(reads) / elapsed, 2)
+        result["read_parts"] = {name: _pct(v) for name, v in split.items()}
+    if parts is not None:
+        result["catch_ups"] = {"read_changes": _pct(parts.catchups),
+                               "apply": _pct(parts.applies),
+                               "changes_per_catch_up": float(np.mean(parts.changes_per_catchup))
+                               if parts.changes_per_catchup else 0.0}
+        parts.catchups.clear()
+        parts.applies.clear()
+        parts.changes_per_catchup.clear()
     return result
 
 
@@ -276,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, nargs="*", default=[1, 8])
     parser.add_argument("--readers", type=int, default=0,
                         help="reader threads beside the writers (the engine's suggestions)")
+    parser.add_argument("--mixed", type=int, default=0,
+                        help="then this many clients of reads and writes (--write-share), "
+                             "after a read-only run of as many readers")
+    parser.add_argument("--write-share", type=float, default=0.2)
     parser.add_argument("--alone", type=int, default=40, help="sequential writes, one thread")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -300,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
             import_network(db, doc)
             recorder = _Recorder()
             instrument(db, recorder)
-            engine = None
-            if args.readers:
+            engine = parts = None
+            if args.readers or args.mixed:
+                parts = _ReadParts()
                 engine = Engine()
                 engine.warm(db).result()
             if args.alone:
@@ -314,7 +401,14 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
                 results["runs"].append(run_writers(db, recorder, nid, members, ids, writers,
                                                    args.seconds, readers=args.readers,
-                                                   engine=engine))
+                                                   engine=engine, parts=parts))
+            if args.mixed:
+                for share in (0.0, args.write_share):
+                    print(f"{args.mixed} clients, {share:.0%} writes, {args.seconds:.0f} s ...",
+                          file=sys.stderr, flush=True)
+                    results["runs"].append(run_writers(
+                        db, recorder, nid, members, ids, 0, args.seconds, engine=engine,
+                        parts=parts, mixed=args.mixed, write_share=share))
             if engine is not None:
                 engine.close()
     finally:
