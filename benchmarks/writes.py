@@ -121,8 +121,12 @@ class _TimedTx:
 
 
 def instrument(db: Any, recorder: _Recorder) -> None:
-    """Replace ``db._attempt`` with a copy that times statements and the commit."""
+    """Wrap ``db._attempt`` so that each attempt's statements are timed, and what follows the
+    work: the state read for this process's own matchers (``graph.changes.CommittedChanges``,
+    when an engine follows the database) and the commit."""
     from neo4j.exceptions import Neo4jError
+
+    attempt_once = db._attempt
 
     def attempt(mode: str, work: Any, args: tuple) -> Any:
         record: dict[str, Any] = {"mode": mode, "statements": [], "outcome": "ok",
@@ -130,19 +134,16 @@ def instrument(db: Any, recorder: _Recorder) -> None:
         sink = recorder.current()
         if sink is not None:
             sink.append(record)
+
+        def timed(tx: Any, *work_args: Any) -> Any:
+            record["begin"] = time.perf_counter() - record["started"]
+            try:
+                return work(_TimedTx(tx, record, recorder.names), *work_args)
+            finally:
+                record["work_ended"] = time.perf_counter()
+
         try:
-            with db.driver.session(database=db.database, default_access_mode=mode,
-                                   bookmark_manager=db.bookmarks) as session:
-                t = time.perf_counter()
-                with session.begin_transaction() as tx:
-                    record["begin"] = time.perf_counter() - t
-                    result = work(_TimedTx(tx, record, recorder.names), *args)
-                    t = time.perf_counter()
-                    try:
-                        tx.commit()
-                    finally:
-                        record["commit"] = time.perf_counter() - t
-                    return result
+            return attempt_once(mode, timed, args)
         except Neo4jError as exc:
             record["outcome"] = exc.code or type(exc).__name__
             raise
@@ -150,7 +151,9 @@ def instrument(db: Any, recorder: _Recorder) -> None:
             record["outcome"] = type(exc).__name__
             raise
         finally:
-            record["total"] = time.perf_counter() - record["started"]
+            ended = time.perf_counter()
+            record["total"] = ended - record["started"]
+            record["commit"] = ended - record.get("work_ended", ended)
 
     db._attempt = attempt
 
@@ -194,8 +197,8 @@ def _summary(writes: list[dict[str, Any]]) -> dict[str, Any]:
                 if a["outcome"] == "ok":
                     for name, seconds in a["statements"]:
                         per_statement[name].append(seconds)
-                    per_statement["(commit)"].append(a["commit"])
-                    per_statement["(begin)"].append(a.get("begin", 0.0))
+                    per_statement["(after work: state read, commit)"].append(a["commit"])
+                    per_statement["(session, begin)"].append(a.get("begin", 0.0))
                     per_statement["(attempt total)"].append(a["total"])
         for rs in reads:
             for a in rs:
@@ -282,8 +285,6 @@ def run_writers(db: Any, recorder: _Recorder, nid: str, members: dict[str, Any],
             error = type(exc).__name__
         total = time.perf_counter() - t
         recorder.local.attempts = None
-        if engine is not None:
-            engine.catch_up_soon(db, nid)  # as the service does once a write is answered
         with recorder.lock:
             writes.append({"kind": kind, "total": total, "attempts": attempts, "error": error})
 
@@ -390,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.readers or args.mixed:
                 parts = _ReadParts()
                 engine = Engine()
+                engine.follow(db)  # as the service does: its own writes are handed over
                 engine.warm(db).result()
             if args.alone:
                 print(f"{args.alone} writes, one at a time ...", file=sys.stderr, flush=True)
