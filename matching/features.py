@@ -16,7 +16,8 @@ from matching.member_rows import (CORE_LEVEL, ROW_ARRAYS, TEXT_ARRAYS, TaxonomyP
                                   member_rows, member_texts, rows_of)
 from matching.projection import NetworkProjection
 from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_value
-from matching.rows import gathered, grown, replace_columns, replace_rows, transposed
+from matching.rows import (gathered, grown, replace_columns, replace_rows, set_columns, set_rows,
+                           transposed)
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
@@ -53,6 +54,15 @@ def _same_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> boo
         if hi - lo != new_hi - new_lo or \
                 not np.array_equal(matrix.indices[lo:hi], new.indices[new_lo:new_hi]) or \
                 not np.array_equal(matrix.data[lo:hi], new.data[new_lo:new_hi]):
+            return False
+    return True
+
+
+def _same_columns(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> bool:
+    """Whether ``matrix``'s rows ``rows`` have the columns of the rows of ``new``."""
+    for k, r in enumerate(np.asarray(rows).tolist()):
+        if not np.array_equal(matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]],
+                              new.indices[new.indptr[k]:new.indptr[k + 1]]):
             return False
     return True
 
@@ -184,19 +194,46 @@ class NetworkFeatures:
 
     def _derive(self, changed: set[str] | None = None, rows: np.ndarray | None = None,
                 before: dict[str, sp.csr_array] | None = None,
-                fresh: dict[str, sp.csr_array] | None = None) -> None:
+                fresh: dict[str, sp.csr_array] | None = None,
+                patched: set[str] = frozenset()) -> None:
         """Bring the transposed forms in line with the row arrays: all of them built anew
         (``changed`` None), or those of the ``changed`` arrays patched at ``rows``, which held
-        the rows of ``before`` and now hold those of ``fresh``."""
+        the rows of ``before`` and now hold those of ``fresh`` (the ``patched`` ones in place:
+        their columns are as they were)."""
         cache = self.__dict__.setdefault("_transposed", {})
         for target, source in self._TRANSPOSED.items():
             if changed is None:
                 cache[target] = transposed(getattr(self, source))
-            elif source in changed:
-                n = getattr(self, source).shape[0]
-                current = cache.get(target)
-                cache[target] = transposed(getattr(self, source)) if current is None else \
-                    replace_columns(current, rows, before[source], fresh[source], n)
+                continue
+            if source not in changed or target not in cache:
+                continue  # unchanged, or built from the row form when first read
+            if source in patched:
+                cache[target] = self._writable(target, cache[target])
+                set_columns(cache[target], rows, getattr(self, source), fresh[source])
+                continue
+            self._lent.discard(target)
+            n = getattr(self, source).shape[0]
+            cache[target] = replace_columns(cache[target], rows, before[source], fresh[source],
+                                            n)
+
+    @property
+    def _lent(self) -> set[str]:
+        """Names of the arrays a ``frozen`` copy shares: copied once before written in place."""
+        return self.__dict__.setdefault("_lent_names", set())
+
+    def _writable(self, name: str, matrix: sp.csr_array | None = None) -> sp.csr_array:
+        """Array ``name`` (a row array, or ``matrix``, a transposed form) safe to write values
+        into: its values are copied first if a ``frozen`` copy still shares them."""
+        if matrix is None:
+            matrix = getattr(self, name)
+        if name in self._lent:
+            self._lent.discard(name)
+            matrix = sp.csr_array((matrix.data.copy(), matrix.indices, matrix.indptr),
+                                  shape=matrix.shape)
+            matrix.has_sorted_indices = True
+            if name in ROW_ARRAYS:
+                setattr(self, name, matrix)
+        return matrix
 
     def __getattr__(self, name: str) -> sp.csr_array:
         source = type(self)._TRANSPOSED.get(name)
@@ -209,12 +246,16 @@ class NetworkFeatures:
 
     def frozen(self) -> NetworkFeatures:
         """A copy for computing blocks while this one goes on being updated: updates replace
-        the arrays (``replace_rows``, ``_tie_matrices``) and never write into them, except the
-        sector and region codes and the caches, which the copy gets of its own."""
+        the arrays (``replace_rows``, ``_tie_matrices``) or, where only values change, write
+        into them after copying what the copy shares (``_writable``, once per array); the
+        sector and region codes and the caches the copy gets of its own."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
         copy.__dict__["_transposed"] = dict(self.__dict__.get("_transposed", {}))
         copy.sector, copy.region = self.sector.copy(), self.region.copy()
+        shared = {*ROW_ARRAYS, *self._TRANSPOSED, "texts"}
+        self.__dict__["_lent_names"] = set(shared)
+        copy.__dict__["_lent_names"] = set(shared)
         return copy
 
     # -- live updates ---------------------------------------------------------------------------
@@ -226,18 +267,27 @@ class NetworkFeatures:
         n = p.n_members
         rows_array = np.asarray(sorted(rows), dtype=np.int64)
         fresh, texts = self._rows_of_members(rows_array)
-        self.texts = {name: [*self.texts[name], *[""] * (n - len(self.texts[name]))]
-                      for name in TEXT_ARRAYS}  # copied: a frozen copy keeps its own
+        if "texts" in self._lent:  # a frozen copy keeps its own
+            self._lent.discard("texts")
+            self.texts = {name: list(self.texts[name]) for name in TEXT_ARRAYS}
+        for name in TEXT_ARRAYS:
+            self.texts[name].extend([""] * (n - len(self.texts[name])))
         for k, i in enumerate(rows_array.tolist()):
             for name in TEXT_ARRAYS:
                 self.texts[name][i] = texts[name][k]
-        changed, before = set(), {}
+        changed, before, patched = set(), {}, set()
         for name in ROW_ARRAYS:
             current = getattr(self, name)
             if n == current.shape[0] and _same_rows(current, rows_array, fresh[name]):
                 continue  # e.g. a level changed but not the description: keep its arrays
-            setattr(self, name, replace_rows(current, rows_array, fresh[name]))
             changed.add(name)
+            if n == current.shape[0] and _same_columns(current, rows_array, fresh[name]):
+                # Only values changed: written in place, no copy of the whole array.
+                set_rows(self._writable(name), rows_array, fresh[name])
+                patched.add(name)
+                continue
+            self._lent.discard(name)
+            setattr(self, name, replace_rows(current, rows_array, fresh[name]))
             before[name] = current
         levels_of, urgency_of, severity_of = (rows_of(p.levels[rows_array]),
                                               rows_of(p.urgencies[rows_array]),
@@ -258,7 +308,7 @@ class NetworkFeatures:
             self.sector[i] = self._sectors(attrs.get("sector"))
             self.region[i] = self._regions(attrs.get("region"))
         self._update_customers(rows_array, n)
-        self._derive(changed, rows_array, before, fresh)
+        self._derive(changed, rows_array, before, fresh, patched)
         self._read_verdicts()  # a removed member's verdicts went with it
         if self.tie_strength.shape[0] != n:  # new members: the tie arrays grow with them
             self._tie_matrices()

@@ -236,11 +236,16 @@ def with_members(projection: NetworkProjection, members: Iterable[Mapping[str, A
                  removed: Iterable[str] = ()) -> tuple[NetworkProjection, list[int]]:
     """A projection with ``members`` (full rows, as for ``build_projection``) replaced or added
     and ``removed`` taken out; returns it and the rows that changed. The tie graph is shared and
-    updated in place (a removed member's ties go with it)."""
+    updated in place (a removed member's ties go with it), and so are the lists of member ids
+    and needs and the member index unless members are added or removed: copying them would
+    cost more than the whole edit of a large network."""
     p = projection
-    member_ids, index = list(p.member_ids), dict(p.member_index)
-    needs = list(p.needs)
     members = sorted(members, key=lambda m: m["id"])
+    reshaped = bool(set(removed) & p.member_index.keys()) or \
+        any(m["id"] not in p.member_index for m in members)
+    member_ids, index, needs = p.member_ids, p.member_index, p.needs
+    if reshaped:
+        member_ids, index, needs = list(member_ids), dict(index), list(needs)
     changed: list[int] = []
     for m in members:
         if m["id"] not in index:
@@ -270,8 +275,10 @@ def with_members(projection: NetworkProjection, members: Iterable[Mapping[str, A
               for attr, key, value in (("levels", "capabilities", "level"),
                                        ("severities", "weaknesses", "severity"),
                                        ("urgencies", "needs", "urgency"))}
-    feedback = [f for f in p.feedback if f["member"] not in gone and f["candidate"] not in gone]
-    verdicts = {key: v for key, v in p.verdicts.items() if not set(gone) & set(key)}
+    feedback, verdicts = p.feedback, p.verdicts
+    if gone:
+        feedback = [f for f in feedback if f["member"] not in gone and f["candidate"] not in gone]
+        verdicts = {key: v for key, v in verdicts.items() if not set(gone) & set(key)}
     hours = np.concatenate([p.hours, np.full(len(member_ids) - len(p.hours), np.nan)])
     for i, m in zip(changed, rows):
         hours[i] = np.nan if m.get("hours_per_month") is None else float(m["hours_per_month"])

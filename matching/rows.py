@@ -60,6 +60,48 @@ def replace_rows(matrix: sp.csr_array, rows: np.ndarray | list[int], new: sp.csr
     return out
 
 
+def set_rows(matrix: sp.csr_array, rows: np.ndarray | list[int], new: sp.csr_array) -> bool:
+    """Write row ``k`` of ``new`` (sorted indices) over row ``rows[k]`` of ``matrix``, in place,
+    when each row keeps its columns (a level or an urgency edited); False, with nothing written,
+    otherwise. Work in proportion to the rows written: the rest of the array is not touched.
+
+    >>> m = sp.csr_array(np.array([[1.0, 0], [0, 2]]))
+    >>> set_rows(m, [1], sp.csr_array(np.array([[0, 5.0]]))), m.toarray().tolist()
+    (True, [[1.0, 0.0], [0.0, 5.0]])
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    spans = _same_pattern_rows(matrix, rows, new)
+    if spans is None:
+        return False
+    for k, (lo, hi) in enumerate(spans):
+        matrix.data[lo:hi] = new.data[new.indptr[k]:new.indptr[k + 1]]
+    return True
+
+
+def set_columns(matrix_t: sp.csr_array, cols: np.ndarray | list[int], old: sp.csr_array,
+                new: sp.csr_array) -> bool:
+    """The transpose kept current in place: write row ``k`` of ``new`` over column ``cols[k]``
+    of ``matrix_t`` (the transpose of the member x feature array ``old``), when each of those
+    rows of ``old`` has the columns of its row of ``new``; False, with nothing written,
+    otherwise. A binary search per entry written.
+
+    >>> old = sp.csr_array(np.array([[1.0, 0], [0, 2]]))
+    >>> t = transposed(old)
+    >>> set_columns(t, [1], old, sp.csr_array(np.array([[0, 5.0]]))), t.toarray().tolist()
+    (True, [[1.0, 0.0], [0.0, 5.0]])
+    """
+    cols = np.asarray(cols, dtype=np.int64)
+    if (cols >= matrix_t.shape[1]).any() or _same_pattern_rows(old, cols, new) is None:
+        return False
+    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
+    for k, member in enumerate(cols.tolist()):
+        lo, hi = new.indptr[k], new.indptr[k + 1]
+        for feature, value in zip(new.indices[lo:hi].tolist(), new.data[lo:hi].tolist()):
+            start, end = indptr[feature], indptr[feature + 1]
+            data[start + np.searchsorted(indices[start:end], member)] = value
+    return True
+
+
 def _same_pattern_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array
                        ) -> list[tuple[int, int]] | None:
     """Where rows ``rows`` of ``matrix`` sit, if each already has the same columns as its row

@@ -203,3 +203,35 @@ def test_loads_kept_across_edits_rank_as_a_fresh_fit() -> None:
         for view in (View.FACILITATOR, View.MEMBER):
             assert [s.as_dict() for s in live.suggest(mid, view=view)] == \
                 [s.as_dict() for s in fresh.suggest(mid, view=view)], (mid, view)
+
+
+def test_a_frozen_copy_keeps_its_values_while_edits_write_in_place() -> None:
+    """The rankers train on a frozen copy of the features while edits go on; an edit that only
+    changes values writes into the arrays, so it must copy what the frozen copy shares first:
+    the copy answers as before the edit, the live features as a fresh fit."""
+    from benchmarks.synthetic import generate
+    from matching.features import NetworkFeatures
+
+    doc = generate(60, 5)
+    live = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+    rows = np.arange(live.projection_.n_members)
+    frozen = live.features_.frozen()
+    before = {view: frozen.block(rows, view=view) for view in (View.FACILITATOR, View.MEMBER)}
+    members = {m["id"]: m for m in doc["members"]}
+    for mid in sorted(members)[::7]:
+        member = copy.deepcopy(members[mid])
+        for key, field in (("capabilities", "level"), ("needs", "urgency")):
+            for entry in member.get(key) or ():
+                entry[field] = 1 + entry[field] % 5
+        members[mid] = member
+        live.apply_changes(members=[member])
+    doc["members"] = [members[mid] for mid in sorted(members)]
+    fresh = NetworkFeatures(_projection(doc, []))
+    changed = False
+    for view, kept in before.items():
+        now, expected = live.features_.block(rows, view=view), fresh.block(rows, view=view)
+        for name, values in frozen.block(rows, view=view).items():
+            assert np.array_equal(values, kept[name]), (view, name)
+            assert np.array_equal(now[name], expected[name]), (view, name)
+            changed |= not np.array_equal(now[name], values)
+    assert changed  # the edits moved some feature: the test is not vacuous

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from matching.rows import gathered, replace_columns, replace_rows, transposed
+from matching.rows import (gathered, replace_columns, replace_rows, set_columns, set_rows,
+                           transposed)
 
 
 def _random(rng: np.random.Generator, rows: int, cols: int) -> sp.csr_array:
@@ -38,6 +39,37 @@ def test_a_patched_transpose_equals_the_transpose_of_the_patched_rows() -> None:
                               _spliced(old.toarray(), rows, new.toarray()))
         for name in ("indptr", "indices", "data"):  # array for array: bit-equal products
             assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+
+
+def test_values_written_in_place_equal_the_splice() -> None:
+    """An edit that keeps each row's columns is written into the arrays (no copy of the rest),
+    giving the arrays the splice gives; any other edit is refused with nothing written."""
+    rng = np.random.default_rng(9)
+    written = refused = 0
+    for _ in range(500):
+        n, c = int(rng.integers(1, 30)), int(rng.integers(1, 12))
+        old = _random(rng, n, c)
+        rows = rng.choice(n, size=min(int(rng.integers(1, 4)), n), replace=False)
+        new = sp.csr_array(old[rows] * 2.0) if rng.random() < 0.7 else _random(rng, len(rows), c)
+        new.sort_indices()
+        expected = replace_rows(old, rows, new)
+        expected_t = replace_columns(transposed(old), rows, old, new, n)
+        before = old.copy()
+        patched, patched_t = old.copy(), transposed(old)
+        ok_t = set_columns(patched_t, rows, before, new)  # reads the columns before the rows
+        ok = set_rows(patched, rows, new)
+        assert ok == ok_t
+        if not ok:
+            refused += 1
+            for got, was in ((patched, before), (patched_t, transposed(before))):
+                for name in ("indptr", "indices", "data"):
+                    assert np.array_equal(getattr(got, name), getattr(was, name)), name
+            continue
+        written += 1
+        for got, want in ((patched, expected), (patched_t, expected_t)):
+            for name in ("indptr", "indices", "data"):
+                assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    assert written and refused
 
 
 def test_gathered_rows_sum_as_the_product() -> None:
