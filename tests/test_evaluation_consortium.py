@@ -184,3 +184,17 @@ def cb_weights():
     from matching.evaluation import consortium_builder as cb
 
     return cb.BLEND_WEIGHTS
+
+
+def test_a_coordinator_that_worked_alone_has_an_empty_order_and_ties_every_candidate():
+    from matching.evaluation import consortium_builder as cb
+
+    # H ran a project alone before the cut: in the graph, without a partner
+    data = with_projects({"p0": (2016, "H", "H", "X")})
+    data.org_type["H"], data.country["H"], data.group["H"] = "PRC", "FR", "eu15"
+    task = cs.consortium_task(data, 2018, "X")
+    p = cb.builder_projection(data, task.graph, 2018, "X")
+    order = cb.coordinator_order(task.graph, p, "H", cb.past_projects(data, 2018, "X"))
+    assert order.requirements == []
+    row, picks = cb.builder_row(p, order, task.nodes)
+    assert picks == [] and not row.any()

@@ -110,7 +110,11 @@ def fallback_scores(p: NetworkProjection, order: Order) -> np.ndarray:
 def builder_row(p: NetworkProjection, order: Order, nodes: list[str]) -> tuple[np.ndarray,
                                                                                  list[str]]:
     """Scores of ``nodes`` for one order: the builder's picks (but the lead) first in its order,
-    then the fallback; and the picks' ids."""
+    then the fallback; and the picks' ids. An empty order (a coordinator without a past
+    partner in the part: it ran its projects alone) asks the builder nothing: every candidate
+    scores 0 and the shared tie order ranks them."""
+    if not order.requirements:
+        return np.zeros(len(nodes)), []
     best = form_consortia(p, order, alternatives=0)["best"]
     picks = [m["member"] for m in best["members"] if m["member"] != order.lead]
     fallback = fallback_scores(p, order)
