@@ -353,6 +353,15 @@ def run_writers(db: Any, recorder: _Recorder, nid: str, members: dict[str, Any],
     return result
 
 
+def _use_turns(on: bool) -> None:
+    """Whether the writes queue for their network's version in this process (``wait_turn``),
+    or not (as before it existed): for a comparison in one run."""
+    from graph import database, feedback, members
+
+    for module in (members, feedback):
+        module.wait_turn = database.wait_turn if on else (lambda key: None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=10_000)
@@ -363,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="then this many clients of reads and writes (--write-share), "
                              "after a read-only run of as many readers")
     parser.add_argument("--write-share", type=float, default=0.2)
+    parser.add_argument("--turns", choices=("on", "off", "both"), default="on",
+                        help="mixed runs with writes queueing for their network's version, "
+                             "without, or both alternately")
     parser.add_argument("--alone", type=int, default=40, help="sequential writes, one thread")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -405,12 +417,17 @@ def main(argv: list[str] | None = None) -> int:
                                                    args.seconds, readers=args.readers,
                                                    engine=engine, parts=parts))
             if args.mixed:
-                for share in (0.0, args.write_share):
-                    print(f"{args.mixed} clients, {share:.0%} writes, {args.seconds:.0f} s ...",
-                          file=sys.stderr, flush=True)
-                    results["runs"].append(run_writers(
-                        db, recorder, nid, members, ids, 0, args.seconds, engine=engine,
-                        parts=parts, mixed=args.mixed, write_share=share))
+                turns = {"on": [True], "off": [False], "both": [True, False, True, False]}
+                for share, turn in [(0.0, True)] + [(args.write_share, t)
+                                                     for t in turns[args.turns]]:
+                    print(f"{args.mixed} clients, {share:.0%} writes, turns {turn}, "
+                          f"{args.seconds:.0f} s ...", file=sys.stderr, flush=True)
+                    _use_turns(turn)
+                    run = run_writers(db, recorder, nid, members, ids, 0, args.seconds,
+                                      engine=engine, parts=parts, mixed=args.mixed,
+                                      write_share=share)
+                    results["runs"].append({"turns": turn, **run})
+                _use_turns(True)
             if engine is not None:
                 engine.close()
     finally:

@@ -6,6 +6,7 @@ import contextlib
 import math
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,6 +77,41 @@ def _always_up() -> float | None:
     return None
 
 
+# Backoff between attempts of a write that conflicted (ArcadeDB reports it at commit, once the
+# transaction it lost to has committed): run again soon, at a random point of a span that starts
+# at about one version bump and commit (measured 10-45 ms at 10,000 members, benchmarks/writes.py)
+# and doubles, so the losers of one conflict spread out instead of meeting again.
+CONFLICT_PAUSE = 0.03
+CONFLICT_PAUSE_MAX = 0.25
+
+# -- turns: this process's writes to one record, one after the other -------------------------
+TURN_WAIT = 5.0  # seconds a write waits for its turn before it goes ahead without it
+_turns_guard = threading.Lock()
+_turns: dict[str, threading.Lock] = {}
+_attempt_turns = threading.local()  # the turns held by this thread's running write attempt
+
+
+def wait_turn(key: str) -> None:
+    """Wait until no other write transaction of this process holds the turn ``key``, then hold
+    it until the calling transaction ends (commits or rolls back: ``Database`` releases it).
+
+    Every write to a network updates its version (``graph.changes``). On Neo4j the second of two
+    such writes waits for the first one's lock; on ArcadeDB (optimistic) both run and the second
+    conflicts at commit and is run again whole. Called right before that update (the last
+    statement), the turn makes this process's writes queue for the update and the commit only,
+    as on Neo4j, instead of wasting whole attempts; other processes' writes still conflict and
+    are retried. Nothing else may be locked after it in the transaction, so no turn waits on a
+    lock held by a transaction waiting for the turn. Outside a ``Database`` write it does nothing.
+    """
+    held = getattr(_attempt_turns, "held", None)
+    if held is None or key in held:
+        return
+    with _turns_guard:
+        turn = _turns.setdefault(key, threading.Lock())
+    if turn.acquire(timeout=TURN_WAIT):  # else go ahead: at worst a conflict, retried
+        held[key] = turn
+
+
 class Database:
     """The driver and database name that every repository function takes.
 
@@ -132,9 +168,11 @@ class Database:
              autocommit: bool = False) -> T:
         deadline = time.monotonic() + self.retry_time
         delay = 0.05
+        conflict_pause = CONFLICT_PAUSE
         constraint_failures = 0
         while True:
             self.check_available()
+            conflict = False
             try:
                 if autocommit:
                     return self._autocommit(mode, work)
@@ -143,6 +181,7 @@ class Database:
                 constraint_failures += 1
                 if constraint_failures >= attempts or time.monotonic() > deadline:
                     raise
+                conflict = True
             except (ServiceUnavailable, SessionExpired) as exc:
                 if _timed_out(exc):
                     raise DatabaseUnavailable(
@@ -162,17 +201,32 @@ class Database:
                 if time.monotonic() > deadline:
                     raise DatabaseBusy("the graph database is busy with conflicting writes; "
                                        "try again", retry_after=1) from exc
+                conflict = True
             except OSError as exc:
                 if _is_disk_full(exc):
                     raise
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
             # Jitter, so that requests that conflicted once do not collide again in step.
-            pause = delay * random.uniform(0.5, 1.0)
+            if conflict:
+                pause = random.uniform(0.0, conflict_pause)
+                conflict_pause = min(conflict_pause * 2, CONFLICT_PAUSE_MAX)
+            else:  # the database is restarting or out of reach: wait longer
+                pause = delay * random.uniform(0.5, 1.0)
+                delay = min(delay * 2, 0.5)
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 0.5)
 
     def _attempt(self, mode: str, work: Callable[..., T], args: tuple) -> T:
+        outer = getattr(_attempt_turns, "held", None)  # a read run inside a write's work
+        _attempt_turns.held = {} if mode == WRITE_ACCESS else None
+        try:
+            return self._transaction(mode, work, args)
+        finally:  # committed or rolled back: the turns pass to the next writes
+            held, _attempt_turns.held = _attempt_turns.held, outer
+            for turn in (held or {}).values():
+                turn.release()
+
+    def _transaction(self, mode: str, work: Callable[..., T], args: tuple) -> T:
         with self.driver.session(database=self.database, default_access_mode=mode,
                                  bookmark_manager=self.bookmarks) as session:
             with session.begin_transaction() as tx:

@@ -10,7 +10,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import Acting, feedback_credential
 from graph.changes import ChangeKind, record_change
-from graph.database import Database
+from graph.database import Database, wait_turn
 from graph.members import MemberNotFound, get_member
 from graph.store import NetworkNotFound
 from graph.validation import DocumentInvalid, Problem
@@ -59,6 +59,7 @@ def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: st
             return MemberNotFound(mid) if found else NetworkNotFound(nid)
     tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
            at=stamp, **feedback_credential(by)).consume()
+    wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
     record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
     return None
 

@@ -12,7 +12,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import Acting, who
 from graph.changes import ChangeKind, record_change
-from graph.database import Database
+from graph.database import Database, wait_turn
 from graph.directory import find_members, folded, label_text, text_matches
 from graph.document import Member, Network
 from graph.removal import remove_members
@@ -155,7 +155,8 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
 
     The transaction is two statements: the member with only what changed in its edges
     (``PUT_MEMBER``), then the change record, last, so the network's version is held from its
-    bump to the commit only (``graph.changes``)."""
+    bump to the commit only (``graph.changes``; ``wait_turn`` queues this process's writes for
+    it)."""
     member = validate_member(db, nid, mid, raw)
     entry = json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                         "change": "profile", **who(by or "system")})
@@ -171,6 +172,7 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
         # UNWIND of no entries would end the statement early: one without any, then.
         tx.run(q.PUT_MEMBER if entries else q.PUT_MEMBER_WITHOUT_EDGES,
                entries=entries, **params).consume()
+        wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
         if not record_change(tx, nid, ChangeKind.MEMBERS, [mid]):
             raise NetworkNotFound(nid)  # deleted since the validation: roll back
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from graph import queries as q
 from graph.changes import ChangeKind, read_changes
 from graph.database import Database, DatabaseBusy
 from graph.feedback import member_decisions, record_feedback
@@ -209,3 +210,62 @@ def test_simultaneous_decisions_on_one_pair_are_numbered_one_after_the_other(
     mine = {"clinic": member_decisions(db, nid, "clinic"),
             "genlab": member_decisions(db, nid, "genlab")}
     assert mine[latest["member"]][0]["decision"] == latest["decision"]
+
+
+def test_profile_edits_in_one_process_wait_their_turn_instead_of_conflicting(
+        db: Database, nid: str, monkeypatch) -> None:
+    """Edits of different members, at once from one process, each run once: they queue for the
+    network's version (``wait_turn``) instead of conflicting over it and running again."""
+    document = small_document(nid)
+    caps = [c["id"] for c in document["capabilities"]]
+    document["members"] += [{"id": f"m{k}", "name": f"M{k}", "capabilities": [
+        {"id": c, "level": 1} for c in caps]} for k in range(6)]
+    import_network(db, document)
+    sent: Counter[str] = Counter()
+    observe = db.observer
+
+    def count(query: str, parameters: dict[str, Any]) -> None:
+        sent[query] += 1
+        if observe is not None:
+            observe(query, parameters)
+
+    monkeypatch.setattr(db, "observer", count)
+    barrier = threading.Barrier(6)
+
+    def edit(k: int) -> None:  # the levels change, the capabilities stay: no hub is written
+        barrier.wait()
+        for level in (2, 3, 4):
+            put_member(db, nid, f"m{k}", {"name": f"M{k}", "capabilities": [
+                {"id": c, "level": level} for c in caps]})
+
+    workers = [threading.Thread(target=edit, args=(k,)) for k in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sent[q.PUT_MEMBER] == sent[q.RECORD_CHANGE] == 18  # no attempt ran twice
+    assert all(get_member(db, nid, f"m{k}")["capabilities"][0]["level"] == 4 for k in range(6))
+
+
+def test_a_write_that_fails_passes_its_turn_on(db: Database, monkeypatch) -> None:
+    """A write that fails after taking its turn releases it with the rollback: the next write
+    to the same network does not wait for it."""
+    from graph import database
+
+    monkeypatch.setattr(database, "TURN_WAIT", 600.0)  # a turn kept would block the next write
+
+    def failing(tx: Any) -> None:
+        database.wait_turn("network:turn-test")
+        raise ValueError("the work fails after taking its turn")
+
+    with pytest.raises(ValueError):
+        db.write(failing)
+    done = threading.Event()
+
+    def next_write() -> None:
+        db.write(lambda tx: database.wait_turn("network:turn-test"))
+        done.set()
+
+    worker = threading.Thread(target=next_write, daemon=True)
+    worker.start()
+    assert done.wait(60)
