@@ -31,6 +31,7 @@ from matching.scoring import PartnerMatcher, StaleTaxonomy
 DECLINE_DAYS = 180
 RETRAIN_SHARE = 0.2  # the rankers are refitted when decisions grew by this share
 TOMBSTONE_SHARE = 0.1  # rows of deleted members tolerated before a background refit
+SETTLE_WAIT = 1.0  # seconds a request waits for this process's committing writes' hand-over
 log = logging.getLogger("partnermatch.engine")
 
 
@@ -163,7 +164,10 @@ class Engine:
             return slot
         with slot.catching_up:  # one catch-up per network at a time; others then find it done
             if slot.version != version or slot.taxonomy != taxonomy:
-                self._apply_written(db, nid, slot)  # this process's own writes need no read
+                # This process's own writes need no read; one that has committed may not have
+                # been handed over yet (its commit and hand-over are not one step).
+                self._settle(db, nid)
+                self._apply_written(db, nid, slot)
             if slot.version != version or slot.taxonomy != taxonomy:
                 self._catch_up(db, nid, slot)
         return slot
@@ -263,6 +267,14 @@ class Engine:
                 if write.catchup is not None:
                     slot.written[write.catchup.since] = write.catchup
             self.catch_up_soon(db, write.network, read=write.catchup is None)
+
+    def _settle(self, db: Database, nid: str) -> None:
+        """Wait (briefly) for this process's writes to ``nid`` that are committing to be handed
+        over, if this engine follows ``db``: cheaper than reading them from the log."""
+        with self._guard:
+            following = any(d is db for d, _ in self._following)
+        if following:
+            committed_changes(db).settle(nid, SETTLE_WAIT)
 
     def _apply_written(self, db: Database, nid: str, slot: _Slot) -> None:
         """Apply this process's own writes that follow on from the matcher's version, in

@@ -249,6 +249,10 @@ class CommittedChanges:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
+        # Writes per network between their state read and their hand-over: a reader that sees
+        # the version one of them commits waits for the hand-over rather than read the log.
+        self._committing: dict[str, int] = {}
+        self._settled = threading.Condition(self._lock)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
@@ -266,10 +270,29 @@ class CommittedChanges:
             return
         recorded: list[tuple[str, Change]] = []
         token = _recorded.set(recorded)
+        watch = _Watch(self, tx, recorded)
         try:
-            yield _Watch(self, tx, recorded)
+            yield watch
         finally:
             _recorded.reset(token)
+            watch.finish()  # a write that failed to commit hands nothing over
+
+    def settle(self, nid: str, timeout: float) -> bool:
+        """Wait until no write to ``nid`` is between its commit and its hand-over (at most
+        ``timeout`` seconds); whether none is."""
+        with self._settled:
+            return self._settled.wait_for(lambda: not self._committing.get(nid), timeout)
+
+    def _committing_now(self, networks: list[str], delta: int) -> None:
+        with self._settled:
+            for nid in networks:
+                count = self._committing.get(nid, 0) + delta
+                if count > 0:
+                    self._committing[nid] = count
+                else:
+                    self._committing.pop(nid, None)
+            if delta < 0:
+                self._settled.notify_all()
 
     def _publish(self, written: list[Written]) -> None:
         with self._lock:
@@ -288,6 +311,8 @@ class _Watch:
                  recorded: list[tuple[str, Change]]):
         self._feed, self._tx, self._recorded = feed, tx, recorded
         self._written: list[Written] = []
+        self._committed = False
+        self._marked: list[str] = []  # the networks whose readers wait for this hand-over
 
     def before_commit(self) -> None:
         """Read, in the write's transaction, the state its changes left, network by network."""
@@ -303,10 +328,20 @@ class _Watch:
             since = changes[0].version - 1
             self._written.append(Written(nid, _state(self._tx, nid, since, changes[-1].version,
                                                      -1, changes)))
+        # From here to the hand-over, readers of these networks wait for it (``settle``).
+        self._marked = [w.network for w in self._written]
+        self._feed._committing_now(self._marked, +1)
 
     def committed(self) -> None:
-        if self._written:
-            self._feed._publish(self._written)
+        """The write committed: hand it over (``finish`` then ends its wait)."""
+        self._committed = True
+
+    def finish(self) -> None:
+        try:
+            if self._committed and self._written:
+                self._feed._publish(self._written)
+        finally:
+            self._feed._committing_now(self._marked, -1)
 
 
 def committed_changes(db: Database) -> CommittedChanges:

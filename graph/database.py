@@ -62,7 +62,7 @@ class WriteWatch(Protocol):
         """The work is done and the transaction still open (it may read what the work left)."""
 
     def committed(self) -> None:
-        """The transaction committed."""
+        """The transaction committed (the watch acts on it as its context ends)."""
 
 
 class WriteWatcher(Protocol):
@@ -242,8 +242,8 @@ class Database:
                     if watch is not None:
                         watch.before_commit()
                     tx.commit()
-                if watch is not None:
-                    watch.committed()
+                    if watch is not None:
+                        watch.committed()
                 return result
 
     def _autocommit(self, mode: str, work: Callable[[Any], T]) -> T:

@@ -180,3 +180,42 @@ def test_an_engine_that_does_not_follow_reads_the_log(db: Database, nid: str) ->
         assert (q.CHANGES_SINCE, nid) in sent
     finally:
         engine.close()
+
+
+def test_a_request_between_a_commit_and_its_hand_over_waits_for_it_not_the_log(
+        db: Database, nid: str) -> None:
+    """A write is visible in the database a moment before its hand-over reaches the engine:
+    a request in that moment waits for the hand-over (milliseconds) instead of reading the log
+    (one read transaction, and all other requests queue behind it)."""
+    import threading
+
+    import_network(db, small_document(nid, newcomer=True))
+    committed, release = threading.Event(), threading.Event()
+
+    def slow(written: list[Written]) -> None:  # handed the write before the engine is
+        if any(w.network == nid for w in written):
+            committed.set()
+            release.wait(10)
+
+    feed = committed_changes(db)
+    feed.subscribe(slow)
+    engine = Engine()
+    engine.follow(db)
+    try:
+        with engine.reading(db, nid):
+            pass
+        writer = threading.Thread(
+            target=record_feedback, args=(db, nid, "clinic", "newlab", "declined"))
+        with _Statements(db) as sent:
+            writer.start()
+            assert committed.wait(10)
+            threading.Timer(0.3, release.set).start()
+            with engine.reading(db, nid) as live:  # sees the new version at once
+                shown = [s.member for s in live.suggest("clinic", view=View.MEMBER)]
+            writer.join(10)
+        assert "newlab" not in shown
+        assert (q.CHANGES_SINCE, nid) not in sent
+    finally:
+        release.set()
+        feed.unsubscribe(slow)
+        engine.close()
