@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, memory
 from api.analyses import Analyses
 from api.engine import Engine
 from api.export_jobs import ExportJobs
@@ -54,6 +54,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
         with contextlib.ExitStack() as stack:
             db = database if database is not None else stack.enter_context(open_database())
             app.state.db = db
+            memory.tune()  # once per process: fewer young collections, imports frozen
             app.state.matchers.follow(db)  # this process's writes reach its matchers directly
             if settings.warm_start:
                 app.state.matchers.warm(db)  # background: requests are served meanwhile
