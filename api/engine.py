@@ -114,6 +114,16 @@ def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
         agents=catchup.agents, verdicts=catchup.verdicts)
 
 
+def _behind(slot: _Slot, version: int, taxonomy: int) -> bool:
+    """Whether the matcher misses a write this request must see. Versions only grow: a network
+    counts up from its creation time in milliseconds (a re-created one starts above the last),
+    the taxonomy by one. A matcher ahead of the request's version (this process applied writes
+    that committed after the request looked) answers it as it stands: reading the log for a
+    write already applied found nothing and cost a round trip (34 of them in 15 s of mixed load
+    at 10k, 83 ms each under load)."""
+    return slot.version < version or slot.taxonomy < taxonomy
+
+
 class Engine:
     """The live matchers of this process (``app.state.matchers``)."""
 
@@ -160,15 +170,15 @@ class Engine:
         slot = self._slot(nid)
         if slot.matcher is None:
             self._wait(db, self._refit(db, nid, slot), self.first_fit_wait, nid, first=True)
-        if (slot.version, slot.taxonomy) == (version, taxonomy):
+        if not _behind(slot, version, taxonomy):
             return slot
         with slot.catching_up:  # one catch-up per network at a time; others then find it done
-            if slot.version != version or slot.taxonomy != taxonomy:
+            if _behind(slot, version, taxonomy):
                 # This process's own writes need no read; one that has committed may not have
                 # been handed over yet (its commit and hand-over are not one step).
                 self._settle(db, nid)
                 self._apply_written(db, nid, slot)
-            if slot.version != version or slot.taxonomy != taxonomy:
+            if _behind(slot, version, taxonomy):
                 self._catch_up(db, nid, slot)
         return slot
 

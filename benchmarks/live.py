@@ -165,8 +165,8 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
 
 
 # -- database + engine --------------------------------------------------------------------------
-def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: float
-            ) -> dict[str, Any]:
+def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: float,
+            workers: int = 2) -> dict[str, Any]:
     from api.engine import Engine
     from graph.database import open_database
     from graph.feedback import record_feedback
@@ -245,6 +245,12 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
             out["mixed"] = {"read_only": _load(db, engine, nid, ids, clients, seconds, 0.0),
                             "mixed_80_20": _load(db, engine, nid, ids, clients, seconds, 0.2,
                                                  members)}
+            if workers > 1:
+                out["mixed_processes"] = {
+                    "read_only": _load_processes(settings, nid, members, clients, seconds, 0.0,
+                                                 workers),
+                    "mixed_80_20": _load_processes(settings, nid, members, clients, seconds,
+                                                   0.2, workers)}
             out["rss_end_mb"] = _rss_mb()
             engine.close()
             other.close()
@@ -254,7 +260,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
 
 
 def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, write_share: float,
-          members: dict[str, Any] | None = None) -> dict[str, Any]:
+          members: dict[str, Any] | None = None, samples: bool = False) -> dict[str, Any]:
     """``clients`` threads for ``seconds``: suggestions, and writes (member edits and decisions,
     alternately) with probability ``write_share``."""
     from graph.feedback import record_feedback
@@ -293,8 +299,60 @@ def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, wr
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    if samples:  # for _load_processes, which pools the samples of several processes
+        return {"samples": {"reads": reads, "writes": writes}, "elapsed": elapsed}
     return {"reads": _pct(reads), "writes": _pct(writes) if writes else None,
             "requests_per_s": (len(reads) + len(writes)) / elapsed}
+
+
+def _load_processes(settings, nid: str, members: dict[str, Any], clients: int, seconds: float,
+                    write_share: float, workers: int) -> dict[str, Any]:
+    """``_load`` spread over ``workers`` processes (``serve --workers``, or hosts behind a load
+    balancer, minus HTTP): ``clients`` threads in all, the same start and length."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding driver threads
+    manager = ctx.Manager()
+    events = [manager.Event() for _ in range(workers)]
+    share = [clients // workers + (k < clients % workers) for k in range(workers)]
+    text = json.dumps(members)
+    with ctx.Pool(workers) as pool:
+        # Each worker warms, then waits for a start time written to a shared value.
+        start = manager.Value("d", 0.0)
+        jobs = [pool.apply_async(_worker_wait, (settings, nid, text, share[k], seconds,
+                                                write_share, start, events[k]))
+                for k in range(workers)]
+        for event in events:
+            event.wait(1800)
+        start.value = time.time() + 1.0
+        parts = [job.get(seconds + 600) for job in jobs]
+    manager.shutdown()
+    reads = [x for p in parts for x in p["samples"]["reads"]]
+    writes = [x for p in parts for x in p["samples"]["writes"]]
+    elapsed = max(p["elapsed"] for p in parts)
+    return {"workers": workers, "reads": _pct(reads), "writes": _pct(writes) if writes else None,
+            "requests_per_s": (len(reads) + len(writes)) / elapsed}
+
+
+def _worker_wait(settings, nid, members_json, clients, seconds, write_share, start, ready):
+    from api.engine import Engine
+    from graph.database import open_database
+
+    members = json.loads(members_json)
+    ids = sorted(members)
+    with open_database(settings) as db:
+        engine = Engine()
+        engine.follow(db)
+        engine.warm(db).result()
+        ready.set()
+        while start.value == 0.0:
+            time.sleep(0.05)
+        time.sleep(max(0.0, start.value - time.time()))
+        try:
+            return _load(db, engine, nid, ids, clients, seconds, write_share,
+                         members if write_share else None, samples=True)
+        finally:
+            engine.close()
 
 
 # -- two service processes over HTTP ----------------------------------------------------------
@@ -400,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refits", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="service processes sharing the mixed load's clients (1: only the "
+                             "one-process load)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
@@ -412,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.db_sizes:
         print(f"live engine with the database, {n:,} members ...", file=sys.stderr, flush=True)
         results["db"][str(n)] = db_part(n, args.seed, args.writes, args.refits, args.clients,
-                                        args.seconds)
+                                        args.seconds, args.workers)
         print(json.dumps(results["db"][str(n)]), file=sys.stderr, flush=True)
     results["processes"] = {}
     for n in args.process_sizes:
