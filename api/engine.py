@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from api.version_checks import SharedChecks
 from graph.changes import Catchup, Written, committed_changes, read_changes
 from graph.database import Database
 from graph.projection import projection_of
@@ -134,6 +135,7 @@ class Engine:
         self._guard = threading.Lock()
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._following: list[tuple[Database, Callable[[list[Written]], None]]] = []
+        self._versions: SharedChecks[tuple[int, int]] = SharedChecks()
 
     def _executor(self, name: str) -> ThreadPoolExecutor:
         """One background thread per purpose, created on first use (again after ``close``:
@@ -166,7 +168,8 @@ class Engine:
             return matcher
 
     def _current(self, db: Database, nid: str) -> _Slot:
-        version, taxonomy = versions(db, nid)  # raises NetworkNotFound
+        # Concurrent requests share one query (api/version_checks.py); raises NetworkNotFound.
+        version, taxonomy = self._versions.check((id(db), nid), lambda: versions(db, nid))
         slot = self._slot(nid)
         if slot.matcher is None:
             self._wait(db, self._refit(db, nid, slot), self.first_fit_wait, nid, first=True)
