@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from api import memory
 from api.version_checks import SharedChecks
 from graph.changes import Catchup, Written, committed_changes, read_changes
 from graph.database import Database
@@ -355,19 +356,24 @@ class Engine:
 
     def _fit(self, db: Database, nid: str, slot: _Slot) -> None:
         for _ in range(3):  # a second import during the fit: fit again
-            rows = read_network_rows(db, nid)
-            projection = projection_of(rows)
-            matcher = _matcher(projection, rows.network)
-            catchup = read_changes(db, nid, rows.version, rows.taxonomy_version)
-            if catchup.complete:
-                try:
-                    _apply(matcher, catchup)
-                except StaleTaxonomy:
-                    continue
-                with slot.lock.writing():
-                    slot.matcher, slot.version = matcher, catchup.version
-                    slot.taxonomy = catchup.taxonomy_version
-                return
+            # No collection while the matcher is built; once it is installed, one collection
+            # frees the one it replaced and the new one is frozen (api/memory.py).
+            with memory.fitting():
+                rows = read_network_rows(db, nid)
+                projection = projection_of(rows)
+                matcher = _matcher(projection, rows.network)
+                catchup = read_changes(db, nid, rows.version, rows.taxonomy_version)
+                if catchup.complete:
+                    try:
+                        _apply(matcher, catchup)
+                    except StaleTaxonomy:
+                        continue
+                    with slot.lock.writing():
+                        slot.matcher, slot.version = matcher, catchup.version
+                        slot.taxonomy = catchup.taxonomy_version
+                    del rows, projection  # not frozen with the matcher
+                    memory.after_fit(matcher)
+                    return
 
     def warm(self, db: Database) -> Future:
         """Fit every network in the background, smallest first (the largest last), so the

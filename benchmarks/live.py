@@ -167,6 +167,7 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
 # -- database + engine --------------------------------------------------------------------------
 def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: float,
             workers: int = 2) -> dict[str, Any]:
+    from api import memory
     from api.engine import Engine
     from graph.database import open_database
     from graph.feedback import record_feedback
@@ -192,6 +193,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
             out["import_s"] = time.perf_counter() - t
 
             # Restart: a fresh engine warms up in the background; then the first answer.
+            memory.tune()  # the service's collector policy, as its lifespan sets it
             engine = Engine()
             engine.follow(db)  # as the service does: its own writes are handed over, not read
             t = time.perf_counter()
@@ -214,6 +216,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
                 projection = project_network(db, nid)
                 PartnerMatcher().fit(projection).suggest(rng.choice(ids), view=View.MEMBER)
                 naive.append(time.perf_counter() - t)
+            projection = None  # the naive fit's: a service would not keep it
             out["naive_reproject_refit_suggest"] = _pct(naive)
 
             edit, seen_by_other, decided = [], [], []
@@ -335,12 +338,14 @@ def _load_processes(settings, nid: str, members: dict[str, Any], clients: int, s
 
 
 def _worker_wait(settings, nid, members_json, clients, seconds, write_share, start, ready):
+    from api import memory
     from api.engine import Engine
     from graph.database import open_database
 
     members = json.loads(members_json)
     ids = sorted(members)
     with open_database(settings) as db:
+        memory.tune()
         engine = Engine()
         engine.follow(db)
         engine.warm(db).result()

@@ -89,3 +89,26 @@ def test_no_automatic_collection_while_a_fit_runs() -> None:
     with pytest.raises(RuntimeError), memory.fitting():
         raise RuntimeError("the database went away during the fit")
     assert gc.isenabled()
+
+
+def test_an_engine_refit_frees_the_matcher_it_replaces(policy: None, db, nid: str) -> None:
+    """Through ``Engine._fit``: an import refits the network on the background thread, and the
+    collection after the new matcher is installed frees the old one, ties graph included."""
+    from api.engine import Engine
+    from graph.store import import_network
+    from tests.conftest import small_document
+
+    import_network(db, small_document(nid))
+    engine = Engine()
+    try:
+        with engine.reading(db, nid) as matcher:
+            old = _parts(matcher)
+        del matcher
+        import_network(db, small_document(nid))  # an import is applied by a full refit
+        with engine.reading(db, nid) as matcher:
+            replaced = matcher is not old[0]()
+        del matcher
+        assert replaced
+        assert [part() for part in old] == [None, None]
+    finally:
+        engine.close()
