@@ -12,12 +12,12 @@ from enum import StrEnum
 import numpy as np
 import scipy.sparse as sp
 
-from matching.member_rows import (CORE_LEVEL, ROW_ARRAYS, TEXT_ARRAYS, TaxonomyParts,
-                                  member_rows, member_texts, rows_of)
+from matching.member_rows import (CORE_LEVEL, FEW_ROWS, ROW_ARRAYS, TEXT_ARRAYS, TaxonomyParts,
+                                  few_member_rows, member_rows, member_texts, rows_of)
 from matching.projection import NetworkProjection
 from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_value
-from matching.rows import (gathered, grown, replace_columns, replace_rows, set_columns, set_rows,
-                           transposed)
+from matching.rows import (Rows, gathered, grown, replace_columns, replace_rows, set_columns,
+                           set_rows, transposed)
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
@@ -117,7 +117,7 @@ class NetworkFeatures:
         self.region = np.array([self._regions(p.ties.nodes[mid].get("region"))
                                 for mid in p.member_ids], np.int64)
         self._segments = _Codes()  # customer segments (only updates add codes: never frozen)
-        self.customers = self._customer_rows(np.arange(p.n_members))
+        self.customers = self._customer_rows(np.arange(p.n_members)).csr()
         self.customers_t = transposed(self.customers)
         self._derive()
         self._positive: dict[int, dict[int, float]] = {}
@@ -133,6 +133,10 @@ class NetworkFeatures:
         p = self.projection
         descriptions = [(p.ties.nodes[p.member_ids[i]].get("description") or "")
                         if p.member_ids[i] in p.ties else "" for i in rows]
+        if "texts" in self.__dict__ and len(rows) <= FEW_ROWS:  # a live edit
+            return few_member_rows(self.taxonomy_, p.levels, p.urgencies, p.severities,
+                                   p.core_flags, np.asarray(rows).tolist(), descriptions,
+                                   self.weakness_weight, self._known_texts(rows))
         texts = member_texts(self.taxonomy_, p.urgencies[rows], p.severities[rows],
                              descriptions)
         return member_rows(self.taxonomy_, p.levels[rows], p.urgencies[rows],
@@ -152,7 +156,7 @@ class NetworkFeatures:
         self.customers = replace_rows(current, rows, fresh)
         self.customers_t = transposed(self.customers)
 
-    def _customer_rows(self, rows: np.ndarray) -> sp.csr_array:
+    def _customer_rows(self, rows: np.ndarray) -> Rows:
         """Rows ``rows`` of the member x customer segment indicator (segments coded as met),
         as wide as every segment coded so far."""
         p = self.projection
@@ -163,8 +167,19 @@ class NetworkFeatures:
             codes += sorted({self._segments(s) for s in attrs.get("customers") or ()})
             indptr.append(len(codes))
         width = max(len(self._segments.seen), 1)
-        return sp.csr_array((np.ones(len(codes), np.float32), np.asarray(codes, np.int64),
-                             np.asarray(indptr, np.int64)), shape=(len(indptr) - 1, width))
+        return Rows(np.ones(len(codes), np.float32), np.asarray(codes, np.int64),
+                    np.asarray(indptr, np.int64), (len(indptr) - 1, width))
+
+    def _known_texts(self, rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``_hashed_texts`` as (columns, values) pairs, for ``few_member_rows``."""
+        out = {}
+        for name in TEXT_ARRAYS:
+            matrix, texts = getattr(self, name), self.texts[name]
+            for i in np.asarray(rows).tolist():
+                if i < len(texts):
+                    lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+                    out[texts[i]] = (matrix.indices[lo:hi], matrix.data[lo:hi])
+        return out
 
     def _hashed_texts(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
         """The rows ``rows`` hold now for their texts, by text: an edit that leaves a text as
@@ -289,9 +304,9 @@ class NetworkFeatures:
             self._lent.discard(name)
             setattr(self, name, replace_rows(current, rows_array, fresh[name]))
             before[name] = current
-        levels_of, urgency_of, severity_of = (rows_of(p.levels[rows_array]),
-                                              rows_of(p.urgencies[rows_array]),
-                                              rows_of(p.severities[rows_array]))
+        levels_of, urgency_of, severity_of = (rows_of(p.levels, rows_array),
+                                              rows_of(p.urgencies, rows_array),
+                                              rows_of(p.severities, rows_array))
         zone_of = rows_of(fresh["zone"])
         core_of = rows_of(fresh["core"])
         self.sector = np.concatenate([self.sector, np.full(n - len(self.sector), -1)])

@@ -22,6 +22,7 @@ import sklearn
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
 from sklearn.preprocessing import normalize
 
+from matching.rows import Rows
 from matching.taxonomy import coverage_matrix
 
 CORE_LEVEL = 3  # a member's top offers are its core business only from this level up
@@ -53,10 +54,20 @@ def _row_normalised(matrix: sp.csr_array) -> sp.csr_array:
     return sp.csr_array(sp.diags_array(scale) @ matrix)
 
 
-def rows_of(matrix: sp.csr_array) -> list[dict[int, float]]:
-    """Each row of a CSR matrix as {column: value}, columns ascending."""
-    matrix = sp.csr_array(matrix)
-    matrix.sort_indices()
+def rows_of(matrix: sp.csr_array | Rows, rows: Sequence[int] | np.ndarray | None = None
+            ) -> list[dict[int, float]]:
+    """Each row of a CSR matrix (or the rows ``rows`` of it) as {column: value}, columns
+    ascending."""
+    if not isinstance(matrix, Rows) and not (isinstance(matrix, sp.csr_array)
+                                             and matrix.has_sorted_indices):
+        matrix = sp.csr_array(matrix)
+        matrix.sort_indices()
+    if rows is not None:  # a few rows, read where they are (indexing would copy them)
+        out = []
+        for i in np.asarray(rows).tolist():
+            lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+            out.append(dict(zip(matrix.indices[lo:hi].tolist(), matrix.data[lo:hi].tolist())))
+        return out
     ptr, cols, vals = matrix.indptr, matrix.indices.tolist(), matrix.data.tolist()
     return [dict(zip(cols[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]]))
             for i in range(matrix.shape[0])]
@@ -103,6 +114,16 @@ class TaxonomyParts:
         line.sort_indices()
         return cls(capability_ids, index, coverage_matrix(taxonomy, capability_ids), labels,
                    sp.csr_array(similar), line)
+
+    def transposed_float64(self, name: str) -> sp.csr_array:
+        """``coverage_of`` or ``similar`` transposed, in float64 (sorted indices): the operand a
+        sparse product ``rows @ matrix.T`` reads, kept for computing one member's row."""
+        cache = self.__dict__.setdefault("_transposed64", {})
+        if name not in cache:
+            out = sp.csr_array(getattr(self, name).T, dtype=np.float64)
+            out.sort_indices()
+            cache[name] = out
+        return cache[name]
 
 
 def _vectoriser(analyzer: str, ngram_range: tuple[int, int], stop_words: Any = None
@@ -237,4 +258,154 @@ def member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_ar
     }
     for matrix in out.values():
         matrix.sort_indices()
+    return out
+
+
+# -- one member at a time ------------------------------------------------------------------------
+# A live edit changes one member's rows. ``member_rows`` builds some forty scipy arrays for them,
+# each costing about 0.1 ms of checks and conversions whatever its size; ``few_member_rows``
+# computes the same rows with numpy on the member's few entries, in the order scipy's kernels
+# add them, so every value is the same to the last bit (tests/test_member_rows_few.py).
+FEW_ROWS = 16  # up to this many changed rows are computed one by one
+
+
+def _row(matrix: sp.csr_array, i: int) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[lo:hi], matrix.data[lo:hi]
+
+
+def _through(parts: TaxonomyParts, name: str, cols: np.ndarray, values: np.ndarray
+             ) -> np.ndarray:
+    """``values`` at ``cols`` times ``parts.<name>``.T as a dense row: each product added in
+    column order, as the sparse product adds them (a float64 accumulator per output)."""
+    right = parts.transposed_float64(name)
+    out = np.zeros(right.shape[1])
+    for j, v in zip(cols.tolist(), values.tolist()):
+        lo, hi = right.indptr[j], right.indptr[j + 1]
+        out[right.indices[lo:hi]] += v * right.data[lo:hi]
+    return out
+
+
+def _sparse(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.flatnonzero(dense)
+    return cols, dense[cols]
+
+
+def _normalised(cols: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_row_normalised`` of one row: the total summed as scipy's row sum does."""
+    if not len(values):
+        return cols, values
+    total = np.add.reduceat(values, np.zeros(1, dtype=np.intp))
+    scale = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)[0]
+    out = scale * values
+    keep = out != 0
+    return cols[keep], out[keep]
+
+
+def _masked(cols: np.ndarray, values: np.ndarray, zone: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """An elementwise product with the 0/1 ``zone`` indicator (zeros dropped)."""
+    keep = np.fromiter((c in zone for c in cols.tolist()), dtype=bool, count=len(cols))
+    keep &= values != 0
+    return cols[keep], values[keep] * 1.0
+
+
+def _merged_max(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], m: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The elementwise maximum of two sparse rows (absent = 0), zeros dropped."""
+    dense_a, dense_b = np.zeros(m), np.zeros(m)
+    dense_a[a[0]] = a[1]
+    dense_b[b[0]] = b[1]
+    return _sparse(np.maximum(dense_a, dense_b))
+
+
+def word_row(text: str, known: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``words([text])`` as (columns ascending, values), from ``known`` rows when given."""
+    if known and text in known:
+        return known[text]
+    with _WORD_ROWS_LOCK:
+        row = _WORD_ROWS.get(text)
+        if row is not None:
+            _WORD_ROWS.move_to_end(text)
+    if row is None:
+        with sklearn.config_context(skip_parameter_validation=True):
+            row = _hashed([text], analyzer="word", ngram_range=(1, 2), stop_words=STOP_WORDS)
+        with _WORD_ROWS_LOCK:
+            _WORD_ROWS[text] = row
+            while len(_WORD_ROWS) > _WORD_ROWS_KEPT:
+                _WORD_ROWS.popitem(last=False)
+    cols, values = row.indices, row.data
+    order = np.argsort(cols, kind="stable")
+    return cols[order], values[order]
+
+
+def few_member_rows(parts: TaxonomyParts, levels: sp.csr_array, urgencies: sp.csr_array,
+                    severities: sp.csr_array, core_flags: sp.csr_array, rows: Sequence[int],
+                    descriptions: Sequence[str], weakness_weight: float,
+                    known: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+                    ) -> tuple[dict[str, Rows], dict[str, list[str]]]:
+    """``member_rows`` and ``member_texts`` of the members at ``rows`` of the projection's
+    arrays, row by row (see ``FEW_ROWS``); ``known`` gives the rows of texts already hashed."""
+    m = len(parts.capability_ids)
+    out: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in ROW_ARRAYS}
+    texts: dict[str, list[str]] = {name: [] for name in TEXT_ARRAYS}
+    texts["description"] = list(descriptions)
+    for i in rows:
+        level_cols, level_values = _row(levels, i)
+        scaled = level_values.astype(np.float64) * (1 / 5.0)
+        coverage = _through(parts, "coverage_of", level_cols, scaled)
+        coverage_cols, coverage_values = _sparse(coverage)
+        coverage_values = np.minimum(coverage_values, 1.0)
+        labels = _through(parts, "similar", level_cols, scaled)
+        label_cols, label_values = _sparse(labels)
+        label_values = np.minimum(label_values, 1.0)
+
+        need_cols, need_values = _row(urgencies, i)
+        weak_cols, weak_values = _row(severities, i)
+        need = need_values.astype(np.float64) * (1 / 5.0)
+        weak = weak_values.astype(np.float64) * (1 / 5.0) * weakness_weight
+        demand = _normalised(*_merged_max((need_cols, need), (weak_cols, weak), m))
+        public = _normalised(*_sparse(_dense(need_cols, need, m)))
+
+        row = dict(zip(level_cols.tolist(), level_values.tolist()))
+        flagged = _row(core_flags, i)[0].tolist()
+        chosen = [c for c in flagged if row.get(c, 0) > 0]
+        if not chosen and row:
+            top = max(row.values())
+            chosen = [c for c, level in row.items() if level == top] if top >= CORE_LEVEL else []
+        core = np.asarray(sorted(set(chosen)), dtype=np.int64)
+        zone_set: set[int] = set()
+        for j in core.tolist():
+            zone_set.update(_row(parts.line, j)[0].tolist())
+        zone = np.asarray(sorted(zone_set), dtype=np.int64)
+
+        out["levels"].append((level_cols, scaled))
+        out["coverage_t"].append((coverage_cols, coverage_values))
+        out["demand"].append(demand)
+        out["zoned_demand"].append(_masked(*demand, zone_set))
+        out["public_demand"].append(public)
+        out["public_zoned_demand"].append(_masked(*public, zone_set))
+        out["core"].append((core, np.ones(len(core), np.float32)))
+        out["zone"].append((zone, np.ones(len(zone), np.float32)))
+        out["zoned_coverage_t"].append(_masked(coverage_cols, coverage_values, zone_set))
+        out["label_text_t"].append((label_cols, label_values))
+
+        wanted = _dense(need_cols, need_values, m, np.float32)
+        wanted[weak_cols] += weak_values
+        texts["want_words"].append(" ".join(parts.labels[j] for j in np.flatnonzero(wanted)))
+        texts["public_want_words"].append(" ".join(parts.labels[j] for j in
+                                                   np.sort(need_cols).tolist()))
+    for name in TEXT_ARRAYS:
+        out[name] = [word_row(t, known) for t in texts[name]]
+    dtypes = {"core": np.float32, "zone": np.float32}
+    result = {name: Rows.stacked(pairs, HASH_FEATURES if name in TEXT_ARRAYS else m,
+                                 dtypes.get(name, np.float64),
+                                 np.int32 if name in TEXT_ARRAYS else np.int64)
+              for name, pairs in out.items()}
+    return result, texts
+
+
+def _dense(cols: np.ndarray, values: np.ndarray, m: int, dtype: type = np.float64) -> np.ndarray:
+    out = np.zeros(m, dtype=dtype)
+    out[cols] = values
     return out

@@ -7,6 +7,7 @@ takes a network projection and learns (``features_``, ``ranker_``), ``suggest`` 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -280,7 +281,11 @@ class PartnerMatcher:
         depend on its own row, its ties (symmetric) and each member's demand of what it offers.
         """
         for full, old in before.items():
-            new = self._network_load(View.FACILITATOR if full else View.MEMBER)
+            new = self._next_load(full, old, touched)
+            if new is None:
+                new = self._network_load(View.FACILITATOR if full else View.MEMBER)
+            else:
+                self._loads[full] = new
             if new.share != old.share or len(new.id_rank) != len(old.id_rank) or \
                     not np.array_equal(new.serving, old.serving):
                 continue  # every quota may have moved
@@ -289,6 +294,51 @@ class PartnerMatcher:
                 dirty.update(np.flatnonzero(new.benefit_to(self.features_, row) != given).tolist())
             new.providing.update((b, kept) for b, kept in old.providing.items()
                                  if b not in dirty)
+
+    def _next_load(self, full: bool, old: NetworkLoad, touched: list[int]
+                   ) -> NetworkLoad | None:
+        """``NetworkLoad.of`` after a change of the ``touched`` rows, counted from ``old`` for
+        those rows only (a few entries, where counting again reads the whole network); None
+        when the capabilities some member wants changed (what serves and who covers anything
+        move with them: counted again)."""
+        state = self.__dict__.get("_load_state", {}).get(full)
+        if state is None or state[0] is not old:
+            return None
+        _, counts, covering, asking = state
+        f = self.features_
+        demand = f.demand if full else f.public_demand
+        counts = counts.copy()
+        n = demand.shape[0]
+        touched = sorted(set(touched) | set(range(old.demand.shape[0], n)))  # new members too
+        for r in touched:
+            if r < old.demand.shape[0]:
+                lo, hi = old.demand.indptr[r], old.demand.indptr[r + 1]
+                np.subtract.at(counts, old.demand.indices[lo:hi], 1)
+                asking -= int(hi > lo)
+            lo, hi = demand.indptr[r], demand.indptr[r + 1]
+            np.add.at(counts, demand.indices[lo:hi], 1)
+            asking += int(hi > lo)
+        wanted = counts > 0
+        if not np.array_equal(wanted, state[1] > 0):
+            return None
+        covering = np.concatenate([covering, np.zeros(n - len(covering), dtype=bool)])
+        coverage_t = f.coverage_t
+        for r in touched:
+            lo, hi = coverage_t.indptr[r], coverage_t.indptr[r + 1]
+            covering[r] = bool((coverage_t.data[lo:hi][wanted[coverage_t.indices[lo:hi]]]
+                                != 0).any())
+        share = max(1, math.ceil(asking / max(1, int(np.count_nonzero(covering)))))
+        load = NetworkLoad(demand, f.demand_t if full else f.public_demand_t, share,
+                           old.serving, self._id_ranks())
+        self._load_state[full] = (load, counts, covering, asking)
+        return load
+
+    def _id_ranks(self) -> np.ndarray:
+        ids = self.projection_.member_ids  # only ever grows between fits
+        ranks = self.__dict__.get("_id_rank")
+        if ranks is None or len(ranks) != len(ids):
+            ranks = self.__dict__["_id_rank"] = id_ranks(ids)
+        return ranks
 
     @staticmethod
     def _own_feedback(projection: NetworkProjection) -> list[dict[str, Any]]:
@@ -434,12 +484,15 @@ class PartnerMatcher:
         cache = self.__dict__.setdefault("_loads", {})
         if full not in cache:
             f = self.features_
-            ids = self.projection_.member_ids  # only ever grows between fits
-            ranks = self.__dict__.get("_id_rank")
-            if ranks is None or len(ranks) != len(ids):
-                ranks = self.__dict__["_id_rank"] = id_ranks(ids)
-            cache[full] = NetworkLoad.of(f, f.demand if full else f.public_demand, ranks,
-                                         f.demand_t if full else f.public_demand_t)
+            demand = f.demand if full else f.public_demand
+            load = cache[full] = NetworkLoad.of(f, demand, self._id_ranks(),
+                                                f.demand_t if full else f.public_demand_t)
+            # What ``_next_load`` carries across edits: per capability, how many members want
+            # it; per member, whether it covers something wanted; how many members want any.
+            counts = np.bincount(demand.indices, minlength=demand.shape[1])
+            covering = (f.coverage_t @ (counts > 0).astype(np.float64)) != 0
+            self.__dict__.setdefault("_load_state", {})[full] = (
+                load, counts, covering, int(np.count_nonzero(np.diff(demand.indptr))))
         return cache[full]
 
     def _contenders(self, scores: np.ndarray, candidates: np.ndarray, wanted: dict[int, float],

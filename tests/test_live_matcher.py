@@ -205,6 +205,71 @@ def test_loads_kept_across_edits_rank_as_a_fresh_fit() -> None:
                 [s.as_dict() for s in fresh.suggest(mid, view=view)], (mid, view)
 
 
+def test_network_loads_counted_from_the_edited_rows_equal_a_count_of_everyone(monkeypatch
+                                                                              ) -> None:
+    """An edit recounts the fair share from the edited members' rows only; edits that add and
+    drop needs and offers (a capability nobody else wants among them), add and remove members
+    leave the share, what serves and every answer as a fresh fit has them."""
+    from benchmarks.synthetic import generate
+
+    doc = generate(300, 4)
+    live = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+    members = {m["id"]: m for m in doc["members"]}
+    caps = [c["id"] for c in doc["capabilities"]]
+    wanted = {n["id"] for m in doc["members"] for n in m.get("needs") or ()}
+    unwanted = [c for c in caps if c not in wanted]
+    rng = np.random.default_rng(4)
+    import matching.scoring
+
+    counts = []  # full counts of everyone's demand
+    of = matching.scoring.NetworkLoad.of
+    monkeypatch.setattr(matching.scoring.NetworkLoad, "of",
+                        lambda *a, **k: counts.append(1) or of(*a, **k))
+    carried = 0
+    for step in range(24):
+        for view in (View.FACILITATOR, View.MEMBER):
+            live.suggest(sorted(members)[step], view=view)  # loads counted before the edit
+        kind = step % 4
+        if kind == 3 and step % 8 == 3:
+            mid = sorted(members)[int(rng.integers(len(members)))]
+            del members[mid]
+            doc["ties"] = [t for t in doc["ties"] if mid not in (t["source"], t["target"])]
+            live.apply_changes(removed={mid}, tie_members={mid})
+            continue
+        mid = f"new-{step}" if kind == 3 else sorted(members)[int(rng.integers(len(members)))]
+        member = copy.deepcopy(members.get(mid, {"id": mid, "name": mid}))
+        needs = member.setdefault("needs", [])
+        offers = member.setdefault("capabilities", [])
+        if kind == 0 and needs:
+            needs.pop(int(rng.integers(len(needs))))
+        elif kind == 1 and unwanted:  # nobody wanted it: what serves moves
+            needs.append({"id": unwanted.pop(), "urgency": 4})
+        else:
+            taken = {n["id"] for n in needs}
+            needs.append({"id": str(rng.choice([c for c in caps if c not in taken])),
+                          "urgency": int(rng.integers(1, 6))})
+            held = {c["id"] for c in offers}
+            offers.append({"id": str(rng.choice([c for c in caps if c not in held])),
+                           "level": int(rng.integers(1, 6))})
+        members[mid] = member
+        counted = len(counts)
+        live.apply_changes(members=[member])
+        carried += len(live._loads) - (len(counts) - counted)
+        doc["members"] = [members[m] for m in sorted(members)]
+        fresh = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+        for view in (View.FACILITATOR, View.MEMBER):
+            got, expected = live._network_load(view), fresh._network_load(view)
+            assert got.share == expected.share, (step, view)
+            assert np.array_equal(got.serving, expected.serving), (step, view)
+    assert carried > 0  # some loads were counted from the edited rows, not from everyone
+    fresh = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+    fresh.ranker_, fresh.public_ranker_ = live.ranker_, live.public_ranker_
+    for mid in sorted(members)[::9]:
+        for view in (View.FACILITATOR, View.MEMBER):
+            assert [s.as_dict() for s in live.suggest(mid, view=view)] == \
+                [s.as_dict() for s in fresh.suggest(mid, view=view)], (mid, view)
+
+
 def test_a_frozen_copy_keeps_its_values_while_edits_write_in_place() -> None:
     """The rankers train on a frozen copy of the features while edits go on; an edit that only
     changes values writes into the arrays, so it must copy what the frozen copy shares first:
