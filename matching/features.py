@@ -16,8 +16,9 @@ from matching.member_rows import (CORE_LEVEL, FEW_ROWS, ROW_ARRAYS, TEXT_ARRAYS,
                                   few_member_rows, member_rows, member_texts, rows_of)
 from matching.projection import NetworkProjection
 from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_value
-from matching.rows import (Rows, gathered, grown, replace_columns, replace_rows, set_columns,
-                           set_rows, transposed)
+from matching.rows import (LARGE, Room, Rows, gathered, grown, replace_columns,
+                           replace_columns_in_place, replace_rows, replace_rows_in_place,
+                           set_columns, set_rows, transposed)
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
@@ -226,10 +227,36 @@ class NetworkFeatures:
                 cache[target] = self._writable(target, cache[target])
                 set_columns(cache[target], rows, getattr(self, source), fresh[source])
                 continue
-            self._lent.discard(target)
-            n = getattr(self, source).shape[0]
-            cache[target] = replace_columns(cache[target], rows, before[source], fresh[source],
-                                            n)
+            n = self.projection.n_members
+            room = self._room(target)
+            spliced = None if room is None else replace_columns_in_place(
+                cache[target], room, rows, before[source], fresh[source], n)
+            if spliced is None:
+                spliced = self._roomy(target, replace_columns(cache[target], rows,
+                                                              before[source], fresh[source], n))
+            cache[target] = spliced
+
+    def _room(self, name: str) -> Room | None:
+        """The room behind array ``name``, unless a ``frozen`` copy shares it."""
+        rooms = self.__dict__.setdefault("_rooms", {})
+        if name in self._lent:
+            self._lent.discard(name)
+            rooms.pop(name, None)
+        return rooms.get(name)
+
+    def _roomy(self, name: str, matrix: sp.csr_array) -> sp.csr_array:
+        """``matrix`` (array ``name``, just built), moved into buffers with room if large, so
+        the next edits splice it in place (``matching.rows.Room``)."""
+        if matrix.nnz < LARGE:
+            self.__dict__.setdefault("_rooms", {}).pop(name, None)
+            return matrix
+        matrix, self.__dict__.setdefault("_rooms", {})[name] = Room.around(matrix)
+        return matrix
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_rooms", None)  # a copy's arrays hold their entries without room
+        return state
 
     @property
     def _lent(self) -> set[str]:
@@ -271,6 +298,7 @@ class NetworkFeatures:
         shared = {*ROW_ARRAYS, *self._TRANSPOSED, "texts"}
         self.__dict__["_lent_names"] = set(shared)
         copy.__dict__["_lent_names"] = set(shared)
+        self.__dict__["_rooms"], copy.__dict__["_rooms"] = {}, {}  # shared: spliced no more
         return copy
 
     # -- live updates ---------------------------------------------------------------------------
@@ -301,9 +329,7 @@ class NetworkFeatures:
                 set_rows(self._writable(name), rows_array, fresh[name])
                 patched.add(name)
                 continue
-            self._lent.discard(name)
-            setattr(self, name, replace_rows(current, rows_array, fresh[name]))
-            before[name] = current
+            before[name] = current  # replaced below: the transposed forms read them first
         levels_of, urgency_of, severity_of = (rows_of(p.levels, rows_array),
                                               rows_of(p.urgencies, rows_array),
                                               rows_of(p.severities, rows_array))
@@ -324,6 +350,13 @@ class NetworkFeatures:
             self.region[i] = self._regions(attrs.get("region"))
         self._update_customers(rows_array, n)
         self._derive(changed, rows_array, before, fresh, patched)
+        for name, current in before.items():
+            room = self._room(name)
+            spliced = None if room is None else replace_rows_in_place(current, room, rows_array,
+                                                                      fresh[name])
+            if spliced is None:
+                spliced = self._roomy(name, replace_rows(current, rows_array, fresh[name]))
+            setattr(self, name, spliced)
         self._read_verdicts()  # a removed member's verdicts went with it
         if self.tie_strength.shape[0] != n:  # new members: the tie arrays grow with them
             self._tie_matrices()

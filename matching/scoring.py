@@ -223,6 +223,8 @@ class PartnerMatcher:
             | set(tie_members) if mid in p.member_index)
         received = {full: [load.benefit_to(self.features_, row) for row in touched]
                     for full, load in loads_before.items()}
+        asked = {full: [_row_columns(load.demand, row) for row in touched]  # an edit may
+                 for full, load in loads_before.items()}  # splice the arrays in place
         if decline_days is not None:
             self.decline_days = decline_days
         if agents is not None:  # agents shape consortia gaps and the roadmap, never scores
@@ -270,18 +272,19 @@ class PartnerMatcher:
             self.features_.update_verdicts(p)
         self.features_.projection = self.projection_
         if not self._loads and loads_before:
-            self._carry_loads(loads_before, touched, received)
+            self._carry_loads(loads_before, touched, received, asked)
         return self
 
     def _carry_loads(self, before: dict[bool, NetworkLoad], touched: list[int],
-                     received: dict[bool, list[np.ndarray]]) -> None:
+                     received: dict[bool, list[np.ndarray]],
+                     asked: dict[bool, list[np.ndarray]]) -> None:
         """The providers' loads after a change of the ``touched`` rows, keeping what each
         provider's askers were where nothing it reads changed: not one of the touched members,
         and giving each of them what it gave before (``received``). Exact: a provider's askers
         depend on its own row, its ties (symmetric) and each member's demand of what it offers.
         """
         for full, old in before.items():
-            new = self._next_load(full, old, touched)
+            new = self._next_load(full, old, dict(zip(touched, asked[full])))
             if new is None:
                 new = self._network_load(View.FACILITATOR if full else View.MEMBER)
             else:
@@ -295,12 +298,13 @@ class PartnerMatcher:
             new.providing.update((b, kept) for b, kept in old.providing.items()
                                  if b not in dirty)
 
-    def _next_load(self, full: bool, old: NetworkLoad, touched: list[int]
+    def _next_load(self, full: bool, old: NetworkLoad, asked: dict[int, np.ndarray]
                    ) -> NetworkLoad | None:
-        """``NetworkLoad.of`` after a change of the ``touched`` rows, counted from ``old`` for
-        those rows only (a few entries, where counting again reads the whole network); None
-        when the capabilities some member wants changed (what serves and who covers anything
-        move with them: counted again)."""
+        """``NetworkLoad.of`` after a change of the rows of ``asked`` (what each wanted before:
+        its columns of ``old.demand``), counted from ``old`` for those rows only (a few
+        entries, where counting again reads the whole network); None when the capabilities
+        some member wants changed (what serves and who covers anything move with them:
+        counted again)."""
         state = self.__dict__.get("_load_state", {}).get(full)
         if state is None or state[0] is not old:
             return None
@@ -309,12 +313,11 @@ class PartnerMatcher:
         demand = f.demand if full else f.public_demand
         counts = counts.copy()
         n = demand.shape[0]
-        touched = sorted(set(touched) | set(range(old.demand.shape[0], n)))  # new members too
+        touched = sorted(set(asked) | set(range(old.demand.shape[0], n)))  # new members too
         for r in touched:
             if r < old.demand.shape[0]:
-                lo, hi = old.demand.indptr[r], old.demand.indptr[r + 1]
-                np.subtract.at(counts, old.demand.indices[lo:hi], 1)
-                asking -= int(hi > lo)
+                np.subtract.at(counts, asked[r], 1)
+                asking -= int(len(asked[r]) > 0)
             lo, hi = demand.indptr[r], demand.indptr[r + 1]
             np.add.at(counts, demand.indices[lo:hi], 1)
             asking += int(hi > lo)
@@ -622,6 +625,13 @@ class PartnerMatcher:
             pairs[key] = max(pairs.get(key, 0.0), (s + directed.get((b, a), 0.0)) / 2)
         ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:limit]
         return [{"members": list(key), "score": round(s, 4)} for key, s in ranked]
+
+
+def _row_columns(matrix: sp.csr_array, row: int) -> np.ndarray:
+    """The columns of ``row`` (none past the end), copied."""
+    if row >= matrix.shape[0]:
+        return np.zeros(0, dtype=matrix.indices.dtype)
+    return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]].copy()
 
 
 def _same_ties(p: NetworkProjection, members: set[str], ties: list[dict[str, Any]]) -> bool:

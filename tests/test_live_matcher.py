@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -123,6 +124,25 @@ COMBINATIONS = [(view, CompetitorPolicy.PENALISE) for view in View] + [
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_updated_matcher_ranks_as_a_fresh_fit(data) -> None:
+    _ranks_as_a_fresh_fit(data)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_arrays_spliced_in_place_rank_as_a_fresh_fit(data) -> None:
+    """Large networks' arrays are spliced in place, within buffers with room
+    (``matching.rows.Room``); here every array is, with little room, so that edits also run
+    short of it."""
+    import matching.features
+    import matching.rows
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.features, "LARGE", 0)
+        patch.setattr(matching.rows, "ROOM_MIN", 3)
+        _ranks_as_a_fresh_fit(data)
+
+
+def _ranks_as_a_fresh_fit(data) -> None:
     doc = data.draw(network_documents(NID, min_members=3, max_members=8))
     feedback = data.draw(feedback_rows([m["id"] for m in doc["members"]], at_least=10))
     live = PartnerMatcher(min_feedback=10, decline_days=60).fit(_projection(doc, feedback),

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from matching.rows import (gathered, replace_columns, replace_rows, set_columns, set_rows,
+from matching import rows as rows_module
+from matching.rows import (Room, gathered, replace_columns, replace_columns_in_place,
+                           replace_rows, replace_rows_in_place, set_columns, set_rows,
                            transposed)
 
 
@@ -81,3 +83,39 @@ def test_gathered_rows_sum_as_the_product() -> None:
         weights = rng.random(len(which))
         assert np.allclose(gathered(matrix, which, weights),
                            weights @ matrix.toarray()[which], rtol=1e-6, atol=1e-9)
+
+
+def test_rows_spliced_in_place_equal_the_copied_splice(monkeypatch) -> None:
+    """A large array's edits move its entries within buffers with room instead of copying it:
+    the arrays are those the copy gives, edit after edit, in the row form and the transposed
+    one; when the room runs short nothing is written and the caller copies."""
+    monkeypatch.setattr(rows_module, "ROOM_MIN", 6)
+    rng = np.random.default_rng(11)
+    spliced = short = 0
+    for _ in range(150):
+        n, c = int(rng.integers(1, 25)), int(rng.integers(1, 12))
+        matrix = _random(rng, n, c)
+        matrix.sort_indices()
+        roomy, room = Room.around(matrix)
+        roomy_t, room_t = Room.around(transposed(matrix))
+        for _ in range(4):
+            rows = rng.choice(n, size=min(int(rng.integers(1, 4)), n), replace=False)
+            new = _random(rng, len(rows), c)
+            new.sort_indices()
+            expected = replace_rows(matrix, rows, new)
+            expected_t = transposed(expected)
+            got_t = replace_columns_in_place(roomy_t, room_t, rows, matrix, new, n)
+            got = replace_rows_in_place(roomy, room, rows, new)
+            for result, want, name in ((got, expected, "rows"), (got_t, expected_t, "columns")):
+                if result is None:  # short of room: nothing written, the copy is the way
+                    short += 1
+                    continue
+                spliced += 1
+                for part in ("indptr", "indices", "data"):
+                    assert np.array_equal(getattr(result, part), getattr(want, part)), \
+                        (name, part)
+                assert result.shape == want.shape
+            if got is None or got_t is None:
+                break
+            matrix, roomy, roomy_t = expected, got, got_t
+    assert spliced and short
