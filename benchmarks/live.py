@@ -5,7 +5,9 @@ one process:
 
 - *engine*: a synthetic network in memory; a member edit or a decision is applied with
   ``PartnerMatcher.apply_changes`` and the next suggestion computed; the naive way refits the
-  whole matcher (projection + fit), as every write did before.
+  whole matcher (projection + fit), as every write did before. Member edits are of two kinds,
+  reported apart: values only (a level, an urgency) and columns (an offer added or removed and
+  a description word changed: the rows change shape).
 - *database*: the same network in a local database; writes go through the repository functions
   (``put_member``, ``record_feedback``), answers through ``api.engine.Engine`` (version check,
   change-log catch-up, suggestion): the code path of a request minus HTTP. Two engines on one
@@ -61,6 +63,24 @@ def _edited(member: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         if member.get(key):
             entry = rng.choice(member[key])
             entry[field] = 1 + (entry[field] % 5)
+    return member
+
+
+def _edited_columns(member: dict[str, Any], rng: random.Random, capabilities: list[dict[str, Any]]
+                    ) -> dict[str, Any]:
+    """The member with a capability added or removed (its rows change columns, not only
+    values) and a word of its description replaced by a capability's label word."""
+    member = copy.deepcopy(member)
+    offers = member.setdefault("capabilities", [])
+    held = {c["id"] for c in offers}
+    if offers and rng.random() < 0.5:
+        offers.pop(rng.randrange(len(offers)))
+    else:
+        other = rng.choice([c for c in capabilities if c["id"] not in held])
+        offers.append({"id": other["id"], "level": rng.randint(1, 5)})
+    words = (member.get("description") or "").split() or ["works"]
+    words[rng.randrange(len(words))] = rng.choice(capabilities)["label"].split()[0].lower()
+    member["description"] = " ".join(words)
     return member
 
 
@@ -122,11 +142,14 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
     # holds) is dropped; the members to edit are kept as JSON text. The process keeps most of
     # the memory freed (see ``_matcher_rss_mb``).
     members = {m["id"]: json.dumps(m) for m in doc["members"]}
+    capabilities = [{"id": c["id"], "label": c.get("label") or c["id"]}
+                    for c in doc["capabilities"]]
     del doc
     gc.collect()
     out["rss_document_dropped_mb"] = _rss_mb()
 
-    edit_times, edit_cpu, feedback_times = [], [], []
+    edit_times, edit_cpu, apply_cpu, feedback_times = [], [], [], []
+    columns_times, columns_cpu, columns_apply_cpu = [], [], []
     feedback: list[dict[str, Any]] = []
     for k in range(writes):
         mid = rng.choice(ids)
@@ -134,9 +157,22 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
         members[mid] = json.dumps(member)
         t, c = time.perf_counter(), time.thread_time()
         matcher.apply_changes(members=[member])
+        apply_cpu.append(time.thread_time() - c)
         matcher.suggest(rng.choice(ids), view=View.MEMBER)
         edit_times.append(time.perf_counter() - t)
         edit_cpu.append(time.thread_time() - c)
+
+        # An edit whose rows change columns (an offer added or removed, a new description):
+        # these cannot be written over the old values in place.
+        mid = rng.choice(ids)
+        member = _edited_columns(json.loads(members[mid]), rng, capabilities)
+        members[mid] = json.dumps(member)
+        t, c = time.perf_counter(), time.thread_time()
+        matcher.apply_changes(members=[member])
+        columns_apply_cpu.append(time.thread_time() - c)
+        matcher.suggest(rng.choice(ids), view=View.MEMBER)
+        columns_times.append(time.perf_counter() - t)
+        columns_cpu.append(time.thread_time() - c)
 
         asker = rng.choice(ids)
         shown = matcher.suggest(asker, view=View.MEMBER)
@@ -154,6 +190,10 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
         assert shown[0].member not in [s.member for s in again]
     out["member_edit_then_suggest"] = _pct(edit_times)
     out["member_edit_then_suggest_cpu"] = _pct(edit_cpu)  # this thread's CPU: load-independent
+    out["member_edit_apply_cpu"] = _pct(apply_cpu)  # the write lock's share of it
+    out["member_edit_columns_then_suggest"] = _pct(columns_times)
+    out["member_edit_columns_then_suggest_cpu"] = _pct(columns_cpu)
+    out["member_edit_columns_apply_cpu"] = _pct(columns_apply_cpu)
     out["decision_then_suggest"] = _pct(feedback_times)
     out["rss_end_mb"] = _rss_mb()
     # The peak includes the document and, with several refits, a new fit beside the old one.
