@@ -162,12 +162,6 @@ class Engine:
             assert slot.matcher is not None
             yield slot.matcher
 
-    def get(self, db: Database, nid: str) -> PartnerMatcher:
-        """The current matcher, for callers that only read what a fit never changes in place
-        (analyses run on a matcher of their own)."""
-        with self.reading(db, nid) as matcher:
-            return matcher
-
     def _current(self, db: Database, nid: str) -> _Slot:
         # Concurrent requests share one query (api/version_checks.py); raises NetworkNotFound.
         version, taxonomy = self._versions.check((id(db), nid), lambda: versions(db, nid))

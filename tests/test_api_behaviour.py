@@ -222,7 +222,8 @@ def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down
 
     def request() -> None:
         try:
-            engine.get(DownDatabase(), "busy")  # type: ignore[arg-type]
+            with engine.reading(DownDatabase(), "busy"):  # type: ignore[arg-type]
+                pass
         except DatabaseUnavailable as exc:
             outcome.append(exc)
 

@@ -264,9 +264,11 @@ def test_a_second_process_applies_a_verdict_from_the_change_log(db: Database, ni
     with TestClient(create_app(settings, database=db)) as first, \
             TestClient(create_app(settings, database=another_process(db))) as second:
         assert _suggested(second, nid, "shop") == ["mill"]  # fitted before the verdict
-        fitted = second.app.state.matchers.get(db, nid)
+        with second.app.state.matchers.reading(db, nid) as fitted:
+            pass
         first.put(f"/networks/{nid}/rivalries/baker/shop", headers=ADMIN,
                   json={"verdict": "not_rivals"}).raise_for_status()
         assert _suggested(second, nid, "shop") == ["baker", "mill"]
         # applied in place, not refitted: the same matcher object answered
-        assert second.app.state.matchers.get(db, nid) is fitted
+        with second.app.state.matchers.reading(db, nid) as now:
+            assert now is fitted

@@ -469,13 +469,18 @@ def test_the_served_matcher_learns_nothing_from_decisions_made_on_behalf(
     for i in range(10):
         decide(bearer(fac), i)
     matchers = client.app.state.matchers
-    assert not matchers.get(db, nid).ranker_.is_fitted
+
+    def ranker_fitted() -> bool:
+        with matchers.reading(db, nid) as matcher:
+            return matcher.ranker_.is_fitted
+
+    assert not ranker_fitted()
     own = {mid: bearer(issue_token(db, "member", nid, mid)[0]) for mid in ("clinic", "genlab",
                                                                             "cro")}
     for i in range(10):
         decide(own[pairs[i % len(pairs)][0]], i)
     # The ranker retrains in the background (requests keep the previous model meanwhile).
     deadline = time.monotonic() + 120
-    while not matchers.get(db, nid).ranker_.is_fitted and time.monotonic() < deadline:
+    while not ranker_fitted() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert matchers.get(db, nid).ranker_.is_fitted
+    assert ranker_fitted()
