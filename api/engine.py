@@ -116,14 +116,18 @@ def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
         agents=catchup.agents, verdicts=catchup.verdicts)
 
 
-def _behind(slot: _Slot, version: int, taxonomy: int) -> bool:
-    """Whether the matcher misses a write this request must see. Versions only grow: a network
-    counts up from its creation time in milliseconds (a re-created one starts above the last),
-    the taxonomy by one. A matcher ahead of the request's version (this process applied writes
-    that committed after the request looked) answers it as it stands: reading the log for a
-    write already applied found nothing and cost a round trip (34 of them in 15 s of mixed load
-    at 10k, 83 ms each under load)."""
-    return slot.version < version or slot.taxonomy < taxonomy
+def _behind(slot: _Slot, version: int, taxonomy: int, held: int) -> bool:
+    """Whether the matcher misses a write this request must see (``version`` and ``taxonomy``
+    as the request read them, ``held`` the matcher's version when it arrived).
+
+    A matcher ahead of the request's version answers it as it stands: this process applied
+    writes that committed after the request looked (reading the log for a write already
+    applied found nothing and cost a round trip: 34 of them in 15 s of mixed load at 10k, 83 ms
+    each under load). A version below the one held *before* the request looked is no such race,
+    since every write applied by then was committed before the check: the network was deleted
+    and created again with a lower counter (it starts at the clock in milliseconds, so only
+    another host's slower clock does that); the catch-up then finds it replaced and refits."""
+    return slot.version < version or slot.taxonomy < taxonomy or version < held
 
 
 class Engine:
@@ -163,20 +167,22 @@ class Engine:
             yield slot.matcher
 
     def _current(self, db: Database, nid: str) -> _Slot:
+        with self._guard:  # (no slot for a network that may not exist)
+            held = self._slots[nid].version if nid in self._slots else -1
         # Concurrent requests share one query (api/version_checks.py); raises NetworkNotFound.
         version, taxonomy = self._versions.check((id(db), nid), lambda: versions(db, nid))
         slot = self._slot(nid)
         if slot.matcher is None:
             self._wait(db, self._refit(db, nid, slot), self.first_fit_wait, nid, first=True)
-        if not _behind(slot, version, taxonomy):
+        if not _behind(slot, version, taxonomy, held):
             return slot
         with slot.catching_up:  # one catch-up per network at a time; others then find it done
-            if _behind(slot, version, taxonomy):
+            if _behind(slot, version, taxonomy, held):
                 # This process's own writes need no read; one that has committed may not have
                 # been handed over yet (its commit and hand-over are not one step).
                 self._settle(db, nid)
                 self._apply_written(db, nid, slot)
-            if _behind(slot, version, taxonomy):
+            if _behind(slot, version, taxonomy, held):
                 self._catch_up(db, nid, slot)
         return slot
 

@@ -188,3 +188,27 @@ def test_a_write_is_applied_before_the_next_request_arrives(db: Database, nid: s
             time.sleep(0.05)
         with engine.reading(db, nid) as matcher:
             assert "newlab" in matcher.projection_.member_index
+
+
+def test_a_network_created_again_with_a_lower_version_is_refitted_by_another_process(
+        db: Database, nid: str) -> None:
+    """A network deleted and created again through another host whose clock is behind starts
+    below the version this process's matcher holds: that is not a matcher ahead of the
+    database, and the old network's matcher must not answer for the new one."""
+    from graph.store import delete_network
+
+    import_network(db, small_document(nid))
+    other = Engine()
+    try:
+        with other.reading(another_process(db), nid) as matcher:
+            assert "newlab" not in matcher.projection_.member_index
+        delete_network(db, nid)
+        import_network(db, small_document(nid, newcomer=True))
+        # As if created by a host whose clock is far behind: a counter that starts low, and
+        # the change log numbered by it.
+        db.query("MATCH (c:Change {network: $nid}) DELETE c", nid=nid)
+        db.query("MATCH (n:Network {id: $nid}) SET n.version = 1", nid=nid)
+        with other.reading(another_process(db), nid) as matcher:
+            assert "newlab" in matcher.projection_.member_index
+    finally:
+        other.close()
