@@ -105,19 +105,59 @@ class NetworkLoad:
         provider)."""
         providing = self.providing.get(b)
         if providing is None:
-            quota = declared_capacity(features, b, self.serving)
-            quota = self.share if quota is None else quota
-            benefit = self.benefit_of(features, b)
-            rows = np.flatnonzero(benefit > 0)
-            cut = None
-            if len(rows) > quota:
-                values = benefit[rows]
-                value = np.partition(values, len(rows) - quota)[len(rows) - quota]
-                before = int(np.count_nonzero(values > value))  # fewer than quota
-                tied = np.sort(self.id_rank[rows[values == value]])
-                cut = (float(value), int(tied[quota - before - 1]))
-            providing = self.providing[b] = Providing(len(rows), quota, cut)
+            providing = self.providing[b] = self._providing(
+                self.benefit_of(features, b), self._quota(features, b))
         return providing
+
+    def count(self, features: NetworkFeatures, providers: list[int]) -> None:
+        """Count the askers of those of ``providers`` not counted yet, in one pass over their
+        demand: the numbers ``of_provider`` keeps, each benefit summed in the same order."""
+        missing = [b for b in dict.fromkeys(providers) if b not in self.providing]
+        if len(missing) < 2:
+            return
+        covers, demand_t = features.coverage_t, self.demand_t
+        n = demand_t.shape[1]
+        spans = [(covers.indptr[b], covers.indptr[b + 1]) for b in missing]
+        which = np.concatenate([covers.indices[lo:hi] for lo, hi in spans]).astype(np.int64)
+        weights = np.concatenate([covers.data[lo:hi] for lo, hi in spans])
+        starts = demand_t.indptr[which].astype(np.int64)
+        lengths = demand_t.indptr[which + 1] - starts
+        ends = np.cumsum(lengths)
+        positions = np.repeat(starts - (ends - lengths), lengths)
+        positions += np.arange(len(positions))
+        members = demand_t.indices[positions]
+        values = demand_t.data[positions] * np.repeat(np.asarray(weights, np.float64), lengths)
+        # Provider k's entries: its capabilities' rows of the demand, in their order, as
+        # ``benefit_of`` sums them (one provider at a time: a row fits the cache).
+        bounds = [0, *np.concatenate([[0], ends])[np.cumsum([hi - lo for lo, hi in spans])].tolist()]
+        for k, b in enumerate(missing):
+            lo, hi = bounds[k], bounds[k + 1]
+            benefit = np.bincount(members[lo:hi], weights=values[lo:hi], minlength=n)
+            benefit[b] = 0
+            benefit[features.tie_partners(b)] = 0
+            self.providing[b] = self._providing(benefit, self._quota(features, b))
+
+    def _quota(self, features: NetworkFeatures, b: int) -> int:
+        quota = declared_capacity(features, b, self.serving)
+        return self.share if quota is None else quota
+
+    def _providing(self, benefit: np.ndarray, quota: int) -> Providing:
+        """A provider's askers in short from what it covers of each member's demand."""
+        asking = benefit > 0
+        askers = int(np.count_nonzero(asking))
+        if askers <= quota:
+            return Providing(askers, quota, None)
+        if quota == 1:  # the usual quota (the fair share is 1 where providers outnumber
+            # askers): the best asker, ties by id
+            value = benefit.max()
+            return Providing(askers, 1, (float(value),
+                                         int(self.id_rank[benefit == value].min())))
+        rows = np.flatnonzero(asking)
+        values = benefit[rows]
+        value = np.partition(values, len(rows) - quota)[len(rows) - quota]
+        before = int(np.count_nonzero(values > value))  # fewer than quota
+        tied = np.sort(self.id_rank[rows[values == value]])
+        return Providing(askers, quota, (float(value), int(tied[quota - before - 1])))
 
     @classmethod
     def of(cls, features: NetworkFeatures, demand: sp.csr_array,

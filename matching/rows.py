@@ -282,17 +282,28 @@ def gathered(matrix_t: sp.csr_array, which: np.ndarray, weights: np.ndarray) -> 
     member coverage summed: work in proportion to the entries read, where a product with the
     member x capability form reads the whole network."""
     n = matrix_t.shape[1]
-    indptr = matrix_t.indptr
+    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
     which = np.asarray(which, dtype=np.int64)
     starts = indptr[which].astype(np.int64)
     lengths = indptr[which + 1] - starts
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(n)
+    weights = np.repeat(np.asarray(weights, np.float64), lengths)
+    if total >= LONG_ROWS * len(which):
+        # A few long rows: their slices copied end to end (the same entries in the same order
+        # as by position), without building a position per entry.
+        spans = list(zip(starts.tolist(), (starts + lengths).tolist()))
+        columns = np.concatenate([indices[lo:hi] for lo, hi in spans])
+        values = np.concatenate([data[lo:hi] for lo, hi in spans]) * weights
+        return np.bincount(columns, weights=values, minlength=n)
     first = np.cumsum(lengths) - lengths  # where each row's entries start in the gathered run
-    positions = np.arange(total) + np.repeat(starts - first, lengths)
-    values = matrix_t.data[positions] * np.repeat(np.asarray(weights, np.float64), lengths)
-    return np.bincount(matrix_t.indices[positions], weights=values, minlength=n)
+    positions = np.repeat(starts - first, lengths)
+    positions += np.arange(total)
+    return np.bincount(indices[positions], weights=data[positions] * weights, minlength=n)
+
+
+LONG_ROWS = 128  # entries a row, on average, from which slicing rows beats indexing entries
 
 
 # -- splicing in place ---------------------------------------------------------------------------

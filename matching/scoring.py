@@ -475,6 +475,7 @@ class PartnerMatcher:
         network = self._network_load(view)
         loads = {}
         benefit_to_a = network.benefit_to(self.features_, a)
+        network.count(self.features_, candidates[:FIRST_CHECKS])  # rarely fewer are examined
         for b in candidates[:FIRST_CHECKS]:
             loads[b] = provider_load(self.features_, b, network, a, benefit_to_a)
             if not loads[b].busy:
