@@ -442,3 +442,43 @@ def _moved(matrix: sp.csr_array, room: Room, events: list[tuple], counts: np.nda
     indptr = matrix.indptr
     indptr[1:] += np.cumsum(counts).astype(indptr.dtype, copy=False)
     return room.holding(matrix, nnz + shift, indptr)
+
+
+def gathered_at(matrix_t: sp.csr_array, which: np.ndarray, weights: np.ndarray, at: np.ndarray
+                ) -> np.ndarray:
+    """``gathered(matrix_t, which, weights)[at]`` (``at`` sorted and distinct): each value the
+    same sum of the same products in the same order. When the rows read have fewer entries
+    than the network has members, only the entries that fall in ``at`` are summed (a
+    suggestion's partners in common, core offers, ties), with no network-wide array."""
+    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
+    which = np.asarray(which, dtype=np.int64)
+    starts = indptr[which].astype(np.int64)
+    lengths = indptr[which + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(len(at))
+    if total * 8 > matrix_t.shape[1]:
+        return gathered(matrix_t, which, weights)[at]
+    first = np.cumsum(lengths) - lengths
+    positions = np.repeat(starts - first, lengths)
+    positions += np.arange(total)
+    place, hit = _places(at, indices[positions])
+    values = data[positions] * np.repeat(np.asarray(weights, np.float64), lengths)
+    return np.bincount(place[hit], weights=values[hit], minlength=len(at))
+
+
+def row_at(matrix: sp.csr_array, row: int, at: np.ndarray) -> np.ndarray:
+    """Row ``row`` of ``matrix`` at the columns ``at`` (sorted and distinct), dense."""
+    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+    out = np.zeros(len(at), dtype=matrix.dtype)
+    if hi > lo:
+        place, hit = _places(at, matrix.indices[lo:hi])
+        out[place[hit]] = matrix.data[lo:hi][hit]
+    return out
+
+
+def _places(at: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``columns`` sits in the sorted ``at``, and which of them are there."""
+    place = np.searchsorted(at, columns)
+    place[place == len(at)] = 0
+    return place, at[place] == columns if len(at) else np.zeros(len(columns), dtype=bool)

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from matching.allocation import (NetworkLoad, contributions, id_ranks, provider_load,
                                  varied_order)
-from matching.features import NetworkFeatures, View
+from matching.features import FEATURES, NetworkFeatures, View
 from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
                                  with_ties, with_verdicts)
 from matching.ranker import FeedbackRanker, RankerData, Rankers
@@ -415,6 +415,40 @@ class PartnerMatcher:
         score[~(score > 0)] = -np.inf  # nothing to offer either way: no suggestion
         return score, f, rival
 
+    def _suggestible(self, a: int, policy: CompetitorPolicy, view: View
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray,
+                                np.ndarray]:
+        """What ``score_block([a])`` gives new partners, at the suggestible rows only: those
+        rows, their scores, features and rivalry, and what every row covers of what ``a``
+        wants (float64, the sum ``benefit_to_member`` rounds). Only members covering something
+        ``a`` wants can be suggested, so the rest is never scored."""
+        f = self.features_
+        ranker = self._ranker(view)
+        demand = f.demand if view is not View.PUBLIC else f.public_demand
+        lo, hi = demand.indptr[a], demand.indptr[a + 1]
+        covered = gathered(f.coverage, demand.indices[lo:hi], demand.data[lo:hi])
+        benefit = covered.astype(np.float32)
+        keep = benefit > 0
+        keep[a] = False  # never oneself
+        ties = f.tie_strength
+        lo, hi = ties.indptr[a], ties.indptr[a + 1]
+        keep[ties.indices[lo:hi][ties.data[lo:hi] > 0]] = False  # partners: ``strengthen``
+        keep[self.suppressed(a)] = False
+        rows = np.flatnonzero(keep)
+        features = f.at(a, rows, FEATURES if ranker.is_fitted else HAND_FEATURES, view,
+                        benefit)
+        rival = f.competitor(features)
+        score, features["benefit_shown"] = self._hand_score(features, rival, policy)
+        if ranker.is_fitted:
+            score = score * (0.5 + ranker.predict_proba_block(features))
+        score = score.astype(np.float64)
+        kept = (features["benefit_shown"] > 0) & (score > 0)
+        if policy is CompetitorPolicy.EXCLUDE:
+            kept &= ~rival
+        kept = np.flatnonzero(kept)
+        return (rows[kept], score[kept], {name: value[kept] for name, value in features.items()},
+                rival[kept], covered)
+
     def suggest(self, member: str, limit: int = 10,
                 competitors: CompetitorPolicy | str = CompetitorPolicy.PENALISE,
                 view: View | str = View.FACILITATOR) -> list[Suggestion]:
@@ -434,30 +468,28 @@ class PartnerMatcher:
         policy = CompetitorPolicy(competitors)
         view = View(view)
         a = self.projection_.member_index[member]
-        score, f, rival = self.score_block(np.array([a]), policy, view)
-        row = score[0]
-        suggestible = np.flatnonzero(np.isfinite(row))
-        if not suggestible.size:
+        rows, scores, f, rival, covered = self._suggestible(a, policy, view)
+        if not rows.size:
             return []
         network = self._network_load(view)
-        candidates = suggestible[np.lexsort((network.id_rank[suggestible], -row[suggestible]))]
+        at = np.lexsort((network.id_rank[rows], -scores))  # positions into ``rows``
+        candidates = rows[at]
         first, loads = self._first(a, candidates[:FIRST_CHECKS].tolist(), view)
         wanted = self._wanted(a, view)
-        candidates = candidates[self._contenders(row[candidates], candidates, wanted, limit,
-                                                 first)]
-        rivals = np.flatnonzero(rival[0, candidates]) \
-            if policy is CompetitorPolicy.PENALISE else ()
+        at = at[self._contenders(scores[at], candidates, covered[candidates], limit, first)]
+        candidates = rows[at]
+        rivals = np.flatnonzero(rival[at]) if policy is CompetitorPolicy.PENALISE else ()
         allowed = {int(k): self._allowed(a, int(candidates[k])) for k in rivals}
         gains = contributions(self.features_, wanted, candidates, allowed)
-        order = varied_order(row[candidates], gains, limit, network.id_rank[candidates],
+        order = varied_order(scores[at], gains, limit, network.id_rank[candidates],
                              candidates != first)
-        candidates = candidates.tolist()
+        candidates, at = candidates.tolist(), at.tolist()
         paths = shortest_paths(self.trusted_, member, cutoff=4)
         out = []
         for k, adjusted in order:
-            b = candidates[k]
-            suggestion = self._suggestion(a, b, adjusted, {n: v[0, b] for n, v in f.items()},
-                                          bool(rival[0, b]), paths, policy, view)
+            b, i = candidates[k], at[k]
+            suggestion = self._suggestion(a, b, adjusted, {n: v[i] for n, v in f.items()},
+                                          bool(rival[i]), paths, policy, view)
             if b in loads and loads[b].busy:
                 suggestion.reasons.append(Reason(
                     "in_demand", f"{suggestion.name} is asked by {loads[b].askers} members for "
@@ -499,7 +531,7 @@ class PartnerMatcher:
                 load, counts, covering, int(np.count_nonzero(np.diff(demand.indptr))))
         return cache[full]
 
-    def _contenders(self, scores: np.ndarray, candidates: np.ndarray, wanted: dict[int, float],
+    def _contenders(self, scores: np.ndarray, candidates: np.ndarray, bound: np.ndarray,
                     limit: int, first: int) -> np.ndarray:
         """Positions of the candidates that can enter the varied list of ``limit`` entries.
 
@@ -508,9 +540,6 @@ class PartnerMatcher:
         a candidate scoring below it cannot enter. ``first`` (#1 by the load rule) always can."""
         if len(candidates) <= limit:
             return np.arange(len(candidates))
-        needs = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
-        weights = np.fromiter(wanted.values(), dtype=np.float64, count=len(wanted))
-        bound = gathered(self.features_.coverage, needs, weights)[candidates]
         floor = np.partition(scores - bound, len(scores) - limit)[len(scores) - limit]
         keep = scores >= floor - 1e-9  # margin: the list compares values rounded to 1e-12
         keep |= candidates == first
@@ -563,8 +592,7 @@ class PartnerMatcher:
                                  bool(rival[0, b]), paths, policy, view) for b in top]
 
     def _suggestion(self, a: int, b: int, score: float, f: dict[str, float], competitor: bool,
-                    paths: dict[str, list[str]], policy: CompetitorPolicy, view: View
-                    ) -> Suggestion:
+                    paths: Paths, policy: CompetitorPolicy, view: View) -> Suggestion:
         p = self.projection_
         mid = p.member_ids[b]
         path = paths.get(mid) if f["tie"] == 0 else None
@@ -661,18 +689,35 @@ def _top(row: np.ndarray, limit: int, ids: list[str]) -> list[int]:
     return sorted(finite.tolist(), key=lambda b: (-row[b], ids[b]))[:limit]
 
 
-def shortest_paths(adjacency: dict[str, set[str]], source: str, cutoff: int
-                   ) -> dict[str, list[str]]:
+class Paths:
+    """Shortest paths from one member, read one at a time: ``get(mid)`` is the path to ``mid``
+    (``mid`` last) or None."""
+
+    def __init__(self, parent: dict[str, str | None]):
+        self._parent = parent
+
+    def get(self, mid: str) -> list[str] | None:
+        if mid not in self._parent:
+            return None
+        path = [mid]
+        while (step := self._parent[path[-1]]) is not None:
+            path.append(step)
+        return path[::-1]
+
+
+def shortest_paths(adjacency: dict[str, set[str]], source: str, cutoff: int) -> Paths:
     """Shortest paths from ``source`` of at most ``cutoff`` steps, breadth first with neighbours
-    in id order, so among equally short paths the choice depends on the graph only."""
-    paths = {source: [source]}
+    in id order, so among equally short paths the choice depends on the graph only. Each
+    member reached keeps the member it was reached from: a suggestion reads ten paths of the
+    hundreds reached."""
+    parent: dict[str, str | None] = {source: None}
     frontier = [source]
     for _ in range(cutoff):
         following = []
         for node in frontier:
             for other in sorted(adjacency.get(node, ())):
-                if other not in paths:
-                    paths[other] = [*paths[node], other]
+                if other not in parent:
+                    parent[other] = node
                     following.append(other)
         frontier = following
-    return paths
+    return Paths(parent)
