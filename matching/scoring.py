@@ -439,7 +439,7 @@ class PartnerMatcher:
                         benefit)
         rival = f.competitor(features)
         score, features["benefit_shown"] = self._hand_score(features, rival, policy)
-        if ranker.is_fitted:
+        if ranker.is_fitted and rows.size:  # (the model takes no empty batch)
             score = score * (0.5 + ranker.predict_proba_block(features))
         score = score.astype(np.float64)
         kept = (features["benefit_shown"] > 0) & (score > 0)

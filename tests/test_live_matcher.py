@@ -320,3 +320,28 @@ def test_a_frozen_copy_keeps_its_values_while_edits_write_in_place() -> None:
             assert np.array_equal(now[name], expected[name]), (view, name)
             changed |= not np.array_equal(now[name], values)
     assert changed  # the edits moved some feature: the test is not vacuous
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_suggestion_scores_its_candidates_as_the_whole_block_does(data) -> None:
+    """``suggest`` scores only the members that cover something the member wants: the same
+    candidates, scores (to the last bit without a ranker) and features as ``score_block`` over
+    the whole network."""
+    doc = data.draw(network_documents(NID, min_members=2, max_members=9))
+    feedback = data.draw(feedback_rows([m["id"] for m in doc["members"]], at_least=0))
+    matcher = PartnerMatcher(min_feedback=10, decline_days=60).fit(_projection(doc, feedback),
+                                                                  today=TODAY)
+    for view in View:
+        for policy in CompetitorPolicy:
+            for a in range(matcher.projection_.n_members):
+                score, f, rival = matcher.score_block(np.array([a]), policy, view)
+                rows, scores, g, rivals, _ = matcher._suggestible(a, policy, view)
+                assert rows.tolist() == np.flatnonzero(np.isfinite(score[0])).tolist()
+                # The ranker's product sums in batches whose size differs: the last bit may.
+                assert np.allclose(scores, score[0, rows], rtol=1e-12, atol=0)
+                assert rivals.tolist() == rival[0, rows].tolist()
+                assert g.keys() == f.keys()
+                for name, value in g.items():
+                    assert value.dtype == f[name].dtype, name
+                    assert value.tolist() == f[name][0, rows].tolist(), name
