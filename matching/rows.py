@@ -282,25 +282,36 @@ def gathered(matrix_t: sp.csr_array, which: np.ndarray, weights: np.ndarray) -> 
     member coverage summed: work in proportion to the entries read, where a product with the
     member x capability form reads the whole network."""
     n = matrix_t.shape[1]
-    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
-    which = np.asarray(which, dtype=np.int64)
-    starts = indptr[which].astype(np.int64)
-    lengths = indptr[which + 1] - starts
+    indices, data = matrix_t.indices, matrix_t.data
+    starts, lengths = _spans(matrix_t, which)
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(n)
     weights = np.repeat(np.asarray(weights, np.float64), lengths)
-    if total >= LONG_ROWS * len(which):
+    if total >= LONG_ROWS * len(starts):
         # A few long rows: their slices copied end to end (the same entries in the same order
         # as by position), without building a position per entry.
         spans = list(zip(starts.tolist(), (starts + lengths).tolist()))
         columns = np.concatenate([indices[lo:hi] for lo, hi in spans])
         values = np.concatenate([data[lo:hi] for lo, hi in spans]) * weights
         return np.bincount(columns, weights=values, minlength=n)
+    positions = _positions(starts, lengths, total)
+    return np.bincount(indices[positions], weights=data[positions] * weights, minlength=n)
+
+
+def _spans(matrix: sp.csr_array, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where rows ``which`` of ``matrix`` start among its entries, and how many each has."""
+    which = np.asarray(which, dtype=np.int64)
+    starts = matrix.indptr[which].astype(np.int64)
+    return starts, matrix.indptr[which + 1] - starts
+
+
+def _positions(starts: np.ndarray, lengths: np.ndarray, total: int) -> np.ndarray:
+    """The positions of the entries of the rows spanned, row after row."""
     first = np.cumsum(lengths) - lengths  # where each row's entries start in the gathered run
     positions = np.repeat(starts - first, lengths)
     positions += np.arange(total)
-    return np.bincount(indices[positions], weights=data[positions] * weights, minlength=n)
+    return positions
 
 
 LONG_ROWS = 128  # entries a row, on average, from which slicing rows beats indexing entries
@@ -450,20 +461,15 @@ def gathered_at(matrix_t: sp.csr_array, which: np.ndarray, weights: np.ndarray, 
     same sum of the same products in the same order. When the rows read have fewer entries
     than the network has members, only the entries that fall in ``at`` are summed (a
     suggestion's partners in common, core offers, ties), with no network-wide array."""
-    indptr, indices, data = matrix_t.indptr, matrix_t.indices, matrix_t.data
-    which = np.asarray(which, dtype=np.int64)
-    starts = indptr[which].astype(np.int64)
-    lengths = indptr[which + 1] - starts
+    starts, lengths = _spans(matrix_t, which)
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(len(at))
     if total * 8 > matrix_t.shape[1]:
         return gathered(matrix_t, which, weights)[at]
-    first = np.cumsum(lengths) - lengths
-    positions = np.repeat(starts - first, lengths)
-    positions += np.arange(total)
-    place, hit = _places(at, indices[positions])
-    values = data[positions] * np.repeat(np.asarray(weights, np.float64), lengths)
+    positions = _positions(starts, lengths, total)
+    place, hit = _places(at, matrix_t.indices[positions])
+    values = matrix_t.data[positions] * np.repeat(np.asarray(weights, np.float64), lengths)
     return np.bincount(place[hit], weights=values[hit], minlength=len(at))
 
 
