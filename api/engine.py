@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 from api import memory
 from api.version_checks import SharedChecks
@@ -116,6 +117,22 @@ def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
         agents=catchup.agents, verdicts=catchup.verdicts)
 
 
+def _apply_in_place(slot: _Slot, catchup: Catchup) -> Literal["applied", "moved", "stale"]:
+    """Apply ``catchup`` to the slot's matcher under its write lock, if it follows on from the
+    matcher's version: "moved" when a background fit got further meanwhile (nothing to do),
+    "stale" when the shared taxonomy changed under it (only a refit can follow)."""
+    with slot.lock.writing():
+        if slot.version != catchup.since:
+            return "moved"
+        assert slot.matcher is not None
+        try:
+            _apply(slot.matcher, catchup)
+        except StaleTaxonomy:
+            return "stale"
+        slot.version = catchup.version
+        return "applied"
+
+
 def _behind(slot: _Slot, version: int, taxonomy: int, held: int) -> bool:
     """Whether the matcher misses a write this request must see (``version`` and ``taxonomy``
     as the request read them, ``held`` the matcher's version when it arrived).
@@ -192,21 +209,11 @@ class Engine:
             self._wait(db, self._refit(db, nid, slot), self.refit_wait, nid, first=False)
             return
         if catchup.changes:
-            with slot.lock.writing():
-                if slot.version != catchup.since:  # a background fit got further meanwhile
-                    return
-                assert slot.matcher is not None
-                try:
-                    _apply(slot.matcher, catchup)
-                except StaleTaxonomy:
-                    stale = True
-                else:
-                    stale = False
-                    slot.version = catchup.version
-            if stale:
+            outcome = _apply_in_place(slot, catchup)
+            if outcome == "stale":
                 self._wait(db, self._refit(db, nid, slot), self.refit_wait, nid, first=False)
-                return
-            self._maybe_refit(db, nid, slot)
+            elif outcome == "applied":
+                self._maybe_refit(db, nid, slot)
 
     def _maybe_refit(self, db: Database, nid: str, slot: _Slot) -> None:
         """Retrain in the background when decisions grew enough or deleted rows pile up."""
@@ -302,18 +309,12 @@ class Engine:
                 catchup = slot.written.pop(slot.version, None)
             if catchup is None:
                 break
-            with slot.lock.writing():
-                if slot.version != catchup.since:  # a background fit replaced the matcher
-                    continue
-                assert slot.matcher is not None
-                try:
-                    _apply(slot.matcher, catchup)
-                except StaleTaxonomy:  # the next request's catch-up refits
-                    with self._guard:
-                        slot.written.clear()
-                    break
-                slot.version = catchup.version
-                applied = True
+            outcome = _apply_in_place(slot, catchup)
+            if outcome == "stale":  # the next request's catch-up refits
+                with self._guard:
+                    slot.written.clear()
+                break
+            applied |= outcome == "applied"
         if applied:
             self._maybe_refit(db, nid, slot)
 
