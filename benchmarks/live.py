@@ -148,31 +148,27 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
     gc.collect()
     out["rss_document_dropped_mb"] = _rss_mb()
 
-    edit_times, edit_cpu, apply_cpu, feedback_times = [], [], [], []
-    columns_times, columns_cpu, columns_apply_cpu = [], [], []
+    # Per kind of edit: wall time and CPU of the edit and the next suggestion, and the CPU of
+    # the edit alone (the write lock's share). Edits of columns (an offer added or removed, a
+    # new description) cannot be written over the old values in place.
+    timed: dict[str, dict[str, list[float]]] = {
+        kind: {"then_suggest": [], "then_suggest_cpu": [], "apply_cpu": []}
+        for kind in ("member_edit", "member_edit_columns")}
+    feedback_times: list[float] = []
     feedback: list[dict[str, Any]] = []
     for k in range(writes):
-        mid = rng.choice(ids)
-        member = _edited(json.loads(members[mid]), rng)
-        members[mid] = json.dumps(member)
-        t, c = time.perf_counter(), time.thread_time()
-        matcher.apply_changes(members=[member])
-        apply_cpu.append(time.thread_time() - c)
-        matcher.suggest(rng.choice(ids), view=View.MEMBER)
-        edit_times.append(time.perf_counter() - t)
-        edit_cpu.append(time.thread_time() - c)
-
-        # An edit whose rows change columns (an offer added or removed, a new description):
-        # these cannot be written over the old values in place.
-        mid = rng.choice(ids)
-        member = _edited_columns(json.loads(members[mid]), rng, capabilities)
-        members[mid] = json.dumps(member)
-        t, c = time.perf_counter(), time.thread_time()
-        matcher.apply_changes(members=[member])
-        columns_apply_cpu.append(time.thread_time() - c)
-        matcher.suggest(rng.choice(ids), view=View.MEMBER)
-        columns_times.append(time.perf_counter() - t)
-        columns_cpu.append(time.thread_time() - c)
+        for kind, edited in (("member_edit", lambda m: _edited(m, rng)),
+                             ("member_edit_columns",
+                              lambda m: _edited_columns(m, rng, capabilities))):
+            mid = rng.choice(ids)
+            member = edited(json.loads(members[mid]))
+            members[mid] = json.dumps(member)
+            t, c = time.perf_counter(), time.thread_time()
+            matcher.apply_changes(members=[member])
+            timed[kind]["apply_cpu"].append(time.thread_time() - c)
+            matcher.suggest(rng.choice(ids), view=View.MEMBER)
+            timed[kind]["then_suggest"].append(time.perf_counter() - t)
+            timed[kind]["then_suggest_cpu"].append(time.thread_time() - c)
 
         asker = rng.choice(ids)
         shown = matcher.suggest(asker, view=View.MEMBER)
@@ -188,12 +184,9 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
         again = matcher.suggest(asker, view=View.MEMBER)
         feedback_times.append(time.perf_counter() - t)
         assert shown[0].member not in [s.member for s in again]
-    out["member_edit_then_suggest"] = _pct(edit_times)
-    out["member_edit_then_suggest_cpu"] = _pct(edit_cpu)  # this thread's CPU: load-independent
-    out["member_edit_apply_cpu"] = _pct(apply_cpu)  # the write lock's share of it
-    out["member_edit_columns_then_suggest"] = _pct(columns_times)
-    out["member_edit_columns_then_suggest_cpu"] = _pct(columns_cpu)
-    out["member_edit_columns_apply_cpu"] = _pct(columns_apply_cpu)
+    for kind, samples in timed.items():  # CPU is this thread's: load-independent
+        for name, values in samples.items():
+            out[f"{kind}_{name}"] = _pct(values)
     out["decision_then_suggest"] = _pct(feedback_times)
     out["rss_end_mb"] = _rss_mb()
     # The peak includes the document and, with several refits, a new fit beside the old one.
