@@ -54,7 +54,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
         with contextlib.ExitStack() as stack:
             db = database if database is not None else stack.enter_context(open_database())
             app.state.db = db
-            memory.tune()  # once per process: fewer young collections, imports frozen
+            memory.tune()  # once per process: what the imports left is frozen (api/memory.py)
             app.state.matchers.follow(db)  # this process's writes reach its matchers directly
             if settings.warm_start:
                 app.state.matchers.warm(db)  # background: requests are served meanwhile
