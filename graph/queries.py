@@ -450,11 +450,27 @@ WHERE c.version <= $upto
 DELETE c
 """
 
+# The network's version and the taxonomy's, then the change records after ``$since`` with the
+# state their writes kept (one row per record; one row of nulls when there is none; no row when
+# there is no such network). The versions come first so the records read after them reach at
+# least that far (graph/changes.py ``read_changes`` reads again when they do not).
 CHANGES_SINCE = """
-MATCH (c:Change {network: $nid})
+MATCH (n:Network {id: $nid})
+WITH coalesce(n.version, 0) AS version
+OPTIONAL MATCH (t:TaxonomyVersion {id: 'shared'})
+WITH version, coalesce(t.version, 0) AS taxonomy
+OPTIONAL MATCH (c:Change {network: $nid})
 WHERE c.version > $since
-RETURN c.version AS version, c.kind AS kind, c.members AS members, c.at AS at
-ORDER BY version
+RETURN version, taxonomy, c.version AS change, c.kind AS kind, c.members AS members,
+       c.at AS at, c.state AS state
+ORDER BY change
+"""
+
+# The state a write left (JSON, graph/changes.py ``_kept_state``), kept on its change records.
+KEEP_CHANGE_STATE = """
+UNWIND $versions AS recorded
+MATCH (c:Change {network: $nid, version: recorded})
+SET c.state = $state
 """
 
 NETWORK_SIZES = """
