@@ -261,18 +261,23 @@ def varied_order(scores: np.ndarray, gains: np.ndarray, limit: int, rank: np.nda
     [(0, 1.0), (2, 0.5), (1, 0.4)]
     """
     chosen: list[tuple[int, float]] = []
-    taken = np.zeros(len(scores), dtype=bool)
     counts = np.zeros(gains.shape[1])
+    adjusted = scores - (gains * (1 - repeat_discount ** counts)).sum(axis=1)
+    # A few array operations a place (a list is built for every suggestion): the entries
+    # taken and, for the first place, the busy ones are out of the running as -inf.
+    values = np.round(adjusted, 12)
+    first = np.where(busy, -np.inf, values) if not busy.all() else values
     for position in range(min(limit, len(scores))):
-        adjusted = scores - (gains * (1 - repeat_discount ** counts)).sum(axis=1)
-        pool = ~taken
-        if position == 0 and (pool & ~busy).any():
-            pool &= ~busy
-        options = np.flatnonzero(pool)
-        values = np.round(adjusted[options], 12)
-        best_options = options[values == values.max()]
-        best = int(best_options[np.argmin(rank[best_options])])
+        pool = first if position == 0 else values
+        best_options = np.flatnonzero(pool == pool.max())
+        best = int(best_options[0] if len(best_options) == 1 else
+                   best_options[np.argmin(rank[best_options])])
         chosen.append((best, float(adjusted[best])))
-        taken[best] = True
-        counts += gains[best] > 0
+        covering = gains[best] > 0
+        if covering.any():  # the discounts of the needs it covers grow
+            counts += covering
+            adjusted = scores - (gains * (1 - repeat_discount ** counts)).sum(axis=1)
+            values = np.round(adjusted, 12)
+        for taken, _ in chosen:
+            values[taken] = -np.inf
     return chosen

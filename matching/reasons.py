@@ -95,43 +95,52 @@ def benefit_reasons(features: NetworkFeatures, a: int, b: int, *, non_core_only:
     Without ``own_weaknesses`` (the public view) A's weaknesses are left out too. Nothing here
     reads B's weaknesses, so every view explains itself with the same sentences.
     """
-    p = features.projection
-    scored: list[tuple[float, Reason]] = []
+    # Each candidate reason is weighed first and only the ``limit`` kept are written out: a
+    # suggestion weighs about ten and shows four.
+    scored: list[tuple[float, str, int, tuple[int, float, float], float]] = []
     excluded = features.zone_of[a] & features.zone_of[b] if non_core_only else set()
     for d, urgency in features.urgency_of[a].items():
         if d in excluded:
             continue
         best = _best_offer(features, int(d), b)
         if best:
-            c, cover, level = best
-            how = "urgently " if urgency >= 4 else ""
-            text = (f"{_name(features, b)} offers {_offer_phrase(features, c, level, int(d))}, "
-                    f"which you need {how}({urgency:.0f}/5)")
-            scored.append((cover * urgency, Reason(
-                "covers_need", text, p.capability_ids[d],
-                _offer_params(features, b, c, level, int(d), "need", "urgency", urgency))))
+            scored.append((best[1] * urgency, "covers_need", int(d), best, urgency))
     for d, severity in (features.severity_of[a] if own_weaknesses else {}).items():
         if d in excluded:
             continue
         best = _best_offer(features, int(d), b)
         if best:
-            c, cover, level = best
-            text = (f"{_name(features, b)} is strong in {_offer_phrase(features, c, level, int(d))}"
-                    f", where you are weak (severity {severity:.0f}/5)")
-            scored.append((cover * severity * features.weakness_weight, Reason(
-                "covers_weakness", text, p.capability_ids[d],
-                _offer_params(features, b, c, level, int(d), "weakness", "severity", severity))))
+            scored.append((best[1] * severity * features.weakness_weight, "covers_weakness",
+                           int(d), best, severity))
     for d, urgency in features.urgency_of[b].items():
         best = _best_offer(features, int(d), a)
         if best:  # B's needs only: its weaknesses are never named to A
-            c, cover, level = best
-            text = (f"You offer {_offer_phrase(features, c, level, int(d))}, which "
-                    f"{_name(features, b)} needs ({urgency:.0f}/5)")
-            scored.append((cover * urgency * 0.5, Reason(
-                "partner_needs", text, p.capability_ids[d],
-                _offer_params(features, b, c, level, int(d), "need", "urgency", urgency))))
+            scored.append((best[1] * urgency * 0.5, "partner_needs", int(d), best, urgency))
     scored.sort(key=lambda item: -item[0])
-    return [reason for _, reason in scored[:limit]]
+    return [_benefit_reason(features, b, kind, d, best, weight)
+            for _, kind, d, best, weight in scored[:limit]]
+
+
+def _benefit_reason(features: NetworkFeatures, b: int, kind: str, d: int,
+                    best: tuple[int, float, float], weight: float) -> Reason:
+    """One reason of ``benefit_reasons``: B covers A's need or weakness ``d`` with its offer
+    ``best``, or (``partner_needs``) A covers B's need ``d``; ``weight`` is the urgency or the
+    severity."""
+    c, _, level = best
+    p = features.projection
+    offer = _offer_phrase(features, c, level, d)
+    if kind == "covers_need":
+        how = "urgently " if weight >= 4 else ""
+        text = f"{_name(features, b)} offers {offer}, which you need {how}({weight:.0f}/5)"
+        params = _offer_params(features, b, c, level, d, "need", "urgency", weight)
+    elif kind == "covers_weakness":
+        text = (f"{_name(features, b)} is strong in {offer}, where you are weak "
+                f"(severity {weight:.0f}/5)")
+        params = _offer_params(features, b, c, level, d, "weakness", "severity", weight)
+    else:
+        text = f"You offer {offer}, which {_name(features, b)} needs ({weight:.0f}/5)"
+        params = _offer_params(features, b, c, level, d, "need", "urgency", weight)
+    return Reason(kind, text, p.capability_ids[d], params)
 
 
 def overlap(features: NetworkFeatures, a: int, b: int) -> list[str]:

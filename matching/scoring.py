@@ -128,6 +128,7 @@ class PartnerMatcher:
         self.trusted_: dict[str, set[str]] = {mid: set() for mid in projection.member_ids}
         for mid in projection.member_ids:
             self._read_trusted(mid)
+        self._trusted_order: dict[str, list[str]] = {}  # kept by ``_paths``
         self.decisions_: dict[int, dict[int, tuple[str, str]]] = {}
         self._read_feedback(projection.feedback)
         self.use_rankers(self.train_rankers(self.ranker_data(frozen=False)))
@@ -233,6 +234,7 @@ class PartnerMatcher:
         gone_rows = {p.member_index[mid] for mid in removed}
         if members or removed:
             self._loads = {}
+            self._trusted_order = {}  # neighbours in id order, kept by ``_paths``
             p, rows = with_members(p, members, removed)
             self.projection_ = p
             self.features_.update_members(p, rows)
@@ -247,6 +249,7 @@ class PartnerMatcher:
             tie_members = set()  # a profile edit re-reads the member's ties: usually unchanged
         if tie_members or removed:
             self._loads = {}
+            self._trusted_order = {}
             p = with_ties(p, tie_members, ties)
             self.projection_ = p
             self.features_.update_ties(p, sorted({p.member_index[mid] for mid in tie_members}
@@ -484,7 +487,7 @@ class PartnerMatcher:
         order = varied_order(scores[at], gains, limit, network.id_rank[candidates],
                              candidates != first)
         candidates, at = candidates.tolist(), at.tolist()
-        paths = shortest_paths(self.trusted_, member, cutoff=4)
+        paths = self._paths(member)
         out = []
         for k, adjusted in order:
             b, i = candidates[k], at[k]
@@ -499,6 +502,11 @@ class PartnerMatcher:
                      ("quota", int(loads[b].quota)))))
             out.append(suggestion)
         return out
+
+    def _paths(self, member: str) -> Paths:
+        """Introduction paths from ``member`` through trusted ties (see ``shortest_paths``)."""
+        return shortest_paths(self.trusted_, member, cutoff=4,
+                              ordered=self.__dict__.setdefault("_trusted_order", {}))
 
     def _first(self, a: int, candidates: list[int], view: View) -> tuple[int, dict[int, Any]]:
         """The best candidate with room for ``a`` at #1 (the best one if none of the first
@@ -587,7 +595,7 @@ class PartnerMatcher:
             useful &= ~rival[0]
         row[~(partner & useful)] = -np.inf
         top = _top(row, limit, self.projection_.member_ids)
-        paths = shortest_paths(self.trusted_, member, cutoff=4)
+        paths = self._paths(member)
         return [self._suggestion(a, int(b), float(row[b]), {k: v[0, b] for k, v in f.items()},
                                  bool(rival[0, b]), paths, policy, view) for b in top]
 
@@ -705,17 +713,23 @@ class Paths:
         return path[::-1]
 
 
-def shortest_paths(adjacency: dict[str, set[str]], source: str, cutoff: int) -> Paths:
+def shortest_paths(adjacency: dict[str, set[str]], source: str, cutoff: int,
+                   ordered: dict[str, list[str]] | None = None) -> Paths:
     """Shortest paths from ``source`` of at most ``cutoff`` steps, breadth first with neighbours
     in id order, so among equally short paths the choice depends on the graph only. Each
     member reached keeps the member it was reached from: a suggestion reads ten paths of the
-    hundreds reached."""
+    hundreds reached. ``ordered``, when given, keeps each node's neighbours in id order for
+    the next call (the caller empties it when ``adjacency`` changes)."""
+    ordered = {} if ordered is None else ordered
     parent: dict[str, str | None] = {source: None}
     frontier = [source]
     for _ in range(cutoff):
         following = []
         for node in frontier:
-            for other in sorted(adjacency.get(node, ())):
+            neighbours = ordered.get(node)
+            if neighbours is None:
+                neighbours = ordered[node] = sorted(adjacency.get(node, ()))
+            for other in neighbours:
                 if other not in parent:
                     parent[other] = node
                     following.append(other)

@@ -186,6 +186,23 @@ def test_a_decline_suppresses_the_pair_in_the_next_answer() -> None:
     assert "a" not in [s.member for s in matcher.suggest("b")]
 
 
+def test_a_new_trusted_tie_gives_an_introduction_path_in_the_next_answer() -> None:
+    """Answers keep each member's trusted neighbours in id order between requests: a tie
+    written afterwards must reach the next answer's introduction paths all the same."""
+    doc = {"network": {"id": NID, "name": "n"},
+           "capabilities": [{"id": "c1", "label": "Welding", "kind": "service"}],
+           "members": [{"id": "a", "needs": [{"id": "c1", "kind": "service", "urgency": 5}]},
+                       {"id": "b", "capabilities": [{"id": "c1", "level": 5}]},
+                       {"id": "x"}],
+           "ties": [{"source": "x", "target": "b", "type": "TRUSTS", "weight": 0.5}]}
+    matcher = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+    assert [(s.member, s.introduction_path) for s in matcher.suggest("a")] == [("b", None)]
+    tie = {"source": "a", "target": "x", "type": "TRUSTS", "weight": 0.5}
+    matcher.apply_changes(tie_members={"a", "x"}, ties=[tie, *doc["ties"]])
+    assert [(s.member, s.introduction_path) for s in matcher.suggest("a")] == \
+        [("b", ["a", "x", "b"])]
+
+
 def test_loads_kept_across_edits_rank_as_a_fresh_fit() -> None:
     """On a network large enough for busy providers, member edits between answers keep the
     providers' loads the edits did not touch: every answer stays the fresh fit's."""
