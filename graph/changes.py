@@ -177,34 +177,32 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
     ``since_taxonomy`` is the taxonomy version the reader was fitted on: when the shared
     taxonomy moved on, the catch-up is incomplete (refit).
 
-    One statement reads the versions and then the records with the state their writes kept
-    (``_replayed``). Records without it (written by a process that does not follow its writes,
-    or too big) send the reader to the members' current state: the log is read first, then
-    the state, so a write that commits in between is newer than the log read here; it shows up
+    One statement reads the versions and then the records up to that version, with the state
+    their writes kept (``_replayed``). Records without it (written by a process that does not
+    follow its writes, or too big) send the reader to the members' current state: the log is
+    read first, then the state, so a write that commits in between is newer than the log read here; it shows up
     again in the next catch-up, and applying a member's current state twice is harmless.
     """
 
     def work(tx: ManagedTransaction) -> Catchup:
-        for _ in range(2):
-            rows = tx.run(q.CHANGES_SINCE, nid=nid, since=since).data()
-            logged = [r for r in rows if r["change"] is not None]
-            changes = [Change(int(r["change"]), ChangeKind(r["kind"]),
-                              tuple(r["members"] or ()), r["at"] or "") for r in logged]
-            version = changes[-1].version if changes else since
-            stored = int(rows[0]["version"]) if rows else None  # None: no such network
-            contiguous = all(c.version == since + k + 1 for k, c in enumerate(changes))
-            # Records missing after the last one read: a write that committed while the
-            # statement ran (read once more), or a network created again with no records yet.
-            behind = stored is not None and stored > version
-            if not (behind and contiguous):
-                break
+        rows = tx.run(q.CHANGES_SINCE, nid=nid, since=since, most=KEEP + COMPACT_EVERY).data()
+        wanted = [r for r in rows if r["wanted"] > since]
+        changes = [Change(int(r["change"]), ChangeKind(r["kind"]), tuple(r["members"] or ()),
+                          r["at"] or "") for r in wanted if r["change"] is not None]
+        version = changes[-1].version if changes else since
+        stored = int(rows[0]["version"]) if rows else None  # None: no such network
+        # A record gone (compacted) or never written (a network created again).
+        contiguous = len(changes) == len(wanted) and \
+            all(c.version == since + k + 1 for k, c in enumerate(changes))
+        # No records read up to the version: the reader is too far behind (``$most``).
+        behind = stored is not None and stored > version
         # A stored version below the reader's: the network was deleted and created again.
         replaced = stored is not None and stored < since
         taxonomy = int(rows[0]["taxonomy"]) if rows else 0
         if (not contiguous or behind or replaced or taxonomy != since_taxonomy
                 or any(c.kind.needs_refit for c in changes)):
             return Catchup(since, version, taxonomy, changes, complete=False)
-        kept = _replayed(since, version, taxonomy, changes, [r["state"] for r in logged])
+        kept = _replayed(since, version, taxonomy, changes, [r["state"] for r in wanted])
         return kept if kept is not None else _state(tx, nid, since, version, taxonomy, changes)
 
     return db.read(work)

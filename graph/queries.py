@@ -450,20 +450,24 @@ WHERE c.version <= $upto
 DELETE c
 """
 
-# The network's version and the taxonomy's, then the change records after ``$since`` with the
-# state their writes kept (one row per record; one row of nulls when there is none; no row when
-# there is no such network). The versions come first so the records read after them reach at
-# least that far (graph/changes.py ``read_changes`` reads again when they do not).
+# The network's version and the taxonomy's, then the change records from ``$since`` + 1 up to
+# that version, each looked up by its key (a range over the version scanned every record of the
+# network, up to graph/changes.py ``KEEP``, on ArcadeDB); none when there are more than ``$most``
+# (the log cannot reach that far back). One row per version (nulls for a record that is gone),
+# and one for ``$since`` itself so that a network with no record to read still answers; no row
+# when there is no such network.
 CHANGES_SINCE = """
 MATCH (n:Network {id: $nid})
 WITH coalesce(n.version, 0) AS version
 OPTIONAL MATCH (t:TaxonomyVersion {id: 'shared'})
 WITH version, coalesce(t.version, 0) AS taxonomy
-OPTIONAL MATCH (c:Change {network: $nid})
-WHERE c.version > $since
-RETURN version, taxonomy, c.version AS change, c.kind AS kind, c.members AS members,
+UNWIND [$since] + range($since + 1,
+                        CASE WHEN version - $since > $most THEN $since ELSE version END)
+       AS wanted
+OPTIONAL MATCH (c:Change {network: $nid, version: wanted})
+RETURN version, taxonomy, wanted, c.version AS change, c.kind AS kind, c.members AS members,
        c.at AS at, c.state AS state
-ORDER BY change
+ORDER BY wanted
 """
 
 # The state a write left (JSON, graph/changes.py ``_kept_state``), kept on its change records.
