@@ -229,7 +229,7 @@ class Database:
     def _transaction(self, mode: str, work: Callable[..., T], args: tuple) -> T:
         with self.driver.session(database=self.database, default_access_mode=mode,
                                  bookmark_manager=self.bookmarks) as session:
-            with session.begin_transaction() as tx:
+            with _begin(session) as tx:
                 self._limit_reads(tx)
                 run = tx if self.observer is None else _Observed(tx, self.observer)
                 watcher = self.write_watcher if mode == WRITE_ACCESS else None
@@ -302,6 +302,19 @@ class Database:
                 session.run("RETURN 1 AS ok").consume()
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise DatabaseUnavailable(f"the graph database is unavailable: {exc}") from exc
+
+
+def _begin(session: Any) -> Any:
+    """Begin a transaction whose BEGIN goes out with its first statement: one round trip fewer
+    per transaction (three instead of four for a write of two statements). The driver does this
+    for its own ``execute_query`` through a session flag; used where the flag exists, else the
+    BEGIN waits for its answer as before. A BEGIN the server refuses fails the first statement,
+    with the same errors."""
+    pipelined = getattr(session, "_pipelined_begin", None)
+    if not (hasattr(pipelined, "__enter__") and hasattr(pipelined, "__exit__")):
+        return session.begin_transaction()
+    with pipelined:
+        return session.begin_transaction()
 
 
 class _Observed:

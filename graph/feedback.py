@@ -48,17 +48,19 @@ def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: st
     """Write one decision inside the caller's transaction (full-precision time, the pair's next
     sequence number, the acting credential), and mark the network changed.
 
-    Both members' write locks are taken first, so the pair's latest number is read after every
-    concurrent decision on the pair committed. Writes nothing and returns what is missing
-    (``NetworkNotFound`` or ``MemberNotFound``) when the network or a member does not exist."""
+    Both members' write locks are taken first, in the statement that writes the decision, so the
+    pair's latest number is read after every concurrent decision on the pair committed. Writes
+    nothing and returns what is missing (``NetworkNotFound`` or ``MemberNotFound``) when the
+    network or a member does not exist."""
     stamp = at if isinstance(at, str) else at.isoformat()
-    locked = {row["id"] for row in tx.run(q.LOCK_MEMBERS, nid=nid, ids=[member, candidate])}
-    for mid in (member, candidate):
-        if mid not in locked:
-            found = tx.run(q.NETWORK_VERSION, nid=nid).data()
-            return MemberNotFound(mid) if found else NetworkNotFound(nid)
-    tx.run(q.CREATE_FEEDBACK, nid=nid, member=member, candidate=candidate, decision=decision,
-           at=stamp, **feedback_credential(by)).consume()
+    written = tx.run(q.LOCK_AND_CREATE_FEEDBACK, nid=nid, ids=[member, candidate],
+                     member=member, candidate=candidate, decision=decision, at=stamp,
+                     **feedback_credential(by)).data()
+    if not written:  # which one is missing (the caller rolls back: the locks taken here go too)
+        locked = {row["id"] for row in tx.run(q.LOCK_MEMBERS, nid=nid, ids=[member, candidate])}
+        missing = next((mid for mid in (member, candidate) if mid not in locked), member)
+        found = tx.run(q.NETWORK_VERSION, nid=nid).data()
+        return MemberNotFound(missing) if found else NetworkNotFound(nid)
     wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
     record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
     return None

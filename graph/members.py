@@ -12,7 +12,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import Acting, who
 from graph.changes import ChangeKind, record_change
-from graph.database import Database, wait_turn
+from graph.database import Database, DatabaseBusy, wait_turn
 from graph.directory import find_members, folded, label_text, text_matches
 from graph.document import Member, Network
 from graph.removal import remove_members
@@ -108,11 +108,19 @@ def validate_member(db: Database, nid: str, mid: str, raw: Any) -> Member:
         read_network(db, nid)
         raise DocumentInvalid([Problem("id", f"is {brief(raw.get('id'))} but the address names "
                                              f"member {mid!r}")])
+    return _checked(nid, mid, raw, _visible(db, nid, _listed_ids(raw)))
+
+
+def _checked(nid: str, mid: str, raw: Any, visible: dict[str, str | None]) -> Member:
+    """``raw`` validated as member ``mid`` of ``nid`` when the network sees the capability ids in
+    ``visible`` (``DocumentInvalid``, paths relative to the member)."""
+    if isinstance(raw, dict) and raw.get("id", mid) != mid:
+        raise DocumentInvalid([Problem("id", "does not match the address")])
     if isinstance(raw, dict):
         raw = {"id": mid, **raw}
     wrapper = {"network": {"id": nid, "name": nid}, "members": [raw]}
     try:
-        return validate_network(wrapper, _visible(db, nid, _listed_ids(raw))).members[0]
+        return validate_network(wrapper, visible).members[0]
     except DocumentInvalid as exc:
         prefix = "members[0]"
         problems = [Problem(p.path[len(prefix) + 1:] if p.path.startswith(prefix + ".") else
@@ -153,11 +161,18 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
     with who made the change (``by``) in the member's change history. Returns the member as
     stored (what ``get_member`` reads; the write leaves nothing else to read back).
 
-    The transaction is two statements: the member with only what changed in its edges
-    (``PUT_MEMBER``), then the change record, last, so the network's version is held from its
-    bump to the commit only (``graph.changes``; ``wait_turn`` queues this process's writes for
-    it)."""
-    member = validate_member(db, nid, mid, raw)
+    The member is validated as if the network saw every capability it lists, without a read;
+    the write links only the capabilities the network does see (``PUT_MEMBER`` counts them), so
+    a member listing another one is rolled back and validated again against what the network
+    sees, for the error (``NetworkNotFound`` first, then every problem). The transaction is two
+    statements: the member with only what changed in its edges (``PUT_MEMBER``), then the change
+    record, last, so the network's version is held from its bump to the commit only
+    (``graph.changes``; ``wait_turn`` queues this process's writes for it)."""
+    try:
+        member = _checked(nid, mid, raw, dict.fromkeys(_listed_ids(raw)))
+    except DocumentInvalid:  # invalid whatever the network sees: the full validation says why
+        validate_member(db, nid, mid, raw)  # (NetworkNotFound first)
+        raise
     entry = json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                         "change": "profile", **who(by or "system")})
     fields = member.model_dump(include={"name", "sector", "region", "size", "description",
@@ -170,14 +185,30 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
         params = {"nid": nid, "mid": mid, "uid": uuid.uuid4().hex, "entry": entry,
                   "keep": MEMBER_CHANGES_KEPT, "kept": kept, **fields}
         # UNWIND of no entries would end the statement early: one without any, then.
-        tx.run(q.PUT_MEMBER if entries else q.PUT_MEMBER_WITHOUT_EDGES,
-               entries=entries, **params).consume()
+        if entries:
+            row = tx.run(q.PUT_MEMBER, entries=entries, **params).single()
+            if row is None or row["linked"] != len(entries):
+                raise _NotVisible  # a capability the network does not see: roll back
+        else:
+            tx.run(q.PUT_MEMBER_WITHOUT_EDGES, entries=entries, **params).consume()
         wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
         if not record_change(tx, nid, ChangeKind.MEMBERS, [mid]):
-            raise NetworkNotFound(nid)  # deleted since the validation: roll back
+            raise NetworkNotFound(nid)  # no such network: roll back
 
-    db.write(work)
-    return _member({**member.model_dump(), "id": mid})
+    for _ in range(3):
+        try:
+            db.write(work)
+            return _member({**member.model_dump(), "id": mid})
+        except _NotVisible:
+            # Raises NetworkNotFound or names the capability; passes only if the taxonomy
+            # changed since the write looked (a capability created): write again.
+            validate_member(db, nid, mid, raw)
+    raise DatabaseBusy("the network's taxonomy kept changing during the write; try again",
+                       retry_after=1)
+
+
+class _NotVisible(Exception):
+    """A member's capability is not one its network sees (or the network is gone)."""
 
 
 def member_changes(db: Database, nid: str, mid: str) -> list[dict[str, Any]]:

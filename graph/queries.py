@@ -157,7 +157,10 @@ MERGE (m)-[:MEMBER_OF]->(n)
 # changes a level touches the edge alone, not the capability node (a hub that every member
 # holding it shares: writing it made concurrent edits conflict). `$entries` lists every edge as
 # {type, id, ...properties}, `$kept` the same as 'TYPE id' strings; the caller sends no empty
-# `$entries` (UNWIND would end the statement before the merges, nothing else).
+# `$entries` (UNWIND would end the statement before the merges, nothing else). Only capabilities
+# the network sees (shared ones and its own) are linked, and `linked` counts them: fewer than the
+# entries means one is not visible, and the caller rolls the transaction back (the member was
+# validated without a read: a read transaction fewer on every edit).
 PUT_MEMBER = """
 MATCH (n:Network {id: $nid})
 MERGE (m:Member {network: $nid, id: $mid})
@@ -174,6 +177,7 @@ FOREACH (r IN gone | DELETE r)
 WITH m
 UNWIND $entries AS e
 MATCH (c:Capability {id: e.id})
+WHERE c.network IS NULL OR c.network = $nid
 FOREACH (_ IN CASE WHEN e.type = 'HAS_CAPABILITY' THEN [1] ELSE [] END |
     MERGE (m)-[r:HAS_CAPABILITY]->(c)
     SET r.level = e.level, r.capacity = e.capacity, r.core = e.core)
@@ -183,6 +187,7 @@ FOREACH (_ IN CASE WHEN e.type = 'HAS_WEAKNESS' THEN [1] ELSE [] END |
 FOREACH (_ IN CASE WHEN e.type = 'NEEDS' THEN [1] ELSE [] END |
     MERGE (m)-[r:NEEDS]->(c)
     SET r.kind = e.kind, r.urgency = e.urgency, r.volume = e.volume)
+RETURN count(c) AS linked
 """
 
 # A member that lists no capability, weakness or need: the same, its edges all deleted.
@@ -504,10 +509,18 @@ RETURN coalesce(n.version, 0) AS version
 
 # Decisions carry full-precision time and a sequence number, one more than the pair's latest
 # decision either way round: two decisions on one pair within the same instant are still read in
-# the order they were made. The caller holds both members' write locks (LOCK_MEMBERS) before
-# this reads the pair's latest number; the network node is not touched (its version is bumped
+# the order they were made. One statement: both members' write locks first (as LOCK_MEMBERS, in
+# id order), and only once both are held (the count waits for every lock) the pair's latest
+# number is read and the decision created with the next one. No row: a member (or the network)
+# is missing, and nothing is written. The network node is not touched (its version is bumped
 # last, by the change record, so its lock is held only from there to the commit).
-CREATE_FEEDBACK = """
+LOCK_AND_CREATE_FEEDBACK = """
+UNWIND $ids AS wanted
+MATCH (m:Member {network: $nid, id: wanted})
+WITH DISTINCT m ORDER BY m.id
+SET m._lock = coalesce(m._lock, 0) + 1
+WITH count(m) AS locked
+WHERE locked = 2
 MATCH (a:Member {network: $nid, id: $member})
 MATCH (b:Member {network: $nid, id: $candidate})
 OPTIONAL MATCH (a)-[old:FEEDBACK_ON]-(b)
