@@ -78,11 +78,12 @@ def member_decisions(db: Database, nid: str, member: str) -> list[dict[str, Any]
 
 def undo_decision(db: Database, nid: str, member: str, candidate: str) -> dict[str, Any]:
     """Take back the member's latest decision on ``candidate``: the one before it, if any, counts
-    again (none: the candidate may be suggested again). ``LookupError`` when there is none.
+    again (none: the candidate may be suggested again). ``NetworkNotFound``, ``MemberNotFound``
+    (the candidate before the member), else ``DecisionNotFound`` when there is none.
 
     The member is locked before the latest decision is read, so two concurrent undos take back
-    two decisions one after the other, never the same one twice."""
-    get_member(db, nid, candidate)
+    two decisions one after the other, never the same one twice. Nothing is read before the
+    write: only when it finds no decision is it worked out which of the three is missing."""
 
     def work(tx: ManagedTransaction) -> str | None:
         tx.run(q.LOCK_MEMBERS, nid=nid, ids=[member]).consume()
@@ -92,9 +93,10 @@ def undo_decision(db: Database, nid: str, member: str, candidate: str) -> dict[s
         record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
         return row["decision"]
 
-    get_member(db, nid, member)
     undone = db.write(work)
     if undone is None:
+        get_member(db, nid, candidate)
+        get_member(db, nid, member)
         raise DecisionNotFound(candidate)
     return {"member": member, "candidate": candidate, "undone": undone}
 

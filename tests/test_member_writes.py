@@ -15,7 +15,7 @@ import pytest
 from graph import queries as q
 from graph.changes import ChangeKind, read_changes
 from graph.database import Database, DatabaseBusy
-from graph.feedback import member_decisions, record_feedback
+from graph.feedback import DecisionNotFound, member_decisions, record_feedback, undo_decision
 from graph.members import MemberNotFound, get_member, put_member
 from graph.store import NetworkNotFound, import_network, versions
 from graph.validation import DocumentInvalid
@@ -118,6 +118,30 @@ def test_a_decision_on_a_missing_member_writes_nothing(db: Database, nid: str) -
     with pytest.raises(NetworkNotFound):
         record_feedback(db, nid + "-none", "clinic", "genlab", "declined")
     assert versions(db, nid) == before
+    assert member_decisions(db, nid, "clinic") == []
+
+
+def test_an_undo_takes_back_the_latest_decision_or_names_what_is_missing(
+        db: Database, nid: str) -> None:
+    """Nothing is read before an undo's write: what is missing (the network, then the
+    candidate, then the member, then a decision) is still told apart, and nothing is written."""
+    import_network(db, small_document(nid))
+    for decision in ("accepted", "declined"):
+        record_feedback(db, nid, "clinic", "genlab", decision)
+    before = versions(db, nid)
+    with pytest.raises(NetworkNotFound):
+        undo_decision(db, nid + "-none", "clinic", "genlab")
+    for member, candidate, missing in (("clinic", "ghost", "ghost"), ("ghost", "genlab", "ghost"),
+                                       ("ghost", "phantom", "phantom")):
+        with pytest.raises(MemberNotFound) as found:
+            undo_decision(db, nid, member, candidate)
+        assert found.value.args == (missing,)
+    with pytest.raises(DecisionNotFound):
+        undo_decision(db, nid, "genlab", "clinic")  # the decisions are clinic's, not genlab's
+    assert versions(db, nid) == before
+    assert undo_decision(db, nid, "clinic", "genlab")["undone"] == "declined"
+    assert [d["decision"] for d in member_decisions(db, nid, "clinic")] == ["accepted"]
+    assert undo_decision(db, nid, "clinic", "genlab")["undone"] == "accepted"
     assert member_decisions(db, nid, "clinic") == []
 
 
