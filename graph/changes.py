@@ -160,15 +160,10 @@ def _plan(changes: list[Change]) -> tuple[set[str], set[str], set[str]]:
     return profile, ties, feedback
 
 
-def _both_ways(tx: ManagedTransaction, outgoing: str, incoming: str, nid: str, ids: set[str]
-               ) -> list[dict[str, Any]]:
-    """Edges leaving or reaching ``ids``, each once (two indexed statements, not one scan)."""
-    if not ids:
-        return []
-    rows = tx.run(outgoing, nid=nid, ids=sorted(ids)).data()
-    rows += [r for r in tx.run(incoming, nid=nid, ids=sorted(ids)).data()
-             if r["source" if "source" in r else "member"] not in ids]
-    return rows
+def _touching(tx: ManagedTransaction, statement: str, nid: str, ids: set[str]
+              ) -> list[dict[str, Any]]:
+    """The edges (ties or decisions) touching ``ids``, each once."""
+    return tx.run(statement, nid=nid, ids=sorted(ids)).data() if ids else []
 
 
 def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Catchup:
@@ -289,9 +284,9 @@ def _state(tx: ManagedTransaction, nid: str, since: int, version: int, taxonomy:
                        region=None, capability=None).data()
         if profile else [],
         tie_members=frozenset(ties),
-        ties=_both_ways(tx, q.TIES_FROM, q.TIES_TO, nid, ties),
+        ties=_touching(tx, q.TIES_TOUCHING, nid, ties),
         feedback_members=frozenset(feedback),
-        feedback=_both_ways(tx, q.FEEDBACK_FROM, q.FEEDBACK_TO, nid, feedback),
+        feedback=_touching(tx, q.FEEDBACK_TOUCHING, nid, feedback),
         agents=[{k: v for k, v in row.items() if v is not None}
                 for row in tx.run(q.AGENTS, nid=nid).data()]
         if any(c.kind is ChangeKind.AGENTS for c in changes) else None,

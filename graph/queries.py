@@ -539,18 +539,13 @@ RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
 ORDER BY at, seq, member, candidate
 """
 
-FEEDBACK_FROM = """
+# Every decision involving one of ``$ids``, each once: one statement from the members by their
+# key, either direction (two, one per direction, cost a round trip more on every catch-up).
+FEEDBACK_TOUCHING = """
 UNWIND $ids AS wanted
-MATCH (a:Member {network: $nid, id: wanted})-[f:FEEDBACK_ON]->(b:Member {network: $nid})
-RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
-       coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
-ORDER BY at, seq, member, candidate
-"""
-
-FEEDBACK_TO = """
-UNWIND $ids AS wanted
-MATCH (b:Member {network: $nid, id: wanted})<-[f:FEEDBACK_ON]-(a:Member {network: $nid})
-RETURN a.id AS member, b.id AS candidate, f.decision AS decision, f.at AS at,
+MATCH (:Member {network: $nid, id: wanted})-[f:FEEDBACK_ON]-(:Member {network: $nid})
+WITH DISTINCT f
+RETURN startNode(f).id AS member, endNode(f).id AS candidate, f.decision AS decision, f.at AS at,
        coalesce(f.on_behalf, false) AS on_behalf, coalesce(f.seq, 0) AS seq
 ORDER BY at, seq, member, candidate
 """
@@ -633,18 +628,15 @@ _ANY_MEMBER_TO_THESE = ("MATCH (m:Member {network: $nid})\nWHERE ($mid IS NULL O
 assert _ANY_MEMBER_TO_THESE[0] in MEMBERS
 MEMBERS_BY_IDS = MEMBERS.replace(*_ANY_MEMBER_TO_THESE)
 
-TIES_FROM = """
+# Every tie touching one of ``$ids``, each once (as FEEDBACK_TOUCHING).
+TIES_TOUCHING = """
 UNWIND $ids AS wanted
-MATCH (a:Member {network: $nid, id: wanted})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]->
-      (b:Member {network: $nid})
-RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
-"""
-
-TIES_TO = """
-UNWIND $ids AS wanted
-MATCH (b:Member {network: $nid, id: wanted})<-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]-
-      (a:Member {network: $nid})
-RETURN a.id AS source, b.id AS target, type(t) AS type, t.weight AS weight, t.since AS since
+MATCH (:Member {network: $nid, id: wanted})-[t:COLLABORATES_WITH|COMPETES_WITH|SUPPLIES|TRUSTS]-
+      (:Member {network: $nid})
+WITH DISTINCT t
+RETURN startNode(t).id AS source, endNode(t).id AS target, type(t) AS type, t.weight AS weight,
+       t.since AS since
+ORDER BY source, target, type
 """
 
 TIES = """
