@@ -87,7 +87,10 @@ def record_change(tx: ManagedTransaction, nid: str, kind: ChangeKind | str,
         return 0
     version = int(row["version"])
     if version % COMPACT_EVERY == 0:
-        tx.run(q.COMPACT_CHANGES, nid=nid, upto=version - KEEP).consume()
+        # Versions are numbered without gaps and the write of every COMPACT_EVERY-th compacts,
+        # so what is left below the kept records is one step's worth (two are looked up).
+        tx.run(q.COMPACT_CHANGES, nid=nid, upto=version - KEEP,
+               oldest=version - KEEP - 2 * COMPACT_EVERY + 1).consume()
     recorded = _recorded.get()
     if recorded is not None:  # a ``CommittedChanges`` watches this transaction
         recorded.append((nid, Change(version, ChangeKind(kind), tuple(sorted(set(members))),

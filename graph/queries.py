@@ -449,9 +449,11 @@ CREATE (c:Change {network: $nid, version: n.version, kind: $kind, members: $memb
 RETURN n.version AS version
 """
 
+# The records from ``$oldest`` to ``$upto``, each by its key (a range over the version scans every
+# record of the network on ArcadeDB); graph/changes.py deletes the older ones in steps.
 COMPACT_CHANGES = """
-MATCH (c:Change {network: $nid})
-WHERE c.version <= $upto
+UNWIND range($oldest, $upto) AS old
+MATCH (c:Change {network: $nid, version: old})
 DELETE c
 """
 

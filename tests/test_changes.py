@@ -114,6 +114,13 @@ def test_old_records_are_compacted(db: Database, nid: str, monkeypatch) -> None:
     recent = read_changes(db, nid, end - 2, taxonomy)
     assert recent.complete and [c.version for c in recent.changes] == [end - 1, end]
     assert recent.members[0]["name"] == "Lab 7"
+    # Nothing older than the kept records is left behind (each step deletes one step's worth).
+    for k in range(12):
+        put_member(db, nid, "newlab", _member(nid, f"Lab {k}"))
+    left = db.read(lambda tx: tx.run("MATCH (c:Change {network: $nid}) RETURN c.version AS v",
+                                     nid=nid).value())
+    end = versions(db, nid)[0]
+    assert min(left) > end - 4 - 2 and len(left) <= 4 + 2
 
 
 def _canonical(rows: list[dict] | None) -> list[str] | None:
