@@ -1,12 +1,16 @@
 """Network-wide analyses (metrics, leaders, opportunities, best pairs) off the request path.
 
-Each analysis is computed on a matcher fitted from scratch on one version of the network (its own
-snapshot, never the live matcher that writes update in place) and kept with that version and
-time as ``as_of``. A request gets the last result at once; when the network has moved on, a
-refresh runs in the background, debounced so a burst of writes costs one refresh, and recomputes
-every analysis asked for before (of one reader's own analyses, a member's roadmap or gaps, only
-those of the ``PERSONAL_LIMIT`` readers who asked last). ``fresh=True`` waits for the current
-version instead.
+Each analysis is computed on a frozen copy of the live matcher (``Engine.frozen``): the network
+as it was at one version, which the writes applied to the live matcher meanwhile do not reach,
+and kept with that version and time as ``as_of``. The copy shares the live matcher's arrays until
+a write replaces one, and is dropped once the analyses are computed (the live matcher keeps it
+until its next change, for the analyses asked meanwhile): a process holds one fitted matcher,
+whatever it has served, and an analysis costs no fit. A request gets the last result at once;
+when the network has moved on, a refresh runs in the background, debounced so a burst of writes
+costs one refresh, and recomputes every analysis asked for before (of one reader's own analyses,
+a member's roadmap or gaps, only those of the ``PERSONAL_LIMIT`` readers who asked last).
+``fresh=True`` waits for the current version instead (for the version the live matcher has
+reached: after an import, the previous one until its refit is done, as suggestions do).
 """
 
 from __future__ import annotations
@@ -14,25 +18,25 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.engine import Engine
 from api.security import Principal
 from graph.database import Database
-from graph.projection import projection_of
-from graph.store import read_network_rows, versions
+from graph.store import versions
 from matching.scoring import PartnerMatcher
 
 DEBOUNCE_SECONDS = 2.0
-# A refresh of a large network takes seconds of the process's CPU (a full fit and every analysis),
+# A refresh of a large network takes seconds of the process's CPU (every analysis),
 # which requests would queue behind under a steady stream of writes: after a refresh that took
 # t seconds, the next background one waits IDLE_PER_BUSY * t, so refreshes take at most a third of
 # the time. ``fresh=true`` never waits for this.
 IDLE_PER_BUSY = 2.0
-DECLINE_DAYS = 180
 # A reader's own analyses (``personal=True``: one member's roadmap or gaps) are refreshed in the
 # background for the readers who asked last only: refreshing every member ever seen would make
 # each refresh of a large network cost a share of every member's view.
@@ -41,16 +45,27 @@ PERSONAL_LIMIT = 32
 Compute = Callable[[PartnerMatcher], Any]
 
 
-@dataclass
-class _Snapshot:
-    key: tuple[int, int]  # network and taxonomy versions
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class _Result:
+    value: Any
+    key: tuple[int, int]  # network and taxonomy versions it was computed at
     at: str
-    matcher: PartnerMatcher
-    results: dict[Hashable, Any] = field(default_factory=dict)
 
     @property
     def as_of(self) -> dict[str, Any]:
         return {"version": self.key[0], "at": self.at}
+
+
+@dataclass
+class _Snapshot:
+    key: tuple[int, int]  # network and taxonomy versions of the last refresh
+    at: str
+    matcher: Callable[[], PartnerMatcher | None]  # the frozen copy at ``key``, while it lives
+    results: dict[Hashable, _Result] = field(default_factory=dict)
 
 
 def as_of_for(principal: Principal, nid: str, as_of: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +78,11 @@ def as_of_for(principal: Principal, nid: str, as_of: dict[str, Any]) -> dict[str
 class Analyses:
     """The last snapshot and results per network (``app.state.analyses``)."""
 
-    def __init__(self, debounce: float = DEBOUNCE_SECONDS):
+    def __init__(self, engine: Engine | None = None, debounce: float = DEBOUNCE_SECONDS):
+        """``engine``: the live matchers the analyses copy (``app.state.matchers``); a private
+        one when not given."""
+        self._own_engine = engine is None
+        self.engine = Engine() if engine is None else engine
         self.debounce = debounce
         self._snapshots: dict[str, _Snapshot] = {}
         self._asked: dict[str, dict[Hashable, Compute]] = {}
@@ -93,9 +112,23 @@ class Analyses:
             snapshot = self._refresh(db, nid, delay=0.0).result()
         elif snapshot.key != key:
             self._refresh(db, nid, delay=max(self.debounce, self._rest(nid)))
-        if name not in snapshot.results:
-            snapshot.results[name] = compute(snapshot.matcher)
-        return snapshot.results[name], snapshot.as_of
+        result = snapshot.results.get(name)
+        if result is None:
+            result = snapshot.results[name] = self._late(db, nid, snapshot, compute)
+        return result.value, result.as_of
+
+    def _late(self, db: Database, nid: str, snapshot: _Snapshot, compute: Compute) -> _Result:
+        """``compute`` asked for the first time since the last refresh: on that refresh's copy
+        while it lives (the live matcher has not changed), else on a copy of the network as it
+        is now, with that version as ``as_of``."""
+        matcher, key, at = snapshot.matcher(), snapshot.key, snapshot.at
+        if matcher is None:
+            matcher, version, taxonomy = self.engine.frozen(db, nid)
+            if (version, taxonomy) == key:
+                snapshot.matcher = weakref.ref(matcher)
+            else:
+                key, at = (version, taxonomy), _now()
+        return _Result(compute(matcher), key, at)
 
     def _refresh(self, db: Database, nid: str, delay: float) -> Future:
         with self._guard:
@@ -128,21 +161,18 @@ class Analyses:
                 self._last_build[nid] = (time.monotonic(), time.monotonic() - started)
 
     def _build_now(self, db: Database, nid: str) -> _Snapshot:
-        rows = read_network_rows(db, nid)
+        matcher, version, taxonomy = self.engine.frozen(db, nid)
+        key = (version, taxonomy)
         with self._guard:
             current = self._snapshots.get(nid)
-        if current is not None and current.key == (rows.version, rows.taxonomy_version):
+        if current is not None and current.key == key:
+            current.matcher = weakref.ref(matcher)
             return current
-        projection = projection_of(rows)
-        policy = rows.network.get("policy") or {}
-        matcher = PartnerMatcher(decline_days=policy.get("suppress_declined_days")
-                                 or DECLINE_DAYS).fit(projection)
-        snapshot = _Snapshot((rows.version, rows.taxonomy_version),
-                             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), matcher)
+        snapshot = _Snapshot(key, _now(), weakref.ref(matcher))
         with self._guard:
             asked = {**self._asked.get(nid, {}), **self._personal.get(nid, {})}
         for name, compute in asked.items():  # everything asked before, ready for the next ask
-            snapshot.results[name] = compute(matcher)
+            snapshot.results[name] = _Result(compute(matcher), key, snapshot.at)
         with self._guard:
             self._snapshots[nid] = snapshot
         return snapshot
@@ -160,3 +190,5 @@ class Analyses:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        if self._own_engine:
+            self.engine.close()

@@ -71,7 +71,7 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.admin_digest = digest(settings.admin_token) if settings.admin_token else None
     app.state.matchers = Engine(first_fit_wait=settings.first_fit_wait)
-    app.state.analyses = Analyses()
+    app.state.analyses = Analyses(app.state.matchers)  # copies of the live matchers
     app.state.export_jobs = ExportJobs()
     app.state.auth_throttle = FailureThrottle(limit=settings.auth_failures_per_minute)
     app.state.sessions = SessionStore(lambda: app.state.db)

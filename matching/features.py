@@ -6,6 +6,7 @@ suggestions cost a few sparse matrix-vector products, and a whole network is don
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -255,13 +256,21 @@ class NetworkFeatures:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("_rooms", None)  # a copy's arrays hold their entries without room
+        for name in ("_rooms", "_lent_names", "_sharers"):  # a pickled copy shares nothing,
+            state.pop(name, None)  # and its arrays hold their entries without room
         return state
 
     @property
     def _lent(self) -> set[str]:
-        """Names of the arrays a ``frozen`` copy shares: copied once before written in place."""
-        return self.__dict__.setdefault("_lent_names", set())
+        """Names of the arrays a ``frozen`` copy still alive shares: copied once before written
+        in place. Once every copy is gone, nothing is lent: the arrays and their rooms are
+        this one's alone again, and edits splice them in place."""
+        lent = self.__dict__.setdefault("_lent_names", set())
+        sharers = self.__dict__.setdefault("_sharers", [])
+        sharers[:] = [ref for ref in sharers if ref() is not None]
+        if not sharers:
+            lent.clear()
+        return lent
 
     def _writable(self, name: str, matrix: sp.csr_array | None = None) -> sp.csr_array:
         """Array ``name`` (a row array, or ``matrix``, a transposed form) safe to write values
@@ -286,19 +295,30 @@ class NetworkFeatures:
             cache[name] = transposed(getattr(self, source))
         return cache[name]
 
-    def frozen(self) -> NetworkFeatures:
+    def frozen(self, projection: NetworkProjection | None = None) -> NetworkFeatures:
         """A copy for computing blocks while this one goes on being updated: updates replace
         the arrays (``replace_rows``, ``_tie_matrices``) or, where only values change, write
-        into them after copying what the copy shares (``_writable``, once per array); the
-        sector and region codes and the caches the copy gets of its own."""
+        into them after copying what the copy shares (``_writable``, once per array, while the
+        copy lives); the sector and region codes and the caches the copy gets of its own.
+
+        With ``projection`` (a ``frozen_projection`` of this one's) the copy reads it, and gets
+        its own copies of what updates change in place (the per-member lists, the adjacency of
+        ties): a copy for any reading, not only blocks (network-wide analyses)."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
         copy.__dict__["_transposed"] = dict(self.__dict__.get("_transposed", {}))
         copy.sector, copy.region = self.sector.copy(), self.region.copy()
         shared = {*ROW_ARRAYS, *self._TRANSPOSED, "texts"}
         self.__dict__["_lent_names"] = set(shared)
-        copy.__dict__["_lent_names"] = set(shared)
-        self.__dict__["_rooms"], copy.__dict__["_rooms"] = {}, {}  # shared: spliced no more
+        self.__dict__.setdefault("_sharers", []).append(weakref.ref(copy))  # (pruned by _lent)
+        # The copy never splices: its rooms are this one's, spliced again once it is gone.
+        copy.__dict__.update(_lent_names=set(shared), _sharers=[weakref.ref(self)], _rooms={})
+        if projection is not None:
+            copy.projection = projection
+            for name in ("levels_of", "urgency_of", "severity_of", "zone_of", "core_of"):
+                setattr(copy, name, list(getattr(self, name)))
+            copy._positive = {i: dict(row) for i, row in self._positive.items()}
+            copy._competing = {i: set(row) for i, row in self._competing.items()}
         return copy
 
     # -- live updates ---------------------------------------------------------------------------

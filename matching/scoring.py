@@ -21,8 +21,8 @@ import scipy.sparse as sp
 from matching.allocation import (NetworkLoad, contributions, id_ranks, provider_load,
                                  varied_order)
 from matching.features import FEATURES, NetworkFeatures, View
-from matching.projection import (NetworkProjection, with_agents, with_feedback, with_members,
-                                 with_ties, with_verdicts)
+from matching.projection import (NetworkProjection, frozen_projection, with_agents,
+                                 with_feedback, with_members, with_ties, with_verdicts)
 from matching.ranker import FeedbackRanker, RankerData, Rankers
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 from matching.rows import gathered
@@ -157,8 +157,42 @@ class PartnerMatcher:
 
     def use_rankers(self, rankers: Rankers) -> None:
         """Rank with ``rankers`` from now on (a full fit trains them on the same data)."""
-        self.ranker_, self.public_ranker_ = rankers.facilitator, rankers.public
-        self.ranker_feedback_ = rankers.decisions  # the rankers' data
+        # One step (a dict update runs no Python code): ``frozen`` copies a consistent state.
+        self.__dict__.update(ranker_=rankers.facilitator, public_ranker_=rankers.public,
+                             ranker_feedback_=rankers.decisions,  # the rankers' data
+                             _changes=self.__dict__.get("_changes", 0) + 1, _frozen=None)
+
+    # -- a copy to read at leisure --------------------------------------------------------------
+    def frozen(self) -> PartnerMatcher:
+        """A copy that answers exactly as this matcher does now, for long reads (network-wide
+        analyses) while this one goes on being updated; call it where no update runs (the
+        rankers may be swapped meanwhile). The arrays are shared until an update writes one
+        (``NetworkFeatures.frozen``: copied then, while the copy lives); what updates change in
+        place (the tie graph, member lists, adjacency of trusted ties, decisions) is copied now.
+        The copy is kept until this matcher's next change and returned again until then: the
+        copy of an unchanged matcher costs nothing, and is freed at the next change unless a
+        reader still holds it."""
+        self._check_fitted()
+        state = dict(self.__dict__)  # one consistent read (see ``use_rankers``)
+        changes = state.get("_changes", 0)
+        kept = state.get("_frozen")
+        if kept is not None and kept[0] == changes:
+            return kept[1]
+        copy = object.__new__(type(self))
+        copy.__dict__.update(state)
+        copy.projection_ = frozen_projection(state["projection_"])
+        copy.features_ = state["features_"].frozen(copy.projection_)
+        copy.trusted_ = {mid: set(others) for mid, others in state["trusted_"].items()}
+        copy.decisions_ = {a: dict(row) for a, row in state["decisions_"].items()}
+        copy.__dict__.update(_loads={}, _load_state={}, _frozen=None)
+        if self.__dict__.get("_changes", 0) == changes:
+            self._frozen = (changes, copy)
+        return copy
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_frozen", None)  # a pickled matcher carries no copy of itself
+        return state
 
     def _ranker(self, view: View) -> FeedbackRanker:
         """The facilitator's ranker may have learned from weaknesses; the others read none."""
@@ -216,6 +250,8 @@ class PartnerMatcher:
                    for e in m.get(key) or ()} - p.capability_index.keys()
         if missing:  # checked before anything changes
             raise StaleTaxonomy(sorted(missing))
+        # A frozen copy taken before keeps its state; this one's next copy is a new one.
+        self.__dict__.update(_changes=self.__dict__.get("_changes", 0) + 1, _frozen=None)
         # Providers' loads read every member's demand, offers and ties (never decisions,
         # verdicts or agents): what the changed members get from each provider is noted now,
         # and only the providers whose askers change are counted again afterwards.

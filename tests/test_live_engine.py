@@ -212,3 +212,31 @@ def test_a_network_created_again_with_a_lower_version_is_refitted_by_another_pro
             assert "newlab" in matcher.projection_.member_index
     finally:
         other.close()
+
+
+def test_analyses_read_a_copy_of_the_live_matcher_and_fit_none_of_their_own(
+        db: Database, nid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that serves analyses holds one fitted matcher per network: the analyses read a
+    frozen copy of the live one, at the version they report, and a write reaches the next fresh
+    analysis as a delta, with no fit."""
+    fits = []
+    fit = PartnerMatcher.fit
+
+    def counted(self, *args, **kwargs):
+        fits.append(self)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(PartnerMatcher, "fit", counted)
+    import_network(db, small_document(nid))
+    with _client(db) as client:
+        url = f"/networks/{nid}/metrics?fresh=true"
+        before = client.get(url, headers=ADMIN).json()
+        assert len(fits) == 1
+        engine: Engine = client.app.state.matchers
+        live = engine._slot(nid).matcher
+        client.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+                   json=_new_lab(nid)).raise_for_status()
+        after = client.get(url, headers=ADMIN).json()
+        assert after["members"] == before["members"] + 1
+        assert after["as_of"]["version"] > before["as_of"]["version"]
+        assert engine._slot(nid).matcher is live and len(fits) == 1

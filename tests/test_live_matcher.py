@@ -160,6 +160,10 @@ def _ranks_as_a_fresh_fit(data) -> None:
     # The rankers are learned from the whole network and refreshed in the background, so the
     # fresh fit gets the live one's: everything else must agree exactly.
     fresh.ranker_, fresh.public_ranker_ = live.ranker_, live.public_ranker_
+    _assert_ranked_alike(live, fresh)
+
+
+def _assert_ranked_alike(live: PartnerMatcher, fresh: PartnerMatcher) -> None:
     for view, policy in COMBINATIONS:
         expected, got = _ranked(fresh, view, policy), _ranked(live, view, policy)
         assert got.keys() == expected.keys()
@@ -362,3 +366,98 @@ def test_a_suggestion_scores_its_candidates_as_the_whole_block_does(data) -> Non
                 for name, value in g.items():
                     assert value.dtype == f[name].dtype, name
                     assert value.tolist() == f[name][0, rows].tolist(), name
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_frozen_matcher_answers_as_the_matcher_did_while_writes_go_on(data) -> None:
+    """Network-wide analyses read a frozen copy of the live matcher (``PartnerMatcher.frozen``)
+    while writes go on: the copy keeps answering exactly as the matcher did when it was taken
+    (rankings, best pairs, analyses of the projection), and the live one, spliced in place
+    meanwhile, still ranks as a fresh fit."""
+    import matching.features
+    import matching.rows
+    from matching.leaders import natural_leaders
+    from matching.metrics import network_metrics
+    from matching.overview import build_overview
+
+    def answers(matcher: PartnerMatcher) -> dict[str, Any]:
+        p = matcher.projection_
+        return {"ranked": {(view, policy): _ranked(matcher, view, policy)
+                           for view, policy in COMBINATIONS},
+                "pairs": matcher.best_pairs(limit=20),
+                "leaders": natural_leaders(p), "overview": build_overview(p),
+                "metrics": network_metrics(p, matcher=matcher, threshold=0.1,
+                                           view=View.FACILITATOR),
+                "members": (list(p.member_ids), dict(p.member_index), list(p.needs))}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.features, "LARGE", 0)  # every array spliced in place
+        patch.setattr(matching.rows, "ROOM_MIN", 3)
+        doc = data.draw(network_documents(NID, min_members=3, max_members=8))
+        feedback = data.draw(feedback_rows([m["id"] for m in doc["members"]], at_least=10))
+        live = PartnerMatcher(min_feedback=10, decline_days=60).fit(
+            _projection(doc, feedback), today=TODAY)
+        doc, feedback = copy.deepcopy(doc), copy.deepcopy(feedback)
+        ops = data.draw(writes(doc))
+        split = data.draw(st.integers(0, len(ops)))
+        for op in ops[:split]:
+            _apply(doc, feedback, live, op)
+        before = answers(live)
+        frozen = live.frozen()
+        assert live.frozen() is frozen  # the same copy while the matcher is unchanged
+        for op in ops[split:]:
+            _apply(doc, feedback, live, op)
+            if data.draw(st.booleans()):
+                answers(live)
+        assert answers(frozen) == before
+    fresh = PartnerMatcher(min_feedback=10 ** 9, decline_days=60).fit(
+        _projection(doc, feedback), today=TODAY)
+    fresh.ranker_, fresh.public_ranker_ = live.ranker_, live.public_ranker_
+    _assert_ranked_alike(live, fresh)
+
+
+def test_once_its_frozen_copies_are_gone_an_edit_splices_in_place_again() -> None:
+    """A frozen copy shares the arrays, so an edit while it lives copies the ones it writes;
+    once no copy is left, an edit moves entries within the buffers the arrays already have
+    (``matching.rows.Room``), as if no copy had been taken."""
+    import gc
+
+    import matching.features
+
+    from benchmarks.synthetic import generate
+
+    doc = generate(60, 5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.features, "LARGE", 0)
+        live = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+        members = {m["id"]: m for m in doc["members"]}
+        offers = sorted({c["id"] for m in doc["members"] for c in m.get("capabilities") or ()})
+
+        def edit(k: int) -> None:  # an offer added: the rows change columns
+            member = copy.deepcopy(members[sorted(members)[k]])
+            held = {c["id"] for c in member.get("capabilities") or ()}
+            member.setdefault("capabilities", []).append(
+                {"id": next(c for c in offers if c not in held), "level": 3})
+            live.apply_changes(members=[member])
+
+        edit(0)  # the first edit puts the arrays it rebuilds into buffers with room
+        buffers = {name: room.data for name, room in live.features_._rooms.items()}
+        assert buffers
+        frozen = live.frozen()
+        edit(1)  # the copy shares the arrays: they are copied, not written
+        assert any(live.features_._rooms.get(name) is None or
+                   live.features_._rooms[name].data is not buffer
+                   for name, buffer in buffers.items())
+        del frozen
+        gc.collect()
+        edit(2)  # the copies' new buffers
+        buffers = {name: room.data for name, room in live.features_._rooms.items()}
+        live.frozen()  # kept by the matcher until its next change, then freed
+        live.ranker_data()  # the rankers' copy, dropped at once
+        edit(3)
+        for name, buffer in buffers.items():
+            room = live.features_._rooms.get(name)
+            assert room is not None and room.data is buffer, name
+            assert room.holds(live.features_.__dict__.get(name)
+                              or live.features_._transposed[name]), name
