@@ -108,6 +108,7 @@ class NetworkFeatures:
         arrays, self.texts = self._rows_of_members(every)
         for name, matrix in arrays.items():
             setattr(self, name, matrix)
+        del arrays  # (each large one is moved into buffers with room below: ``_make_room``)
         self.levels_of = rows_of(p.levels)
         self.urgency_of = rows_of(p.urgencies)
         self.severity_of = rows_of(p.severities)
@@ -122,6 +123,7 @@ class NetworkFeatures:
         self.customers = self._customer_rows(np.arange(p.n_members)).csr()
         self.customers_t = transposed(self.customers)
         self._derive()
+        self._make_room()
         self._positive: dict[int, dict[int, float]] = {}
         self._competing: dict[int, set[int]] = {}
         for i in range(p.n_members):
@@ -237,6 +239,20 @@ class NetworkFeatures:
                                                               before[source], fresh[source], n))
             cache[target] = spliced
 
+    def _make_room(self) -> None:
+        """Move the large arrays into buffers with room at fit time (a background fit's last
+        second at 100,000 members): the first edit that changes a row's columns then splices
+        them in place like every later one, instead of copying each into its buffers while the
+        edit's caller waits (about a second at 100,000 members)."""
+        for name in ROW_ARRAYS:
+            matrix = getattr(self, name)
+            matrix.sort_indices()  # (the buffers' arrays are taken as sorted; they are)
+            setattr(self, name, self._roomy(name, matrix))
+        cache = self.__dict__["_transposed"]
+        for target in self._TRANSPOSED:
+            cache[target].sort_indices()
+            cache[target] = self._roomy(target, cache[target])
+
     def _room(self, name: str) -> Room | None:
         """The room behind array ``name``, unless a ``frozen`` copy shares it."""
         rooms = self.__dict__.setdefault("_rooms", {})
@@ -279,9 +295,13 @@ class NetworkFeatures:
             matrix = getattr(self, name)
         if name in self._lent:
             self._lent.discard(name)
-            matrix = sp.csr_array((matrix.data.copy(), matrix.indices, matrix.indptr),
-                                  shape=matrix.shape)
-            matrix.has_sorted_indices = True
+            rooms = self.__dict__.setdefault("_rooms", {})
+            if rooms.pop(name, None) is not None:  # its buffers are the copy's: new ones
+                matrix, rooms[name] = Room.around(matrix)
+            else:
+                matrix = sp.csr_array((matrix.data.copy(), matrix.indices, matrix.indptr),
+                                      shape=matrix.shape)
+                matrix.has_sorted_indices = True
             if name in ROW_ARRAYS:
                 setattr(self, name, matrix)
         return matrix

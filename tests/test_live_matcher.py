@@ -417,10 +417,11 @@ def test_a_frozen_matcher_answers_as_the_matcher_did_while_writes_go_on(data) ->
     _assert_ranked_alike(live, fresh)
 
 
-def test_once_its_frozen_copies_are_gone_an_edit_splices_in_place_again() -> None:
-    """A frozen copy shares the arrays, so an edit while it lives copies the ones it writes;
-    once no copy is left, an edit moves entries within the buffers the arrays already have
-    (``matching.rows.Room``), as if no copy had been taken."""
+def test_edits_splice_in_place_from_the_fit_on_and_once_frozen_copies_are_gone() -> None:
+    """A fit moves the large arrays into buffers with room (``matching.rows.Room``), so even the
+    first edit of a row's columns moves entries within them instead of copying the arrays. A
+    frozen copy shares the arrays, so an edit while it lives copies the ones it writes; once no
+    copy is left, edits splice in place again."""
     import gc
 
     import matching.features
@@ -441,9 +442,18 @@ def test_once_its_frozen_copies_are_gone_an_edit_splices_in_place_again() -> Non
                 {"id": next(c for c in offers if c not in held), "level": 3})
             live.apply_changes(members=[member])
 
-        edit(0)  # the first edit puts the arrays it rebuilds into buffers with room
+        def in_place(buffers: dict) -> None:
+            f = live.features_
+            for name, buffer in buffers.items():
+                room = f._rooms.get(name)
+                assert room is not None and room.data is buffer, name
+                matrix = f.__dict__[name] if name in f.__dict__ else f._transposed[name]
+                assert room.holds(matrix), name
+
         buffers = {name: room.data for name, room in live.features_._rooms.items()}
-        assert buffers
+        assert buffers.keys() >= {"coverage_t", "demand", "label_text_t", "coverage"}
+        edit(0)
+        in_place(buffers)
         frozen = live.frozen()
         edit(1)  # the copy shares the arrays: they are copied, not written
         assert any(live.features_._rooms.get(name) is None or
@@ -451,13 +461,9 @@ def test_once_its_frozen_copies_are_gone_an_edit_splices_in_place_again() -> Non
                    for name, buffer in buffers.items())
         del frozen
         gc.collect()
-        edit(2)  # the copies' new buffers
+        edit(2)
         buffers = {name: room.data for name, room in live.features_._rooms.items()}
         live.frozen()  # kept by the matcher until its next change, then freed
         live.ranker_data()  # the rankers' copy, dropped at once
         edit(3)
-        for name, buffer in buffers.items():
-            room = live.features_._rooms.get(name)
-            assert room is not None and room.data is buffer, name
-            assert room.holds(live.features_.__dict__.get(name)
-                              or live.features_._transposed[name]), name
+        in_place(buffers)
