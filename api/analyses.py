@@ -3,9 +3,10 @@
 Each analysis is computed on a frozen copy of the live matcher (``Engine.frozen``): the network
 as it was at one version, which the writes applied to the live matcher meanwhile do not reach,
 and kept with that version and time as ``as_of``. The copy shares the live matcher's arrays until
-a write replaces one, and is dropped once the analyses are computed (the live matcher keeps it
-until its next change, for the analyses asked meanwhile): a process holds one fitted matcher,
-whatever it has served, and an analysis costs no fit. A request gets the last result at once;
+a write replaces one, and is dropped as soon as the analyses are computed: a process holds one
+fitted matcher, whatever it has served, and an analysis costs no fit (an analysis asked for the
+first time since the last refresh is computed on a copy of its own, at the version the live
+matcher has reached, which its ``as_of`` reports). A request gets the last result at once;
 when the network has moved on, a refresh runs in the background, debounced so a burst of writes
 costs one refresh, and recomputes every analysis asked for before (of one reader's own analyses,
 a member's roadmap or gaps, only those of the ``PERSONAL_LIMIT`` readers who asked last).
@@ -18,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,7 +64,6 @@ class _Result:
 class _Snapshot:
     key: tuple[int, int]  # network and taxonomy versions of the last refresh
     at: str
-    matcher: Callable[[], PartnerMatcher | None]  # the frozen copy at ``key``, while it lives
     results: dict[Hashable, _Result] = field(default_factory=dict)
 
 
@@ -118,17 +117,13 @@ class Analyses:
         return result.value, result.as_of
 
     def _late(self, db: Database, nid: str, snapshot: _Snapshot, compute: Compute) -> _Result:
-        """``compute`` asked for the first time since the last refresh: on that refresh's copy
-        while it lives (the live matcher has not changed), else on a copy of the network as it
-        is now, with that version as ``as_of``."""
-        matcher, key, at = snapshot.matcher(), snapshot.key, snapshot.at
-        if matcher is None:
-            matcher, version, taxonomy = self.engine.frozen(db, nid)
-            if (version, taxonomy) == key:
-                snapshot.matcher = weakref.ref(matcher)
-            else:
-                key, at = (version, taxonomy), _now()
-        return _Result(compute(matcher), key, at)
+        """``compute`` asked for the first time since the last refresh: on a copy of the
+        network as the live matcher has it now (the refresh's version if no write came since,
+        with that refresh's ``as_of``)."""
+        matcher, version, taxonomy = self.engine.frozen(db, nid)
+        if (version, taxonomy) == snapshot.key:
+            return _Result(compute(matcher), snapshot.key, snapshot.at)
+        return _Result(compute(matcher), (version, taxonomy), _now())
 
     def _refresh(self, db: Database, nid: str, delay: float) -> Future:
         with self._guard:
@@ -161,21 +156,22 @@ class Analyses:
                 self._last_build[nid] = (time.monotonic(), time.monotonic() - started)
 
     def _build_now(self, db: Database, nid: str) -> _Snapshot:
-        matcher, version, taxonomy = self.engine.frozen(db, nid)
-        key = (version, taxonomy)
         with self._guard:
             current = self._snapshots.get(nid)
-        if current is not None and current.key == key:
-            current.matcher = weakref.ref(matcher)
+        copied = self.engine.frozen(db, nid, unless=None if current is None else current.key)
+        if copied is None:  # the live matcher is where the last refresh found it
+            assert current is not None
             return current
-        snapshot = _Snapshot(key, _now(), weakref.ref(matcher))
+        matcher, version, taxonomy = copied
+        key = (version, taxonomy)
+        snapshot = _Snapshot(key, _now())
         with self._guard:
             asked = {**self._asked.get(nid, {}), **self._personal.get(nid, {})}
         for name, compute in asked.items():  # everything asked before, ready for the next ask
             snapshot.results[name] = _Result(compute(matcher), key, snapshot.at)
         with self._guard:
             self._snapshots[nid] = snapshot
-        return snapshot
+        return snapshot  # (the copy is dropped here: edits write in place again)
 
     def forget(self, nid: str) -> None:
         """Drop the results of a deleted network."""

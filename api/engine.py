@@ -183,15 +183,19 @@ class Engine:
             assert slot.matcher is not None
             yield slot.matcher
 
-    def frozen(self, db: Database, nid: str) -> tuple[PartnerMatcher, int, int]:
+    def frozen(self, db: Database, nid: str, unless: tuple[int, int] | None = None
+               ) -> tuple[PartnerMatcher, int, int] | None:
         """A copy of the network's matcher, current as of this call, to read at leisure while
         the live one is updated (``PartnerMatcher.frozen``), and the network and taxonomy
-        versions it reflects. No change is applied while it is copied; requests still read."""
+        versions it reflects; None if they are ``unless``. No change is applied while it is
+        copied; requests still read."""
         slot = self._current(db, nid)
         with slot.catching_up:  # every change in place is applied under it
             with slot.lock.reading():
                 matcher, version, taxonomy = slot.matcher, slot.version, slot.taxonomy
             assert matcher is not None
+            if (version, taxonomy) == unless:
+                return None
             with memory.fitting():  # (allocates a container per member: no collection)
                 return matcher.frozen(), version, taxonomy
 

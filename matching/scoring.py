@@ -159,8 +159,7 @@ class PartnerMatcher:
         """Rank with ``rankers`` from now on (a full fit trains them on the same data)."""
         # One step (a dict update runs no Python code): ``frozen`` copies a consistent state.
         self.__dict__.update(ranker_=rankers.facilitator, public_ranker_=rankers.public,
-                             ranker_feedback_=rankers.decisions,  # the rankers' data
-                             _changes=self.__dict__.get("_changes", 0) + 1, _frozen=None)
+                             ranker_feedback_=rankers.decisions)  # the rankers' data
 
     # -- a copy to read at leisure --------------------------------------------------------------
     def frozen(self) -> PartnerMatcher:
@@ -169,30 +168,17 @@ class PartnerMatcher:
         rankers may be swapped meanwhile). The arrays are shared until an update writes one
         (``NetworkFeatures.frozen``: copied then, while the copy lives); what updates change in
         place (the tie graph, member lists, adjacency of trusted ties, decisions) is copied now.
-        The copy is kept until this matcher's next change and returned again until then: the
-        copy of an unchanged matcher costs nothing, and is freed at the next change unless a
-        reader still holds it."""
+        Drop it as soon as it is read: while it lives, edits copy the arrays they write."""
         self._check_fitted()
         state = dict(self.__dict__)  # one consistent read (see ``use_rankers``)
-        changes = state.get("_changes", 0)
-        kept = state.get("_frozen")
-        if kept is not None and kept[0] == changes:
-            return kept[1]
         copy = object.__new__(type(self))
         copy.__dict__.update(state)
         copy.projection_ = frozen_projection(state["projection_"])
         copy.features_ = state["features_"].frozen(copy.projection_)
         copy.trusted_ = {mid: set(others) for mid, others in state["trusted_"].items()}
         copy.decisions_ = {a: dict(row) for a, row in state["decisions_"].items()}
-        copy.__dict__.update(_loads={}, _load_state={}, _frozen=None)
-        if self.__dict__.get("_changes", 0) == changes:
-            self._frozen = (changes, copy)
+        copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={})
         return copy
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("_frozen", None)  # a pickled matcher carries no copy of itself
-        return state
 
     def _ranker(self, view: View) -> FeedbackRanker:
         """The facilitator's ranker may have learned from weaknesses; the others read none."""
@@ -250,8 +236,6 @@ class PartnerMatcher:
                    for e in m.get(key) or ()} - p.capability_index.keys()
         if missing:  # checked before anything changes
             raise StaleTaxonomy(sorted(missing))
-        # A frozen copy taken before keeps its state; this one's next copy is a new one.
-        self.__dict__.update(_changes=self.__dict__.get("_changes", 0) + 1, _frozen=None)
         # Providers' loads read every member's demand, offers and ties (never decisions,
         # verdicts or agents): what the changed members get from each provider is noted now,
         # and only the providers whose askers change are counted again afterwards.
