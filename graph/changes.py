@@ -86,6 +86,12 @@ def record_change(tx: ManagedTransaction, nid: str, kind: ChangeKind | str,
     if row is None:  # no such network: nothing to version
         return 0
     version = int(row["version"])
+    if kind in (ChangeKind.REMOVED, ChangeKind.REPLACED):
+        # A deleted member's rows (weaknesses included) are not kept on records until they are
+        # compacted; a reader whose window holds such a record reads the state instead. Before an
+        # import's record nothing is replayed anyway (the reader refits).
+        tx.run(q.FORGET_KEPT_STATES, nid=nid,
+               ids=sorted(set(members)) if kind == ChangeKind.REMOVED else None).consume()
     if version % COMPACT_EVERY == 0:
         # Versions are numbered without gaps and the write of every COMPACT_EVERY-th compacts,
         # so what is left below the kept records is one step's worth (two are looked up).

@@ -477,6 +477,14 @@ RETURN version, taxonomy, wanted, c.version AS change, c.kind AS kind, c.members
 ORDER BY wanted
 """
 
+# Kept states hold member rows, weaknesses included: a member's deletion forgets those of the
+# records that name it, an import (``$ids`` null) all of the network's (graph/changes.py).
+FORGET_KEPT_STATES = """
+MATCH (c:Change {network: $nid})
+WHERE c.state IS NOT NULL AND ($ids IS NULL OR any(named IN c.members WHERE named IN $ids))
+SET c.state = null
+"""
+
 # The state a write left (JSON, graph/changes.py ``_kept_state``), kept on its change records.
 KEEP_CHANGE_STATE = """
 UNWIND $versions AS recorded
