@@ -197,7 +197,7 @@ class Engine:
             if (version, taxonomy) == unless:
                 return None
             with memory.fitting():  # (allocates a container per member: no collection)
-                return matcher.frozen(), version, taxonomy
+                return matcher.frozen(at=(version, taxonomy)), version, taxonomy
 
     def _current(self, db: Database, nid: str) -> _Slot:
         with self._guard:  # (no slot for a network that may not exist)

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import os
 from collections import deque
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -162,13 +163,15 @@ class PartnerMatcher:
                              ranker_feedback_=rankers.decisions)  # the rankers' data
 
     # -- a copy to read at leisure --------------------------------------------------------------
-    def frozen(self) -> PartnerMatcher:
+    def frozen(self, at: Hashable = None) -> PartnerMatcher:
         """A copy that answers exactly as this matcher does now, for long reads (network-wide
         analyses) while this one goes on being updated; call it where no update runs (the
         rankers may be swapped meanwhile). The arrays are shared until an update writes one
         (``NetworkFeatures.frozen``: copied then, while the copy lives); what updates change in
         place (the tie graph, member lists, adjacency of trusted ties, decisions) is copied now.
-        Drop it as soon as it is read: while it lives, edits copy the arrays they write."""
+        Drop it as soon as it is read: while it lives, edits copy the arrays they write.
+        ``at`` names the state copied (``frozen_at_``; the engine: the versions it reflects), so
+        readers may share what they derive from copies of one state."""
         self._check_fitted()
         state = dict(self.__dict__)  # one consistent read (see ``use_rankers``)
         copy = object.__new__(type(self))
@@ -177,7 +180,7 @@ class PartnerMatcher:
         copy.features_ = state["features_"].frozen(copy.projection_)
         copy.trusted_ = {mid: set(others) for mid, others in state["trusted_"].items()}
         copy.decisions_ = {a: dict(row) for a, row in state["decisions_"].items()}
-        copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={})
+        copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={}, frozen_at_=at)
         return copy
 
     def _ranker(self, view: View) -> FeedbackRanker:

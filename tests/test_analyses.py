@@ -42,3 +42,30 @@ def test_a_refresh_recomputes_network_analyses_and_only_the_readers_who_asked_la
         assert computed[forgotten] == 1
     finally:
         analyses.close()
+
+
+def test_a_late_roadmap_reuses_the_public_part_of_the_refresh(
+        db: Database, nid: str, monkeypatch) -> None:
+    """An analysis asked for the first time since the last refresh runs on a copy of its own;
+    at the same state of the network, a member's roadmap still reuses the public part the
+    refresh built (seconds at 10,000 members) instead of building it again."""
+    import api.routers.playbook as playbook
+
+    import_network(db, small_document(nid))
+    built = []
+    build = playbook.public_part
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(playbook, "public_part", counted)
+    analyses = Analyses(debounce=0.0)
+    try:
+        part, as_of = analyses.get(db, nid, "roadmap-public",
+                                   lambda m: playbook._public_part(m, []))
+        late, late_as_of = analyses.get(db, nid, ("roadmap", "m0"),
+                                        lambda m: playbook._public_part(m, []), personal=True)
+        assert late is part and late_as_of == as_of and len(built) == 1
+    finally:
+        analyses.close()

@@ -134,19 +134,28 @@ def gaps(nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     return {"network": nid, "gaps": gaps, **as_of_for(principal, nid, as_of)}
 
 
-# The weakness-free part of the roadmap, per snapshot matcher (a snapshot's matcher is fitted
-# for it and never updated in place, so the part stays true for as long as the matcher lives).
+# The weakness-free part of the roadmap, per matcher the analyses read: a frozen copy of the
+# live matcher (api/analyses.py), never updated in place, so the part stays true for as long as
+# it lives; copies of one state of the network (``frozen_at_``) share it, so a member's roadmap
+# asked after the refresh that built the part reuses it on a copy of its own.
 _PUBLIC: "weakref.WeakKeyDictionary[PartnerMatcher, PublicPart]" = weakref.WeakKeyDictionary()
+_PUBLIC_AT: dict[Any, tuple[Any, PublicPart]] = {}  # network id: (state, part), the latest
 _PUBLIC_GUARD = threading.Lock()
 
 
 def _public_part(matcher: PartnerMatcher, templates: list[dict[str, Any]]) -> PublicPart:
+    at, nid = getattr(matcher, "frozen_at_", None), matcher.projection_.network.get("id")
     with _PUBLIC_GUARD:
         found = _PUBLIC.get(matcher)
+        if found is None and at is not None and nid is not None and \
+                _PUBLIC_AT.get(nid, (None,))[0] == at:
+            found = _PUBLIC_AT[nid][1]
     if found is None:  # two first readers may both build it: the same part either way
         found = public_part(matcher.projection_, features=matcher.features_, templates=templates)
-        with _PUBLIC_GUARD:
-            _PUBLIC[matcher] = found
+    with _PUBLIC_GUARD:
+        _PUBLIC[matcher] = found
+        if at is not None and nid is not None:
+            _PUBLIC_AT[nid] = (at, found)
     return found
 
 
