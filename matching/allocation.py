@@ -211,8 +211,8 @@ def declared_capacity(features: NetworkFeatures, b: int, serving: np.ndarray) ->
     capabilities that serve some member's demand (``serving``; one unit a partner at least),
     when every one of them declares a capacity; None otherwise."""
     p = features.projection
-    if b >= p.capacities.shape[0]:
-        return None
+    if b >= p.capacities.shape[0] or p.capacities.indptr[b] == p.capacities.indptr[b + 1]:
+        return None  # no capacity declared: none of its capabilities has one
     relevant = [c for c in features.levels_of[b] if serving[c]]
     if not relevant:
         return None
