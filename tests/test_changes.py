@@ -13,6 +13,7 @@ from graph.feedback import record_feedback
 from graph.members import MemberNotFound, delete_member, put_member
 from graph.rivalries import clear_verdict, set_verdict
 from graph.store import import_network, load_taxonomy, versions
+from tests.catchups import assert_same_catchup
 from tests.conftest import small_document
 
 
@@ -123,21 +124,6 @@ def test_old_records_are_compacted(db: Database, nid: str, monkeypatch) -> None:
     assert min(left) > end - 4 - 2 and len(left) <= 4 + 2
 
 
-def _canonical(rows: list[dict] | None) -> list[str] | None:
-    return None if rows is None else sorted(repr(sorted(r.items())) for r in rows)
-
-
-def _same_catchup(kept: changes.Catchup, read: changes.Catchup) -> None:
-    assert (kept.since, kept.version, kept.complete) == (read.since, read.version, read.complete)
-    assert kept.changes == read.changes
-    assert kept.profile_members == read.profile_members
-    assert kept.tie_members == read.tie_members
-    assert kept.feedback_members == read.feedback_members
-    assert kept.network == read.network
-    for name in ("members", "ties", "feedback", "agents", "verdicts"):
-        assert _canonical(getattr(kept, name)) == _canonical(getattr(read, name)), name
-
-
 # No write of the API changes ties alone today (an import replaces them): these stand for one.
 _NEW_TIE = """
 MATCH (a:Member {network: $nid, id: 'clinic'})
@@ -236,7 +222,7 @@ def test_the_state_kept_on_the_records_equals_the_state_read_for_every_window(
         kept = read_changes(db, nid, since, taxonomy)
         read = db.read(lambda tx: real_state(tx, nid, since, kept.version, taxonomy,
                                              kept.changes))
-        _same_catchup(kept, read)
+        assert_same_catchup(kept, read)
         if any(version > since for version in forgotten):
             assert states[-1:] == [since], "a record without state: the state was read"
         else:
