@@ -20,6 +20,7 @@ from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_valu
 from matching.rows import (LARGE, Room, Rows, gathered, gathered_at, grown, replace_columns,
                            replace_columns_in_place, replace_rows, replace_rows_in_place, row_at,
                            set_columns, set_rows, transposed)
+from matching.sharing import own, without
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
 DEFAULT_TIE_WEIGHT = 0.5
@@ -322,8 +323,9 @@ class NetworkFeatures:
         copy lives); the sector and region codes and the caches the copy gets of its own.
 
         With ``projection`` (a ``frozen_projection`` of this one's) the copy reads it, and gets
-        its own copies of what updates change in place (the per-member lists, the adjacency of
-        ties): a copy for any reading, not only blocks (network-wide analyses)."""
+        its own outer containers of what updates change (the per-member lists, the dicts of tie
+        rows, whose rows updates replace instead of writing into): a copy for any reading, not
+        only blocks (network-wide analyses)."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
         copy.__dict__["_transposed"] = dict(self.__dict__.get("_transposed", {}))
@@ -337,8 +339,8 @@ class NetworkFeatures:
             copy.projection = projection
             for name in ("levels_of", "urgency_of", "severity_of", "zone_of", "core_of"):
                 setattr(copy, name, list(getattr(self, name)))
-            copy._positive = {i: dict(row) for i, row in self._positive.items()}
-            copy._competing = {i: set(row) for i, row in self._competing.items()}
+            # Rows by member, shared: ``update_ties`` replaces the rows it changes.
+            copy._positive, copy._competing = dict(self._positive), dict(self._competing)
         return copy
 
     # -- live updates ---------------------------------------------------------------------------
@@ -405,14 +407,25 @@ class NetworkFeatures:
         """Re-read every tie touching ``rows`` from ``projection`` (after ``update_members`` for
         new members)."""
         self.projection = projection
-        for i in rows:
+        for i in rows:  # rows are replaced, never changed: a frozen copy may share them
             for j in self._positive.pop(i, {}):
-                self._positive.get(j, {}).pop(i, None)
+                without(self._positive, j, i)
             for j in self._competing.pop(i, set()):
-                self._competing.get(j, set()).discard(i)
+                without(self._competing, j, i)
         for i in rows:
+            partners = self._tie_rows(i)
+            own(self._positive, partners)
+            own(self._competing, partners)
             self._read_ties(i)
         self._tie_matrices()
+
+    def _tie_rows(self, i: int) -> set[int]:
+        """Rows tied to row ``i`` in the projection's tie graph, either way."""
+        p = self.projection
+        mid = p.member_ids[i]
+        if mid not in p.ties or p.member_index.get(mid) != i:
+            return set()
+        return {p.member_index[other] for other in (*p.ties.succ[mid], *p.ties.pred[mid])}
 
     def update_verdicts(self, projection: NetworkProjection) -> None:
         """Re-read the facilitators' verdicts on rivalry (a few per network: all of them)."""

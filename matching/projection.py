@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.rows import Rows, replace_rows
+from matching.sharing import own_adjacency, shared_graph
 
 MEMBER_ATTRIBUTES = ("name", "sector", "region", "size", "description", "customers")
 
@@ -255,15 +256,15 @@ def with_members(projection: NetworkProjection, members: Iterable[Mapping[str, A
         changed.append(index[m["id"]])
     gone = sorted(mid for mid in set(removed) if mid in index and
                   mid not in {m["id"] for m in members})
+    own_adjacency(p.ties, gone)
     for mid in gone:
         changed.append(index.pop(mid))
         p.ties.remove_node(mid)
     for i, m in zip(changed, members):
         needs[i] = [dict(n) for n in (m.get("needs") or [])]
         attrs = {k: m.get(k) for k in MEMBER_ATTRIBUTES}
-        if m["id"] in p.ties:
-            p.ties.nodes[m["id"]].clear()
-            p.ties.nodes[m["id"]].update(attrs)
+        if m["id"] in p.ties:  # a new dict: a frozen copy may hold the old one
+            p.ties._node[m["id"]] = attrs
         else:
             p.ties.add_node(m["id"], **attrs)
     for i in changed[len(members):]:
@@ -320,27 +321,11 @@ def _member_rows(members: list[Mapping[str, Any]], key: str, value: str,
 
 
 def frozen_projection(projection: NetworkProjection) -> NetworkProjection:
-    """A copy of ``projection`` that the live updates leave as it is: what they change in place
-    (the tie graph, the lists of member ids and needs, the member index) is its own; the arrays
-    and the lists they replace whole are shared."""
-    return replace(projection, ties=_copied_ties(projection.ties),
-                   member_ids=list(projection.member_ids),
-                   member_index=dict(projection.member_index), needs=list(projection.needs))
-
-
-def _copied_ties(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """``graph.copy()``, built from its adjacency dicts directly (about half the time at 30,000
-    members): node attributes are copied (``with_members`` rewrites them in place) and edge
-    attributes shared (an update removes and adds edges, never changes one)."""
-    copy = type(graph)()
-    copy.graph.update(graph.graph)
-    copy._node.update((node, dict(attrs)) for node, attrs in graph._node.items())
-    succ = {a: {b: dict(keyed) for b, keyed in targets.items()}
-            for a, targets in graph._succ.items()}
-    copy._succ.update(succ)
-    copy._pred.update((b, {a: succ[a][b] for a in sources})
-                      for b, sources in graph._pred.items())
-    return copy
+    """A copy of ``projection`` that the live updates leave as it is: the tie graph's outer
+    dicts and the list of needs are its own (``matching.sharing``: updates replace what they
+    change inside them); the arrays, and the lists and index of members that updates replace
+    whole whenever members come or go, are shared."""
+    return replace(projection, ties=shared_graph(projection.ties), needs=list(projection.needs))
 
 
 def with_ties(projection: NetworkProjection, members: Iterable[str],
@@ -348,6 +333,8 @@ def with_ties(projection: NetworkProjection, members: Iterable[str],
     """The tie graph with every tie touching ``members`` replaced by ``ties`` (in place)."""
     graph = projection.ties
     members = [mid for mid in members if mid in graph]
+    ties = list(ties)
+    own_adjacency(graph, [*members, *(end for t in ties for end in (t["source"], t["target"]))])
     stale = [(a, b, k) for mid in members for a, b, k in
              [*graph.out_edges(mid, keys=True), *graph.in_edges(mid, keys=True)]]
     graph.remove_edges_from(set(stale))

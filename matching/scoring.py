@@ -27,6 +27,7 @@ from matching.projection import (NetworkProjection, frozen_projection, with_agen
 from matching.ranker import FeedbackRanker, RankerData, Rankers
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 from matching.rows import gathered
+from matching.sharing import own, without
 
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
 # What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
@@ -166,20 +167,22 @@ class PartnerMatcher:
     def frozen(self, at: Hashable = None) -> PartnerMatcher:
         """A copy that answers exactly as this matcher does now, for long reads (network-wide
         analyses) while this one goes on being updated; call it where no update runs (the
-        rankers may be swapped meanwhile). The arrays are shared until an update writes one
-        (``NetworkFeatures.frozen``: copied then, while the copy lives); what updates change in
-        place (the tie graph, member lists, adjacency of trusted ties, decisions) is copied now.
-        Drop it as soon as it is read: while it lives, edits copy the arrays they write.
-        ``at`` names the state copied (``frozen_at_``; the engine: the versions it reflects), so
-        readers may share what they derive from copies of one state."""
+        rankers may be swapped meanwhile). Milliseconds: the arrays are shared until an update
+        writes one (``NetworkFeatures.frozen``: copied then, while the copy lives), and of what
+        updates change in place only the outer containers are copied (the dicts of rows by
+        member, the tie graph's dicts): updates replace the rows they change instead of writing
+        into them (``matching.sharing``). Drop it as soon as it is read: while it lives, edits
+        copy the arrays they write. ``at`` names the state copied (``frozen_at_``; the engine:
+        the versions it reflects), so readers may share what they derive from copies of one
+        state."""
         self._check_fitted()
         state = dict(self.__dict__)  # one consistent read (see ``use_rankers``)
         copy = object.__new__(type(self))
         copy.__dict__.update(state)
         copy.projection_ = frozen_projection(state["projection_"])
         copy.features_ = state["features_"].frozen(copy.projection_)
-        copy.trusted_ = {mid: set(others) for mid, others in state["trusted_"].items()}
-        copy.decisions_ = {a: dict(row) for a, row in state["decisions_"].items()}
+        # Rows by member, shared: updates replace the rows they change (``matching.sharing``).
+        copy.trusted_, copy.decisions_ = dict(state["trusted_"]), dict(state["decisions_"])
         copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={}, frozen_at_=at)
         return copy
 
@@ -261,12 +264,12 @@ class PartnerMatcher:
             p, rows = with_members(p, members, removed)
             self.projection_ = p
             self.features_.update_members(p, rows)
-            for mid in removed:
+            for mid in removed:  # (rows replaced, never changed: a frozen copy may share them)
                 for other in self.trusted_.pop(mid, set()):
-                    self.trusted_.get(other, set()).discard(mid)
+                    without(self.trusted_, other, mid)
             for row in gone_rows:
                 for other in self.decisions_.pop(row, {}):
-                    self.decisions_.get(other, {}).pop(row, None)
+                    without(self.decisions_, other, row)
         tie_members = {mid for mid in tie_members if mid in p.member_index}
         if tie_members and not removed and _same_ties(p, tie_members, ties):
             tie_members = set()  # a profile edit re-reads the member's ties: usually unchanged
@@ -279,9 +282,11 @@ class PartnerMatcher:
                                                  | gone_rows))
             for mid in tie_members:
                 for other in self.trusted_.pop(mid, set()):
-                    self.trusted_.get(other, set()).discard(mid)
+                    without(self.trusted_, other, mid)
                 self.trusted_[mid] = set()
             for mid in tie_members:
+                if mid in p.ties:
+                    own(self.trusted_, [*p.ties.succ[mid], *p.ties.pred[mid]])
                 self._read_trusted(mid)
         feedback_members = {mid for mid in feedback_members if mid in p.member_index}
         if feedback_members:
@@ -290,9 +295,13 @@ class PartnerMatcher:
             for mid in feedback_members:
                 row = p.member_index[mid]
                 for other in self.decisions_.pop(row, {}):
-                    self.decisions_.get(other, {}).pop(row, None)
-            self._read_feedback([f for f in p.feedback if f["member"] in feedback_members
-                                 or f["candidate"] in feedback_members])
+                    without(self.decisions_, other, row)
+            read = [f for f in p.feedback if f["member"] in feedback_members
+                    or f["candidate"] in feedback_members]
+            own(self.decisions_, {p.member_index[mid] for f in read
+                                  for mid in (f["member"], f["candidate"])
+                                  if mid in p.member_index})
+            self._read_feedback(read)
         if verdicts is not None:
             p = self.projection_ = with_verdicts(p, verdicts)
             self.features_.update_verdicts(p)

@@ -416,6 +416,63 @@ def test_a_frozen_matcher_answers_as_the_matcher_did_while_writes_go_on(data) ->
     _assert_ranked_alike(live, fresh)
 
 
+def _held(matcher: PartnerMatcher) -> dict[str, Any]:
+    """Everything per member that updates change in place, as plain values: the tie graph
+    (nodes with their attributes, edges both ways), trusted ties, decisions, the features' tie
+    rows and per-member lists, the projection's lists and index of members."""
+    p, f = matcher.projection_, matcher.features_
+    graph = p.ties
+    return copy.deepcopy({
+        "nodes": dict(graph.nodes(data=True)),
+        "out": {(a, b, k): d for a, b, k, d in graph.out_edges(keys=True, data=True)},
+        "in": {(a, b, k): d for a, b, k, d in graph.in_edges(keys=True, data=True)},
+        "neighbours": {n: (sorted(graph.succ[n]), sorted(graph.pred[n])) for n in graph},
+        "trusted": matcher.trusted_, "decisions": matcher.decisions_,
+        "positive": f._positive, "competing": f._competing,
+        "rows": [f.levels_of, f.urgency_of, f.severity_of, f.zone_of, f.core_of, f.texts],
+        "members": (p.member_ids, p.member_index, p.needs)})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_write_leaves_a_frozen_copys_rows_as_they_were(data) -> None:
+    """A frozen copy shares each member's rows (tie graph neighbours and attributes, trusted
+    ties, decisions, tie rows) with the live matcher, copying only the containers that hold
+    them: a write applied while the copy lives must replace the rows it changes, never write
+    into them. The copy keeps every row and answer it had; the live matcher answers as a fresh
+    fit of the network after the writes."""
+    doc = data.draw(network_documents(NID, min_members=3, max_members=8))
+    ids = [m["id"] for m in doc["members"]]
+    feedback = data.draw(feedback_rows(ids, at_least=10))
+    doc["ties"] += [{"source": a, "target": b, "type": t, "weight": 0.7}  # rows to share
+                    for a, b, t in data.draw(st.lists(st.tuples(
+                        st.sampled_from(ids), st.sampled_from(ids), st.sampled_from(TIE_TYPES)),
+                        max_size=12))
+                    if a != b and not any((x["source"], x["target"], x["type"]) == (a, b, t)
+                                          for x in doc["ties"])]
+    live = PartnerMatcher(min_feedback=10, decline_days=60).fit(_projection(doc, feedback),
+                                                               today=TODAY)
+    doc, feedback = copy.deepcopy(doc), copy.deepcopy(feedback)
+
+    def answers(matcher: PartnerMatcher) -> tuple:
+        return ({c: _ranked(matcher, *c) for c in COMBINATIONS}, matcher.best_pairs(limit=20))
+
+    copies = [live.frozen()]  # and more taken between writes: several alive, of all ages
+    seen = [(_held(copies[0]), answers(copies[0]))]
+    for op in data.draw(writes(doc)):
+        _apply(doc, feedback, live, op)
+        if data.draw(st.booleans()):
+            copies.append(live.frozen())
+            seen.append((_held(copies[-1]), answers(copies[-1])))
+    for frozen, (held, answered) in zip(copies, seen):
+        assert _held(frozen) == held
+        assert answers(frozen) == answered
+    fresh = PartnerMatcher(min_feedback=10 ** 9, decline_days=60).fit(
+        _projection(doc, feedback), today=TODAY)
+    fresh.ranker_, fresh.public_ranker_ = live.ranker_, live.public_ranker_
+    _assert_ranked_alike(live, fresh)
+
+
 def test_edits_splice_in_place_from_the_fit_on_and_once_frozen_copies_are_gone() -> None:
     """A fit moves the large arrays into buffers with room (``matching.rows.Room``), so even the
     first edit of a row's columns moves entries within them instead of copying the arrays. A
