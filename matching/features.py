@@ -494,8 +494,11 @@ class NetworkFeatures:
 
     # -- blocks -------------------------------------------------------------------------------
     def block(self, rows: np.ndarray, names: tuple[str, ...] | None = None,
-              view: View | str = View.FACILITATOR) -> dict[str, np.ndarray]:
-        """Features of every (a, b) with a in ``rows``: each an ``len(rows) x n`` array.
+              view: View | str = View.FACILITATOR, columns: np.ndarray | None = None
+              ) -> dict[str, np.ndarray]:
+        """Features of every (a, b) with a in ``rows``: each an ``len(rows) x n`` array, or
+        ``len(rows) x len(columns)`` with b in ``columns`` only (the same values, bit for bit:
+        each is summed in the same order; what the rankers' training reads, a few pairs a row).
 
         Only ``names`` are computed (default: all of ``FEATURES``). ``view`` says whose demand
         counts (see ``View``): a's own demand is full in the facilitator and member views, b's
@@ -521,7 +524,9 @@ class NetworkFeatures:
         rows = np.asarray(rows)
         wanted = FEATURES if names is None else names
         view = View(view)
-        return {name: self._compute(name, rows, view) for name in wanted}
+        if columns is not None:
+            columns = np.asarray(columns)
+        return {name: self._compute(name, rows, view, columns) for name in wanted}
 
     def at(self, a: int, rows: np.ndarray, names: tuple[str, ...], view: View,
            benefit: np.ndarray) -> dict[str, np.ndarray]:
@@ -580,52 +585,56 @@ class NetworkFeatures:
             out[name] = value
         return out
 
-    def _compute(self, name: str, rows: np.ndarray, view: View) -> np.ndarray:
+    def _compute(self, name: str, rows: np.ndarray, view: View,
+                 columns: np.ndarray | None = None) -> np.ndarray:
+        """One feature's block (``block``), at ``columns`` only when given."""
+        cols = slice(None) if columns is None else columns
         own_full = view is not View.PUBLIC  # the query member's weaknesses count
         match name:
             case "benefit_to_member":
                 demand = self.demand if own_full else self.public_demand
-                return _times_rows(demand, rows, self.coverage_t, self.coverage)
+                return _times_rows(demand, rows, self.coverage_t, self.coverage, columns)
             case "benefit_to_partner":
                 full = view is View.FACILITATOR
                 partner = self.demand if full else self.public_demand
                 partner_t = self.demand_t if full else self.public_demand_t
-                return _times_rows(self.coverage_t, rows, partner, partner_t)
+                return _times_rows(self.coverage_t, rows, partner, partner_t, columns)
             case "non_core_benefit":
                 demand = self.demand if own_full else self.public_demand
                 zoned = self.zoned_demand if own_full else self.public_zoned_demand
-                benefit = _times_rows(demand, rows, self.coverage_t, self.coverage)
+                benefit = _times_rows(demand, rows, self.coverage_t, self.coverage, columns)
                 benefit -= _times_rows(zoned, rows, self.zoned_coverage_t,
-                                       self.zoned_coverage)
+                                       self.zoned_coverage, columns)
                 benefit[benefit < RESIDUE] = 0
                 return benefit
             case "text":
                 demand = self.demand if own_full else self.public_demand
                 words = self.want_words if own_full else self.public_want_words
-                labels = _times_rows(demand, rows, self.label_text_t, self.label_text)
-                labels += _times_rows(words, rows, self.description, self.description_t)
+                labels = _times_rows(demand, rows, self.label_text_t, self.label_text, columns)
+                labels += _times_rows(words, rows, self.description, self.description_t, columns)
                 labels *= 0.5
                 return labels
             case "tie":
-                return _dense_rows(self.tie_strength, rows)
+                return _dense_rows(self.tie_strength, rows)[:, cols]
             case "common":  # ``linked`` is symmetric: rows @ linked = (linked @ rows.T).T
-                return _times_rows(self.linked, rows, self.linked, self.linked)
+                return _times_rows(self.linked, rows, self.linked, self.linked, columns)
             case "adamic_adar":
-                return _times_rows(self.linked_aa, rows, self.linked, self.linked)
+                return _times_rows(self.linked_aa, rows, self.linked, self.linked, columns)
             case "rival":
-                return _dense_rows(self.rivals, rows)
+                return _dense_rows(self.rivals, rows)[:, cols]
             case "not_rival":
-                return _dense_rows(self.not_rivals, rows)
+                return _dense_rows(self.not_rivals, rows)[:, cols]
             case "core_overlap":
-                return _times_rows(self.core, rows, self.core, self.core_t)
+                return _times_rows(self.core, rows, self.core, self.core_t, columns)
             case "same_sector":
-                return same_value(self.sector, rows).astype(np.float32)
+                return same_value(self.sector, rows, columns).astype(np.float32)
             case "same_region":
-                return same_value(self.region, rows).astype(np.float32)
+                return same_value(self.region, rows, columns).astype(np.float32)
             case "shared_customers":
-                return _times_rows(self.customers, rows, self.customers, self.customers_t)
+                return _times_rows(self.customers, rows, self.customers, self.customers_t, columns)
             case "preferential":
-                return np.log1p(np.outer(self.degree[rows], self.degree)).astype(np.float32)
+                return np.log1p(np.outer(self.degree[rows], self.degree[cols])
+                                ).astype(np.float32)
         raise KeyError(name)
 
     def competitor(self, f: dict[str, np.ndarray]) -> np.ndarray:
@@ -650,18 +659,21 @@ def _dense_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:
 
 
 def _times_rows(source: sp.csr_array, rows: np.ndarray, matrix: sp.csr_array,
-                matrix_t: sp.csr_array) -> np.ndarray:
-    """``source[rows] @ matrix.T`` as a dense float32 array; ``matrix_t`` is ``matrix``
-    transposed. A request's few rows sum the rows of ``matrix_t`` their entries name; a large
-    block is one sparse product with the row form."""
+                matrix_t: sp.csr_array, columns: np.ndarray | None = None) -> np.ndarray:
+    """``source[rows] @ matrix.T`` as a dense float32 array (its ``columns`` only, when
+    given); ``matrix_t`` is ``matrix`` transposed. A request's few rows sum the rows of
+    ``matrix_t`` their entries name; a large block is one sparse product with the row form,
+    whose entry (b, a) sums row b of ``matrix`` in its stored order: taking only the rows
+    ``columns`` of ``matrix`` leaves each value as it was."""
     if len(rows) <= DENSE_BLOCK:
         out = np.empty((len(rows), matrix.shape[0]), dtype=np.float32)
         indptr, indices, data = source.indptr, source.indices, source.data
         for k, r in enumerate(np.asarray(rows).tolist()):
             lo, hi = indptr[r], indptr[r + 1]
             out[k] = gathered(matrix_t, indices[lo:hi], data[lo:hi])
-        return out
-    product = sp.csr_array(matrix @ sp.csr_array(source[rows]).T).toarray()
+        return out if columns is None else out[:, columns]
+    left = matrix if columns is None else sp.csr_array(matrix[columns])
+    product = sp.csr_array(left @ sp.csr_array(source[rows]).T).toarray()
     return np.ascontiguousarray(np.asarray(product).T, dtype=np.float32)
 
 

@@ -55,11 +55,14 @@ def pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-def same_value(codes: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """``out[k, j]``: row ``rows[k]`` and j share a declared value (code >= 0; -1 is missing)."""
+def same_value(codes: np.ndarray, rows: np.ndarray | None = None,
+               columns: np.ndarray | None = None) -> np.ndarray:
+    """``out[k, j]``: row ``rows[k]`` and j (``columns[j]`` when given) share a declared value
+    (code >= 0; -1 is missing)."""
     rows = np.arange(len(codes)) if rows is None else np.asarray(rows)
     left = codes[rows, None]
-    return (left == codes[None, :]) & (left >= 0)
+    right = codes if columns is None else codes[columns]
+    return (left == right[None, :]) & (left >= 0)
 
 
 def market_codes(p: NetworkProjection) -> tuple[np.ndarray, np.ndarray]:

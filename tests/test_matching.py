@@ -262,3 +262,27 @@ def test_a_facilitator_can_reject_an_inferred_rivalry() -> None:
     assert suggestion([]).competitor  # same market, the same core offer: inferred
     rejected = suggestion([{"a": "baker", "b": "shop", "verdict": "not_rivals"}])
     assert not rejected.competitor and not any(r.kind == "competitor" for r in rejected.reasons)
+
+
+def test_features_at_some_columns_are_the_whole_blocks_values_bit_for_bit() -> None:
+    """The rankers learn from blocks restricted to the members each row is paired with
+    (``NetworkFeatures.block(columns=...)``): the same values the whole-network block holds
+    there, for a request's few rows and for a chunk of many, in every view."""
+    import numpy as np
+
+    from benchmarks.synthetic import generate
+    from matching.features import FEATURES, View
+
+    doc = generate(400, 3)
+    matcher = PartnerMatcher().fit(build_projection(doc["network"], doc["capabilities"],
+                                                    doc["members"], doc["ties"]))
+    features, rng = matcher.features_, np.random.default_rng(1)
+    for size in (3, 100):
+        rows = np.sort(rng.choice(400, size, replace=False))
+        columns = np.unique(rng.choice(400, 60))
+        for view in View:
+            whole = features.block(rows, view=view)
+            some = features.block(rows, view=view, columns=columns)
+            for name in FEATURES:
+                assert some[name].dtype == whole[name].dtype
+                assert np.array_equal(some[name], whole[name][:, columns]), (size, view, name)
