@@ -10,7 +10,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import Acting, feedback_credential
 from graph.changes import ChangeKind, record_change
-from graph.database import Database, wait_turn
+from graph.database import Database
 from graph.members import MemberNotFound, get_member
 from graph.store import NetworkNotFound
 from graph.validation import DocumentInvalid, Problem
@@ -61,7 +61,6 @@ def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: st
         missing = next((mid for mid in (member, candidate) if mid not in locked), member)
         found = tx.run(q.NETWORK_VERSION, nid=nid).data()
         return MemberNotFound(missing) if found else NetworkNotFound(nid)
-    wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
     record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
     return None
 

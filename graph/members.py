@@ -12,7 +12,7 @@ from neo4j import ManagedTransaction
 from graph import queries as q
 from graph.acting import Acting, who
 from graph.changes import ChangeKind, record_change
-from graph.database import Database, DatabaseBusy, wait_turn
+from graph.database import Database, DatabaseBusy
 from graph.directory import find_members, folded, label_text, text_matches
 from graph.document import Member, Network
 from graph.removal import remove_members
@@ -167,7 +167,7 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
     sees, for the error (``NetworkNotFound`` first, then every problem). The transaction is two
     statements: the member with only what changed in its edges (``PUT_MEMBER``), then the change
     record, last, so the network's version is held from its bump to the commit only
-    (``graph.changes``; ``wait_turn`` queues this process's writes for it)."""
+    (``graph.changes.record_change``)."""
     try:
         member = _checked(nid, mid, raw, dict.fromkeys(_listed_ids(raw)))
     except DocumentInvalid:  # invalid whatever the network sees: the full validation says why
@@ -189,11 +189,9 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
             row = tx.run(q.PUT_MEMBER, entries=entries, **params).single()
             if row is None or row["linked"] != len(entries):
                 raise _NotVisible  # a capability the network does not see: roll back
-        else:
-            tx.run(q.PUT_MEMBER_WITHOUT_EDGES, entries=entries, **params).consume()
-        wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
-        if not record_change(tx, nid, ChangeKind.MEMBERS, [mid]):
-            raise NetworkNotFound(nid)  # no such network: roll back
+        elif not tx.run(q.PUT_MEMBER_WITHOUT_EDGES, entries=entries, **params).single()[0]:
+            raise NetworkNotFound(nid)  # no such network: nothing was written
+        record_change(tx, nid, ChangeKind.MEMBERS, [mid])
 
     for _ in range(3):
         try:

@@ -191,7 +191,8 @@ RETURN count(c) AS linked
 """
 
 # A member that lists no capability, weakness or need: the same, its edges all deleted.
-PUT_MEMBER_WITHOUT_EDGES = PUT_MEMBER[:PUT_MEMBER.index("WITH m\nUNWIND $entries")]
+PUT_MEMBER_WITHOUT_EDGES = PUT_MEMBER[:PUT_MEMBER.index("WITH m\nUNWIND $entries")] + \
+    "RETURN count(*) AS written\n"  # 0: no such network
 
 # The capability ids a member lists that network $nid sees (shared ones and its own), each
 # found by its key: what validating one member needs, not the whole taxonomy.
@@ -439,14 +440,20 @@ RETURN DISTINCT partner.id AS partner
 ORDER BY partner
 """
 
-# The change log (graph/changes.py): every write to a network bumps its version and appends a
-# record in the same transaction; the SET takes the network's write lock, so versions follow the
-# commit order without gaps.
-RECORD_CHANGE = """
+# The change log (graph/changes.py): every write to a network bumps its version and appends its
+# records in the same transaction, last before the commit; the SET takes the network's write
+# lock, so versions follow the commit order without gaps. The version is read after the bump (a
+# value read before it could be lost to a concurrent write on Neo4j), and the records numbered up
+# to it, in order. Returns the new version (no row: no such network).
+RECORD_CHANGES = """
 MATCH (n:Network {id: $nid})
-SET n.version = coalesce(n.version, 0) + 1
-CREATE (c:Change {network: $nid, version: n.version, kind: $kind, members: $members, at: $at})
-RETURN n.version AS version
+SET n.version = coalesce(n.version, 0) + size($records)
+WITH n.version AS last
+UNWIND range(0, size($records) - 1) AS k
+WITH last, k, $records[k] AS record
+CREATE (:Change {network: $nid, version: last - size($records) + k + 1, kind: record.kind,
+                 members: record.members, at: record.at, state: record.state})
+RETURN DISTINCT last AS version
 """
 
 # The records from ``$oldest`` to ``$upto``, each by its key (a range over the version scans every
@@ -483,13 +490,6 @@ FORGET_KEPT_STATES = """
 MATCH (c:Change {network: $nid})
 WHERE c.state IS NOT NULL AND ($ids IS NULL OR any(named IN c.members WHERE named IN $ids))
 SET c.state = null
-"""
-
-# The state a write left (JSON, graph/changes.py ``_kept_state``), kept on its change records.
-KEEP_CHANGE_STATE = """
-UNWIND $versions AS recorded
-MATCH (c:Change {network: $nid, version: recorded})
-SET c.state = $state
 """
 
 NETWORK_SIZES = """

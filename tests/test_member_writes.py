@@ -267,7 +267,7 @@ def test_profile_edits_in_one_process_wait_their_turn_instead_of_conflicting(
         worker.start()
     for worker in workers:
         worker.join()
-    assert sent[q.PUT_MEMBER] == sent[q.RECORD_CHANGE] == 18  # no attempt ran twice
+    assert sent[q.PUT_MEMBER] == sent[q.RECORD_CHANGES] == 18  # no attempt ran twice
     assert all(get_member(db, nid, f"m{k}")["capabilities"][0]["level"] == 4 for k in range(6))
 
 

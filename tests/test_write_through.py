@@ -119,6 +119,28 @@ class _Statements:
         self.db.observer = self._previous
 
 
+def test_a_watched_write_bumps_the_version_last_after_reading_its_state(
+        db: Database, nid: str, handed: list[Written]) -> None:
+    """The network's version is the record every write to the network changes; a write holds it
+    from its bump to its commit, and another process's write that bumps it meanwhile fails at
+    commit and runs again. So the state read a watched write makes for its hand-over comes
+    before the bump, which is its last statement."""
+    import_network(db, small_document(nid))
+    with _Statements(db) as seen:
+        put_member(db, nid, "clinic", {"name": "Clinic", "capabilities": [
+            {"id": f"{nid}-quality", "level": 3}]})
+        record_feedback(db, nid, "clinic", "genlab", "declined")
+    mine = [query for query, about in seen if about == nid]
+    bumps = [k for k, query in enumerate(mine) if query == q.RECORD_CHANGES]
+    names = {v: k for k, v in vars(q).items() if isinstance(v, str)}
+    assert len(bumps) == 2, [names.get(query, query[:60]) for query in mine]
+    first_write, second_write = mine[:bumps[0] + 1], mine[bumps[0] + 1:]
+    assert first_write[-1] == second_write[-1] == q.RECORD_CHANGES
+    assert q.MEMBERS_BY_IDS in first_write and q.FEEDBACK_TOUCHING in second_write
+    assert [w.catchup.version for w in handed[-2:]] == [versions(db, nid)[0] - 1,
+                                                          versions(db, nid)[0]]
+
+
 def _wait_current(engine: Engine, db: Database, nid: str) -> None:
     deadline = time.monotonic() + 10
     while engine._slot(nid).version != versions(db, nid)[0]:
