@@ -293,3 +293,53 @@ def test_a_write_that_fails_passes_its_turn_on(db: Database, monkeypatch) -> Non
     worker = threading.Thread(target=next_write, daemon=True)
     worker.start()
     assert done.wait(60)
+
+
+def _hold_turn(turns_dir: str, key: str, taken: Any, release: Any) -> None:
+    """Another process: take the turn ``key`` as a write would, and hold it until told."""
+    from pathlib import Path
+
+    from graph import database
+
+    database._attempt_turns.held = {}
+    database._attempt_turns.dir = Path(turns_dir)
+    database.wait_turn(key)
+    taken.set()
+    release.wait(60)
+    for turn in database._attempt_turns.held.values():
+        turn.release()
+
+
+def test_processes_using_one_local_server_take_turns_too(tmp_path, monkeypatch) -> None:
+    """Service processes sharing the local server (``serve --workers N``) queue for a network's
+    version as one process's threads do: a write waits while another process holds the turn,
+    and takes it once that one's transaction ends."""
+    import multiprocessing
+
+    from graph import database
+
+    monkeypatch.setattr(database, "TURN_WAIT", 60.0)
+    ctx = multiprocessing.get_context("spawn")
+    taken, release = ctx.Event(), ctx.Event()
+    other = ctx.Process(target=_hold_turn, args=(str(tmp_path), "network:x", taken, release))
+    other.start()
+    try:
+        assert taken.wait(60)
+        got = threading.Event()
+
+        def write() -> None:
+            database._attempt_turns.held = {}
+            database._attempt_turns.dir = tmp_path
+            database.wait_turn("network:x")
+            got.set()
+            for turn in database._attempt_turns.held.values():
+                turn.release()
+
+        worker = threading.Thread(target=write, daemon=True)
+        worker.start()
+        assert not got.wait(0.5)  # the other process holds the turn
+        release.set()
+        assert got.wait(30)
+    finally:
+        release.set()
+        other.join(30)
