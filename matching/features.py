@@ -232,9 +232,10 @@ class NetworkFeatures:
                 set_columns(cache[target], rows, getattr(self, source), fresh[source])
                 continue
             n = self.projection.n_members
-            room = self._room(target)
+            matrix, room = self._room(target, cache[target]) if n == cache[target].shape[1] \
+                else (cache[target], None)  # new members: built anew, never spliced
             spliced = None if room is None else replace_columns_in_place(
-                cache[target], room, rows, before[source], fresh[source], n)
+                matrix, room, rows, before[source], fresh[source], n)
             if spliced is None:
                 spliced = self._roomy(target, replace_columns(cache[target], rows,
                                                               before[source], fresh[source], n))
@@ -254,13 +255,17 @@ class NetworkFeatures:
             cache[target].sort_indices()
             cache[target] = self._roomy(target, cache[target])
 
-    def _room(self, name: str) -> Room | None:
-        """The room behind array ``name``, unless a ``frozen`` copy shares it."""
+    def _room(self, name: str, matrix: sp.csr_array) -> tuple[sp.csr_array, Room | None]:
+        """``matrix`` (array ``name``) and the room to splice it in, if it has one. When a
+        ``frozen`` copy shares it, it is copied into room of its own first: one copy, where
+        building the spliced array anew and moving it into room would cost two."""
         rooms = self.__dict__.setdefault("_rooms", {})
         if name in self._lent:
             self._lent.discard(name)
-            rooms.pop(name, None)
-        return rooms.get(name)
+            if rooms.pop(name, None) is None:
+                return matrix, None
+            matrix, rooms[name] = Room.around(matrix)
+        return matrix, rooms.get(name)
 
     def _roomy(self, name: str, matrix: sp.csr_array) -> sp.csr_array:
         """``matrix`` (array ``name``, just built), moved into buffers with room if large, so
@@ -393,7 +398,8 @@ class NetworkFeatures:
         self._update_customers(rows_array, n)
         self._derive(changed, rows_array, before, fresh, patched)
         for name, current in before.items():
-            room = self._room(name)
+            current, room = self._room(name, current) if n == current.shape[0] \
+                else (current, None)  # new members: built anew, never spliced
             spliced = None if room is None else replace_rows_in_place(current, room, rows_array,
                                                                       fresh[name])
             if spliced is None:
