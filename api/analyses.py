@@ -2,11 +2,14 @@
 
 Each analysis is computed on a frozen copy of the live matcher (``Engine.frozen``): the network
 as it was at one version, which the writes applied to the live matcher meanwhile do not reach,
-and kept with that version and time as ``as_of``. The copy shares the live matcher's arrays until
-a write replaces one, and is dropped as soon as the analyses are computed: a process holds one
-fitted matcher, whatever it has served, and an analysis costs no fit (an analysis asked for the
-first time since the last refresh is computed on a copy of its own, at the version the live
-matcher has reached, which its ``as_of`` reports). A request gets the last result at once;
+and kept with that version and time as ``as_of``. Taking the copy holds back the writes for
+milliseconds (only the outer containers are copied: ``matching.sharing``); it shares the live
+matcher's arrays until a write replaces one, and is let go at the live matcher's next change
+(``PartnerMatcher.kept``): a process holds one fitted matcher, whatever it has served, and an
+analysis costs no fit. An analysis asked for the first time since the last refresh is computed
+on the refresh's copy while no write came since, with the refresh's ``as_of``; after a write,
+on a copy of its own at the version the live matcher has reached, which its ``as_of``
+reports. A request gets the last result at once;
 when the network has moved on, a refresh runs in the background, debounced so a burst of writes
 costs one refresh, and recomputes every analysis asked for before (of one reader's own analyses,
 a member's roadmap or gaps, only those of the ``PERSONAL_LIMIT`` readers who asked last).
@@ -30,6 +33,7 @@ from api.security import Principal
 from graph.database import Database
 from graph.store import versions
 from matching.scoring import PartnerMatcher
+from matching.sharing import Kept
 
 DEBOUNCE_SECONDS = 2.0
 # A refresh of a large network takes seconds of the process's CPU (every analysis),
@@ -65,6 +69,7 @@ class _Snapshot:
     key: tuple[int, int]  # network and taxonomy versions of the last refresh
     at: str
     results: dict[Hashable, _Result] = field(default_factory=dict)
+    kept: Kept | None = None  # the refresh's copy, until the live matcher's next change
 
 
 def as_of_for(principal: Principal, nid: str, as_of: dict[str, Any]) -> dict[str, Any]:
@@ -117,9 +122,12 @@ class Analyses:
         return result.value, result.as_of
 
     def _late(self, db: Database, nid: str, snapshot: _Snapshot, compute: Compute) -> _Result:
-        """``compute`` asked for the first time since the last refresh: on a copy of the
-        network as the live matcher has it now (the refresh's version if no write came since,
-        with that refresh's ``as_of``)."""
+        """``compute`` asked for the first time since the last refresh: on the refresh's copy
+        if no write came since (with that refresh's ``as_of``), else on a copy of the network
+        as the live matcher has it now."""
+        kept = None if snapshot.kept is None else snapshot.kept.copy
+        if kept is not None:
+            return _Result(compute(kept), snapshot.key, snapshot.at)
         matcher, version, taxonomy = self.engine.frozen(db, nid)
         if (version, taxonomy) == snapshot.key:
             return _Result(compute(matcher), snapshot.key, snapshot.at)
@@ -158,20 +166,25 @@ class Analyses:
     def _build_now(self, db: Database, nid: str) -> _Snapshot:
         with self._guard:
             current = self._snapshots.get(nid)
-        copied = self.engine.frozen(db, nid, unless=None if current is None else current.key)
+        copied = self.engine.frozen(db, nid, unless=None if current is None else current.key,
+                                    kept=True)
         if copied is None:  # the live matcher is where the last refresh found it
             assert current is not None
             return current
-        matcher, version, taxonomy = copied
+        kept, version, taxonomy = copied
+        matcher = kept.copy  # (held here while the analyses are computed, whatever comes)
+        if matcher is None:  # a write already let it go: a copy of the state it left
+            kept = None
+            matcher, version, taxonomy = self.engine.frozen(db, nid)
         key = (version, taxonomy)
-        snapshot = _Snapshot(key, _now())
+        snapshot = _Snapshot(key, _now(), kept=kept)
         with self._guard:
             asked = {**self._asked.get(nid, {}), **self._personal.get(nid, {})}
         for name, compute in asked.items():  # everything asked before, ready for the next ask
             snapshot.results[name] = _Result(compute(matcher), key, snapshot.at)
         with self._guard:
             self._snapshots[nid] = snapshot
-        return snapshot  # (the copy is dropped here: edits write in place again)
+        return snapshot  # (the copy is kept until the next write: then edits write in place)
 
     def forget(self, nid: str) -> None:
         """Drop the results of a deleted network."""

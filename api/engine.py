@@ -30,6 +30,7 @@ from graph.database import Database
 from graph.projection import projection_of
 from graph.store import network_sizes, read_network_rows, versions
 from matching.scoring import PartnerMatcher, StaleTaxonomy
+from matching.sharing import Kept
 
 DECLINE_DAYS = 180
 RETRAIN_SHARE = 0.2  # the rankers are refitted when decisions grew by this share
@@ -183,12 +184,13 @@ class Engine:
             assert slot.matcher is not None
             yield slot.matcher
 
-    def frozen(self, db: Database, nid: str, unless: tuple[int, int] | None = None
-               ) -> tuple[PartnerMatcher, int, int] | None:
+    def frozen(self, db: Database, nid: str, unless: tuple[int, int] | None = None, *,
+               kept: bool = False) -> tuple[PartnerMatcher | Kept, int, int] | None:
         """A copy of the network's matcher, current as of this call, to read at leisure while
-        the live one is updated (``PartnerMatcher.frozen``), and the network and taxonomy
-        versions it reflects; None if they are ``unless``. No change is applied while it is
-        copied; requests still read."""
+        the live one is updated (``PartnerMatcher.frozen``; with ``kept``, held by a handle
+        until the live one's next change: ``PartnerMatcher.kept``), and the network and
+        taxonomy versions it reflects; None if they are ``unless``. No change is applied while
+        it is copied (milliseconds); requests still read."""
         slot = self._current(db, nid)
         with slot.catching_up:  # every change in place is applied under it
             with slot.lock.reading():
@@ -197,7 +199,8 @@ class Engine:
             if (version, taxonomy) == unless:
                 return None
             with memory.fitting():  # (allocates a container per member: no collection)
-                return matcher.frozen(at=(version, taxonomy)), version, taxonomy
+                copy = matcher.kept if kept else matcher.frozen
+                return copy(at=(version, taxonomy)), version, taxonomy
 
     def _current(self, db: Database, nid: str) -> _Slot:
         with self._guard:  # (no slot for a network that may not exist)

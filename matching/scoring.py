@@ -27,7 +27,7 @@ from matching.projection import (NetworkProjection, frozen_projection, with_agen
 from matching.ranker import FeedbackRanker, RankerData, Rankers
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 from matching.rows import gathered
-from matching.sharing import own, without
+from matching.sharing import Kept, keep, own, release, without
 
 TRUSTED_TIES = ("TRUSTS", "COLLABORATES_WITH")
 # What the hand-tuned score and the rivalry test read; the learned ranker reads them all.
@@ -186,6 +186,12 @@ class PartnerMatcher:
         copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={}, frozen_at_=at)
         return copy
 
+    def kept(self, at: Hashable = None) -> Kept:
+        """A ``frozen`` copy held by the handle returned (``Kept.copy``) only until this matcher
+        is next updated or dropped: readers of the same state may share it, and no update pays
+        for the arrays it would share."""
+        return keep(self, self.frozen(at))
+
     def _ranker(self, view: View) -> FeedbackRanker:
         """The facilitator's ranker may have learned from weaknesses; the others read none."""
         return self.ranker_ if view is View.FACILITATOR else self.public_ranker_
@@ -237,6 +243,7 @@ class PartnerMatcher:
         full fit.
         """
         self._check_fitted()
+        release(self)  # copies kept for readers that may come: not worth copying arrays for
         p = self.projection_
         missing = {e["id"] for m in members for key in ("capabilities", "weaknesses", "needs")
                    for e in m.get(key) or ()} - p.capability_index.keys()

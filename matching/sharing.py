@@ -6,11 +6,14 @@ graph's dicts of nodes and neighbours. The inner containers (one member's row of
 trusted ties, positive ties, its tie-graph neighbours) are shared, so an update never changes
 one in place: it gives the live side a copy of each row it is about to write (``own``,
 ``without``, ``own_adjacency``). Taking a copy then costs a few dict copies, whatever the
-number of ties, and an update the rows it touches.
+number of ties, and an update the rows it touches. A copy may be kept for readers to come
+until its source next changes (``keep``, ``Kept``).
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Hashable, Iterable, MutableMapping
 from typing import Any
 
@@ -71,3 +74,46 @@ def own_adjacency(graph: nx.MultiDiGraph, nodes: Iterable[Hashable]) -> None:
         for u, keyed in list(pred[n].items()):
             keyed = dict(keyed)
             pred[n][u] = succ[u][n] = keyed
+
+
+class Kept:
+    """A frozen copy held for its readers until the matcher it copies changes or is dropped
+    (``keep``): a copy alive makes the source's next updates copy the arrays they write, so a
+    copy kept for readers that may come (an analysis asked late) is let go first."""
+
+    __slots__ = ("copy", "__weakref__")
+
+    def __init__(self, copy: Any):
+        self.copy = copy  # None once let go
+
+
+_KEPT: weakref.WeakKeyDictionary[Any, list[weakref.ref[Kept]]] = weakref.WeakKeyDictionary()
+_KEPT_GUARD = threading.Lock()
+
+
+def keep(source: Any, copy: Any) -> Kept:
+    """``copy`` of ``source``, held until ``release(source)`` or until ``source`` is dropped."""
+    handle = Kept(copy)
+    with _KEPT_GUARD:
+        handles = _KEPT.get(source)
+        if handles is None:
+            handles = _KEPT[source] = []
+            weakref.finalize(source, _released, handles)  # (a replaced matcher's copy too)
+        handles.append(weakref.ref(handle))
+    return handle
+
+
+def release(source: Any) -> None:
+    """Let go of every copy of ``source`` kept (``keep``): called before ``source`` changes."""
+    with _KEPT_GUARD:
+        handles = _KEPT.get(source)
+        if handles:
+            _released(handles)
+
+
+def _released(handles: list[weakref.ref[Kept]]) -> None:
+    for ref in handles:
+        handle = ref()
+        if handle is not None:
+            handle.copy = None
+    handles.clear()

@@ -69,3 +69,49 @@ def test_a_late_roadmap_reuses_the_public_part_of_the_refresh(
         assert late is part and late_as_of == as_of and len(built) == 1
     finally:
         analyses.close()
+
+
+def test_a_late_analysis_reads_the_refreshs_copy_until_the_next_write(
+        db: Database, nid: str) -> None:
+    """The refresh keeps its copy of the live matcher until the live one next changes: an
+    analysis asked late reads it (no copy taken on the request path), with the refresh's
+    ``as_of``. The next write lets it go before it is applied (an edit never copies arrays
+    for it), and an analysis asked after the write reads a copy that has it."""
+    from graph.feedback import record_feedback
+
+    import_network(db, small_document(nid))
+    analyses = Analyses(debounce=0.0)
+    copies = []
+    taking = analyses.engine.frozen
+
+    def counted(*args, **kwargs):
+        copies.append(kwargs.get("kept", False))
+        return taking(*args, **kwargs)
+
+    analyses.engine.frozen = counted
+    read = []
+
+    def suppressed(matcher):  # what the analysis read: the clinic's suppressed candidates
+        read.append(matcher)
+        p = matcher.projection_
+        return sorted(p.member_ids[b] for b in matcher.suppressed(p.member_index["clinic"]))
+
+    try:
+        first, as_of = analyses.get(db, nid, "first", suppressed)
+        late, late_as_of = analyses.get(db, nid, "late", suppressed)
+        assert copies == [True] and read[1] is read[0] and late_as_of == as_of
+        assert first == late == []
+        kept = analyses._snapshots[nid].kept
+        assert kept is not None and kept.copy is read[0]
+
+        record_feedback(db, nid, "clinic", "genlab", "declined")
+        with analyses.engine.reading(db, nid) as live:  # the write is applied
+            assert "genlab" in [live.projection_.member_ids[b]
+                            for b in live.suppressed(live.projection_.member_index["clinic"])]
+        assert kept.copy is None  # let go before the write was applied
+        after, after_as_of = analyses.get(db, nid, "after", suppressed)
+        assert after == ["genlab"] and after_as_of["version"] > as_of["version"]
+        assert copies == [True, False] and read[2] is not read[0]
+        assert suppressed(read[0]) == []  # the copy still read by the refresh: as it was
+    finally:
+        analyses.close()

@@ -477,7 +477,8 @@ def test_edits_splice_in_place_from_the_fit_on_and_once_frozen_copies_are_gone()
     """A fit moves the large arrays into buffers with room (``matching.rows.Room``), so even the
     first edit of a row's columns moves entries within them instead of copying the arrays. A
     frozen copy shares the arrays, so an edit while it lives copies the ones it writes; once no
-    copy is left, edits splice in place again."""
+    copy is left, edits splice in place again. A copy kept for readers to come
+    (``PartnerMatcher.kept``) is let go before the next edit writes anything."""
     import gc
 
     import matching.features
@@ -522,4 +523,8 @@ def test_edits_splice_in_place_from_the_fit_on_and_once_frozen_copies_are_gone()
         live.frozen()  # an analyses' copy and the rankers', dropped at once
         live.ranker_data()
         edit(3)
+        in_place(buffers)
+        kept = live.kept()  # kept for analyses asked late: let go at the next edit, first
+        edit(4)
+        assert kept.copy is None
         in_place(buffers)
