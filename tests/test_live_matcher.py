@@ -528,3 +528,30 @@ def test_edits_splice_in_place_from_the_fit_on_and_once_frozen_copies_are_gone()
         edit(4)
         assert kept.copy is None
         in_place(buffers)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_edits_of_ties_leave_the_tie_arrays_of_a_fresh_fit(data) -> None:
+    """An edit of ties reads again only the rows of the tie arrays whose ties changed (the
+    edited member's and its partners', old and new): the arrays are those a fit of the network
+    after the edits builds from every tie, entry for entry."""
+    doc = data.draw(network_documents(NID, min_members=3, max_members=8))
+    ids = [m["id"] for m in doc["members"]]
+    live = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+    doc = copy.deepcopy(doc)
+    for _ in range(data.draw(st.integers(1, 6))):
+        mid = data.draw(st.sampled_from(ids))
+        others = data.draw(st.lists(st.sampled_from([i for i in ids if i != mid]), unique=True,
+                                    max_size=3))
+        ties = [{"source": o, "target": mid, "type": data.draw(st.sampled_from(TIE_TYPES)),
+                 "weight": data.draw(st.sampled_from([0.2, 0.7, 1.0, None]))} for o in others]
+        doc["ties"] = [t for t in doc["ties"] if mid not in (t["source"], t["target"])] + ties
+        live.apply_changes(tie_members={mid}, ties=_incident(doc, {mid}))
+    fresh = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
+    assert live.projection_.member_ids == fresh.projection_.member_ids
+    for name in ("tie_strength", "rivals", "not_rivals", "linked", "linked_aa"):
+        got, expected = getattr(live.features_, name), getattr(fresh.features_, name)
+        assert got.shape == expected.shape, name
+        assert got.toarray().tolist() == expected.toarray().tolist(), name
+    assert live.features_.degree.tolist() == fresh.features_.degree.tolist()
