@@ -111,7 +111,8 @@ def test_a_late_analysis_reads_the_refreshs_copy_until_the_next_write(
         assert kept.copy is None  # let go before the write was applied
         after, after_as_of = analyses.get(db, nid, "after", suppressed)
         assert after == ["genlab"] and after_as_of["version"] > as_of["version"]
-        assert copies == [True, False] and read[2] is not read[0]
+        # One copy of its own (a background refresh may take its kept one meanwhile).
+        assert copies.count(False) == 1 and all(m is not read[0] for m in read[2:])
         assert suppressed(read[0]) == []  # the copy still read by the refresh: as it was
     finally:
         analyses.close()
