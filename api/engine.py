@@ -118,19 +118,22 @@ def _apply(matcher: PartnerMatcher, catchup: Catchup) -> None:
         agents=catchup.agents, verdicts=catchup.verdicts)
 
 
-def _apply_in_place(slot: _Slot, catchup: Catchup) -> Literal["applied", "moved", "stale"]:
-    """Apply ``catchup`` to the slot's matcher under its write lock, if it follows on from the
-    matcher's version: "moved" when a background fit got further meanwhile (nothing to do),
-    "stale" when the shared taxonomy changed under it (only a refit can follow)."""
+def _apply_in_place(slot: _Slot, *catchups: Catchup) -> Literal["applied", "moved", "stale"]:
+    """Apply ``catchups``, a chain in version order, to the slot's matcher under one hold of its
+    write lock (each hold waits for the requests scoring to finish and holds back new ones), if
+    the first follows on from the matcher's version: "moved" when a background fit got further
+    meanwhile (nothing to do), "stale" when the shared taxonomy changed under it (only a refit
+    can follow; what came before it stays applied)."""
     with slot.lock.writing():
-        if slot.version != catchup.since:
+        if slot.version != catchups[0].since:
             return "moved"
         assert slot.matcher is not None
-        try:
-            _apply(slot.matcher, catchup)
-        except StaleTaxonomy:
-            return "stale"
-        slot.version = catchup.version
+        for catchup in catchups:
+            try:
+                _apply(slot.matcher, catchup)
+            except StaleTaxonomy:
+                return "stale"
+            slot.version = catchup.version
         return "applied"
 
 
@@ -325,14 +328,22 @@ class Engine:
             with self._guard:
                 for since in [s for s, c in slot.written.items() if c.version <= slot.version]:
                     del slot.written[since]  # a catch-up or a fit got there first
-                catchup = slot.written.pop(slot.version, None)
-            if catchup is None:
+                chain, version = [], slot.version  # every write that follows on, in order
+                while version in slot.written:
+                    chain.append(slot.written.pop(version))
+                    version = chain[-1].version
+            if not chain:
                 break
-            outcome = _apply_in_place(slot, catchup)
+            outcome = _apply_in_place(slot, *chain)
             if outcome == "stale":  # the next request's catch-up refits
                 with self._guard:
                     slot.written.clear()
                 break
+            if outcome == "moved":  # a fit got further: what lies beyond it still applies
+                with self._guard:
+                    for catchup in chain:
+                        if catchup.version > slot.version:
+                            slot.written.setdefault(catchup.since, catchup)
             applied |= outcome == "applied"
         if applied:
             self._maybe_refit(db, nid, slot)
