@@ -356,9 +356,9 @@ def run_writers(db: Any, recorder: _Recorder, nid: str, members: dict[str, Any],
 def _use_turns(on: bool) -> None:
     """Whether the writes queue for their network's version in this process (``wait_turn``),
     or not (as before it existed): for a comparison in one run."""
-    from graph import changes, database
+    from graph import changes, turns
 
-    changes.wait_turn = database.wait_turn if on else (lambda key: None)
+    changes.wait_turn = turns.wait_turn if on else (lambda key: None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,8 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from graph import queries as q
-from graph.database import Database, wait_turn
+from graph.database import Database
+from graph.turns import note_version, wait_turn
 
 KEEP = 2000  # records kept per network; a process further behind refits from scratch
 COMPACT_EVERY = 100  # compaction runs in one write out of this many
@@ -122,13 +123,14 @@ def _append(tx: ManagedTransaction, nid: str, pending: list[_Pending], state: st
         replaced = any(p.kind is ChangeKind.REPLACED for p in pending)
         gone = sorted({m for p in pending if p.kind is ChangeKind.REMOVED for m in p.members})
         tx.run(q.FORGET_KEPT_STATES, nid=nid, ids=None if replaced else gone).consume()
-    wait_turn(f"network:{nid}")  # this process's writes to nid bump its version in turn
+    wait_turn(f"network:{nid}")  # writes to nid bump its version in turn (graph/turns.py)
     records = [{"kind": str(p.kind), "members": list(p.members), "at": p.at,
                 "state": state if p.kind.needs_state else None} for p in pending]
     row = tx.run(q.RECORD_CHANGES, nid=nid, records=records).single()
     if row is None:  # no such network: nothing to version
         return []
     last = int(row["version"])
+    note_version(f"network:{nid}", last)  # on the board once the write commits
     versions = list(range(last - len(pending) + 1, last + 1))
     for version in versions:
         if version % COMPACT_EVERY == 0:
@@ -143,7 +145,10 @@ def _append(tx: ManagedTransaction, nid: str, pending: list[_Pending], state: st
 def record_taxonomy_change(tx: ManagedTransaction) -> None:
     """The shared taxonomy changed: bump its one version, which every reader compares with the
     one its matcher was fitted on (one counter, not a record in every network)."""
-    tx.run(q.BUMP_TAXONOMY_VERSION).consume()
+    wait_turn("taxonomy")
+    row = tx.run(q.BUMP_TAXONOMY_VERSION).single()
+    if row is not None:
+        note_version("taxonomy", int(row["version"]))
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import math
 import os
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ from graph import schema
 from graph.local_server import DATABASE_NAME, ROOT_USER, LocalServer, ServerInfo
 from graph.settings import DatabaseSettings
 from graph.supervisor import ServerSupervisor
+from graph.turns import Board, TurnTimeout, no_turns, write_attempt
 
 T = TypeVar("T")
 
@@ -86,91 +84,6 @@ def _always_up() -> float | None:
 CONFLICT_PAUSE = 0.03
 CONFLICT_PAUSE_MAX = 0.25
 
-# -- turns: writes to one record, one after the other ----------------------------------------
-TURN_WAIT = 5.0  # seconds a write waits for its turn before it goes ahead without it
-_turns_guard = threading.Lock()
-_turns: dict[str, threading.Lock] = {}
-_turn_files: dict[tuple[int, str], int] = {}  # (process id, key): an open lock file
-_attempt_turns = threading.local()  # the turns held by this thread's running write attempt
-
-
-class _Turn:
-    """One held turn: this process's lock on the key and, when the database is the local
-    server, the lock file that every process using that server shares."""
-
-    def __init__(self, thread_lock: threading.Lock, fd: int | None):
-        self._thread_lock, self._fd = thread_lock, fd
-
-    def release(self) -> None:
-        try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._thread_lock.release()
-
-
-def _turn_file(turns_dir: Path, key: str) -> int:
-    """This process's descriptor of the lock file of ``key`` (opened once per process: a forked
-    child shares its parent's descriptors, and a lock held through a shared one excludes
-    neither)."""
-    slot = (os.getpid(), key)
-    with _turns_guard:
-        fd = _turn_files.get(slot)
-        if fd is None:
-            turns_dir.mkdir(parents=True, exist_ok=True)
-            name = hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock"
-            fd = _turn_files[slot] = os.open(turns_dir / name, os.O_RDWR | os.O_CREAT, 0o600)
-        return fd
-
-
-def _lock_file(fd: int, deadline: float) -> bool:
-    """Take the lock file ``fd`` before ``deadline`` (polled: ``flock`` itself cannot time out;
-    the first retry comes after 0.2 ms, the wait between retries grows to 5 ms)."""
-    pause = 0.0002
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(pause)
-            pause = min(pause * 2, 0.005)
-
-
-def wait_turn(key: str) -> None:
-    """Wait until no other write transaction holds the turn ``key``, then hold it until the
-    calling transaction ends (commits or rolls back: ``Database`` releases it).
-
-    Every write to a network updates its version (``graph.changes``). On Neo4j the second of two
-    such writes waits for the first one's lock; on ArcadeDB (optimistic) both run and the second
-    conflicts at commit and is run again whole. Called right before that update (the last
-    statement), the turn makes writes queue for the update and the commit only, as on Neo4j,
-    instead of wasting whole attempts: the writes of this process (a lock per key), and those of
-    every process using the same local server (a lock file per key in its data directory, as
-    ``serve --workers N`` does; measured under two processes' mixed load at 10k, 0.3 attempts
-    per write failed on the network's version without it). Writes through a remote server from
-    other hosts still conflict and are retried. Nothing else may be locked after it in the
-    transaction, so no turn waits on a lock held by a transaction waiting for the turn. Outside
-    a ``Database`` write it does nothing.
-    """
-    held = getattr(_attempt_turns, "held", None)
-    if held is None or key in held:
-        return
-    with _turns_guard:
-        turn = _turns.setdefault(key, threading.Lock())
-    deadline = time.monotonic() + TURN_WAIT
-    if not turn.acquire(timeout=TURN_WAIT):  # go ahead: at worst a conflict, retried
-        return
-    turns_dir = getattr(_attempt_turns, "dir", None)
-    fd = None
-    if turns_dir is not None:
-        fd = _turn_file(turns_dir, key)
-        if not _lock_file(fd, deadline):
-            fd = None  # go ahead without the other processes' turn
-    held[key] = _Turn(turn, fd)
-
-
 class Database:
     """The driver and database name that every repository function takes.
 
@@ -198,6 +111,9 @@ class Database:
         self.bookmarks = GraphDatabase.bookmark_manager()
         self.observer: StatementObserver | None = None
         self.write_watcher: WriteWatcher | None = None  # set by graph.changes.committed_changes
+        # The turns and board of versions of the processes using the local server, for the
+        # server run now connected to (graph/turns.py); None for a remote server.
+        self.board: Board | None = None
 
     def read(self, work: Callable[..., T], *args: Any) -> T:
         return self._run(READ_ACCESS, work, args, attempts=3)
@@ -236,6 +152,9 @@ class Database:
                 if autocommit:
                     return self._autocommit(mode, work)
                 return self._attempt(mode, work, args)
+            except TurnTimeout as exc:
+                raise DatabaseBusy("another write to the same network is taking long; try "
+                                   "again", retry_after=1) from exc
             except ConstraintError:
                 constraint_failures += 1
                 if constraint_failures >= attempts or time.monotonic() > deadline:
@@ -276,15 +195,16 @@ class Database:
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 
     def _attempt(self, mode: str, work: Callable[..., T], args: tuple) -> T:
-        outer = getattr(_attempt_turns, "held", None)  # a read run inside a write's work
-        _attempt_turns.held = {} if mode == WRITE_ACCESS else None
-        _attempt_turns.dir = None if self.data_dir is None else self.data_dir / "turns"
-        try:
-            return self._transaction(mode, work, args)
-        finally:  # committed or rolled back: the turns pass to the next writes
-            held, _attempt_turns.held = _attempt_turns.held, outer
-            for turn in (held or {}).values():
-                turn.release()
+        if mode != WRITE_ACCESS:
+            with no_turns():  # (a read run inside a write's work takes none)
+                return self._transaction(mode, work, args)
+        # Committed or rolled back, the turns pass to the next writes; the board gets the
+        # versions the write left only once it committed.
+        with write_attempt(self.board) as committed:
+            result = self._transaction(mode, work, args)
+            committed()
+            return result
+
 
     def _transaction(self, mode: str, work: Callable[..., T], args: tuple) -> T:
         with self.driver.session(database=self.database, default_access_mode=mode,
@@ -428,8 +348,10 @@ def open_database(settings: DatabaseSettings | None = None, *,
     try:
         db = Database(_driver(info.uri, auth, settings), DATABASE_NAME,
                       read_timeout=settings.read_timeout, data_dir=server.data_dir)
+        db.board = Board.of(server.data_dir / "turns", info.pid, info.started_at)
 
         def reconnect(new: ServerInfo) -> None:
+            db.board = Board.of(server.data_dir / "turns", new.pid, new.started_at)
             if new.uri != info.uri:  # the old ports were taken: follow the server
                 old, db.driver = db.driver, _driver(new.uri, auth, settings)
                 old.close()

@@ -503,6 +503,7 @@ ORDER BY members, id
 BUMP_TAXONOMY_VERSION = """
 MATCH (t:TaxonomyVersion {id: 'shared'})
 SET t.version = t.version + 1
+RETURN t.version AS version
 """
 
 # What a cached matcher compares on every request: one indexed lookup each.

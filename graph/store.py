@@ -16,6 +16,7 @@ from graph.acting import without_credentials
 from graph.batches import Progress, run_batched
 from graph.changes import ChangeKind, record_change, record_taxonomy_change
 from graph.database import Database
+from graph.turns import board_versions, seed_board, wait_turn
 from graph.disclosure import public_project
 from graph.removal import absent_members, remove_members
 from graph.document import (Agent, Capability, DeclaredOrder, Member, Network,
@@ -437,6 +438,9 @@ def delete_network(db: Database, nid: str) -> None:
         tx.run(q.DELETE_TIES, nid=nid).consume()  # first: see DELETE_TIES
         for label in q.NETWORK_OWNED_LABELS:
             tx.run(q.DELETE_NETWORK_PARTS[label], nid=nid).consume()
+        # Its version is no longer on the board of any process using the local server: the
+        # next request asks the database, and learns the network is gone (graph/turns.py).
+        wait_turn(f"network:{nid}")
         tx.run(q.DELETE_NETWORK_NODE, nid=nid).consume()
         return True
 
@@ -539,8 +543,23 @@ def network_sizes(db: Database) -> list[tuple[str, int]]:
 
 
 def versions(db: Database, nid: str) -> tuple[int, int]:
-    """The network's version and the shared taxonomy's, in one indexed lookup."""
-    rows = db.lookup(q.VERSIONS, nid=nid)  # on every request: one round trip
+    """The network's version and the shared taxonomy's, as committed now: from the board of the
+    processes using the local server when both are known there (graph/turns.py), else in one
+    indexed lookup (a round trip), which then goes on the board for the next requests."""
+    keys = [f"network:{nid}", "taxonomy"]
+    board = db.board
+    if board is not None:
+        known = board_versions(board, keys)
+        if known is not None:
+            return known[0], known[1]
+    version, taxonomy = _stored_versions(db, nid)
+    if board is not None:
+        seed_board(board, keys, lambda: list(_stored_versions(db, nid)))
+    return version, taxonomy
+
+
+def _stored_versions(db: Database, nid: str) -> tuple[int, int]:
+    rows = db.lookup(q.VERSIONS, nid=nid)
     if not rows:
         raise NetworkNotFound(nid)
     return int(rows[0]["version"]), int(rows[0]["taxonomy"])

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from graph import queries as q
+from graph import turns
 from graph.changes import ChangeKind, read_changes
 from graph.database import Database, DatabaseBusy
 from graph.feedback import DecisionNotFound, member_decisions, record_feedback, undo_decision
@@ -274,12 +275,10 @@ def test_profile_edits_in_one_process_wait_their_turn_instead_of_conflicting(
 def test_a_write_that_fails_passes_its_turn_on(db: Database, monkeypatch) -> None:
     """A write that fails after taking its turn releases it with the rollback: the next write
     to the same network does not wait for it."""
-    from graph import database
-
-    monkeypatch.setattr(database, "TURN_WAIT", 600.0)  # a turn kept would block the next write
+    monkeypatch.setattr(turns, "TURN_WAIT", 600.0)  # a turn kept would block the next write
 
     def failing(tx: Any) -> None:
-        database.wait_turn("network:turn-test")
+        turns.wait_turn("network:turn-test")
         raise ValueError("the work fails after taking its turn")
 
     with pytest.raises(ValueError):
@@ -287,7 +286,7 @@ def test_a_write_that_fails_passes_its_turn_on(db: Database, monkeypatch) -> Non
     done = threading.Event()
 
     def next_write() -> None:
-        db.write(lambda tx: database.wait_turn("network:turn-test"))
+        db.write(lambda tx: turns.wait_turn("network:turn-test"))
         done.set()
 
     worker = threading.Thread(target=next_write, daemon=True)
@@ -299,15 +298,10 @@ def _hold_turn(turns_dir: str, key: str, taken: Any, release: Any) -> None:
     """Another process: take the turn ``key`` as a write would, and hold it until told."""
     from pathlib import Path
 
-    from graph import database
-
-    database._attempt_turns.held = {}
-    database._attempt_turns.dir = Path(turns_dir)
-    database.wait_turn(key)
-    taken.set()
-    release.wait(60)
-    for turn in database._attempt_turns.held.values():
-        turn.release()
+    with turns.write_attempt(turns.Board(Path(turns_dir), 0)):
+        turns.wait_turn(key)
+        taken.set()
+        release.wait(60)
 
 
 def test_processes_using_one_local_server_take_turns_too(tmp_path, monkeypatch) -> None:
@@ -316,9 +310,7 @@ def test_processes_using_one_local_server_take_turns_too(tmp_path, monkeypatch) 
     and takes it once that one's transaction ends."""
     import multiprocessing
 
-    from graph import database
-
-    monkeypatch.setattr(database, "TURN_WAIT", 60.0)
+    monkeypatch.setattr(turns, "TURN_WAIT", 60.0)
     ctx = multiprocessing.get_context("spawn")
     taken, release = ctx.Event(), ctx.Event()
     other = ctx.Process(target=_hold_turn, args=(str(tmp_path), "network:x", taken, release))
@@ -328,12 +320,9 @@ def test_processes_using_one_local_server_take_turns_too(tmp_path, monkeypatch) 
         got = threading.Event()
 
         def write() -> None:
-            database._attempt_turns.held = {}
-            database._attempt_turns.dir = tmp_path
-            database.wait_turn("network:x")
-            got.set()
-            for turn in database._attempt_turns.held.values():
-                turn.release()
+            with turns.write_attempt(turns.Board(tmp_path, 0)):
+                turns.wait_turn("network:x")
+                got.set()
 
         worker = threading.Thread(target=write, daemon=True)
         worker.start()

@@ -1,0 +1,240 @@
+"""Turns: writes to one record one after the other; and the versions they leave, on a board.
+
+Every write to a network bumps the network's version (``graph.changes``). On Neo4j the second of
+two such writes waits for the first one's lock; on ArcadeDB (optimistic) both run and the second
+conflicts at commit and runs again whole. A write therefore takes the record's *turn* right
+before it bumps the version (its last statement) and holds it until its transaction ends, so
+writes queue for the bump and the commit only, as on Neo4j, instead of wasting whole attempts:
+the writes of this process (a lock per key) and those of every process that uses the same local
+server (a lock file per key in the server's data directory, as ``serve --workers N`` does).
+Writes through a remote server from other hosts are not queued: they conflict and are retried.
+
+The lock file also holds the *board*: the version the last write left on the key, written after
+that write committed and before its turn passes on. It is marked unknown while a write holds the
+turn, and stays so if the write fails (its commit may still have happened). Every writer to the
+local server takes the turn before it bumps a version, so a known version on the board is the
+committed one, and a request reads it there instead of asking the database (``board_versions``):
+one round trip fewer per request. A version nobody has written since the board was created (or
+since a process died holding its turn) is unknown: the reader asks the database and, if no write
+holds the turn meanwhile, puts the answer on the board for the next ones (``seed_board``). Each
+entry names the server run it was written under (``Board.epoch``): after the server restarts,
+whatever the reason, older entries are unknown.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+TURN_WAIT = 5.0  # seconds a write waits for its turn before it gives up (DatabaseBusy)
+# A board entry: the version (20 digits), the server run (10) and a checksum of both (10).
+_RECORD = 40
+_UNKNOWN = b"-" * _RECORD
+
+
+@dataclass(frozen=True)
+class Board:
+    """The turns and board of the processes using one local server: its directory, and the
+    server run the entries are valid for (its process id and start time)."""
+
+    directory: Path
+    epoch: int
+
+    @staticmethod
+    def of(directory: Path, server_pid: int, started_at: float) -> Board:
+        return Board(directory, zlib.crc32(f"{server_pid}:{started_at!r}".encode()))
+
+_guard = threading.Lock()
+_thread_locks: dict[str, threading.Lock] = {}
+_files: dict[tuple[int, str, Path], int] = {}  # (process id, key, directory): its lock file
+_attempt = threading.local()  # the turns held by this thread's running write attempt
+
+
+class TurnTimeout(RuntimeError):
+    """Another write held the turn longer than ``TURN_WAIT`` seconds."""
+
+
+class _Turn:
+    """One held turn: this process's lock on the key and, with a board, the lock file that
+    every process using the local server shares; the version the write leaves, once known."""
+
+    def __init__(self, thread_lock: threading.Lock, fd: int | None, epoch: int | None):
+        self.thread_lock, self.fd, self.epoch = thread_lock, fd, epoch
+        self.version: int | None = None
+
+    def release(self, committed: bool) -> None:
+        try:
+            if self.fd is not None:
+                if committed and self.version is not None and self.epoch is not None:
+                    os.pwrite(self.fd, _entry(self.version, self.epoch), 0)
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.thread_lock.release()
+
+
+def _entry(version: int, epoch: int) -> bytes:
+    digits = f"{version:020d}{epoch:010d}".encode()
+    return digits + f"{zlib.crc32(digits):010d}".encode()
+
+
+def _parse(entry: bytes, epoch: int) -> int | None:
+    """The version of a board entry written under ``epoch``; None if unknown, of another
+    server run, or torn (read while being written)."""
+    if len(entry) != _RECORD or entry == _UNKNOWN:
+        return None
+    digits, check = entry[:30], entry[30:]
+    if not (digits.isdigit() and check.isdigit()) or zlib.crc32(digits) != int(check) \
+            or int(digits[20:]) != epoch:
+        return None
+    return int(digits[:20])
+
+
+def _thread_lock(key: str) -> threading.Lock:
+    with _guard:
+        return _thread_locks.setdefault(key, threading.Lock())
+
+
+def _file(directory: Path, key: str, *, create: bool) -> int | None:
+    """This process's descriptor of ``key``'s lock file (opened once per process: a forked
+    child shares its parent's descriptors, and a lock held through a shared one excludes
+    neither); None if it does not exist and ``create`` is false."""
+    slot = (os.getpid(), key, directory)
+    with _guard:
+        fd = _files.get(slot)
+        if fd is not None:
+            return fd
+        name = directory / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")
+        try:
+            if create:
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+            else:
+                fd = os.open(name, os.O_RDWR)
+        except FileNotFoundError:
+            return None
+        _files[slot] = fd
+        return fd
+
+
+def _lock_file(fd: int, deadline: float | None) -> bool:
+    """Take the lock file ``fd``, polling until ``deadline`` (``flock`` cannot time out; the
+    first retry after 0.2 ms, the pause growing to 5 ms); at once or not at all without one."""
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if deadline is None or time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+
+@contextmanager
+def write_attempt(board: Board | None) -> Iterator[Callable[[], None]]:
+    """One write transaction's attempt: the turns it takes are released when it ends, the board
+    written for them only if the caller calls the yielded ``committed()`` first."""
+    outer = getattr(_attempt, "held", None), getattr(_attempt, "board", None)
+    _attempt.held, _attempt.board = {}, board
+    done = [False]
+
+    def committed() -> None:
+        done[0] = True
+
+    try:
+        yield committed
+    finally:
+        held = _attempt.held
+        _attempt.held, _attempt.board = outer
+        for turn in held.values():
+            turn.release(done[0])
+
+
+@contextmanager
+def no_turns() -> Iterator[None]:
+    """A read run inside a write's work takes no turns of its own."""
+    outer = getattr(_attempt, "held", None)
+    _attempt.held = None
+    try:
+        yield
+    finally:
+        _attempt.held = outer
+
+
+def wait_turn(key: str) -> None:
+    """Wait until no other write holds the turn ``key``, then hold it until the calling write
+    transaction ends. Call it right before the write's last statement: nothing else may be
+    locked after it in the transaction, so no turn waits on a lock held by a transaction waiting
+    for the turn. Raises ``TurnTimeout`` after ``TURN_WAIT`` seconds (going ahead could leave a
+    wrong version on the board). Outside a ``Database`` write it does nothing."""
+    held = getattr(_attempt, "held", None)
+    if held is None or key in held:
+        return
+    deadline = time.monotonic() + TURN_WAIT
+    thread_lock = _thread_lock(key)
+    if not thread_lock.acquire(timeout=TURN_WAIT):
+        raise TurnTimeout(key)
+    board: Board | None = getattr(_attempt, "board", None)
+    fd = None
+    if board is not None:
+        fd = _file(board.directory, key, create=True)
+        assert fd is not None
+        if not _lock_file(fd, deadline):
+            thread_lock.release()
+            raise TurnTimeout(key)
+        os.pwrite(fd, _UNKNOWN, 0)  # until this write commits, readers ask the database
+    held[key] = _Turn(thread_lock, fd, None if board is None else board.epoch)
+
+
+def note_version(key: str, version: int) -> None:
+    """The version this write leaves on ``key`` (whose turn it holds), for the board."""
+    held = getattr(_attempt, "held", None)
+    if held is not None and key in held:
+        held[key].version = version
+
+
+def board_versions(board: Board, keys: list[str]) -> list[int] | None:
+    """The committed versions of ``keys`` from the board; None unless every one is known."""
+    found = []
+    for key in keys:
+        fd = _file(board.directory, key, create=False)
+        if fd is None:
+            return None
+        version = _parse(os.pread(fd, _RECORD, 0), board.epoch)
+        if version is None:
+            return None
+        found.append(version)
+    return found
+
+
+def seed_board(board: Board, keys: list[str], read: Callable[[], list[int]]) -> None:
+    """Put the versions ``read()`` returns for ``keys`` on the board, if no write holds any of
+    their turns now (none is waited for): with every turn held, ``read`` sees the committed
+    versions and no write can change them before they are written."""
+    taken: list[_Turn] = []
+    committed = False
+    try:
+        for key in keys:
+            thread_lock = _thread_lock(key)
+            if not thread_lock.acquire(blocking=False):
+                return
+            fd = _file(board.directory, key, create=True)
+            if fd is None or not _lock_file(fd, None):
+                thread_lock.release()
+                return
+            taken.append(_Turn(thread_lock, fd, board.epoch))
+        for turn, version in zip(taken, read(), strict=True):
+            turn.version = version
+        committed = True
+    finally:
+        for turn in taken:
+            turn.release(committed)

@@ -1,0 +1,159 @@
+"""The board of versions (graph/turns.py): processes using the local server read a network's
+committed version from it instead of asking the database on every request, and it never shows
+a version other than the committed one."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from graph import queries as q
+from graph import turns
+from graph.changes import ChangeKind, record_change
+from graph.database import Database, open_database
+from graph.members import put_member
+from graph.settings import DatabaseSettings
+from graph.store import NetworkNotFound, _stored_versions, delete_network, import_network, versions
+from tests.conftest import small_document
+
+
+@pytest.fixture
+def asked(db: Database) -> Iterator[list[str]]:
+    """The version lookups sent to the database while the test runs."""
+    if db.board is None:
+        pytest.skip("the board is kept only for the local server")
+    seen: list[str] = []
+    previous = db.observer
+
+    def observe(query: str, params: dict[str, Any]) -> None:
+        if query == q.VERSIONS:
+            seen.append(params.get("nid"))
+        if previous is not None:
+            previous(query, params)
+
+    db.observer = observe
+    yield seen
+    db.observer = previous
+
+
+def _edit(db: Database, nid: str, name: str) -> None:
+    put_member(db, nid, "clinic", {"name": name, "capabilities": [
+        {"id": f"{nid}-quality", "level": 2}]})
+
+
+def test_a_write_leaves_its_version_on_the_board_and_requests_read_it_there(
+        db: Database, nid: str, asked: list[str]) -> None:
+    import_network(db, small_document(nid))
+    versions(db, nid)  # (the shared taxonomy's version may not be on the board yet)
+    for k in range(3):
+        count = asked.count(nid)
+        _edit(db, nid, f"Clinic {k}")
+        now = versions(db, nid)
+        assert asked.count(nid) == count  # the request asked nothing
+        assert now == _stored_versions(db, nid)
+
+
+def test_a_version_nobody_wrote_is_asked_once_then_read_from_the_board(
+        db: Database, nid: str, asked: list[str]) -> None:
+    import_network(db, small_document(nid))
+    versions(db, nid)
+    for (_, key, _), fd in list(turns._files.items()):
+        if key == f"network:{nid}":  # as a process that died holding the turn leaves it
+            os.pwrite(fd, turns._UNKNOWN, 0)
+    count = asked.count(nid)
+    first = versions(db, nid)
+    assert asked.count(nid) == count + 2  # the lookup, and again under the turn for the board
+    assert versions(db, nid) == first == _stored_versions(db, nid)
+    assert asked.count(nid) == count + 3  # the check above only
+
+
+def test_while_a_write_holds_the_turn_requests_ask_the_database(
+        db: Database, nid: str, asked: list[str]) -> None:
+    import_network(db, small_document(nid))
+    versions(db, nid)
+    holding, finish = threading.Event(), threading.Event()
+
+    def slow_write(tx: Any) -> None:
+        record_change(tx, nid, ChangeKind.NETWORK)
+        holding.set()
+        assert finish.wait(60)
+
+    writer = threading.Thread(target=lambda: db.write(slow_write), daemon=True)
+    writer.start()
+    try:
+        assert holding.wait(60)
+        count = asked.count(nid)
+        before = versions(db, nid)  # the bump is not committed: the database has the old one
+        assert asked.count(nid) == count + 1
+    finally:
+        finish.set()
+        writer.join(60)
+    after = versions(db, nid)
+    assert after[0] == before[0] + 1 and after == _stored_versions(db, nid)
+
+
+def test_a_write_that_fails_after_its_bump_leaves_the_version_unknown(
+        db: Database, nid: str, asked: list[str]) -> None:
+    import_network(db, small_document(nid))
+    known = versions(db, nid)
+
+    def failing(tx: Any) -> None:
+        record_change(tx, nid, ChangeKind.NETWORK)
+        raise RuntimeError("fails after its bump")
+
+    with pytest.raises(RuntimeError):
+        db.write(failing)
+    count = asked.count(nid)
+    assert versions(db, nid) == known
+    assert asked.count(nid) == count + 2  # the lookup, and again under the turn for the board
+
+
+def test_a_deleted_network_is_not_answered_from_the_board(
+        db: Database, nid: str, asked: list[str]) -> None:
+    import_network(db, small_document(nid))
+    _edit(db, nid, "Clinic 1")
+    versions(db, nid)
+    delete_network(db, nid)
+    with pytest.raises(NetworkNotFound):
+        versions(db, nid)
+
+
+def _write_elsewhere(settings: DatabaseSettings, nid: str) -> None:
+    with open_database(settings) as db:
+        _edit(db, nid, "Written by another process")
+
+
+def test_another_process_s_write_is_on_the_board_when_it_returns(
+        db: Database, nid: str, settings: DatabaseSettings, asked: list[str]) -> None:
+    import_network(db, small_document(nid))
+    before = versions(db, nid)
+    other = multiprocessing.get_context("spawn").Process(target=_write_elsewhere,
+                                                         args=(settings, nid))
+    other.start()
+    other.join(120)
+    assert other.exitcode == 0
+    count = asked.count(nid)
+    now = versions(db, nid)
+    assert asked.count(nid) == count  # from the board
+    assert now[0] == before[0] + 1 and now == _stored_versions(db, nid)
+
+
+def test_entries_written_under_another_server_run_are_unknown(tmp_path) -> None:
+    """A restarted server may have lost what the board says (or a data directory may be put
+    back): entries count only for the server run they were written under."""
+    board = turns.Board(tmp_path, 7)
+    with turns.write_attempt(board) as committed:
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 42)
+        committed()
+    assert turns.board_versions(board, ["network:x"]) == [42]
+    assert turns.board_versions(turns.Board(tmp_path, 8), ["network:x"]) is None
+    with turns.write_attempt(board):  # not committed: unknown from its turn on
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 43)
+    assert turns.board_versions(board, ["network:x"]) is None
