@@ -23,6 +23,7 @@ whatever the reason, older entries are unknown.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -74,7 +75,8 @@ class _Turn:
         try:
             if self.fd is not None:
                 if committed and self.version is not None and self.epoch is not None:
-                    os.pwrite(self.fd, _entry(self.version, self.epoch), 0)
+                    with contextlib.suppress(OSError):  # a full disk: the entry stays unknown
+                        os.pwrite(self.fd, _entry(self.version, self.epoch), 0)
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             self.thread_lock.release()
@@ -118,7 +120,7 @@ def _file(directory: Path, key: str, *, create: bool) -> int | None:
                 fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
             else:
                 fd = os.open(name, os.O_RDWR)
-        except FileNotFoundError:
+        except OSError:  # none yet, or a full disk: no entry, which readers take as unknown
             return None
         _files[slot] = fd
         return fd
@@ -186,13 +188,22 @@ def wait_turn(key: str) -> None:
     board: Board | None = getattr(_attempt, "board", None)
     fd = None
     if board is not None:
-        fd = _file(board.directory, key, create=True)
-        assert fd is not None
+        fd = _file(board.directory, key, create=True)  # (None: a full disk, and no entry)
+    if fd is not None:
         if not _lock_file(fd, deadline):
             thread_lock.release()
             raise TurnTimeout(key)
-        os.pwrite(fd, _UNKNOWN, 0)  # until this write commits, readers ask the database
+        _forget(fd)  # until this write commits, readers ask the database
     held[key] = _Turn(thread_lock, fd, None if board is None else board.epoch)
+
+
+def _forget(fd: int) -> None:
+    """Make the entry unknown; on a full disk (a new file has no block yet) by emptying it,
+    which needs no space."""
+    try:
+        os.pwrite(fd, _UNKNOWN, 0)
+    except OSError:
+        os.ftruncate(fd, 0)
 
 
 def note_version(key: str, version: int) -> None:
