@@ -110,6 +110,48 @@ def test_rankers_retrain_in_the_background_as_a_fresh_fit_would_without_a_refit(
         [s.member for s in fresh.suggest("clinic")]
 
 
+def test_a_retrain_asked_too_soon_after_the_last_runs_once_later(
+        db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
+    """Retraining shares the interpreter with requests: a network's rankers are not trained
+    again within ``RETRAIN_DUTY``'s share of time after the last training, but the decisions
+    made meanwhile are learned, by one training when that time has come."""
+    first, _ = two
+    import_network(db, small_document(nid))
+    _suggested(first, nid, "clinic")
+    engine: Engine = first.app.state.matchers
+    slot = engine._slot(nid)
+    matcher = slot.matcher
+    own = {mid: {"Authorization": f"Bearer {issue_token(db, 'member', nid, mid)[0]}"}
+           for mid in ("clinic", "genlab", "cro")}
+    pairs = [("clinic", "genlab"), ("clinic", "cro"), ("genlab", "cro"), ("cro", "clinic")]
+
+    def decide(count: int, start: int) -> None:
+        for i in range(start, start + count):
+            a, b = pairs[i % len(pairs)]
+            first.post(f"/networks/{nid}/feedback", headers=own[a], json={
+                "member": a, "candidate": b, "decision": "accepted" if i % 2 else "declined",
+            }).raise_for_status()
+        _suggested(first, nid, "clinic")  # catches up, and asks for a retraining
+
+    decide(matcher.min_feedback, 0)
+    trained = slot.retrain
+    assert trained is not None
+    trained.result(timeout=120)
+    learned = matcher.ranker_feedback_
+    assert slot.retrain_after > time.monotonic() - 1  # the next one not at once
+    slot.retrain_after = time.monotonic() + 600  # (as after a long training)
+    decide(learned, matcher.min_feedback)  # twice the decisions: a retraining is due
+    assert slot.retrain is trained  # none started now
+    later = slot.retrain_later
+    assert later is not None and later.interval > 500
+    later.cancel()
+    slot.retrain_after = 0.0
+    later.function(*later.args)  # its time has come
+    assert slot.retrain is not trained and slot.retrain_later is None
+    slot.retrain.result(timeout=120)
+    assert matcher.ranker_feedback_ > learned
+
+
 def test_an_import_is_picked_up_by_a_background_refit(
         db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
     first, second = two
