@@ -193,7 +193,11 @@ def wait_turn(key: str) -> None:
         if not _lock_file(fd, deadline):
             thread_lock.release()
             raise TurnTimeout(key)
-        _forget(fd)  # until this write commits, readers ask the database
+        try:
+            _forget(fd)  # until this write commits, readers ask the database
+        except OSError:  # (the turn is not held: the write fails, nothing is left locked)
+            _Turn(thread_lock, fd, None).release(committed=False)
+            raise
     held[key] = _Turn(thread_lock, fd, None if board is None else board.epoch)
 
 
