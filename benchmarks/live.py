@@ -278,10 +278,11 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
             out["member_edit_then_suggest"] = _pct(edit)
             out["decision_then_suggest"] = _pct(decided)
             out["write_in_one_seen_by_other"] = _pct(seen_by_other)
-            out["mixed"] = {"read_only": _load(db, engine, nid, ids, clients, seconds, 0.0),
-                            "mixed_80_20": _load(db, engine, nid, ids, clients, seconds, 0.2,
-                                                 members)}
-            if workers > 1:
+            if seconds > 0:  # (--seconds 0: the write loop alone, as for 100k members)
+                out["mixed"] = {"read_only": _load(db, engine, nid, ids, clients, seconds, 0.0),
+                                "mixed_80_20": _load(db, engine, nid, ids, clients, seconds,
+                                                     0.2, members)}
+            if workers > 1 and seconds > 0:
                 out["mixed_processes"] = {
                     "read_only": _load_processes(settings, nid, members, clients, seconds, 0.0,
                                                  workers),
@@ -495,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=100)
     parser.add_argument("--refits", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="length of each mixed load (0: none)")
     parser.add_argument("--workers", type=int, default=2,
                         help="service processes sharing the mixed load's clients (1: only the "
                              "one-process load)")
