@@ -86,7 +86,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"NEO4J_URI is set ({settings.uri}): that server is not managed by partnermatch",
               file=sys.stderr)
         return 2
-    server = LocalServer(settings.data_dir, java_heap=settings.java_heap)
+    server = LocalServer(settings.data_dir, java_heap=settings.java_heap,
+                         java_options=settings.java_options)
     if args.action == "start":
         info, started = server.start()
         print(f"{'started' if started else 'already running'}: {info.uri} (pid {info.pid}, "

@@ -342,7 +342,8 @@ def open_database(settings: DatabaseSettings | None = None, *,
         finally:
             driver.close()
         return
-    server = LocalServer(settings.data_dir, java_heap=settings.java_heap)
+    server = LocalServer(settings.data_dir, java_heap=settings.java_heap,
+                         java_options=settings.java_options)
     info, lease = server.attach()
     auth = (ROOT_USER, server.password())
     try:

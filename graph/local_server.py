@@ -123,12 +123,26 @@ def _port_free(port: int) -> bool:
         return True
 
 
+# The server's code is compiled by the JVM's quick compiler only (C1), never by the optimising
+# one (C2). The server shares the service's cores and does little per request (a write's
+# statements and commit cost it 1.5-3 ms of CPU at 10k members), but C2 compiled ArcadeDB for
+# minutes after every start: measured at 10k on a fresh server (docs/benchmarks.md, h2), a member
+# edit cost 19 ms of the server's CPU in its first 200 writes, 12.5 ms of it compiling, and
+# compilation still took 1-2 ms a write thousands of writes later; that CPU was taken from the
+# service's requests. With C1 only: 8 ms in the first 200, about 3 ms from the second 200 on
+# (C2's code, once warm, about 2.4 ms). Every `partnermatch` command that starts the server
+# starts it cold. ``PARTNERMATCH_JAVA_OPTIONS=-XX:TieredStopAtLevel=4`` restores C2.
+JIT_OPTIONS = ("-XX:TieredStopAtLevel=1",)
+
+
 class LocalServer:
     """Start, find and stop the ArcadeDB Bolt server that keeps its data in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, *, java_heap: str = "2g", startup_timeout: float = 90.0):
+    def __init__(self, data_dir: Path, *, java_heap: str = "2g",
+                 java_options: tuple[str, ...] = (), startup_timeout: float = 90.0):
         self.data_dir = Path(data_dir).resolve()
         self.java_heap = java_heap
+        self.java_options = tuple(java_options)  # after the defaults, so they override them
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -305,7 +319,9 @@ class LocalServer:
         return [
             str(find_java()),
             f"-Xmx{self.java_heap}",
+            *JIT_OPTIONS,
             *[f"-D{key}={value}" for key, value in settings.items()],
+            *self.java_options,
             "-cp",
             os.pathsep.join(classpath),
             "com.arcadedb.server.ArcadeDBServer",

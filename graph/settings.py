@@ -21,6 +21,9 @@ class DatabaseSettings:
     database: str | None = None
     data_dir: Path = Path("partnermatch-data")
     java_heap: str = "2g"
+    # More options for the local server's JVM (PARTNERMATCH_JAVA_OPTIONS, split at white space),
+    # after partnermatch's own, so they override them (graph/local_server.py ``JIT_OPTIONS``).
+    java_options: tuple[str, ...] = ()
     # Seconds to wait for a connection, and for any one answer of the server: a stalled server
     # or a message it dropped becomes an error, never a hang.
     connect_timeout: float = 5.0
@@ -40,6 +43,7 @@ class DatabaseSettings:
             database=env.get("NEO4J_DATABASE") or None,
             data_dir=Path(env.get("PARTNERMATCH_DATA", "partnermatch-data")).expanduser().resolve(),
             java_heap=env.get("PARTNERMATCH_JAVA_HEAP", "2g"),
+            java_options=tuple(env.get("PARTNERMATCH_JAVA_OPTIONS", "").split()),
             connect_timeout=float(env.get("PARTNERMATCH_DB_CONNECT_TIMEOUT", "5")),
             read_timeout=float(env.get("PARTNERMATCH_DB_READ_TIMEOUT", "120")),
         )

@@ -148,6 +148,23 @@ def test_a_second_command_reuses_the_running_server(settings: DatabaseSettings, 
     assert running is not None and not started and info.pid == running.pid
 
 
+def test_the_local_server_runs_with_the_quick_compiler_unless_the_operator_says_otherwise(
+    settings: DatabaseSettings, db: Database, tmp_path: Path
+) -> None:
+    if not settings.is_local:
+        pytest.skip("only the local server is managed by partnermatch")
+    running = LocalServer(settings.data_dir).status()
+    assert running is not None
+    assert b"-XX:TieredStopAtLevel=1\0" in Path(f"/proc/{running.pid}/cmdline").read_bytes()
+    configured = DatabaseSettings.from_env(
+        {"PARTNERMATCH_JAVA_OPTIONS": " -XX:TieredStopAtLevel=4\t-Dpartnermatch.probe=1 "})
+    assert configured.java_options == ("-XX:TieredStopAtLevel=4", "-Dpartnermatch.probe=1")
+    command = LocalServer(tmp_path, java_options=configured.java_options)._command(7687, 2480)
+    # The JVM reads its options before the class path, and the last of one flag wins.
+    assert command.index("-XX:TieredStopAtLevel=1") < command.index("-XX:TieredStopAtLevel=4") \
+        < command.index("-Dpartnermatch.probe=1") < command.index("-cp")
+
+
 @pytest.mark.slow
 def test_data_survives_a_server_restart(tmp_path: Path, nid: str) -> None:
     if os.environ.get("NEO4J_URI"):
