@@ -546,16 +546,23 @@ def versions(db: Database, nid: str) -> tuple[int, int]:
     """The network's version and the shared taxonomy's, as committed now: from the board of the
     processes using the local server when both are known there (graph/turns.py), else in one
     indexed lookup (a round trip), which then goes on the board for the next requests."""
-    keys = [f"network:{nid}", "taxonomy"]
-    board = db.board
-    if board is not None:
-        known = board_versions(board, keys)
-        if known is not None:
-            return known[0], known[1]
+    known = board_versions_of(db, nid)
+    if known is not None:
+        return known
     version, taxonomy = _stored_versions(db, nid)
-    if board is not None:
-        seed_board(board, keys, lambda: list(_stored_versions(db, nid)))
+    if db.board is not None:
+        seed_board(db.board, [f"network:{nid}", "taxonomy"],
+                   lambda: list(_stored_versions(db, nid)))
     return version, taxonomy
+
+
+def board_versions_of(db: Database, nid: str) -> tuple[int, int] | None:
+    """The network's and the shared taxonomy's committed versions from the board, when both are
+    known there (two 40-byte reads, no round trip); None otherwise, or for a remote server."""
+    if db.board is None:
+        return None
+    known = board_versions(db.board, [f"network:{nid}", "taxonomy"])
+    return None if known is None else (known[0], known[1])
 
 
 def _stored_versions(db: Database, nid: str) -> tuple[int, int]:

@@ -157,3 +157,54 @@ def test_entries_written_under_another_server_run_are_unknown(tmp_path) -> None:
         turns.wait_turn("network:x")
         turns.note_version("network:x", 43)
     assert turns.board_versions(board, ["network:x"]) is None
+
+
+def test_a_request_reads_the_board_without_waiting_for_another_request_s_lookup(
+        db: Database, nid: str, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """One request's version lookup in the database is slow (the board did not know the
+    version); meanwhile the board learns it, and the next request answers from it at once
+    instead of waiting for that lookup and the one after it."""
+    from api.engine import Engine
+    from graph import store
+
+    import_network(db, small_document(nid))
+    engine = Engine()
+    try:
+        with engine.reading(db, nid):  # fitted, at the committed version
+            pass
+        committed = _stored_versions(db, nid)
+        for (_, key, _), fd in list(turns._files.items()):
+            if key == f"network:{nid}":
+                os.pwrite(fd, turns._UNKNOWN, 0)
+        looking, release = threading.Event(), threading.Event()
+        stored = store._stored_versions
+
+        def slow_lookup(db_: Database, nid_: str) -> tuple[int, int]:
+            looking.set()
+            assert release.wait(60)
+            return stored(db_, nid_)
+
+        monkeypatch.setattr(store, "_stored_versions", slow_lookup)
+        first = threading.Thread(target=lambda: engine.reading(db, nid).__enter__(),
+                                 daemon=True)
+        first.start()
+        assert looking.wait(60)
+        with turns.write_attempt(db.board) as done:  # the board learns the version
+            turns.wait_turn(f"network:{nid}")
+            turns.note_version(f"network:{nid}", committed[0])
+            done()
+        answered = threading.Event()
+
+        def second_request() -> None:
+            with engine.reading(db, nid) as matcher:
+                assert matcher is not None
+            answered.set()
+
+        threading.Thread(target=second_request, daemon=True).start()
+        try:
+            assert answered.wait(20), "the request waited for another request's lookup"
+        finally:
+            release.set()
+            first.join(60)
+    finally:
+        engine.close()
