@@ -176,14 +176,17 @@ class NetworkFeatures:
                     np.asarray(indptr, np.int64), (len(indptr) - 1, width))
 
     def _known_texts(self, rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """``_hashed_texts`` as (columns, values) pairs, for ``few_member_rows``."""
+        """``_hashed_texts`` as (columns, values) pairs, for ``few_member_rows``. Copies, not
+        views: a text may come back in another array (a need moved from the weaknesses gives
+        the public wants the full wants' old text), and the edit splices the arrays in place
+        one after the other, so a view could be overwritten before its row is spliced in."""
         out = {}
         for name in TEXT_ARRAYS:
             matrix, texts = getattr(self, name), self.texts[name]
             for i in np.asarray(rows).tolist():
                 if i < len(texts):
                     lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
-                    out[texts[i]] = (matrix.indices[lo:hi], matrix.data[lo:hi])
+                    out[texts[i]] = (matrix.indices[lo:hi].copy(), matrix.data[lo:hi].copy())
         return out
 
     def _hashed_texts(self, rows: np.ndarray) -> dict[str, sp.csr_array]:
