@@ -19,7 +19,7 @@ from graph import schema
 from graph.local_server import DATABASE_NAME, ROOT_USER, LocalServer, ServerInfo
 from graph.settings import DatabaseSettings
 from graph.supervisor import ServerSupervisor
-from graph.turns import Board, TurnTimeout, no_turns, write_attempt
+from graph.turns import Board, TurnTimeout, committing, no_turns, write_attempt
 
 T = TypeVar("T")
 
@@ -215,12 +215,14 @@ class Database:
                 watcher = self.write_watcher if mode == WRITE_ACCESS else None
                 if watcher is None:
                     result = work(run, *args)
+                    committing()  # (the board: graph/turns.py)
                     tx.commit()
                     return result
                 with watcher.watch(run) as watch:  # each attempt afresh: a retry starts over
                     result = work(run, *args)
                     if watch is not None:
                         watch.before_commit()
+                    committing()
                     tx.commit()
                     if watch is not None:
                         watch.committed()

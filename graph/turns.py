@@ -10,12 +10,13 @@ server (a lock file per key in the server's data directory, as ``serve --workers
 Writes through a remote server from other hosts are not queued: they conflict and are retried.
 
 The lock file also holds the *board*: the version the last write left on the key, written after
-that write committed and before its turn passes on. It is marked unknown while a write holds the
-turn, and stays so if the write fails (its commit may still have happened). Every writer to the
+that write committed and before its turn passes on. It is marked unknown from the moment a write
+holding the turn sends its commit, and stays so if the write then fails (its commit may still
+have happened); before that nothing the write did can be committed, and the entry stands. Every writer to the
 local server takes the turn before it bumps a version, so a known version on the board is the
 committed one, and a request reads it there instead of asking the database (``board_versions``):
 one round trip fewer per request. A version nobody has written since the board was created (or
-since a process died holding its turn) is unknown: the reader asks the database and, if no write
+since a process died while committing) is unknown: the reader asks the database and, if no write
 holds the turn meanwhile, puts the answer on the board for the next ones (``seed_board``). Each
 entry names the server run it was written under (``Board.epoch``): after the server restarts,
 whatever the reason, older entries are unknown.
@@ -189,16 +190,28 @@ def wait_turn(key: str) -> None:
     fd = None
     if board is not None:
         fd = _file(board.directory, key, create=True)  # (None: a full disk, and no entry)
-    if fd is not None:
-        if not _lock_file(fd, deadline):
-            thread_lock.release()
-            raise TurnTimeout(key)
-        try:
-            _forget(fd)  # until this write commits, readers ask the database
-        except OSError:  # (the turn is not held: the write fails, nothing is left locked)
-            _Turn(thread_lock, fd, None).release(committed=False)
-            raise
+    if fd is not None and not _lock_file(fd, deadline):
+        thread_lock.release()
+        raise TurnTimeout(key)
+    # The entry stays as it is: until this write sends its commit (``committing``) nothing it
+    # did can be committed, so a known entry is still the committed version.
     held[key] = _Turn(thread_lock, fd, None if board is None else board.epoch)
+
+
+def committing() -> None:
+    """The calling write attempt is about to send its commit: the entries of the turns it holds
+    are unknown from now until its turns pass on (the commit may land at any moment), so
+    readers ask the database meanwhile. Raises ``OSError`` if an entry cannot be made unknown:
+    the write must then not commit (the entries left are still the committed versions).
+
+    Marked here rather than when the turn is taken: a write holds its turn for its last
+    statement too (the version bump and the change records), and readers that found the entry
+    unknown all that time each asked the database (under the mixed load at 10k, about 60 % of
+    the requests; a lookup costs about 1.3 ms of the server's CPU)."""
+    held = getattr(_attempt, "held", None)
+    for turn in (held or {}).values():
+        if turn.fd is not None:
+            _forget(turn.fd)
 
 
 def _forget(fd: int) -> None:

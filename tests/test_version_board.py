@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from graph import queries as q
-from graph import turns
+from graph import database, turns
 from graph.changes import ChangeKind, record_change
 from graph.database import Database, open_database
 from graph.members import put_member
@@ -72,24 +72,41 @@ def test_a_version_nobody_wrote_is_asked_once_then_read_from_the_board(
     assert asked.count(nid) == count + 3  # the check above only
 
 
-def test_while_a_write_holds_the_turn_requests_ask_the_database(
-        db: Database, nid: str, asked: list[str]) -> None:
+def test_while_a_write_commits_requests_ask_the_database(
+        db: Database, nid: str, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until a write holding the turn sends its commit, the board's version is the committed
+    one and requests read it there; from then until the write's version is on the board, they
+    ask the database."""
     import_network(db, small_document(nid))
     versions(db, nid)
-    holding, finish = threading.Event(), threading.Event()
+    bumped, committing, finish = threading.Event(), threading.Event(), threading.Event()
 
     def slow_write(tx: Any) -> None:
         record_change(tx, nid, ChangeKind.NETWORK)
-        holding.set()
+        bumped.set()
         assert finish.wait(60)
 
+    sending = turns.committing
+
+    def slow_commit() -> None:  # the commit is on its way, and slow
+        sending()
+        committing.set()
+        assert finish.wait(60)
+
+    monkeypatch.setattr(database, "committing", slow_commit)
     writer = threading.Thread(target=lambda: db.write(slow_write), daemon=True)
     writer.start()
     try:
-        assert holding.wait(60)
+        assert bumped.wait(60)
         count = asked.count(nid)
-        before = versions(db, nid)  # the bump is not committed: the database has the old one
-        assert asked.count(nid) == count + 1
+        before = versions(db, nid)  # the bump is not committed: the board's version stands
+        assert asked.count(nid) == count and before == _stored_versions(db, nid)
+        finish.set()
+        assert committing.wait(60)
+        count = asked.count(nid)
+        during = versions(db, nid)
+        assert asked.count(nid) >= count + 1  # committing: asked the database
+        assert during[0] in (before[0], before[0] + 1)
     finally:
         finish.set()
         writer.join(60)
@@ -97,7 +114,7 @@ def test_while_a_write_holds_the_turn_requests_ask_the_database(
     assert after[0] == before[0] + 1 and after == _stored_versions(db, nid)
 
 
-def test_a_write_that_fails_after_its_bump_leaves_the_version_unknown(
+def test_a_write_that_fails_before_its_commit_leaves_the_committed_version(
         db: Database, nid: str, asked: list[str]) -> None:
     import_network(db, small_document(nid))
     known = versions(db, nid)
@@ -108,6 +125,25 @@ def test_a_write_that_fails_after_its_bump_leaves_the_version_unknown(
 
     with pytest.raises(RuntimeError):
         db.write(failing)
+    count = asked.count(nid)
+    assert versions(db, nid) == known == _stored_versions(db, nid)
+    assert asked.count(nid) == count + 1  # the check above only: from the board
+
+
+def test_a_write_that_fails_at_its_commit_leaves_the_version_unknown(
+        db: Database, nid: str, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import_network(db, small_document(nid))
+    known = versions(db, nid)
+    sending = turns.committing
+
+    def lost_commit() -> None:  # the commit went out and its answer was lost
+        sending()
+        raise OSError("connection lost")
+
+    monkeypatch.setattr(database, "committing", lost_commit)
+    with pytest.raises(Exception):
+        db.write(lambda tx: record_change(tx, nid, ChangeKind.NETWORK))
+    monkeypatch.undo()
     count = asked.count(nid)
     assert versions(db, nid) == known
     assert asked.count(nid) == count + 2  # the lookup, and again under the turn for the board
@@ -153,9 +189,14 @@ def test_entries_written_under_another_server_run_are_unknown(tmp_path) -> None:
         committed()
     assert turns.board_versions(board, ["network:x"]) == [42]
     assert turns.board_versions(turns.Board(tmp_path, 8), ["network:x"]) is None
-    with turns.write_attempt(board):  # not committed: unknown from its turn on
+    with turns.write_attempt(board):  # no commit sent: the entry stands
         turns.wait_turn("network:x")
         turns.note_version("network:x", 43)
+    assert turns.board_versions(board, ["network:x"]) == [42]
+    with turns.write_attempt(board):  # its commit sent, and not known to have landed
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 43)
+        turns.committing()
     assert turns.board_versions(board, ["network:x"]) is None
 
 
