@@ -128,10 +128,11 @@ def _port_free(port: int) -> bool:
 # statements and commit cost it 1.5-3 ms of CPU at 10k members), but C2 compiled ArcadeDB for
 # minutes after every start: measured at 10k on a fresh server (docs/benchmarks.md, h2), a member
 # edit cost 19 ms of the server's CPU in its first 200 writes, 12.5 ms of it compiling, and
-# compilation still took 1-2 ms a write thousands of writes later; that CPU was taken from the
+# compilation still took 1-5 ms a write 2,400 writes later; that CPU was taken from the
 # service's requests. With C1 only: 8 ms in the first 200, about 3 ms from the second 200 on
 # (C2's code, once warm, about 2.4 ms). Every `partnermatch` command that starts the server
-# starts it cold. ``PARTNERMATCH_JAVA_OPTIONS=-XX:TieredStopAtLevel=4`` restores C2.
+# starts it cold. What C2 does better is a long import (100k members: 806 against 551
+# members/s, both at load 8-10): ``PARTNERMATCH_JAVA_OPTIONS=-XX:TieredStopAtLevel=4`` restores C2.
 JIT_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 
 
