@@ -206,8 +206,8 @@ def committing() -> None:
 
     Marked here rather than when the turn is taken: a write holds its turn for its last
     statement too (the version bump and the change records), and readers that found the entry
-    unknown all that time each asked the database (under the mixed load at 10k, about 60 % of
-    the requests; a lookup costs about 1.3 ms of the server's CPU)."""
+    unknown all that time asked the database (under the mixed load at 10k, 904-968 lookups in
+    15 s against 522-585 marked here, for about 2,500 requests)."""
     held = getattr(_attempt, "held", None)
     for turn in (held or {}).values():
         if turn.fd is not None:
