@@ -169,6 +169,7 @@ class Engine:
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._following: list[tuple[Database, Callable[[list[Written]], None]]] = []
         self._versions: SharedChecks[tuple[int, int]] = SharedChecks()
+        self._warm: Future | None = None  # the start-up fits (``warm``), while they run
 
     def _executor(self, name: str) -> ThreadPoolExecutor:
         """One background thread per purpose, created on first use (again after ``close``:
@@ -451,7 +452,10 @@ class Engine:
             except Exception:  # the service still starts: requests fit what they need
                 log.exception("warm start stopped")
 
-        return self._executor("warm").submit(work)
+        warm = self._executor("warm").submit(work)
+        with self._guard:
+            self._warm = warm
+        return warm
 
     def forget(self, nid: str) -> None:
         """Drop the matcher of a deleted network (other processes find it gone by its version:
@@ -460,11 +464,14 @@ class Engine:
             self._slots.pop(nid, None)
 
     def status(self) -> dict[str, int]:
-        """How many networks have a matcher, and how many are being fitted."""
+        """How many networks have a matcher, how many are being fitted, and whether the
+        start-up fits still run (1) or are done (0): "no fit running" alone is also true before
+        the first of them starts and between two of them."""
         with self._guard:
-            slots = list(self._slots.values())
+            slots, warm = list(self._slots.values()), self._warm
         return {"ready": sum(s.matcher is not None for s in slots),
-                "fitting": sum(s.fit is not None and not s.fit.done() for s in slots)}
+                "fitting": sum(s.fit is not None and not s.fit.done() for s in slots),
+                "warming": int(warm is not None and not warm.done())}
 
     def close(self) -> None:
         with self._guard:

@@ -154,7 +154,9 @@ class Health(BaseModel):
     database: Literal["ok", "unreachable", "restarting"]
     writes: str = Field("ok", description="ok, or why writes fail now (a full disk)")
     matchers: dict[str, int] | None = Field(
-        None, description="Networks with a live matcher (ready) and those being fitted")
+        None, description="Networks with a live matcher (ready) and those being fitted; "
+                          "warming: 1 while the fits of every network at start-up run, 0 once "
+                          "they are done (the service is ready)")
 
 
 class ReasonPublic(BaseModel):

@@ -427,7 +427,8 @@ def processes_part(n: int, seed: int, writes: int) -> dict[str, Any]:
         except httpx.TransportError:
             return False
         matchers = health.json().get("matchers") or {}
-        return health.status_code == 200 and (not nid_ready or matchers.get("fitting") == 0)
+        return health.status_code == 200 and (
+            not nid_ready or (matchers.get("warming") == 0 and matchers.get("fitting") == 0))
 
     try:
         # The network is loaded before the services start: into an empty database they would

@@ -213,6 +213,40 @@ def test_warm_start_fits_every_network_in_the_background(db: Database, nid: str)
         assert client.app.state.matchers._slot(nid).matcher is not None
 
 
+def test_health_says_ready_only_once_the_start_up_fits_are_done(
+        db: Database, nid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the first start-up fit begins no fit runs either: /health must not read as ready
+    then (a load balancer would send requests that answer 503)."""
+    import threading
+
+    import api.engine
+    from graph.store import network_sizes
+
+    import_network(db, small_document(nid))
+    listed = threading.Event()
+
+    def this_network_when_let(database: Database) -> list[tuple[str, int]]:
+        assert listed.wait(60)
+        return [row for row in network_sizes(database) if row[0] == nid]
+
+    monkeypatch.setattr(api.engine, "network_sizes", this_network_when_let)
+    settings = ApiSettings(admin_token=ADMIN_SECRET, warm_start=True)
+    with TestClient(create_app(settings, database=db)) as client:
+        try:
+            status = client.get("/health").json()["matchers"]
+            assert status["warming"] == 1 and status["fitting"] == 0
+        finally:
+            listed.set()
+        deadline = time.monotonic() + 60
+        while client.get("/health").json()["matchers"]["warming"] == 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.app.state.matchers._slot(nid).matcher is not None
+        client.app.state.matchers.first_fit_wait = 0.0  # no waiting: a 503 if not fitted
+        response = client.get(f"/networks/{nid}/members/clinic/suggestions", headers=ADMIN)
+        assert response.status_code == 200
+
+
 def test_a_write_is_applied_before_the_next_request_arrives(db: Database, nid: str) -> None:
     """The writing process catches its matcher up right after answering the write: nobody's
     next request pays for it."""
