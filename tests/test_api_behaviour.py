@@ -211,6 +211,8 @@ def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down
     from graph.database import DatabaseUnavailable
 
     class DownDatabase:
+        board = None  # no board of versions (as for a remote server): the lookup is patched
+
         def check_available(self) -> None:
             raise DatabaseUnavailable("the graph database is restarting", retry_after=3)
 
