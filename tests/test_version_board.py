@@ -79,12 +79,15 @@ def test_while_a_write_commits_requests_ask_the_database(
     ask the database."""
     import_network(db, small_document(nid))
     versions(db, nid)
-    bumped, committing, finish = threading.Event(), threading.Event(), threading.Event()
+    bumped, committing = threading.Event(), threading.Event()
+    # Two releases: one that lets the write send its commit, one that lets the commit end (a
+    # single one let the commit end before the request below, which then read the board).
+    send, finish = threading.Event(), threading.Event()
 
     def slow_write(tx: Any) -> None:
         record_change(tx, nid, ChangeKind.NETWORK)
         bumped.set()
-        assert finish.wait(60)
+        assert send.wait(60)
 
     sending = turns.committing
 
@@ -101,13 +104,14 @@ def test_while_a_write_commits_requests_ask_the_database(
         count = asked.count(nid)
         before = versions(db, nid)  # the bump is not committed: the board's version stands
         assert asked.count(nid) == count and before == _stored_versions(db, nid)
-        finish.set()
+        send.set()
         assert committing.wait(60)
         count = asked.count(nid)
         during = versions(db, nid)
         assert asked.count(nid) >= count + 1  # committing: asked the database
         assert during[0] in (before[0], before[0] + 1)
     finally:
+        send.set()
         finish.set()
         writer.join(60)
     after = versions(db, nid)
