@@ -40,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import synthetic  # noqa: E402
+from benchmarks.report import finish  # noqa: E402
 
 
 def _pct(values: list[float]) -> dict[str, float]:
@@ -524,12 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"two processes, {n:,} members ...", file=sys.stderr, flush=True)
         results["processes"][str(n)] = processes_part(n, args.seed, args.writes)
         print(json.dumps(results["processes"][str(n)]), file=sys.stderr, flush=True)
-    results["load_end"] = os.getloadavg()
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
-    return 0
+    return finish(results, args.json)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import synthetic  # noqa: E402
+from benchmarks.report import finish  # noqa: E402
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -197,12 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["rounds"].append(row)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    results["load_end"] = os.getloadavg()
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
-    return 0
+    return finish(results, args.json)
 
 
 if __name__ == "__main__":

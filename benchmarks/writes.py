@@ -24,7 +24,6 @@ import argparse
 import collections
 import copy
 import dataclasses
-import json
 import os
 import random
 import shutil
@@ -40,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import synthetic
+from benchmarks.report import finish  # noqa: E402
 
 
 def _pct(values: list[float]) -> dict[str, float]:
@@ -431,12 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                 engine.close()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    results["load_end"] = os.getloadavg()
-    text = json.dumps(results, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
-    return 0
+    return finish(results, args.json, indent=1)
 
 
 if __name__ == "__main__":
