@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import copy
 import dataclasses
 import json
 import os
@@ -38,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import synthetic  # noqa: E402
+from benchmarks.live import _edited  # noqa: E402
 from benchmarks.report import finish  # noqa: E402
 
 
@@ -102,16 +102,6 @@ class StatementMeter:
         self.cpu.clear()
         self.count.clear()
         return out
-
-
-def _edited(member: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """As benchmarks/live.py: one capability's level and one need's urgency changed."""
-    member = copy.deepcopy(member)
-    for key, field in (("capabilities", "level"), ("needs", "urgency")):
-        if member.get(key):
-            entry = rng.choice(member[key])
-            entry[field] = 1 + (entry[field] % 5)
-    return member
 
 
 def _pct(values: list[float], p: float) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import copy
 import dataclasses
 import os
 import random
@@ -39,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import synthetic
+from benchmarks.live import _edited  # noqa: E402
 from benchmarks.report import finish  # noqa: E402
 
 
@@ -156,16 +156,6 @@ def instrument(db: Any, recorder: _Recorder) -> None:
             record["commit"] = ended - record.get("work_ended", ended)
 
     db._attempt = attempt
-
-
-def _edited(member: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """As benchmarks/live.py edits a member: one capability level, one need urgency."""
-    member = copy.deepcopy(member)
-    for key, field in (("capabilities", "level"), ("needs", "urgency")):
-        if member.get(key):
-            entry = rng.choice(member[key])
-            entry[field] = 1 + (entry[field] % 5)
-    return member
 
 
 def _write(kind: str, db: Any, nid: str, members: dict[str, Any], ids: list[str],
