@@ -170,6 +170,7 @@ class Engine:
         self._following: list[tuple[Database, Callable[[list[Written]], None]]] = []
         self._versions: SharedChecks[tuple[int, int]] = SharedChecks()
         self._warm: Future | None = None  # the start-up fits (``warm``), while they run
+        self._closings = 0  # how many times ``close`` ran: a warm start stops at the next one
 
     def _executor(self, name: str) -> ThreadPoolExecutor:
         """One background thread per purpose, created on first use (again after ``close``:
@@ -445,9 +446,15 @@ class Engine:
         """Fit every network in the background, smallest first (the largest last), so the
         service answers for most networks at once after a start."""
 
+        with self._guard:
+            opened = self._closings
+
         def work() -> None:
             try:
                 for nid, _ in network_sizes(db):
+                    with self._guard:
+                        if self._closings != opened:
+                            return  # closed meanwhile: its fits would go on in new executors
                     self._refit(db, nid, self._slot(nid)).result()
             except Exception:  # the service still starts: requests fit what they need
                 log.exception("warm start stopped")
@@ -475,6 +482,7 @@ class Engine:
 
     def close(self) -> None:
         with self._guard:
+            self._closings += 1
             executors, self._executors = self._executors, {}
             following, self._following = self._following, []
             for slot in self._slots.values():

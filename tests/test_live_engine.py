@@ -247,6 +247,35 @@ def test_health_says_ready_only_once_the_start_up_fits_are_done(
         assert response.status_code == 200
 
 
+def test_a_closed_engine_fits_no_more_networks_of_its_warm_start(
+        db: Database, nid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service shutting down (or a test's app leaving) stops its warm start: the fits left
+    would otherwise go on in executors made anew, for every network, after close."""
+    import threading
+
+    import api.engine
+
+    nids = [nid, nid + "-b"]
+    for each in nids:
+        import_network(db, small_document(each))
+    listed, go = threading.Event(), threading.Event()
+
+    def both_when_let(database: Database) -> list[tuple[str, int]]:
+        listed.set()
+        assert go.wait(60)
+        return [(each, 3) for each in nids]
+
+    monkeypatch.setattr(api.engine, "network_sizes", both_when_let)
+    engine = Engine()
+    warm = engine.warm(db)
+    assert listed.wait(60)
+    engine.close()
+    go.set()
+    warm.result(60)
+    assert all(engine._slots.get(each) is None or engine._slots[each].matcher is None
+               for each in nids)
+
+
 def test_a_write_is_applied_before_the_next_request_arrives(db: Database, nid: str) -> None:
     """The writing process catches its matcher up right after answering the write: nobody's
     next request pays for it."""
