@@ -28,7 +28,7 @@ from api.version_checks import SharedChecks
 from graph.changes import Catchup, Written, committed_changes, read_changes
 from graph.database import Database
 from graph.projection import projection_of
-from graph.store import board_versions_of, network_sizes, read_network_rows, versions
+from graph.store import board_versions_of, looked_up_versions, network_sizes, read_network_rows
 from matching.scoring import PartnerMatcher, StaleTaxonomy
 from matching.sharing import Kept
 
@@ -224,7 +224,7 @@ class Engine:
         # the database are shared (api/version_checks.py); they raise NetworkNotFound.
         known = board_versions_of(db, nid)
         version, taxonomy = known if known is not None else \
-            self._versions.check((id(db), nid), lambda: versions(db, nid))
+            self._versions.check((id(db), nid), lambda: looked_up_versions(db, nid))
         slot = self._slot(nid)
         if slot.matcher is None:
             self._wait(db, self._refit(db, nid, slot), self.first_fit_wait, nid, first=True)

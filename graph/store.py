@@ -547,8 +547,12 @@ def versions(db: Database, nid: str) -> tuple[int, int]:
     processes using the local server when both are known there (graph/turns.py), else in one
     indexed lookup (a round trip), which then goes on the board for the next requests."""
     known = board_versions_of(db, nid)
-    if known is not None:
-        return known
+    return known if known is not None else looked_up_versions(db, nid)
+
+
+def looked_up_versions(db: Database, nid: str) -> tuple[int, int]:
+    """``versions`` when the board does not know them: one indexed lookup, whose answer then
+    goes on the board for the next requests."""
     version, taxonomy = _stored_versions(db, nid)
     if db.board is not None:
         seed_board(db.board, [f"network:{nid}", "taxonomy"],

@@ -216,7 +216,7 @@ def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down
         def check_available(self) -> None:
             raise DatabaseUnavailable("the graph database is restarting", retry_after=3)
 
-    monkeypatch.setattr(api.engine, "versions", lambda db, nid: (1, 0))
+    monkeypatch.setattr(api.engine, "looked_up_versions", lambda db, nid: (1, 0))
     engine = api.engine.Engine(first_fit_wait=60)
     never: Future = Future()  # another request's first fit of this network, still running
     monkeypatch.setattr(engine, "_refit", lambda db, nid, slot: never)
