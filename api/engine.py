@@ -6,10 +6,12 @@ transaction and applied in place (``PartnerMatcher.apply_changes``): millisecond
 process made the write. The writer's own process skips that read: each of its writes hands over
 what it changed and the state it left, read in the write's transaction
 (``graph.changes.CommittedChanges``), and it is applied on a background thread as soon as the
-write commits (``follow``), so the next request usually finds the matcher current. What cannot be applied as a delta (an import, a taxonomy change) and the
-periodic ranker retraining run as full fits on a background thread; requests keep the previous
-matcher meanwhile. A network nobody has fitted yet answers 503 with ``Retry-After`` while its
-first fit runs, if that takes longer than ``first_fit_wait``.
+write commits (``follow``), so the next request usually finds the matcher current. What cannot
+be applied as a delta (an import, a taxonomy change) runs as a full fit on a background thread,
+and the rankers' periodic retraining in a worker process at the lowest CPU priority
+(api/retraining.py); requests keep the previous matcher or rankers meanwhile. A network nobody
+has fitted yet answers 503 with ``Retry-After`` while its first fit runs, if that takes longer
+than ``first_fit_wait``.
 """
 
 from __future__ import annotations
@@ -23,22 +25,25 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from api import memory
+from api import memory, retraining
 from api.version_checks import SharedChecks
 from graph.changes import Catchup, Written, committed_changes, read_changes
 from graph.database import Database
 from graph.projection import projection_of
 from graph.store import board_versions_of, looked_up_versions, network_sizes, read_network_rows
+from matching.ranker import RankerData
 from matching.scoring import PartnerMatcher, StaleTaxonomy
 from matching.sharing import Kept
 
 DECLINE_DAYS = 180
 RETRAIN_SHARE = 0.2  # the rankers are refitted when decisions grew by this share
-# At most this share of the time goes to one network's retraining: on a background thread it
-# shares the interpreter and the cores with requests. Measured at 10k (h5, docs/benchmarks.md):
-# retrains started back to back through a run of decisions made the next suggestion's p95 after
-# a decision 37 ms, against 21.5 ms with retraining kept to 10 % of the time.
-RETRAIN_DUTY = 0.1
+# At most this share of this process's CPU goes to one network's retraining. The training runs
+# in a worker process at the lowest priority (api/retraining.py); what is left here is taking
+# the data and pickling it for the worker. Before that, the training ran on a thread here and
+# this limit (then 10 % of the wall time) kept it from taking a core's tenth for good while
+# decisions keep growing (h5 and h3, docs/benchmarks.md).
+RETRAIN_DUTY = 0.02
+RETRAIN_RETRY = 60.0  # seconds before a retraining that failed (its worker died) runs again
 TOMBSTONE_SHARE = 0.1  # rows of deleted members tolerated before a background refit
 SETTLE_WAIT = 1.0  # seconds a request waits for this process's committing writes' hand-over
 log = logging.getLogger("partnermatch.engine")
@@ -171,6 +176,7 @@ class Engine:
         self._versions: SharedChecks[tuple[int, int]] = SharedChecks()
         self._warm: Future | None = None  # the start-up fits (``warm``), while they run
         self._closings = 0  # how many times ``close`` ran: a warm start stops at the next one
+        self._trainer = retraining.Trainer()  # its worker process starts with the first retrain
 
     def _executor(self, name: str) -> ThreadPoolExecutor:
         """One background thread per purpose, created on first use (again after ``close``:
@@ -267,26 +273,39 @@ class Engine:
             self._retrain(slot)
 
     def _retrain(self, slot: _Slot) -> None:
-        """Train the rankers again in the background on the live matcher's data (no refit):
-        the data is taken under the read lock in milliseconds, trained off any lock, and the
-        new rankers swapped in under the write lock; requests use the old ones meanwhile. One
-        asked for sooner than ``RETRAIN_DUTY`` allows after the last one runs once, later."""
+        """Train the rankers again on the live matcher's data (no refit), in the worker process
+        (api/retraining.py): the data is taken under the read lock in milliseconds and sent off
+        any lock, and the new rankers swapped in under the write lock; requests use the old
+        ones meanwhile. One asked for sooner than ``RETRAIN_DUTY`` allows after the last one
+        runs once, later; so does one whose worker died, after ``RETRAIN_RETRY``."""
+        trainer = self._trainer
 
         def work() -> None:
-            started = time.monotonic()
-            try:
+            started = time.thread_time()  # this process's CPU: the worker's is not counted
+            matcher = slot.matcher
+            assert matcher is not None
+
+            def data() -> RankerData:  # (taken when the worker can receive it, then dropped)
                 with slot.lock.reading():
-                    matcher = slot.matcher
-                    assert matcher is not None
-                    data = matcher.ranker_data()
-                rankers = matcher.train_rankers(data)
-                with slot.lock.writing():
-                    if slot.matcher is matcher:  # a full fit trained its own meanwhile
-                        matcher.use_rankers(rankers)
-            finally:
-                ended = time.monotonic()
+                    return matcher.ranker_data()
+
+            try:
+                rankers = trainer.train(retraining.matcher_parameters(matcher), data)
+            except retraining.TrainerClosed:
+                return
+            except Exception as failure:  # (the worker died): no write may come to ask again
+                log.warning("retraining the rankers failed; again in %.0f s: %s", RETRAIN_RETRY,
+                            failure, exc_info=not isinstance(failure, retraining.TrainingFailed))
                 with self._guard:
-                    slot.retrain_after = ended + (ended - started) * (1 / RETRAIN_DUTY - 1)
+                    slot.retrain_after = time.monotonic() + RETRAIN_RETRY
+                    self._retrain_later_locked(slot, RETRAIN_RETRY)
+                return
+            with slot.lock.writing():
+                if slot.matcher is matcher:  # a full fit trained its own meanwhile
+                    matcher.use_rankers(rankers)
+            spent = time.thread_time() - started
+            with self._guard:
+                slot.retrain_after = time.monotonic() + spent * (1 / RETRAIN_DUTY - 1)
 
         with self._guard:
             if slot.retrain is not None and not slot.retrain.done():
@@ -294,10 +313,14 @@ class Engine:
             wait = slot.retrain_after - time.monotonic()
             if wait <= 0:
                 slot.retrain = self._executor_locked("retrain").submit(work)
-            elif slot.retrain_later is None:
-                slot.retrain_later = threading.Timer(wait, self._retrain_when_due, (slot,))
-                slot.retrain_later.daemon = True
-                slot.retrain_later.start()
+            else:
+                self._retrain_later_locked(slot, wait)
+
+    def _retrain_later_locked(self, slot: _Slot, wait: float) -> None:
+        if slot.retrain_later is None and self._executors:  # (none once closed)
+            slot.retrain_later = threading.Timer(wait, self._retrain_when_due, (slot,))
+            slot.retrain_later.daemon = True
+            slot.retrain_later.start()
 
     def _retrain_when_due(self, slot: _Slot) -> None:
         with self._guard:
@@ -485,6 +508,7 @@ class Engine:
             self._closings += 1
             executors, self._executors = self._executors, {}
             following, self._following = self._following, []
+            trainer, self._trainer = self._trainer, retraining.Trainer()  # (for a next lifespan)
             for slot in self._slots.values():
                 if slot.retrain_later is not None:
                     slot.retrain_later.cancel()
@@ -493,3 +517,4 @@ class Engine:
             committed_changes(db).unsubscribe(written)
         for executor in executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+        trainer.close()  # its worker ends now, even in the middle of a training
