@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -36,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger("partnermatch.turns")
 TURN_WAIT = 5.0  # seconds a write waits for its turn before it gives up (DatabaseBusy)
 # A board entry: the version (20 digits), the server run (10) and a checksum of both (10).
 _RECORD = 40
@@ -146,8 +148,9 @@ def _lock_file(fd: int, deadline: float | None) -> bool:
 def write_attempt(board: Board | None) -> Iterator[Callable[[], None]]:
     """One write transaction's attempt: the turns it takes are released when it ends, the board
     written for them only if the caller calls the yielded ``committed()`` first."""
-    outer = getattr(_attempt, "held", None), getattr(_attempt, "board", None)
-    _attempt.held, _attempt.board = {}, board
+    outer = (getattr(_attempt, "held", None), getattr(_attempt, "board", None),
+             getattr(_attempt, "after", None))
+    _attempt.held, _attempt.board, _attempt.after = {}, board, []
     done = [False]
 
     def committed() -> None:
@@ -156,10 +159,26 @@ def write_attempt(board: Board | None) -> Iterator[Callable[[], None]]:
     try:
         yield committed
     finally:
-        held = _attempt.held
-        _attempt.held, _attempt.board = outer
+        held, after = _attempt.held, _attempt.after
+        _attempt.held, _attempt.board, _attempt.after = outer
         for turn in held.values():
             turn.release(done[0])
+        for work in after:
+            try:
+                work()
+            except Exception:  # (the write stands: what ``work`` was for is the caller's)
+                log.exception("work after a write's turns failed")
+
+
+def after_turns(work: Callable[[], None]) -> None:
+    """Run ``work`` once the calling write attempt has released its turns (and written the
+    board), or now outside one: work that follows a commit and must not hold the next write to
+    the network back (the engine applies the write to its matcher there)."""
+    after = getattr(_attempt, "after", None)
+    if after is None:
+        work()
+    else:
+        after.append(work)
 
 
 @contextmanager

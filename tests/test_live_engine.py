@@ -349,3 +349,72 @@ def test_analyses_read_a_copy_of_the_live_matcher_and_fit_none_of_their_own(
         assert after["members"] == before["members"] + 1
         assert after["as_of"]["version"] > before["as_of"]["version"]
         assert engine._slot(nid).matcher is live and len(fits) == 1
+
+
+def test_a_write_s_own_process_has_applied_it_when_the_write_returns(
+        db: Database, nid: str) -> None:
+    """The writer's thread applies the write once its commit is done: a request sent after
+    the write's answer finds the matcher current, and none waits for a background thread to
+    be scheduled first."""
+    from graph.store import versions
+
+    import_network(db, small_document(nid))
+    with _client(db) as client:
+        _suggested(client, nid, "clinic")  # the matcher exists in this process
+        engine = client.app.state.matchers
+        client.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+                   json=_new_lab(nid)).raise_for_status()
+        assert engine._slots[nid].version == versions(db, nid)[0]  # no wait, no request
+        with engine.reading(db, nid) as matcher:
+            assert "newlab" in matcher.projection_.member_index
+
+
+def test_a_request_needing_what_a_catch_up_applied_does_not_wait_for_the_rest_of_it(
+        db: Database, nid: str) -> None:
+    """A catch-up holds the network's catch-up lock after its apply (the retraining check,
+    the next write of its chain): a request that found the matcher behind and needs only the
+    version it applied goes on, without waiting to take the lock in its turn."""
+    import threading
+
+    from graph.feedback import record_feedback
+
+    import_network(db, small_document(nid, newcomer=True))
+    engine = Engine()  # follows nothing: the write below reaches it through the log only
+    holding, go, release = threading.Event(), threading.Event(), threading.Event()
+    try:
+        with engine.reading(db, nid):
+            pass
+        slot = engine._slots[nid]
+        record_feedback(db, nid, "clinic", "newlab", "declined")
+        released_at: list[float] = []
+        answered: list[tuple[float, list[str]]] = []
+
+        def catching_up() -> None:
+            with slot.catching_up:
+                holding.set()
+                go.wait(10)
+                engine._catch_up(db, nid, slot)
+                release.wait(10)
+                released_at.append(time.monotonic())
+
+        def request() -> None:  # finds the matcher behind and waits for the catch-up
+            with engine.reading(db, nid) as matcher:
+                shown = [s.member for s in matcher.suggest("clinic", view="member")]
+            answered.append((time.monotonic(), shown))
+
+        holder, requester = threading.Thread(target=catching_up), threading.Thread(target=request)
+        holder.start()
+        assert holding.wait(10)
+        requester.start()
+        time.sleep(0.2)
+        go.set()
+        requester.join(0.8)  # (the holder goes on holding the lock for a second)
+        release.set()
+        holder.join(10)
+        requester.join(10)
+        assert answered and "newlab" not in answered[0][1]
+        assert answered[0][0] < released_at[0]
+    finally:
+        go.set()
+        release.set()
+        engine.close()

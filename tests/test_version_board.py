@@ -258,3 +258,38 @@ def test_a_request_reads_the_board_without_waiting_for_another_request_s_lookup(
             first.join(60)
     finally:
         engine.close()
+
+
+def test_work_after_a_write_runs_once_its_turn_and_the_board_are_done(
+        db: Database, nid: str) -> None:
+    """What follows a commit in the writer's thread (``turns.after_turns``: the engine applies
+    the write to its matcher there) holds no later write to the network back, and the board
+    already shows the write."""
+    from graph.changes import committed_changes
+    from graph.store import board_versions_of
+
+    import_network(db, small_document(nid))
+    seen: dict[str, Any] = {}
+
+    def after() -> None:
+        seen["board"] = board_versions_of(db, nid)
+        other = threading.Thread(target=_edit, args=(db, nid, "Clinic, later"))
+        other.start()
+        other.join(turns.TURN_WAIT / 2)  # (a turn still held: the other write waits 5 s)
+        seen["other_wrote"] = not other.is_alive()
+        other.join()
+
+    def handed(written: list[Any]) -> None:
+        if any(w.network == nid for w in written) and not seen:
+            turns.after_turns(after)
+
+    feed = committed_changes(db)
+    feed.subscribe(handed)
+    try:
+        before = versions(db, nid)[0]
+        _edit(db, nid, "Clinic, first")
+    finally:
+        feed.unsubscribe(handed)
+    assert seen["board"] is not None and seen["board"][0] == before + 1
+    assert seen["other_wrote"]
+    assert versions(db, nid)[0] == before + 2
