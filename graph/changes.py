@@ -77,11 +77,17 @@ class ChangeKind(StrEnum):
 
 
 def record_change(tx: ManagedTransaction, nid: str, kind: ChangeKind | str,
-                  members: Iterable[str] = ()) -> None:
+                  members: Iterable[str] = (), *, left: dict[str, Any] | None = None) -> None:
     """Record that this transaction changed ``nid`` (``kind``, naming ``members``): the
     network's version is bumped and one change record appended, so the record commits (or rolls
     back) with the change. Every write to a network goes through here, once its own statements
     have run.
+
+    ``left``: the rows the write knows it left for what it names, exactly as a reader of the
+    current state gets them (``_state``): ``{"members": [row]}`` for a profile write (rows as
+    ``member_row`` gives them), ``{"feedback": [...]}`` for a decision (every decision touching
+    its two members). A watched write that brings them reads nothing back before its bump: one
+    statement and one round trip fewer (tests/test_write_through.py holds them to the read).
 
     The bump is the write's last statement before its commit. On Neo4j it holds the network
     node's write lock until the commit; on ArcadeDB (optimistic) a second write that bumps the
@@ -93,7 +99,7 @@ def record_change(tx: ManagedTransaction, nid: str, kind: ChangeKind | str,
     for the bump (``wait_turn``), so they queue instead of conflicting with each other.
     """
     pending = _Pending(nid, ChangeKind(kind), tuple(sorted(set(members))),
-                       dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
+                       dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), left)
     recorded = _recorded.get()
     if recorded is not None:  # a ``CommittedChanges`` watches: it appends them before the commit
         recorded.append(pending)
@@ -109,6 +115,7 @@ class _Pending:
     kind: ChangeKind
     members: tuple[str, ...]
     at: str
+    left: dict[str, Any] | None = field(default=None, compare=False)  # (``record_change``)
 
 
 def _append(tx: ManagedTransaction, nid: str, pending: list[_Pending], state: str | None
@@ -317,6 +324,37 @@ def _replayed(since: int, version: int, taxonomy: int, changes: list[Change],
         agents=agents, verdicts=verdicts)
 
 
+# A member row's lists and the fields of their entries, as ``q.MEMBERS`` returns them.
+MEMBER_ENTRY_FIELDS = {"capabilities": ("id", "level", "capacity", "core"),
+                       "weaknesses": ("id", "severity"),
+                       "needs": ("id", "kind", "urgency", "volume")}
+
+
+def member_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A member's row as a catch-up carries it: ``q.MEMBERS``'s row with each list in id order
+    (the database returns a member's edges in no promised order), so a row read back and one a
+    write builds from what it stored are equal, order and nulls included."""
+    return {**row, **{key: sorted(row[key], key=lambda e: e["id"])
+                      for key in MEMBER_ENTRY_FIELDS}}
+
+
+def _left_by_the_write(changes: list[Change], pending: list[_Pending]) -> Catchup | None:
+    """The catch-up of one write's ``changes`` from the rows it said it left
+    (``record_change(left=...)``), as ``_state`` would read them; None when it must read
+    them: more than one change needs state, or one brings none."""
+    stating = [p for p in pending if p.kind.needs_state]
+    if len(stating) != 1 or stating[0].left is None or \
+            stating[0].kind not in (ChangeKind.MEMBERS, ChangeKind.FEEDBACK):
+        return None
+    change, left = stating[0], stating[0].left
+    profile = feedback = frozenset(change.members)
+    if change.kind is ChangeKind.MEMBERS:
+        return Catchup(0, len(changes), -1, changes, complete=True, profile_members=profile,
+                       members=sorted(left["members"], key=lambda row: row["id"]))
+    return Catchup(0, len(changes), -1, changes, complete=True, feedback_members=feedback,
+                   feedback=left["feedback"])
+
+
 def _state(tx: ManagedTransaction, nid: str, since: int, version: int, taxonomy: int,
            changes: list[Change]) -> Catchup:
     """The complete catch-up for ``changes``: the current state of what they name."""
@@ -330,8 +368,9 @@ def _state(tx: ManagedTransaction, nid: str, since: int, version: int, taxonomy:
         since, version, taxonomy, changes, complete=True,
         network=network[0] if network else None,
         profile_members=frozenset(profile),
-        members=tx.run(q.MEMBERS_BY_IDS, nid=nid, ids=sorted(profile), sector=None,
-                       region=None, capability=None).data()
+        members=[member_row(row) for row in tx.run(
+            q.MEMBERS_BY_IDS, nid=nid, ids=sorted(profile), sector=None, region=None,
+            capability=None).data()]
         if profile else [],
         tie_members=frozenset(ties),
         ties=_touching(tx, q.TIES_TOUCHING, nid, ties),
@@ -458,7 +497,8 @@ class _Watch:
                 continue
             # Numbered 1.. for now: what the state read needs is their kinds and members.
             unnumbered = [Change(k + 1, p.kind, p.members, p.at) for k, p in enumerate(pending)]
-            states[nid] = _state(self._tx, nid, 0, len(pending), -1, unnumbered)
+            states[nid] = _left_by_the_write(unnumbered, pending) or \
+                _state(self._tx, nid, 0, len(pending), -1, unnumbered)
         for nid in sorted(by_network):  # (the turns in one order)
             pending, state = by_network[nid], states[nid]
             kept = _kept_state(state) if state is not None and \

@@ -49,19 +49,27 @@ def record_decision(tx: ManagedTransaction, nid: str, member: str, candidate: st
     sequence number, the acting credential), and mark the network changed.
 
     Both members' write locks are taken first, in the statement that writes the decision, so the
-    pair's latest number is read after every concurrent decision on the pair committed. Writes
-    nothing and returns what is missing (``NetworkNotFound`` or ``MemberNotFound``) when the
-    network or a member does not exist."""
+    pair's latest number is read after every concurrent decision on the pair committed; so are
+    the other decisions touching either member (every one is written under both its members'
+    locks), which with the new one are the state the change leaves (``record_change``'s
+    ``left``). Writes nothing and returns what is missing (``NetworkNotFound`` or
+    ``MemberNotFound``) when the network or a member does not exist."""
     stamp = at if isinstance(at, str) else at.isoformat()
+    credential = feedback_credential(by)
     written = tx.run(q.LOCK_AND_CREATE_FEEDBACK, nid=nid, ids=[member, candidate],
                      member=member, candidate=candidate, decision=decision, at=stamp,
-                     **feedback_credential(by)).data()
+                     **credential).data()
     if not written:  # which one is missing (the caller rolls back: the locks taken here go too)
         locked = {row["id"] for row in tx.run(q.LOCK_MEMBERS, nid=nid, ids=[member, candidate])}
         missing = next((mid for mid in (member, candidate) if mid not in locked), member)
         found = tx.run(q.NETWORK_VERSION, nid=nid).data()
         return MemberNotFound(missing) if found else NetworkNotFound(nid)
-    record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate))
+    made = {"member": member, "candidate": candidate, "decision": decision, "at": stamp,
+            "on_behalf": bool(credential["on_behalf"]), "seq": written[0]["seq"]}
+    touching = [{key: f[key] for key in made} for f in written[0]["touching"]] + [made]
+    # FEEDBACK_TOUCHING's order (ids and times are ASCII: the same in Python as in Cypher)
+    touching.sort(key=lambda f: (f["at"], f["seq"], f["member"], f["candidate"]))
+    record_change(tx, nid, ChangeKind.FEEDBACK, (member, candidate), left={"feedback": touching})
     return None
 
 

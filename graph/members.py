@@ -11,7 +11,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.acting import Acting, who
-from graph.changes import ChangeKind, record_change
+from graph.changes import MEMBER_ENTRY_FIELDS, ChangeKind, record_change
 from graph.database import Database, DatabaseBusy
 from graph.directory import find_members, folded, label_text, text_matches
 from graph.document import Member, Network
@@ -167,7 +167,9 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
     sees, for the error (``NetworkNotFound`` first, then every problem). The transaction is two
     statements: the member with only what changed in its edges (``PUT_MEMBER``), then the change
     record, last, so the network's version is held from its bump to the commit only
-    (``graph.changes.record_change``)."""
+    (``graph.changes.record_change``). The member's row for this process's engine and for other
+    processes (kept on the record) is the one it stored, not read back: the statement sets every
+    field the row has and leaves the member exactly the listed edges."""
     try:
         member = _checked(nid, mid, raw, dict.fromkeys(_listed_ids(raw)))
     except DocumentInvalid:  # invalid whatever the network sees: the full validation says why
@@ -175,11 +177,11 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
         raise
     entry = json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                         "change": "profile", **who(by or "system")})
-    fields = member.model_dump(include={"name", "sector", "region", "size", "description",
-                                        "contact", "hours_per_month", "customers"})
+    fields = member.model_dump(include=set(ROW_FIELDS))
     entries = [{"type": edge_type, **e.model_dump()}
                for key, edge_type in EDGE_TYPES.items() for e in getattr(member, key)]
     kept = [f"{e['type']} {e['id']}" for e in entries]
+    stored = stored_row(mid, fields, entries)
 
     def work(tx: ManagedTransaction) -> None:
         params = {"nid": nid, "mid": mid, "uid": uuid.uuid4().hex, "entry": entry,
@@ -191,18 +193,35 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
                 raise _NotVisible  # a capability the network does not see: roll back
         elif not tx.run(q.PUT_MEMBER_WITHOUT_EDGES, entries=entries, **params).single()[0]:
             raise NetworkNotFound(nid)  # no such network: nothing was written
-        record_change(tx, nid, ChangeKind.MEMBERS, [mid])
+        record_change(tx, nid, ChangeKind.MEMBERS, [mid], left={"members": [stored]})
 
     for _ in range(3):
         try:
             db.write(work)
-            return _member({**member.model_dump(), "id": mid})
+            return _member(stored)
         except _NotVisible:
             # Raises NetworkNotFound or names the capability; passes only if the taxonomy
             # changed since the write looked (a capability created): write again.
             validate_member(db, nid, mid, raw)
     raise DatabaseBusy("the network's taxonomy kept changing during the write; try again",
                        retry_after=1)
+
+
+def stored_row(mid: str, fields: dict[str, Any], entries: list[dict[str, Any]]
+               ) -> dict[str, Any]:
+    """The row ``q.MEMBERS_BY_IDS`` reads back (as ``graph.changes.member_row`` orders it) once
+    ``PUT_MEMBER`` stored member ``mid`` with ``fields`` and ``entries``: its key order, and a
+    null for every field or entry value not given (the statement sets them all)."""
+    row = {"id": mid, **{key: fields[key] for key in ROW_FIELDS}}
+    for key, edge_type in EDGE_TYPES.items():
+        row[key] = sorted(({name: e[name] for name in MEMBER_ENTRY_FIELDS[key]}
+                           for e in entries if e["type"] == edge_type), key=lambda e: e["id"])
+    return row
+
+
+# A member row's own fields, in ``q.MEMBERS``'s order (its lists follow).
+ROW_FIELDS = ("name", "sector", "region", "size", "description", "contact", "hours_per_month",
+              "customers")
 
 
 class _NotVisible(Exception):

@@ -524,7 +524,10 @@ RETURN coalesce(n.version, 0) AS version
 # id order), and only once both are held (the count waits for every lock) the pair's latest
 # number is read and the decision created with the next one. No row: a member (or the network)
 # is missing, and nothing is written. The network node is not touched (its version is bumped
-# last, by the change record, so its lock is held only from there to the commit).
+# last, by the change record, so its lock is held only from there to the commit). Also returns
+# every earlier decision touching either member (as FEEDBACK_TOUCHING's rows, read under both
+# locks, before the new one is created): with the new one, the state the write leaves for the
+# change log (graph/feedback.py), without a statement more to read it back.
 LOCK_AND_CREATE_FEEDBACK = """
 UNWIND $ids AS wanted
 MATCH (m:Member {network: $nid, id: wanted})
@@ -536,10 +539,17 @@ MATCH (a:Member {network: $nid, id: $member})
 MATCH (b:Member {network: $nid, id: $candidate})
 OPTIONAL MATCH (a)-[old:FEEDBACK_ON]-(b)
 WITH a, b, coalesce(max(old.seq), 0) AS last
+UNWIND [a, b] AS side
+OPTIONAL MATCH (side)-[f:FEEDBACK_ON]-(:Member {network: $nid})
+WITH a, b, last, collect(DISTINCT f) AS earlier
+WITH a, b, last, [f IN earlier | {member: startNode(f).id, candidate: endNode(f).id,
+                                  decision: f.decision, at: f.at,
+                                  on_behalf: coalesce(f.on_behalf, false),
+                                  seq: coalesce(f.seq, 0)}] AS touching
 CREATE (a)-[:FEEDBACK_ON {decision: $decision, at: $at, seq: last + 1, token: $token,
                            issued_by: $issued_by,
                            issuer_role: $issuer_role, on_behalf: $on_behalf}]->(b)
-RETURN last + 1 AS seq
+RETURN last + 1 AS seq, touching
 """
 
 # on_behalf: a manager decided for the member; the ranker does not learn from it as the member's.

@@ -124,21 +124,79 @@ def test_a_watched_write_bumps_the_version_last_after_reading_its_state(
     """The network's version is the record every write to the network changes; a write holds it
     from its bump to its commit, and another process's write that bumps it meanwhile fails at
     commit and runs again. So the state read a watched write makes for its hand-over comes
-    before the bump, which is its last statement."""
+    before the bump, which is its last statement; a member edit and a decision know the state
+    they left from their own statement and read nothing back."""
     import_network(db, small_document(nid))
     with _Statements(db) as seen:
         put_member(db, nid, "clinic", {"name": "Clinic", "capabilities": [
             {"id": f"{nid}-quality", "level": 3}]})
         record_feedback(db, nid, "clinic", "genlab", "declined")
+        set_verdict(db, nid, "clinic", "genlab", "rivals")
     mine = [query for query, about in seen if about == nid]
     bumps = [k for k, query in enumerate(mine) if query == q.RECORD_CHANGES]
     names = {v: k for k, v in vars(q).items() if isinstance(v, str)}
-    assert len(bumps) == 2, [names.get(query, query[:60]) for query in mine]
-    first_write, second_write = mine[:bumps[0] + 1], mine[bumps[0] + 1:]
-    assert first_write[-1] == second_write[-1] == q.RECORD_CHANGES
-    assert q.MEMBERS_BY_IDS in first_write and q.FEEDBACK_TOUCHING in second_write
-    assert [w.catchup.version for w in handed[-2:]] == [versions(db, nid)[0] - 1,
-                                                          versions(db, nid)[0]]
+    assert len(bumps) == 3, [names.get(query, query[:60]) for query in mine]
+    first, second, third = mine[:bumps[0] + 1], mine[bumps[0] + 1:bumps[1] + 1], \
+        mine[bumps[1] + 1:]
+    assert first == [q.PUT_MEMBER, q.RECORD_CHANGES]
+    assert second == [q.LOCK_AND_CREATE_FEEDBACK, q.RECORD_CHANGES]
+    assert third[-1] == q.RECORD_CHANGES and q.RIVALRIES in third  # read, then bumped
+    assert [w.catchup.version for w in handed[-3:]] == [versions(db, nid)[0] - k
+                                                          for k in (2, 1, 0)]
+
+
+def test_an_edit_and_a_decision_hand_over_exactly_the_rows_the_database_reads(
+        db: Database, nid: str, handed: list[Written]) -> None:
+    """A member edit hands over (and keeps on its record) the row it stored, a decision every
+    decision touching its members: each equal to what reading them back would give, order,
+    nulls and number types included (the same JSON), for members with every field given, none
+    given, and values in between."""
+    import json
+
+    from graph.changes import member_row
+
+    import_network(db, small_document(nid, newcomer=True))
+    c = f"{nid}-"
+    full = {"name": "Clínica Sol", "sector": "fertility-clinic", "region": "Madrid",
+            "size": "small", "description": "IVF clinic", "contact": "a@b.es",
+            "hours_per_month": 12, "customers": ["Retail", "export-latam", "retail"],
+            "capabilities": [{"id": c + "quality", "level": 2, "capacity": 30, "core": True},
+                             {"id": c + "genetics", "level": 5, "capacity": 2.5, "core": False},
+                             {"id": c + "fuel", "level": 1}],
+            "weaknesses": [{"id": c + "pgt", "severity": 4}, {"id": c + "fuel", "severity": 1}],
+            "needs": [{"id": c + "pgt", "kind": "service", "urgency": 5, "volume": 1000},
+                      {"id": c + "genetics", "urgency": 2, "volume": 12.5},
+                      {"id": c + "fuel", "kind": "purchase"}]}
+    bodies = [("clinic", full),
+              ("clinic", {"name": "Clinic", "hours_per_month": 7.5, "customers": [],
+                          "needs": [{"id": c + "fuel", "kind": "purchase", "urgency": 1}]}),
+              ("clinic", {**full, "capabilities": full["capabilities"][::-1]}),
+              ("newcomer", {"name": "New", "weaknesses": [{"id": c + "quality",
+                                                            "severity": 3}]}),
+              ("newcomer", {"name": "Bare"})]
+    for mid, body in bodies:
+        put_member(db, nid, mid, body)
+        catchup = handed[-1].catchup
+        assert catchup is not None
+        read = [member_row(row) for row in db.query(
+            q.MEMBERS_BY_IDS, nid=nid, ids=[mid], sector=None, region=None, capability=None)]
+        assert catchup.members == read
+        assert json.dumps(catchup.members) == json.dumps(read)
+        kept = db.query("MATCH (c:Change {network: $nid, version: $v}) RETURN c.state AS state",
+                        nid=nid, v=catchup.version)[0]["state"]
+        assert json.dumps(json.loads(kept)["members"]) == json.dumps(read)
+
+    decisions = [("clinic", "newlab", "declined"), ("newlab", "clinic", "accepted"),
+                 ("clinic", "genlab", "accepted"), ("cro", "newlab", "declined"),
+                 ("clinic", "newlab", "accepted"), ("newcomer", "cro", "declined")]
+    for member, candidate, decision in decisions:
+        record_feedback(db, nid, member, candidate, decision)
+        catchup = handed[-1].catchup
+        assert catchup is not None
+        read = db.query(q.FEEDBACK_TOUCHING, nid=nid, ids=sorted([member, candidate]))
+        assert len(read) > 1 or (member, candidate) == ("clinic", "newlab")
+        assert catchup.feedback == read
+        assert json.dumps(catchup.feedback) == json.dumps(read)
 
 
 def _wait_current(engine: Engine, db: Database, nid: str) -> None:
