@@ -19,7 +19,7 @@ from matching.projection import NetworkProjection
 from matching.rivalry import NOT_RIVALS, RIVAL_TIE, RIVALS, competing, same_value
 from matching.rows import (LARGE, Room, Rows, gathered, gathered_at, grown, replace_columns,
                            replace_columns_in_place, replace_rows, replace_rows_in_place, row_at,
-                           set_columns, set_rows, transposed)
+                           same_entries, set_columns, set_rows, transposed)
 from matching.sharing import own, without
 
 POSITIVE_TIES = ("COLLABORATES_WITH", "TRUSTS", "SUPPLIES")
@@ -55,8 +55,8 @@ def _same_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> boo
         lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
         new_lo, new_hi = new.indptr[k], new.indptr[k + 1]
         if hi - lo != new_hi - new_lo or \
-                not np.array_equal(matrix.indices[lo:hi], new.indices[new_lo:new_hi]) or \
-                not np.array_equal(matrix.data[lo:hi], new.data[new_lo:new_hi]):
+                not same_entries(matrix.indices[lo:hi], new.indices[new_lo:new_hi]) or \
+                not same_entries(matrix.data[lo:hi], new.data[new_lo:new_hi]):
             return False
     return True
 
@@ -64,7 +64,7 @@ def _same_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> boo
 def _same_columns(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array) -> bool:
     """Whether ``matrix``'s rows ``rows`` have the columns of the rows of ``new``."""
     for k, r in enumerate(np.asarray(rows).tolist()):
-        if not np.array_equal(matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]],
+        if not same_entries(matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]],
                               new.indices[new.indptr[k]:new.indptr[k + 1]]):
             return False
     return True

@@ -50,6 +50,15 @@ class Rows:
         return out
 
 
+def same_entries(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal`` for two slices of entries, by their bytes when of one type: an edit
+    compares a few dozen short rows (0.2 against 3 us each). Equal bytes are equal values, and
+    a value that differs only in its bits (-0.0 and 0.0) counts as changed: written again."""
+    if a.dtype == b.dtype:
+        return a.shape == b.shape and a.tobytes() == b.tobytes()
+    return bool(np.array_equal(a, b))
+
+
 def _sorted_csr(new: sp.csr_array | Rows) -> sp.csr_array | Rows:
     """``new`` as something with sorted CSR arrays (``Rows`` already are)."""
     if isinstance(new, Rows):
@@ -183,7 +192,7 @@ def _same_pattern_rows(matrix: sp.csr_array, rows: np.ndarray, new: sp.csr_array
         if r >= n:
             return None
         lo, hi = int(matrix.indptr[r]), int(matrix.indptr[r + 1])
-        if not np.array_equal(matrix.indices[lo:hi], new.indices[new.indptr[k]:new.indptr[k + 1]]):
+        if not same_entries(matrix.indices[lo:hi], new.indices[new.indptr[k]:new.indptr[k + 1]]):
             return None
         spans.append((lo, hi))
     return spans
