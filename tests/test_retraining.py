@@ -9,6 +9,7 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,8 +19,9 @@ from api.engine import Engine
 from graph.database import Database
 from graph.store import import_network
 from graph.tokens import issue_token
+from matching.projection import build_projection
 from matching.scoring import PartnerMatcher
-from tests.conftest import another_process, small_document
+from tests.conftest import another_process, member, small_document
 from tests.test_live_engine import ADMIN, _client
 
 PAIRS = [("clinic", "genlab"), ("clinic", "cro"), ("genlab", "cro"), ("cro", "clinic")]
@@ -53,6 +55,30 @@ def _retrained(engine: Engine, nid: str) -> None:
     retrain = engine._slot(nid).retrain
     assert retrain is not None
     retrain.result(timeout=120)
+
+
+def test_the_rankers_trained_in_the_worker_are_those_trained_in_the_service() -> None:
+    """Same data, same ``random_state``: the same models bit for bit (what is left out of the
+    data sent is what the training does not read)."""
+    members = [member(f"lab{i}", caps=[("pgt", 3 + i % 3)]) for i in range(12)]
+    members += [member(f"clinic{i}", needs=[("pgt", 4, "service")]) for i in range(6)]
+    taxonomy = [{"id": "pgt", "label": "PGT", "kind": "service"}]
+    feedback = [{"member": f"clinic{i % 6}", "candidate": f"lab{i}", "at": f"2026-11-{10 + i}",
+                 "decision": "accepted" if i % 3 else "declined"} for i in range(12)]
+    matcher = PartnerMatcher(random_state=7).fit(
+        build_projection({"id": "t", "name": "T"}, taxonomy, members, (), feedback))
+    here = matcher.train_rankers(matcher.ranker_data())
+    trainer = retraining.Trainer()
+    try:
+        there = trainer.train(retraining.matcher_parameters(matcher), matcher.ranker_data)
+    finally:
+        trainer.close()
+    assert there.decisions == here.decisions == 12
+    for ours, theirs in ((here.facilitator, there.facilitator), (here.public, there.public)):
+        assert theirs.is_fitted and theirs.view == ours.view
+        for step, name in ((0, "mean_"), (0, "scale_"), (1, "coef_"), (1, "intercept_")):
+            np.testing.assert_array_equal(getattr(theirs.model_[step], name),
+                                          getattr(ours.model_[step], name))
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
