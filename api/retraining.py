@@ -142,8 +142,10 @@ class Trainer:
     def train(self, parameters: dict[str, Any], take: Callable[[], RankerData]) -> Rankers:
         """The rankers that ``PartnerMatcher(**parameters).train_rankers`` learns from the data
         ``take`` returns, trained in the worker; this thread waits without using the CPU. The
-        data is taken when the worker is there to receive it and dropped once sent: its frozen
-        features share the live arrays, and while they live an edit copies the arrays it writes.
+        data is taken when the worker is there to receive it and dropped once the worker has
+        read it (the pipe holds 64 KB: while the worker waits for idle CPU, so does this): its
+        frozen features share the live arrays, and while they live an edit copies each array it
+        writes, once.
         Raises ``TrainingFailed`` if the worker died or the training raised, ``TrainerClosed``
         after ``close``."""
         with self._busy:
