@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import mmap
 import os
 import threading
 import time
@@ -59,6 +60,11 @@ class Board:
 _guard = threading.Lock()
 _thread_locks: dict[str, threading.Lock] = {}
 _files: dict[tuple[int, str, Path], int] = {}  # (process id, key, directory): its lock file
+# The board entries this process reads, mapped: a read of a mapped page keeps the interpreter
+# lock, where ``os.pread`` gives it up for the system call and, with 8 threads scoring, waits
+# 13-45 ms at the p95 to get it back (h3, docs/benchmarks.md). Mapped once its file holds an
+# entry; an entry file never shrinks after that (``_forget``), so a read never faults past its end.
+_maps: dict[tuple[int, str, Path], mmap.mmap] = {}
 _attempt = threading.local()  # the turns held by this thread's running write attempt
 
 
@@ -234,12 +240,14 @@ def committing() -> None:
 
 
 def _forget(fd: int) -> None:
-    """Make the entry unknown; on a full disk (a new file has no block yet) by emptying it,
-    which needs no space."""
+    """Make the entry unknown. On a full disk a new file has no block for it, but an empty file
+    is unknown already; a file holding an entry is never emptied instead, since other processes
+    may read it mapped (``_mapped``): the ``OSError`` then keeps the write from committing."""
     try:
         os.pwrite(fd, _UNKNOWN, 0)
     except OSError:
-        os.ftruncate(fd, 0)
+        if os.fstat(fd).st_size >= _RECORD:
+            raise
 
 
 def note_version(key: str, version: int) -> None:
@@ -256,11 +264,25 @@ def board_versions(board: Board, keys: list[str]) -> list[int] | None:
         fd = _file(board.directory, key, create=False)
         if fd is None:
             return None
-        version = _parse(os.pread(fd, _RECORD, 0), board.epoch)
+        entry = _mapped(board.directory, key, fd)
+        version = _parse(entry[:_RECORD] if entry is not None else b"", board.epoch)
         if version is None:
             return None
         found.append(version)
     return found
+
+
+def _mapped(directory: Path, key: str, fd: int) -> mmap.mmap | None:
+    """This process's read-only map of ``key``'s entry; None while its file holds none yet."""
+    slot = (os.getpid(), key, directory)
+    entry = _maps.get(slot)
+    if entry is not None:
+        return entry
+    if os.fstat(fd).st_size < _RECORD:  # (a new file: its first entry is not written yet)
+        return None
+    entry = mmap.mmap(fd, _RECORD, prot=mmap.PROT_READ)
+    with _guard:
+        return _maps.setdefault(slot, entry)
 
 
 def seed_board(board: Board, keys: list[str], read: Callable[[], list[int]]) -> None:

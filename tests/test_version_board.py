@@ -209,6 +209,33 @@ def test_entries_written_under_another_server_run_are_unknown(tmp_path) -> None:
     assert turns.board_versions(board, ["network:x"]) is None
 
 
+def test_an_entry_that_cannot_be_made_unknown_stops_its_write_and_stays_readable(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a full disk the entry of a committing write may not be writable: the write must not
+    commit (the entry left is still the committed version), and the file is never emptied
+    instead, since readers map it (a read past the end of a mapped file kills the process)."""
+    board = turns.Board(tmp_path, 7)
+    with turns.write_attempt(board) as committed:
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 42)
+        committed()
+    assert turns.board_versions(board, ["network:x"]) == [42]  # (mapped from now on)
+
+    def full_disk(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(28, "No space left on device")
+
+    with turns.write_attempt(board):
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 43)
+        monkeypatch.setattr(turns.os, "pwrite", full_disk)
+        with pytest.raises(OSError):
+            turns.committing()
+        monkeypatch.undo()
+    (entry,) = tmp_path.glob("*.lock")
+    assert entry.stat().st_size == 40
+    assert turns.board_versions(board, ["network:x"]) == [42]
+
+
 def test_a_request_reads_the_board_without_waiting_for_another_request_s_lookup(
         db: Database, nid: str, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """One request's version lookup in the database is slow (the board did not know the
