@@ -227,6 +227,14 @@ class Engine:
         self._warm: Future | None = None  # the start-up fits (``warm``), while they run
         self._closings = 0  # how many times ``close`` ran: a warm start stops at the next one
         self._trainer = retraining.Trainer()  # its worker process starts with the first retrain
+        # Queued requests (``reading(queued=True)``: one member's suggestions, short and alike)
+        # score one at a time. Scoring is Python and numpy under one interpreter lock: side by
+        # side, the requests took turns at it every few milliseconds and each waited for all
+        # the others. At 10k, 8 threads, quiet (docs/benchmarks.md): 167-179 requests/s, read
+        # p95 88-101 ms side by side; 324-435 requests/s, p95 44-49 ms one at a time. Long
+        # requests (a consortium, a list of rivalries) do not queue: one of them would hold up
+        # every suggestion behind it. Reentrant: a page may read inside a request that reads.
+        self._scoring = threading.RLock()
 
     def _executor(self, name: str) -> ThreadPoolExecutor:
         """One background thread per purpose, created on first use (again after ``close``:
@@ -245,10 +253,13 @@ class Engine:
 
     # -- the request path -----------------------------------------------------------------------
     @contextlib.contextmanager
-    def reading(self, db: Database, nid: str) -> Iterator[PartnerMatcher]:
-        """The network's matcher, current as of this request, held against concurrent updates."""
+    def reading(self, db: Database, nid: str, *, queued: bool = False
+                ) -> Iterator[PartnerMatcher]:
+        """The network's matcher, current as of this request, held against concurrent updates;
+        ``queued``: once the queued requests of this process before it are done (for short
+        requests alike, such as one member's suggestions: see ``_scoring``)."""
         slot = self._current(db, nid)
-        with slot.lock.reading():
+        with self._scoring if queued else contextlib.nullcontext(), slot.lock.reading():
             assert slot.matcher is not None
             yield slot.matcher
 

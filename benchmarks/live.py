@@ -241,7 +241,7 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
             other.warm(db).result()
 
             def answer(e: Engine, mid: str) -> list[str]:
-                with e.reading(db, nid) as m:
+                with e.reading(db, nid, queued=True) as m:
                     return [s.member for s in m.suggest(mid, view=View.MEMBER)]
 
             naive = []
@@ -337,8 +337,8 @@ def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, wr
                         if mid != ids[0] else None
                 with lock:
                     writes.append(time.perf_counter() - t)
-            else:
-                with engine.reading(db, nid) as m:
+            else:  # (queued, as the suggestions route reads)
+                with engine.reading(db, nid, queued=True) as m:
                     m.suggest(rng.choice(ids), view=View.MEMBER)
                 with lock:
                     reads.append(time.perf_counter() - t)

@@ -418,3 +418,62 @@ def test_a_request_needing_what_a_catch_up_applied_does_not_wait_for_the_rest_of
         go.set()
         release.set()
         engine.close()
+
+
+def test_suggestions_score_one_at_a_time_and_long_requests_do_not_wait_for_them(
+        db: Database, nid: str) -> None:
+    """Queued readers (one member's suggestions) of a process never overlap, so each holds the
+    interpreter to its end instead of taking turns with all the others; a reader that is not
+    queued (a consortium, a list of rivalries) reads alongside them and holds none of them up;
+    a queued read inside another one (a page reading inside a request) goes on."""
+    import threading
+
+    import_network(db, small_document(nid))
+    engine = Engine()
+    inside, most, guard = [0], [0], threading.Lock()
+    long_inside, long_done = threading.Event(), threading.Event()
+
+    def suggestions() -> None:
+        for _ in range(5):
+            with engine.reading(db, nid, queued=True) as matcher:
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                matcher.suggest("clinic", view="member")
+                time.sleep(0.005)  # (gives the interpreter up, as scoring does now and then)
+                with guard:
+                    inside[0] -= 1
+
+    def long_request() -> None:
+        with engine.reading(db, nid):
+            long_inside.set()
+            long_done.wait(60)
+
+    try:
+        with engine.reading(db, nid):
+            pass  # (fitted)
+        holder = threading.Thread(target=long_request, daemon=True)
+        holder.start()
+        assert long_inside.wait(10)
+        readers = [threading.Thread(target=suggestions, daemon=True) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(10)
+        assert not any(reader.is_alive() for reader in readers)  # with the long one still in
+        assert most[0] == 1
+        long_done.set()
+        holder.join(10)
+
+        nested = threading.Thread(target=lambda: _nested_read(engine, db, nid), daemon=True)
+        nested.start()
+        nested.join(10)
+        assert not nested.is_alive()
+    finally:
+        long_done.set()
+        engine.close()
+
+
+def _nested_read(engine: Engine, db: Database, nid: str) -> None:
+    with engine.reading(db, nid, queued=True), engine.reading(db, nid, queued=True) as matcher:
+        matcher.suggest("clinic", view="member")

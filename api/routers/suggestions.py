@@ -38,7 +38,7 @@ def member_suggestions(
         raise forbidden("members see their own suggestions only")
     # A member's own list may not depend on what the candidates are weak in (non-interference).
     view = View.FACILITATOR if principal.manages(nid) else View.MEMBER
-    with request.app.state.matchers.reading(db, nid) as matcher:
+    with request.app.state.matchers.reading(db, nid, queued=True) as matcher:
         try:
             suggestions = matcher.suggest(mid, limit=limit, competitors=competitors, view=view)
             strengthen = matcher.strengthen(mid, limit=limit, competitors=competitors, view=view)
