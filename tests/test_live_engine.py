@@ -276,25 +276,6 @@ def test_a_closed_engine_fits_no_more_networks_of_its_warm_start(
                for each in nids)
 
 
-def test_a_write_is_applied_before_the_next_request_arrives(db: Database, nid: str) -> None:
-    """The writing process catches its matcher up right after answering the write: nobody's
-    next request pays for it."""
-    from graph.store import versions
-
-    import_network(db, small_document(nid))
-    with _client(db) as client:
-        _suggested(client, nid, "clinic")  # the matcher exists in this process
-        engine = client.app.state.matchers
-        client.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
-                   json=_new_lab(nid)).raise_for_status()
-        deadline = time.monotonic() + 10
-        while engine._slots[nid].version != versions(db, nid)[0]:  # no request in between
-            assert time.monotonic() < deadline, "the write was not applied in the background"
-            time.sleep(0.05)
-        with engine.reading(db, nid) as matcher:
-            assert "newlab" in matcher.projection_.member_index
-
-
 def test_a_network_created_again_with_a_lower_version_is_refitted_by_another_process(
         db: Database, nid: str) -> None:
     """A network deleted and created again through another host whose clock is behind starts
