@@ -114,6 +114,10 @@ class _CatchUp:
             self._held = True
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Let the lock go (after ``try_enter``, or as ``with`` does)."""
         with self._cond:
             self._held = False
             self._cond.notify_all()
@@ -459,7 +463,7 @@ class Engine:
                 log.debug("applying a write of %s in its thread failed", nid, exc_info=True)
                 done = False
             finally:
-                slot.catching_up.__exit__(None, None, None)
+                slot.catching_up.release()
             if done:
                 return
         self.catch_up_soon(db, nid, read=False)
