@@ -6,6 +6,7 @@
     python benchmarks/evaluate.py --cordis --no-seed-networks --part SC4 --cuts 2018
     python benchmarks/evaluate.py --no-seed-networks --all-parts   # 9 parts at 2018, one table
     python benchmarks/evaluate.py --no-seed-networks --all-parts --gated   # and the gated blend
+    python benchmarks/evaluate.py --no-seed-networks --all-parts --horizon  # horizon-matched
     python benchmarks/evaluate.py --no-seed-networks --consortium --all-parts  # consortia
     python benchmarks/evaluate.py --no-seed-networks --consortium --builder --no-engine --part SC4
 
@@ -31,7 +32,8 @@ SEED_DIR = ROOT / "seed_data"
 CORDIS_DIR = next((d / "shared" / "data" / "cordis-h2020" for d in (ROOT.parent, ROOT.parents[1])
                    if (d / "shared" / "data" / "cordis-h2020").is_dir()),
                   ROOT.parent / "shared" / "data" / "cordis-h2020")
-ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned", "engine_gated")
+ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned", "engine_gated",
+         "engine_horizon")
 
 
 PARTS = ("SC1", "SC2", "SC3", "SC4", "SC5", "SC6", "SC7", "LEIT", "Innovation in SMEs")
@@ -91,7 +93,7 @@ def uncertainty(data: ev.CordisData, out: dict, k: int, tie_seeds: list[int],
         for name in subsets:
             spread[name][method] = s[name]
     engines = ["engine_learned" if "engine_learned" in scores else "engine"]
-    engines += ["engine_gated"] if "engine_gated" in scores else []
+    engines += [m for m in ("engine_gated", "engine_horizon") if m in scores]
     per_query = {m: ev.per_query_metrics(scores[m], split.queries, split.allowed,
                                          split.relevant, k) for m in (*BASELINES, *engines)}
     compare = {engine: {name: ev.compare_to_best_baseline(per_query, engine, BASELINES, mask,
@@ -117,7 +119,7 @@ def interval(c: dict) -> str:
 
 
 def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seeds: list[int],
-               n_resamples: int, gated: bool = False) -> None:
+               n_resamples: int, gated: bool = False, horizon: bool = False) -> None:
     if not (CORDIS_DIR / "h2020.csv.gz").exists():
         print(f"CORDIS data not found at {CORDIS_DIR}; skipped.\n")
         return
@@ -127,7 +129,8 @@ def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seed
         print(f"## CORDIS H2020 {part}, temporal protocol\n")
         for cut in cuts:
             t0 = time.perf_counter()
-            out = ev.cordis_evaluation(data, cut, k=k, programme=part, gated=gated)
+            out = ev.cordis_evaluation(data, cut, k=k, programme=part, gated=gated,
+                                       horizon=horizon)
             split, ranker = out["split"], out["ranker"]
             unc = uncertainty(data, out, k, tie_seeds, n_resamples)
             seconds = time.perf_counter() - t0
@@ -165,6 +168,8 @@ def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seed
             print()
             if out.get("gate") is not None:
                 print_gate(out["gate"])
+            if horizon:
+                print_horizon(out["horizon"], out["horizon_error"])
             if detail and ranker is not None:
                 print_validation(ranker)
             summary.append((part, cut, split, companies, unc))
@@ -259,6 +264,29 @@ def print_gate(gate) -> None:
     print()
 
 
+def print_horizon(ranker, error: str | None) -> None:
+    """The horizon-matched ranker's choices, all made on one pre-cut validation window."""
+    if ranker is None:
+        print(f"No horizon-matched ranker: {error}.\n")
+        return
+    c = ranker.choice
+    (tv, v), (tt, h), (tf, hf) = (ranker.validation_window, ranker.validation_train_window,
+                                  ranker.train_window)
+    print(f"Horizon-matched ranker: test horizon {ranker.test_horizon} year(s); validated on "
+          f"the new pairs of {tv}-{tv + v - 1} ({ranker.validation_queries} queries), model "
+          f"fitted on labels {tt}-{tt + h - 1}; final fit on labels {tf}-{tf + hf - 1}. "
+          f"Chose `{c.model}` blended with {ev.METHOD_LABELS[c.baseline]} at w = "
+          f"{c.weight:.1f} (validation score {c.score:.3f}).")
+    if ranker.skipped_windows:
+        print("Windows skipped (no query): " + ", ".join(
+            f"{t}-{t + hh - 1}" for t, hh in ranker.skipped_windows) + ".")
+    print("\nValidation score of each baseline alone: " + ", ".join(
+        f"{ev.METHOD_LABELS[b]} {s:.3f}" for b, s in c.baseline_scores.items()) + "; "
+        + "; ".join(f"`{m}` at w = 0 {s[0.0]:.3f}, best {max(s.values()):.3f} at w = "
+                    f"{max(s, key=lambda w: (s[w], -w)):.1f}"
+                    for m, s in c.model_scores.items()) + ".\n")
+
+
 def print_summary(summary: list, k: int) -> None:
     print(f"## Every part: engine minus the best baseline (paired bootstrap 95%)\n")
     print(f"| part | cut | subset | queries | method | P@{k} | best baseline P@{k} | "
@@ -302,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                              "--all-parts) and --cuts, instead of link prediction")
     parser.add_argument("--gated", action="store_true",
                         help="also the per-query gated blend (matching/evaluation/gate.py)")
+    parser.add_argument("--horizon", action="store_true",
+                        help="also the horizon-matched ranker (matching/evaluation/horizon.py)")
     parser.add_argument("--builder", action="store_true",
                         help="with --consortium: also the consortium builder and its blend "
                              "with past partners (matching/evaluation/consortium_builder.py)")
@@ -321,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         run_consortium(args.cuts, args.part, args.resamples, not args.no_engine, args.builder)
     elif args.cordis:
         run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
-                   args.resamples, args.gated)
+                   args.resamples, args.gated, args.horizon)
     print(f"Total runtime: {time.perf_counter() - t0:.0f} s.")
     return 0
 

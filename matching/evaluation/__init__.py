@@ -12,7 +12,8 @@ Everything here is pure (numpy, scipy, networkx, scikit-learn; no database). Thr
   the ``cordis_*`` functions run the temporal benchmark of ``shared/data/cordis-h2020``
   (health projects, SC1, or any other programme part) including the engine with a ranker
   learned on pre-cut data only, and :mod:`matching.evaluation.gate` a per-query gated blend of
-  baselines, an activity forecast and the engine; :mod:`matching.evaluation.uncertainty` gives paired bootstrap
+  baselines, an activity forecast and the engine, and :mod:`matching.evaluation.horizon` a
+  ranker whose windows are sized to the test's horizon; :mod:`matching.evaluation.uncertainty` gives paired bootstrap
   intervals and the spread of a metric over tie orders.
 
 Ranking conventions used by every method: a query ranks every candidate except itself and those
@@ -26,5 +27,6 @@ from matching.evaluation.constants import *  # noqa: F403
 from matching.evaluation.cordis import *  # noqa: F403
 from matching.evaluation.gate import *  # noqa: F403
 from matching.evaluation.holdout import *  # noqa: F403
+from matching.evaluation.horizon import *  # noqa: F403
 from matching.evaluation.ranking import *  # noqa: F403
 from matching.evaluation.uncertainty import *  # noqa: F403

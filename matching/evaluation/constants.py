@@ -21,6 +21,7 @@ METHOD_LABELS = {
     "engine": "engine (hand score)",
     "engine_learned": "engine + learned ranker",
     "engine_gated": "gated blend",
+    "engine_horizon": "horizon-matched ranker",
 }
 METRICS = ("precision", "recall", "mrr", "ndcg", "roc_auc")
 

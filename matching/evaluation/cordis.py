@@ -642,7 +642,8 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
                       models: Sequence[str] = ("logreg", "hgb_small"),
                       horizons: Sequence[int] = (1, 2),
                       validation_horizons: Sequence[int] = (1, 2),
-                      programme: str = HEALTH, gated: bool = False) -> dict[str, Any]:
+                      programme: str = HEALTH, gated: bool = False,
+                      horizon: bool = False) -> dict[str, Any]:
     """Every method on one cut of one programme part, in the same run: the baselines, the
     engine's hand score on :func:`cordis_projection` and the engine's learned ranker
     (:func:`cordis_fit_ranker`, fitted before the cut). Returns ``{"split", "results":
@@ -650,7 +651,10 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
     a fittable pre-cut window ``ranker`` is None, ``ranker_error`` says why and the results have
     no ``engine_learned``. With ``gated``, also the per-query gated blend
     (:mod:`matching.evaluation.gate`, fitted on the same pre-cut windows) as ``engine_gated``,
-    its choices in ``gate``."""
+    its choices in ``gate``. With ``horizon``, also the horizon-matched ranker
+    (:mod:`matching.evaluation.horizon`, fitted on pre-cut windows sized to the test) as
+    ``engine_horizon``, fitted in ``horizon`` (or the reason it could not be in
+    ``horizon_error``)."""
     _log(f"CORDIS {programme} cut {cut}: test split and features")
     split = cordis_split(data, cut, programme=programme)
     features = cordis_pair_features(data, split)
@@ -674,6 +678,19 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
         _log(f"CORDIS {programme} cut {cut}: gate before the cut")
         gate = cordis_fit_gate(data, ranker, cache, learned_val, k=k)
         scores["engine_gated"] = cordis_gate_scores(gate, ranker, features, cache)
+    matched, matched_error = None, None
+    if horizon:
+        from matching.evaluation.horizon import cordis_fit_horizon
+
+        _log(f"CORDIS {programme} cut {cut}: horizon-matched ranker before the cut")
+        try:
+            matched = cordis_fit_horizon(data, cut, programme=programme, models=models, k=k,
+                                         seed=seed, cache=cache)
+            scores["engine_horizon"] = matched.score(features)
+        except ValueError as exc:
+            matched_error = str(exc)
+            _log(f"  no horizon-matched ranker: {matched_error}")
     cache.clear()
     return {"split": split, "results": cordis_summaries(data, split, scores, k=k),
-            "ranker": ranker, "scores": scores, "ranker_error": error, "gate": gate}
+            "ranker": ranker, "scores": scores, "ranker_error": error, "gate": gate,
+            "horizon": matched, "horizon_error": matched_error}
