@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -106,5 +107,15 @@ class FeedbackRanker:
         return self
 
     def predict_proba_block(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """P(accepted) for every pair of the block: the fitted pipeline's ``predict_proba``,
+        bit for bit, by its own arithmetic. Through scikit-learn, checking the input and the
+        fitted state cost more than the arithmetic (0.5 of 0.6 ms a suggestion at 10k members,
+        a fifth of its scoring); the model is ours and fitted, and the features are finite
+        float64 columns in the order it was fitted on."""
         shape = features["benefit_to_member"].shape
-        return self.model_.predict_proba(stack(features))[:, 1].reshape(shape)
+        scaler, model = self.model_[0], self.model_[-1]
+        x = stack(features)  # (a new array: scaled in place, as ``StandardScaler`` does a copy)
+        x -= scaler.mean_
+        x /= scaler.scale_
+        z = x @ model.coef_.T + model.intercept_
+        return expit(z.reshape(-1)).reshape(shape)
