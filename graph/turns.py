@@ -10,12 +10,16 @@ server (a lock file per key in the server's data directory, as ``serve --workers
 Writes through a remote server from other hosts are not queued: they conflict and are retried.
 
 The lock file also holds the *board*: the version the last write left on the key, written after
-that write committed and before its turn passes on. It is marked unknown from the moment a write
-holding the turn sends its commit, and stays so if the write then fails (its commit may still
-have happened); before that nothing the write did can be committed, and the entry stands. Every writer to the
-local server takes the turn before it bumps a version, so a known version on the board is the
-committed one, and a request reads it there instead of asking the database (``board_versions``):
-one round trip fewer per request. A version nobody has written since the board was created (or
+that write committed and before its turn passes on. Every writer to the local server takes the
+turn before it bumps a version, so a known version on the board is the committed one, and a
+request reads it there instead of asking the database (``board_versions``): one round trip fewer
+per request. From the moment a write holding the turn sends its commit until its turn passes
+on, the commit may land at any instant: the entry then says *committing* with the version
+before, and a request reads that version. Such a request is concurrent with the write, which
+has not answered anyone yet (its answer comes after the board is written), so it may be served
+without it; a request that starts after the write answered finds the write's version. The mark
+holds for ``COMMIT_HOLD`` seconds: a write whose process died while committing, or whose commit
+failed with its outcome unknown, leaves it behind, and after that the version is unknown. A version nobody has written since the board was created (or
 since a process died while committing) is unknown: the reader asks the database and, if no write
 holds the turn meanwhile, puts the answer on the board for the next ones (``seed_board``). Each
 entry names the server run it was written under (``Board.epoch``): after the server restarts,
@@ -40,9 +44,14 @@ from pathlib import Path
 
 log = logging.getLogger("partnermatch.turns")
 TURN_WAIT = 5.0  # seconds a write waits for its turn before it gives up (DatabaseBusy)
-# A board entry: the version (20 digits), the server run (10) and a checksum of both (10).
-_RECORD = 40
+# A board entry: K (known) or C (committing), the version (20 digits; while committing, the one
+# before), the server run (10), until when a committing mark holds (15, milliseconds of the
+# system's monotonic clock, which every process of the host shares; 0 if known) and a checksum (10).
+_RECORD = 56
 _UNKNOWN = b"-" * _RECORD
+# How long a committing mark stands for the version before it. Commits take milliseconds; one
+# taking longer only sends requests to the database meanwhile, as an unknown version does.
+COMMIT_HOLD = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,26 +95,47 @@ class _Turn:
                 if committed and self.version is not None and self.epoch is not None:
                     with contextlib.suppress(OSError):  # a full disk: the entry stays unknown
                         os.pwrite(self.fd, _entry(self.version, self.epoch), 0)
+                elif committed:  # (no version left, as when the network is deleted: the
+                    with contextlib.suppress(OSError):  # committing mark must not stand)
+                        _forget(self.fd)
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             self.thread_lock.release()
 
 
-def _entry(version: int, epoch: int) -> bytes:
-    digits = f"{version:020d}{epoch:010d}".encode()
-    return digits + f"{zlib.crc32(digits):010d}".encode()
+def _entry(version: int, epoch: int, until: int = 0) -> bytes:
+    """A known entry, or with ``until`` (``_now``) a committing mark on ``version``."""
+    body = (b"C" if until else b"K") + f"{version:020d}{epoch:010d}{until:015d}".encode()
+    return body + f"{zlib.crc32(body):010d}".encode()
+
+
+def _now() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+def _read(entry: bytes, epoch: int) -> tuple[int, int] | None:
+    """A board entry written under ``epoch``: its version and until when a committing mark
+    holds (0: known); None if unknown, of another server run, or torn (read while written)."""
+    if len(entry) != _RECORD or entry == _UNKNOWN:
+        return None
+    body, check = entry[:46], entry[46:]
+    digits = body[1:]
+    if body[:1] not in (b"K", b"C") or not (digits.isdigit() and check.isdigit()) \
+            or zlib.crc32(body) != int(check) or int(digits[20:30]) != epoch:
+        return None
+    until = int(digits[30:])
+    if (until == 0) != (body[:1] == b"K"):
+        return None
+    return int(digits[:20]), until
 
 
 def _parse(entry: bytes, epoch: int) -> int | None:
-    """The version of a board entry written under ``epoch``; None if unknown, of another
-    server run, or torn (read while being written)."""
-    if len(entry) != _RECORD or entry == _UNKNOWN:
+    """The version a request reads from a board entry (a committing mark: the version before
+    the commit, until the mark runs out); None if it must ask the database."""
+    found = _read(entry, epoch)
+    if found is None or (found[1] and _now() >= found[1]):
         return None
-    digits, check = entry[:30], entry[30:]
-    if not (digits.isdigit() and check.isdigit()) or zlib.crc32(digits) != int(check) \
-            or int(digits[20:]) != epoch:
-        return None
-    return int(digits[:20])
+    return found[0]
 
 
 def _thread_lock(key: str) -> threading.Lock:
@@ -225,18 +255,32 @@ def wait_turn(key: str) -> None:
 
 def committing() -> None:
     """The calling write attempt is about to send its commit: the entries of the turns it holds
-    are unknown from now until its turns pass on (the commit may land at any moment), so
-    readers ask the database meanwhile. Raises ``OSError`` if an entry cannot be made unknown:
-    the write must then not commit (the entries left are still the committed versions).
+    say *committing* from now until its turns pass on (the commit may land at any moment), with
+    the version before, which requests read meanwhile (see the module's docstring); an entry
+    that was not known becomes unknown. Raises ``OSError`` if an entry cannot be marked: the
+    write must then not commit (the entries left are still the committed versions).
 
-    Marked here rather than when the turn is taken: a write holds its turn for its last
-    statement too (the version bump and the change records), and readers that found the entry
-    unknown all that time asked the database (under the mixed load at 10k, 904-968 lookups in
-    15 s against 522-585 marked here, for about 2,500 requests)."""
+    Before, the entries became unknown here, and every request meanwhile asked the database:
+    about a third of the reads under the mixed load at 10k, 9 ms each (commits take 6-7 ms)."""
     held = getattr(_attempt, "held", None)
     for turn in (held or {}).values():
         if turn.fd is not None:
-            _forget(turn.fd)
+            _mark_committing(turn.fd, turn.epoch)
+
+
+def _mark_committing(fd: int, epoch: int | None) -> None:
+    """Mark the entry committing on the version it holds, if known; unknown otherwise (a mark
+    left behind by a commit whose outcome is unknown is no known version)."""
+    found = _read(os.pread(fd, _RECORD, 0), epoch) if epoch is not None else None
+    if found is None or found[1]:
+        _forget(fd)
+        return
+    mark = _entry(found[0], epoch, _now() + max(1, int(COMMIT_HOLD * 1000)))
+    try:
+        os.pwrite(fd, mark, 0)
+    except OSError:
+        if os.fstat(fd).st_size >= _RECORD:
+            raise
 
 
 def _forget(fd: int) -> None:

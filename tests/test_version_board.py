@@ -72,11 +72,13 @@ def test_a_version_nobody_wrote_is_asked_once_then_read_from_the_board(
     assert asked.count(nid) == count + 3  # the check above only
 
 
-def test_while_a_write_commits_requests_ask_the_database(
+def test_while_a_write_commits_requests_read_the_version_before_it_from_the_board(
         db: Database, nid: str, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Until a write holding the turn sends its commit, the board's version is the committed
-    one and requests read it there; from then until the write's version is on the board, they
-    ask the database."""
+    one and requests read it there; from then until the write's version is on the board, its
+    commit may land at any moment, but the write has answered no one: requests still read the
+    version before it there, for as long as the committing mark holds, and then ask the
+    database."""
     import_network(db, small_document(nid))
     versions(db, nid)
     bumped, committing = threading.Event(), threading.Event()
@@ -110,8 +112,13 @@ def test_while_a_write_commits_requests_ask_the_database(
         assert committing.wait(60)
         count = asked.count(nid)
         during = versions(db, nid)
-        assert asked.count(nid) >= count + 1  # committing: asked the database
-        assert during[0] in (before[0], before[0] + 1)
+        assert asked.count(nid) == count and during == before  # committing: the version before
+        now = turns._now()
+        monkeypatch.setattr(turns, "_now", lambda: now + int(turns.COMMIT_HOLD * 1000) + 1)
+        late = versions(db, nid)  # a commit slower than the mark holds
+        assert asked.count(nid) >= count + 1  # asked the database
+        assert late[0] in (before[0], before[0] + 1)
+        monkeypatch.setattr(turns, "_now", lambda: now)
     finally:
         send.set()
         finish.set()
@@ -138,6 +145,9 @@ def test_a_write_that_fails_before_its_commit_leaves_the_committed_version(
 
 def test_a_write_that_fails_at_its_commit_leaves_the_version_unknown(
         db: Database, nid: str, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its commit may have landed. Its first attempt leaves a committing mark on the version
+    before (read while the mark holds: ``test_entries_written_under_another_server_run...``);
+    the attempts that retry it find a mark and no known version, and leave the entry unknown."""
     import_network(db, small_document(nid))
     known = versions(db, nid)
     sending = turns.committing
@@ -206,7 +216,28 @@ def test_entries_written_under_another_server_run_are_unknown(tmp_path) -> None:
         turns.wait_turn("network:x")
         turns.note_version("network:x", 43)
         turns.committing()
+    assert turns.board_versions(board, ["network:x"]) == [42]  # while the mark holds
+    with turns.write_attempt(board):  # a commit over that mark: no version known before it
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 44)
+        turns.committing()
     assert turns.board_versions(board, ["network:x"]) is None
+    with turns.write_attempt(board) as committed:
+        turns.wait_turn("network:x")
+        turns.note_version("network:x", 45)
+        turns.committing()
+        committed()
+    assert turns.board_versions(board, ["network:x"]) == [45]
+    with turns.write_attempt(board):
+        turns.wait_turn("network:x")
+        turns.committing()
+    later = turns._now() + int(turns.COMMIT_HOLD * 1000)
+    assert turns.board_versions(board, ["network:x"]) == [45]
+    turns_now, turns._now = turns._now, lambda: later  # the mark has run out
+    try:
+        assert turns.board_versions(board, ["network:x"]) is None
+    finally:
+        turns._now = turns_now
 
 
 def test_an_entry_that_cannot_be_made_unknown_stops_its_write_and_stays_readable(
@@ -232,7 +263,7 @@ def test_an_entry_that_cannot_be_made_unknown_stops_its_write_and_stays_readable
             turns.committing()
         monkeypatch.undo()
     (entry,) = tmp_path.glob("*.lock")
-    assert entry.stat().st_size == 40
+    assert entry.stat().st_size == turns._RECORD
     assert turns.board_versions(board, ["network:x"]) == [42]
 
 
