@@ -63,6 +63,21 @@ class Providing:
         value, last = self.cut
         return benefit > value or (benefit == value and rank <= last)
 
+    def moved(self, moves: list[tuple[float, float, int]]) -> Providing | None:
+        """This provider's askers in short after what it covers for some of them moved
+        (``(before, after, id rank)`` each), exactly as counting them all again gives it, when
+        none of them crossed the cut: its first ``quota`` askers are then the same ones. None
+        when one did (or was the cut): only a count can tell the new cut."""
+        askers = self.askers
+        for before, after, rank in moves:
+            askers += (after > 0) - (before > 0)
+            if self.cut is not None and ((before, rank) == self.cut or
+                                         self.takes(before, rank) != self.takes(after, rank)):
+                return None
+        if askers <= self.quota:
+            return Providing(askers, self.quota, None)
+        return None if self.cut is None else Providing(askers, self.quota, self.cut)
+
 
 @dataclass
 class NetworkLoad:

@@ -334,11 +334,23 @@ class PartnerMatcher:
             if new.share != old.share or len(new.id_rank) != len(old.id_rank) or \
                     not np.array_equal(new.serving, old.serving):
                 continue  # every quota may have moved
-            dirty = set(touched)
+            # A touched row's own load is counted again (its offers and quota may have moved);
+            # a provider whose benefit to a touched row moved keeps its load updated by the
+            # moves, unless one crosses its cut (``Providing.moved``): after a member edit at
+            # 10k, counting every such provider again cost the next suggestions 0.5 ms each.
+            moves: dict[int, list[tuple[float, float, int]]] = {}
             for row, given in zip(touched, received[full]):
-                dirty.update(np.flatnonzero(new.benefit_to(self.features_, row) != given).tolist())
-            new.providing.update((b, kept) for b, kept in old.providing.items()
-                                 if b not in dirty)
+                now = new.benefit_to(self.features_, row)
+                rank = int(new.id_rank[row])
+                for b in np.flatnonzero(now != given).tolist():
+                    moves.setdefault(b, []).append((float(given[b]), float(now[b]), rank))
+            gone = set(touched)
+            for b, kept in old.providing.items():
+                if b in gone:
+                    continue
+                carried = kept if b not in moves else kept.moved(moves[b])
+                if carried is not None:
+                    new.providing[b] = carried
 
     def _next_load(self, full: bool, old: NetworkLoad, asked: dict[int, np.ndarray]
                    ) -> NetworkLoad | None:

@@ -207,10 +207,17 @@ def test_a_new_trusted_tie_gives_an_introduction_path_in_the_next_answer() -> No
         [("b", ["a", "x", "b"])]
 
 
-def test_loads_kept_across_edits_rank_as_a_fresh_fit() -> None:
+def test_loads_kept_across_edits_rank_as_a_fresh_fit(monkeypatch) -> None:
     """On a network large enough for busy providers, member edits between answers keep the
-    providers' loads the edits did not touch: every answer stays the fresh fit's."""
+    providers' loads the edits did not touch, and update those whose askers moved without
+    crossing their cut: every answer stays the fresh fit's."""
     from benchmarks.synthetic import generate
+    from matching.allocation import Providing
+
+    updated: list[Providing | None] = []
+    moved = Providing.moved
+    monkeypatch.setattr(Providing, "moved",
+                        lambda self, moves: updated.append(moved(self, moves)) or updated[-1])
 
     doc = generate(400, 3)
     live = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
@@ -235,6 +242,7 @@ def test_loads_kept_across_edits_rank_as_a_fresh_fit() -> None:
     fresh = PartnerMatcher().fit(_projection(doc, []), today=TODAY)
     fresh.ranker_, fresh.public_ranker_ = live.ranker_, live.public_ranker_
     assert kept > 0  # the edits kept some loads: this tests the carrying, not a cold start
+    assert any(p is not None for p in updated) and None in updated  # both ways were taken
     for view in (View.FACILITATOR, View.MEMBER):  # each kept load is what a count gives now
         carried = live._network_load(view).providing
         counted = fresh._network_load(view)

@@ -58,3 +58,36 @@ def test_busy_providers_of_a_large_network_counted_together_are_counted_one_by_o
     doc = generate(300, 2)
     _loads_counted_together_and_alone(PartnerMatcher().fit(build_projection(
         doc["network"], doc["capabilities"], doc["members"], doc["ties"])))
+
+
+def test_a_providers_load_updated_by_moved_askers_is_what_a_count_gives() -> None:
+    """After an edit, a provider whose askers moved keeps its load updated by the moves
+    (``Providing.moved``) rather than counted again, unless one crosses its cut: on random
+    askers with frequent ties, every update equals the count, and both ways are taken."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from matching.allocation import NetworkLoad
+
+    rng = np.random.default_rng(0)
+    levels = [0.0, 0.5, 1.0, 2.0]  # few values: ties with the cut are common
+    updated = counted = 0
+    for _ in range(3000):
+        n = int(rng.integers(3, 12))
+        id_rank = rng.permutation(n)
+        load = NetworkLoad(sp.csr_array((n, 1)), sp.csr_array((1, n)), 1, np.zeros(1, bool),
+                           id_rank)
+        quota = int(rng.integers(1, 4))
+        benefit = rng.choice(levels, n)
+        before = load._providing(benefit, quota)
+        after = benefit.copy()
+        rows = rng.choice(n, int(rng.integers(1, 3)), replace=False)
+        after[rows] = rng.choice(levels, len(rows))
+        carried = before.moved([(float(benefit[r]), float(after[r]), int(id_rank[r]))
+                                for r in rows])
+        if carried is None:
+            counted += 1
+        else:
+            updated += 1
+            assert carried == load._providing(after, quota), (benefit, after, quota)
+    assert updated > 500 and counted > 500
