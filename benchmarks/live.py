@@ -200,7 +200,7 @@ def engine_part(n: int, seed: int, writes: int, refits: int, matcher_memory: boo
 
 # -- database + engine --------------------------------------------------------------------------
 def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: float,
-            workers: int = 2) -> dict[str, Any]:
+            workers: int = 2, warm_up: float = 0.0) -> dict[str, Any]:
     from api import memory
     from api.engine import Engine
     from graph.database import open_database
@@ -293,15 +293,17 @@ def db_part(n: int, seed: int, writes: int, refits: int, clients: int, seconds: 
             out["decision_and_suggest_with_the_write"] = _pct(decided_with_write)
             out["write_in_one_seen_by_other"] = _pct(seen_by_other)
             if seconds > 0:  # (--seconds 0: the write loop alone, as for 100k members)
+                if warm_up > 0:  # (see --warm-up)
+                    _load(db, engine, nid, ids, clients, warm_up, 0.2, members)
                 out["mixed"] = {"read_only": _load(db, engine, nid, ids, clients, seconds, 0.0),
                                 "mixed_80_20": _load(db, engine, nid, ids, clients, seconds,
                                                      0.2, members)}
             if workers > 1 and seconds > 0:
                 out["mixed_processes"] = {
                     "read_only": _load_processes(settings, nid, members, clients, seconds, 0.0,
-                                                 workers),
+                                                 workers, warm_up),
                     "mixed_80_20": _load_processes(settings, nid, members, clients, seconds,
-                                                   0.2, workers)}
+                                                   0.2, workers, warm_up)}
             out["rss_end_mb"] = _rss_mb()
             engine.close()
             other.close()
@@ -357,9 +359,10 @@ def _load(db, engine, nid: str, ids: list[str], clients: int, seconds: float, wr
 
 
 def _load_processes(settings, nid: str, members: dict[str, Any], clients: int, seconds: float,
-                    write_share: float, workers: int) -> dict[str, Any]:
+                    write_share: float, workers: int, warm_up: float = 0.0) -> dict[str, Any]:
     """``_load`` spread over ``workers`` processes (``serve --workers``, or hosts behind a load
-    balancer, minus HTTP): ``clients`` threads in all, the same start and length."""
+    balancer, minus HTTP): ``clients`` threads in all, the same start and length; each process
+    first runs the 80 / 20 load for ``warm_up`` seconds, untimed (together, as they start)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding driver threads
@@ -371,7 +374,7 @@ def _load_processes(settings, nid: str, members: dict[str, Any], clients: int, s
         # Each worker warms, then waits for a start time written to a shared value.
         start = manager.Value("d", 0.0)
         jobs = [pool.apply_async(_worker_wait, (settings, nid, text, share[k], seconds,
-                                                write_share, start, events[k]))
+                                                write_share, start, events[k], warm_up))
                 for k in range(workers)]
         for event in events:
             event.wait(1800)
@@ -385,7 +388,8 @@ def _load_processes(settings, nid: str, members: dict[str, Any], clients: int, s
             "requests_per_s": (len(reads) + len(writes)) / elapsed}
 
 
-def _worker_wait(settings, nid, members_json, clients, seconds, write_share, start, ready):
+def _worker_wait(settings, nid, members_json, clients, seconds, write_share, start, ready,
+                 warm_up=0.0):
     from api import memory
     from api.engine import Engine
     from graph.database import open_database
@@ -397,6 +401,8 @@ def _worker_wait(settings, nid, members_json, clients, seconds, write_share, sta
         engine = Engine()
         engine.follow(db)
         engine.warm(db).result()
+        if warm_up > 0:
+            _load(db, engine, nid, ids, clients, warm_up, 0.2, members)
         ready.set()
         while start.value == 0.0:
             time.sleep(0.05)
@@ -516,10 +522,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2,
                         help="service processes sharing the mixed load's clients (1: only the "
                              "one-process load)")
+    parser.add_argument("--warm-up", type=float, default=0.0,
+                        help="seconds of 80 / 20 load, untimed, in each service process before "
+                             "its timed loads: the steady state of a service that has taken "
+                             "writes (rankers retrained, retraining process started), not its "
+                             "first seconds of them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": os.getloadavg(),
+                               "warm_up_s": args.warm_up,
                                "engine": {}, "db": {}, "processes": {}}
     for n in args.sizes:
         print(f"live engine, {n:,} members ...", file=sys.stderr, flush=True)
@@ -528,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.db_sizes:
         print(f"live engine with the database, {n:,} members ...", file=sys.stderr, flush=True)
         results["db"][str(n)] = db_part(n, args.seed, args.writes, args.refits, args.clients,
-                                        args.seconds, args.workers)
+                                        args.seconds, args.workers, args.warm_up)
         print(json.dumps(results["db"][str(n)]), file=sys.stderr, flush=True)
     results["processes"] = {}
     for n in args.process_sizes:
