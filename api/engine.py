@@ -333,9 +333,12 @@ class Engine:
         matcher = slot.matcher
         assert matcher is not None
         p = matcher.projection_
-        decisions = sum(not f.get("on_behalf") for f in p.feedback)  # what rankers learn
-        retrain = (decisions >= matcher.min_feedback and
-                   decisions >= matcher.ranker_feedback_ * (1 + RETRAIN_SHARE) + 1)
+        due = max(matcher.min_feedback, matcher.ranker_feedback_ * (1 + RETRAIN_SHARE) + 1)
+        # Decisions are what rankers learn (not those recorded on a member's behalf). Counted
+        # only when every record could be one: counting walks every record, and this runs after
+        # every write (0.3 ms at 10,000 records, linear in them).
+        retrain = len(p.feedback) >= due and \
+            sum(not f.get("on_behalf") for f in p.feedback) >= due
         tombstones = len(p.member_ids) - len(p.member_index)
         if tombstones > TOMBSTONE_SHARE * max(len(p.member_ids), 10):
             self._refit(db, nid, slot)
