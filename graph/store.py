@@ -562,7 +562,7 @@ def looked_up_versions(db: Database, nid: str) -> tuple[int, int]:
 
 def board_versions_of(db: Database, nid: str) -> tuple[int, int] | None:
     """The network's and the shared taxonomy's committed versions from the board, when both are
-    known there (two 40-byte reads, no round trip); None otherwise, or for a remote server."""
+    known there (two 56-byte reads, no round trip); None otherwise, or for a remote server."""
     if db.board is None:
         return None
     known = board_versions(db.board, [f"network:{nid}", "taxonomy"])
