@@ -19,9 +19,10 @@ before, and a request reads that version. Such a request is concurrent with the 
 has not answered anyone yet (its answer comes after the board is written), so it may be served
 without it; a request that starts after the write answered finds the write's version. The mark
 holds for ``COMMIT_HOLD`` seconds: a write whose process died while committing, or whose commit
-failed with its outcome unknown, leaves it behind, and after that the version is unknown. A version nobody has written since the board was created (or
-since a process died while committing) is unknown: the reader asks the database and, if no write
-holds the turn meanwhile, puts the answer on the board for the next ones (``seed_board``). Each
+failed with its outcome unknown, leaves it behind, and after that the version is unknown. A
+version nobody has written since the board was created (or whose mark has run out) is unknown:
+the reader asks the database and, if no write holds the turn meanwhile, puts the answer on the
+board for the next ones (``seed_board``). Each
 entry names the server run it was written under (``Board.epoch``): after the server restarts,
 whatever the reason, older entries are unknown.
 """
@@ -93,7 +94,9 @@ class _Turn:
         try:
             if self.fd is not None:
                 if committed and self.version is not None and self.epoch is not None:
-                    with contextlib.suppress(OSError):  # a full disk: the entry stays unknown
+                    # (It overwrites the committing mark's own bytes, which needs no new
+                    # block; if it still fails, the mark stands until it runs out.)
+                    with contextlib.suppress(OSError):
                         os.pwrite(self.fd, _entry(self.version, self.epoch), 0)
                 elif committed:  # (no version left, as when the network is deleted: the
                     with contextlib.suppress(OSError):  # committing mark must not stand)
