@@ -127,12 +127,11 @@ class HorizonRanker:
 
     def score(self, features: Any) -> np.ndarray:
         """Candidate x candidate scores on a split's features (every row, both directions)."""
-        from matching.evaluation.cordis import predict_scores, rank_scores
+        from matching.evaluation.cordis import blend_scores, predict_scores
 
-        learned = rank_scores(predict_scores(self.model, features))
-        base = rank_scores(features.pair[STRUCTURAL[self.choice.baseline]])
-        w = self.choice.weight
-        return (1.0 - w) * learned + w * base
+        # (the learned ranker's rank blend, with the chosen baseline in place of PA)
+        return blend_scores(predict_scores(self.model, features),
+                            features.pair[STRUCTURAL[self.choice.baseline]], self.choice.weight)
 
 
 def cordis_fit_horizon(data: Any, cut: int, *, programme: str = "SC1",
