@@ -6,6 +6,7 @@ nothing here knows where they came from.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -345,15 +346,53 @@ def with_ties(projection: NetworkProjection, members: Iterable[str],
     return projection
 
 
-def with_feedback(projection: NetworkProjection, members: Iterable[str],
-                  feedback: Iterable[Mapping[str, Any]]) -> NetworkProjection:
-    """The decisions involving ``members`` replaced by ``feedback``."""
-    members = set(members)
-    kept = [f for f in projection.feedback
-            if f["member"] not in members and f["candidate"] not in members]
-    index = projection.member_index
-    kept += [dict(f) for f in feedback if f["member"] in index and f["candidate"] in index]
-    return replace(projection, feedback=sorted(kept, key=feedback_order))
+class FeedbackIndex:
+    """A projection's decisions by member, to replace those of a few members without walking
+    and sorting all of them.
+
+    Filtering the list and sorting it again with a Python key per decision cost time linear in
+    the network's decisions: 2.2 ms per decision at 10k members and about 2,000 decisions, and
+    growing with every decision recorded. Here the decisions replaced are found by member and
+    the new ones inserted in order: a copy of the list (one C-level copy, as a frozen copy of
+    the projection may share the old one) and a few bisections.
+    """
+
+    def __init__(self, feedback: list[dict[str, Any]]):
+        self.feedback = feedback  # the list indexed (by identity: another list needs another)
+        self.of: dict[str, list[dict[str, Any]]] = {}
+        for f in feedback:
+            for end in (f["member"], f["candidate"]):
+                self.of.setdefault(end, []).append(f)
+
+    def replaced(self, projection: NetworkProjection, members: Iterable[str],
+                 feedback: Iterable[Mapping[str, Any]]
+                 ) -> tuple[NetworkProjection, list[dict[str, Any]]]:
+        """``projection`` with the decisions involving ``members`` replaced by ``feedback``
+        (those between known members), in order: the list sorted by ``feedback_order``, stably,
+        the decisions kept first; and the decisions it now holds that involve ``members``, oldest
+        first. ``projection.feedback`` must be the list indexed; the index then describes the
+        new one."""
+        assert projection.feedback is self.feedback, "the index describes another list"
+        members = set(members)
+        index = projection.member_index
+        fresh = sorted((dict(f) for f in feedback
+                        if f["member"] in index and f["candidate"] in index), key=feedback_order)
+        old = {id(f): f for mid in members for f in self.of.get(mid, ())}
+        entries = list(projection.feedback)
+        for f in old.values():
+            at = bisect.bisect_left(entries, feedback_order(f), key=feedback_order)
+            while entries[at] is not f:  # (equal orders: find this very record)
+                at += 1
+            del entries[at]
+        for end in {end for f in old.values() for end in (f["member"], f["candidate"])}:
+            self.of[end] = [f for f in self.of[end] if id(f) not in old]
+        for f in fresh:
+            bisect.insort_right(entries, f, key=feedback_order)
+            for end in (f["member"], f["candidate"]):
+                self.of.setdefault(end, []).append(f)
+        self.feedback = entries
+        read = [f for f in fresh if f["member"] in members or f["candidate"] in members]
+        return replace(projection, feedback=entries), read
 
 
 def feedback_order(f: Mapping[str, Any]) -> tuple[str, int, str, str, str]:

@@ -22,8 +22,8 @@ import scipy.sparse as sp
 from matching.allocation import (NetworkLoad, contributions, id_ranks, provider_load,
                                  varied_order)
 from matching.features import FEATURES, NetworkFeatures, View
-from matching.projection import (NetworkProjection, frozen_projection, with_agents,
-                                 with_feedback, with_members, with_ties, with_verdicts)
+from matching.projection import (FeedbackIndex, NetworkProjection, frozen_projection,
+                                 with_agents, with_members, with_ties, with_verdicts)
 from matching.ranker import FeedbackRanker, RankerData, Rankers
 from matching.reasons import Reason, benefit_reasons, overlap, relation_reasons
 from matching.rows import gathered
@@ -183,7 +183,8 @@ class PartnerMatcher:
         copy.features_ = state["features_"].frozen(copy.projection_)
         # Rows by member, shared: updates replace the rows they change (``matching.sharing``).
         copy.trusted_, copy.decisions_ = dict(state["trusted_"]), dict(state["decisions_"])
-        copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={}, frozen_at_=at)
+        copy.__dict__.update(_loads={}, _load_state={}, _trusted_order={}, frozen_at_=at,
+                             _feedback_index=None)  # (the live one's, updated in place)
         return copy
 
     def kept(self, at: Hashable = None) -> Kept:
@@ -297,14 +298,15 @@ class PartnerMatcher:
                 self._read_trusted(mid)
         feedback_members = {mid for mid in feedback_members if mid in p.member_index}
         if feedback_members:
-            p = with_feedback(p, feedback_members, feedback)
+            index = self.__dict__.get("_feedback_index")
+            if index is None or index.feedback is not p.feedback:  # (first, or after a removal)
+                index = self._feedback_index = FeedbackIndex(p.feedback)
+            p, read = index.replaced(p, feedback_members, feedback)
             self.projection_ = p
             for mid in feedback_members:
                 row = p.member_index[mid]
                 for other in self.decisions_.pop(row, {}):
                     without(self.decisions_, other, row)
-            read = [f for f in p.feedback if f["member"] in feedback_members
-                    or f["candidate"] in feedback_members]
             own(self.decisions_, {p.member_index[mid] for f in read
                                   for mid in (f["member"], f["candidate"])
                                   if mid in p.member_index})

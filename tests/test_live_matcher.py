@@ -4,6 +4,7 @@ scratch on the same network (members, order, scores to 1e-9, reasons, introducti
 from __future__ import annotations
 
 import copy
+from collections import Counter
 import datetime as dt
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.features import View
-from matching.projection import build_projection
+from matching.projection import FeedbackIndex, build_projection, feedback_order
 from matching.scoring import CompetitorPolicy, PartnerMatcher
 from tests.networks import TIE_TYPES, feedback_rows, member_profiles, network_documents, taxonomy
 
@@ -161,6 +162,9 @@ def _ranks_as_a_fresh_fit(data) -> None:
     # fresh fit gets the live one's: everything else must agree exactly.
     fresh.ranker_, fresh.public_ranker_ = live.ranker_, live.public_ranker_
     _assert_ranked_alike(live, fresh)
+    # The decisions in the order a fit sorts them (the rankers learn from them in that order).
+    assert [feedback_order(f) for f in live.projection_.feedback] == \
+        [feedback_order(f) for f in fresh.projection_.feedback]
 
 
 def _assert_ranked_alike(live: PartnerMatcher, fresh: PartnerMatcher) -> None:
@@ -604,3 +608,35 @@ def test_edits_of_ties_leave_the_tie_arrays_of_a_fresh_fit(data) -> None:
         assert got.shape == expected.shape, name
         assert got.toarray().tolist() == expected.toarray().tolist(), name
     assert live.features_.degree.tolist() == fresh.features_.degree.tolist()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_decisions_replaced_by_member_as_a_filter_and_a_stable_sort_would(data) -> None:
+    """``FeedbackIndex.replaced`` against its definition, with many decisions of equal order
+    (same time and sequence number), and a frozen copy's list left as it was."""
+    ids = [f"m{k}" for k in range(5)]
+    decision = st.fixed_dictionaries({
+        "member": st.sampled_from(ids), "candidate": st.sampled_from(ids),
+        "decision": st.sampled_from(["accepted", "declined"]),
+        "at": st.sampled_from(["", "2026-01-01", "2026-02-01"]), "seq": st.integers(0, 2),
+        "note": st.integers(0, 3)})  # (not in the order: equal orders, different records)
+    doc = data.draw(network_documents(NID, min_members=5, max_members=5))
+    for m, mid in zip(doc["members"], ids):
+        m["id"] = mid
+    p = _projection(doc, data.draw(st.lists(decision, max_size=12)))
+    index = FeedbackIndex(p.feedback)
+    for _ in range(data.draw(st.integers(1, 6))):
+        members = set(data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2)))
+        current = [f for f in data.draw(st.lists(decision, max_size=5))
+                   if members & {f["member"], f["candidate"]}]
+        expected = sorted([f for f in p.feedback if not members & {f["member"], f["candidate"]}]
+                          + current, key=feedback_order)
+        shared, before = p.feedback, list(p.feedback)
+        p, read = index.replaced(p, members, current)
+        assert p.feedback == expected
+        assert read == [f for f in expected if members & {f["member"], f["candidate"]}]
+        assert shared == before  # (as a frozen copy holding the old list reads it)
+        for mid in ids:  # the index describes the new list
+            assert Counter(map(id, index.of.get(mid, []))) == Counter(
+                id(f) for f in p.feedback for end in (f["member"], f["candidate"]) if end == mid)
