@@ -12,6 +12,7 @@ requests keep the previous rankers until it is done.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import os
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+import scipy.sparse as sp
 
 if TYPE_CHECKING:
     from matching.ranker import RankerData, Rankers
@@ -67,18 +70,36 @@ def _features(cls: type, state: dict[str, Any]) -> Any:
     return features
 
 
+def _sparse(cls: type, parts: tuple, shape: tuple[int, int], sorted_indices: bool | None) -> Any:
+    matrix = cls(parts, shape=shape)
+    if sorted_indices is not None:
+        matrix.has_sorted_indices = sorted_indices
+    return matrix
+
+
 class _Sender(pickle.Pickler):
     """Pickles ``RankerData`` with its features' arrays only (``LEFT_BEHIND``)."""
 
     def reducer_override(self, obj: Any) -> Any:
         from matching.features import NetworkFeatures
 
+        if isinstance(obj, (sp.csr_array, sp.csc_array)):
+            # By its parts, not its ``__dict__``: the data's frozen features share arrays with
+            # the live matcher, and scipy caches flags in an array's ``__dict__`` when a request
+            # first asks (``has_sorted_indices``): a pickling iterating it then failed with
+            # "dictionary changed size during iteration", and the retraining with it.
+            return _sparse, (type(obj), (obj.data, obj.indices, obj.indptr), obj.shape,
+                             obj.__dict__.get("_has_sorted_indices"))
         if not isinstance(obj, NetworkFeatures):
             return NotImplemented
         state = obj.__getstate__()  # (what any pickled copy holds)
         for name in LEFT_BEHIND:
             state.pop(name, None)
         state["projection"] = _Members(obj.projection.n_members)
+        for name in ("_sectors", "_regions", "_segments"):  # (an edit may add a code: their
+            if name in state:  # dicts are copied here, in one step, not iterated while shared)
+                codes = state[name] = copy.copy(state[name])
+                codes.seen = dict(codes.seen)
         return _features, (type(obj), state)
 
 

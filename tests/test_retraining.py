@@ -7,10 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from fastapi.testclient import TestClient
 
 import api.engine as engine_module
@@ -161,3 +164,46 @@ def test_a_worker_that_dies_leaves_the_rankers_and_the_answers_and_a_retraining_
         _retrained(engine, nid)
         assert matcher.ranker_.is_fitted
         assert _answer(first, nid) != before
+
+
+def test_the_data_is_sent_while_requests_read_the_arrays_it_shares() -> None:
+    """The data's frozen features share the live matcher's arrays, and scipy notes flags in an
+    array's ``__dict__`` when a request first asks for them (``has_sorted_indices``). Sending
+    iterated those dicts while the pipe blocked and requests ran: "dictionary changed size
+    during iteration", and the retraining failed. Here a thread keeps noting and forgetting such
+    a flag on every shared array while the data goes through a slow pipe."""
+    taxonomy = [{"id": f"c{k}", "label": f"Service {k}", "kind": "service"} for k in range(30)]
+    members = [member(f"m{i}", caps=[(f"c{(i + k) % 30}", 1 + k) for k in range(4)],
+                      needs=[(f"c{(i * 7 + k) % 30}", 3, "service") for k in range(3)])
+               for i in range(3000)]  # (arrays beyond the pickler's frames go out as reached)
+    matcher = PartnerMatcher().fit(build_projection({"id": "t", "name": "T"}, taxonomy, members, ()))
+    data = matcher.ranker_data()
+    arrays = [a for a in vars(matcher.features_).values() if isinstance(a, sp.csr_array)]
+    arrays += list(matcher.features_.__dict__.get("_transposed", {}).values())
+    assert arrays
+    stop = threading.Event()
+
+    def requests_reading() -> None:
+        while not stop.is_set():
+            for a in arrays:
+                a.__dict__.pop("_has_sorted_indices", None)
+                a.has_sorted_indices  # noqa: B018 (scipy notes it in the array's __dict__)
+
+    def slow_reader(fd: int) -> None:
+        with os.fdopen(fd, "rb") as pipe:
+            while pipe.read(8192):
+                time.sleep(0.0002)
+
+    reading = threading.Thread(target=requests_reading)
+    reading.start()
+    try:
+        for _ in range(3):
+            incoming, outgoing = os.pipe()
+            reader = threading.Thread(target=slow_reader, args=(incoming,))
+            reader.start()
+            with os.fdopen(outgoing, "wb") as pipe:
+                retraining.send(data, pipe)
+            reader.join()
+    finally:
+        stop.set()
+        reading.join()
