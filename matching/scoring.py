@@ -338,27 +338,23 @@ class PartnerMatcher:
                 continue  # every quota may have moved
             # A touched row's own load is counted again (its offers and quota may have moved);
             # a provider whose benefit to a touched row moved keeps its load updated by the
-            # moves, unless one crosses its cut (``Providing.moved``): after a member edit at
+            # moves, unless one crosses its cut (``Providers.move``): after a member edit at
             # 10k, counting every such provider again cost the next suggestions 0.5 ms each.
-            # Only the providers whose loads were kept are looked at: at 100k an edit moves what
-            # thousands of providers give the member, and a loop over all of them added 16 ms to
-            # the edit's apply.
-            kept_rows = np.fromiter(old.providing, dtype=np.int64, count=len(old.providing))
-            moves: dict[int, list[tuple[float, float, int]]] = {}
+            # Only the providers whose loads were kept are looked at, in array operations: at
+            # 100k an edit moves what thousands of providers give the member.
+            carried = old.providing  # (the old load is dropped: its table moves on)
+            carried.grow(len(new.id_rank))
+            rows = np.asarray(touched, dtype=np.int64)
+            carried.forget(rows)
+            moved = []
             for row, given in zip(touched, received[full]):
-                now = new.benefit_to(self.features_, row)
-                rank = int(new.id_rank[row])
-                changed = kept_rows[now[kept_rows] != given[kept_rows]]
-                for b, was, becomes in zip(changed.tolist(), given[changed].tolist(),
-                                           now[changed].tolist()):
-                    moves.setdefault(b, []).append((was, becomes, rank))
-            gone = set(touched)
-            for b, kept in old.providing.items():
-                if b in gone:
-                    continue
-                carried = kept if b not in moves else kept.moved(moves[b])
-                if carried is not None:
-                    new.providing[b] = carried
+                now = new.benefit_to(self.features_, row)[:len(given)]
+                changed = np.flatnonzero(carried.known[:len(given)] & (now != given))
+                carried.move(changed, given[changed], now[changed], int(new.id_rank[row]))
+                moved.append(changed)
+            if moved:
+                carried.settle(np.unique(np.concatenate(moved)))
+            new.providing = carried
 
     def _next_load(self, full: bool, old: NetworkLoad, asked: dict[int, np.ndarray]
                    ) -> NetworkLoad | None:

@@ -41,7 +41,7 @@ def _loads_counted_together_and_alone(matcher: PartnerMatcher) -> None:
         together = NetworkLoad.of(f, demand, demand_t=demand_t)
         alone = NetworkLoad.of(f, demand, demand_t=demand_t)
         together.count(f, rows[::-1])
-        assert together.providing == {b: alone.of_provider(f, b) for b in rows}, view
+        assert together.providing.as_dict() == {b: alone.of_provider(f, b) for b in rows}, view
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -60,34 +60,43 @@ def test_busy_providers_of_a_large_network_counted_together_are_counted_one_by_o
         doc["network"], doc["capabilities"], doc["members"], doc["ties"])))
 
 
-def test_a_providers_load_updated_by_moved_askers_is_what_a_count_gives() -> None:
+def test_providers_loads_updated_by_moved_askers_are_what_a_count_gives() -> None:
     """After an edit, a provider whose askers moved keeps its load updated by the moves
-    (``Providing.moved``) rather than counted again, unless one crosses its cut: on random
-    askers with frequent ties, every update equals the count, and both ways are taken."""
+    (``Providers.move``, for several providers at once) rather than counted again, unless one
+    crosses its cut: on random askers with frequent ties, every load kept equals the count,
+    and both ways are taken."""
     import numpy as np
     import scipy.sparse as sp
 
-    from matching.allocation import NetworkLoad
+    from matching.allocation import NetworkLoad, Providers
 
     rng = np.random.default_rng(0)
     levels = [0.0, 0.5, 1.0, 2.0]  # few values: ties with the cut are common
     updated = counted = 0
-    for _ in range(3000):
-        n = int(rng.integers(3, 12))
+    for _ in range(1000):
+        n, providers = int(rng.integers(3, 12)), int(rng.integers(1, 5))
         id_rank = rng.permutation(n)
         load = NetworkLoad(sp.csr_array((n, 1)), sp.csr_array((1, n)), 1, np.zeros(1, bool),
                            id_rank)
-        quota = int(rng.integers(1, 4))
-        benefit = rng.choice(levels, n)
-        before = load._providing(benefit, quota)
+        quotas = rng.integers(1, 4, providers)
+        benefit = rng.choice(levels, (providers, n))  # provider x asker
+        table = Providers(providers)
+        for b in range(providers):
+            table[b] = load._providing(benefit[b], int(quotas[b]))
         after = benefit.copy()
-        rows = rng.choice(n, int(rng.integers(1, 3)), replace=False)
-        after[rows] = rng.choice(levels, len(rows))
-        carried = before.moved([(float(benefit[r]), float(after[r]), int(id_rank[r]))
-                                for r in rows])
-        if carried is None:
-            counted += 1
-        else:
-            updated += 1
-            assert carried == load._providing(after, quota), (benefit, after, quota)
+        askers = rng.choice(n, int(rng.integers(1, 3)), replace=False)
+        after[:, askers] = rng.choice(levels, (providers, len(askers)))
+        moved = []
+        for r in askers:  # one asker at a time, as an edit's rows are
+            changed = np.flatnonzero(benefit[:, r] != after[:, r])
+            table.move(changed, benefit[changed, r], after[changed, r], int(id_rank[r]))
+            moved.append(changed)
+        table.settle(np.unique(np.concatenate(moved)))
+        for b in range(providers):
+            carried = table.get(b)
+            if carried is None:
+                counted += 1
+            else:
+                updated += 1
+                assert carried == load._providing(after[b], int(quotas[b])), (benefit, after)
     assert updated > 500 and counted > 500
