@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 from enum import StrEnum
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
@@ -62,9 +63,28 @@ def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
 
     if depth(value, 1) > MAX_JSON_DEPTH:
         raise ValueError(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+    # Its strings are stored as written and answered back: a lone surrogate stored there made
+    # every later answer holding it (the network's projects, its JSON export) fail to encode.
+    for where, text in _strings(value, ""):
+        if found := _CONTROL_IN_LONG.search(text):
+            raise ValueError(f"contains the control character U+{ord(found.group()):04X} at "
+                             f"position {found.start()} of {where}")
     if len(json.dumps(value, ensure_ascii=False)) > MAX_JSON_CHARS:
         raise ValueError(f"is longer than {MAX_JSON_CHARS} characters as JSON")
     return value
+
+
+def _strings(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every key and string value in free-form JSON, each with where it is (``a.b[0]``)."""
+    if isinstance(node, str):
+        yield where, node
+    elif isinstance(node, dict):
+        for key, child in node.items():
+            yield f"a key of {where or 'the object'}", str(key)
+            yield from _strings(child, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _strings(child, f"{where}[{i}]")
 
 
 FreeJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]

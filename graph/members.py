@@ -14,7 +14,7 @@ from graph.acting import Acting, who
 from graph.changes import MEMBER_ENTRY_FIELDS, ChangeKind, record_change
 from graph.database import Database, DatabaseBusy
 from graph.directory import find_members, folded, label_text, text_matches
-from graph.document import Member, Network
+from graph.document import IDENTIFIER, Member, Network
 from graph.removal import remove_members
 from graph.store import (
     NO_FILTER,
@@ -129,12 +129,14 @@ def _checked(nid: str, mid: str, raw: Any, visible: dict[str, str | None]) -> Me
 
 
 def _listed_ids(raw: Any) -> list[str]:
-    """The capability ids a raw member object lists (whatever else is wrong with it)."""
+    """The capability ids a raw member object lists (whatever else is wrong with it), those
+    that are identifiers only: they are looked up in the database, and a string that is not one
+    (a lone surrogate cannot even be sent) names no capability; validation refuses it anyway."""
     if not isinstance(raw, dict):
         return []
     return sorted({e["id"] for key in EDGE_TYPES for e in raw.get(key) or ()
                    if isinstance(raw.get(key), list) and isinstance(e, dict)
-                   and isinstance(e.get("id"), str)})
+                   and isinstance(e.get("id"), str) and IDENTIFIER.fullmatch(e["id"])})
 
 
 def _visible(db: Database, nid: str, ids: list[str]) -> dict[str, str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -167,3 +168,30 @@ def test_a_422_names_the_value_briefly_and_does_not_echo_the_input(
         assert response.status_code == 422, (path, response.text[:300])
         assert len(response.content) < 2_000, path
         assert secretish[:200] not in response.text
+
+
+def test_a_lone_surrogate_is_refused_and_breaks_no_later_answer(
+    client: TestClient, db: Database
+) -> None:
+    """JSON may escape a lone surrogate (``"\\udfff"``), which no UTF-8 answer or Bolt message
+    can carry: it is refused with a 422 where it is, and the network's answers stay whole."""
+    nid = f"hostile-{uuid.uuid4().hex[:8]}"
+    document = small_document(nid)
+    import_network(db, document)
+    clinic = next(m for m in document["members"] if m["id"] == "clinic")
+    headers = {"Authorization": f"Bearer {ADMIN_SECRET}", "Content-Type": "application/json"}
+    project = {"title": "T", "members": [{"member": "clinic", "role": "lead"}]}
+    cases = [  # (what, where, the body, the path a 422 names)
+        ("a project's source", "POST", f"/networks/{nid}/projects",
+         {**project, "source": {"note": "x\udfff"}}, "source"),
+        ("a key of a project's source", "POST", f"/networks/{nid}/projects",
+         {**project, "source": {"\udfff": 1}}, "source"),
+        ("a capability a member lists", "PUT", f"/networks/{nid}/members/clinic",
+         {**clinic, "capabilities": [{"id": "iso-9001\udfff", "level": 3}]}, "capabilities[0].id"),
+    ]
+    for what, method, path, body, where in cases:
+        response = client.request(method, path, content=json.dumps(body), headers=headers)
+        assert response.status_code == 422, (what, response.text[:300])
+        assert where in [e["path"] for e in response.json()["errors"]], (what, response.text)
+    for path in (f"/networks/{nid}/projects", f"/networks/{nid}/export?format=json"):
+        assert client.get(path, headers=headers).status_code == 200, path
