@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import scipy.sparse as sp
 
 if TYPE_CHECKING:
     from matching.ranker import RankerData, Rankers
@@ -70,37 +69,45 @@ def _features(cls: type, state: dict[str, Any]) -> Any:
     return features
 
 
-def _sparse(cls: type, parts: tuple, shape: tuple[int, int], sorted_indices: bool | None) -> Any:
-    matrix = cls(parts, shape=shape)
-    if sorted_indices is not None:
-        matrix.has_sorted_indices = sorted_indices
-    return matrix
-
-
 class _Sender(pickle.Pickler):
-    """Pickles ``RankerData`` with its features' arrays only (``LEFT_BEHIND``)."""
+    """Pickles ``RankerData`` with its features' arrays only (``LEFT_BEHIND``), each object as
+    it was when its turn came.
+
+    The data's frozen features share objects with the live matcher (its arrays, the taxonomy's
+    parts, the sector codes), and requests and edits go on while the data is sent: scipy notes
+    flags in an array's ``__dict__`` when a request first asks (``has_sorted_indices``), the
+    taxonomy's parts keep the transposed forms a member's row is computed with, an edit may add
+    a sector code. A pickler walking those dicts while the pipe blocked failed with
+    "dictionary changed size during iteration" (seen under edits at 10k), and the retraining
+    with it. So every object goes by a copy of its attributes, taken in one step (a dict copy
+    runs no Python code), and the caches stay behind."""
 
     def reducer_override(self, obj: Any) -> Any:
         from matching.features import NetworkFeatures
+        from matching.member_rows import TaxonomyParts
 
-        if isinstance(obj, (sp.csr_array, sp.csc_array)):
-            # By its parts, not its ``__dict__``: the data's frozen features share arrays with
-            # the live matcher, and scipy caches flags in an array's ``__dict__`` when a request
-            # first asks (``has_sorted_indices``): a pickling iterating it then failed with
-            # "dictionary changed size during iteration", and the retraining with it.
-            return _sparse, (type(obj), (obj.data, obj.indices, obj.indptr), obj.shape,
-                             obj.__dict__.get("_has_sorted_indices"))
-        if not isinstance(obj, NetworkFeatures):
+        if isinstance(obj, NetworkFeatures):
+            state = obj.__getstate__()  # (what any pickled copy holds)
+            for name in LEFT_BEHIND:
+                state.pop(name, None)
+            state["projection"] = _Members(obj.projection.n_members)
+            for name in ("_sectors", "_regions", "_segments"):  # (their dicts of codes too)
+                if name in state:
+                    codes = state[name] = copy.copy(state[name])
+                    codes.seen = dict(codes.seen)
+            return _features, (type(obj), state)
+        if isinstance(obj, type) or not hasattr(obj, "__dict__"):
             return NotImplemented
-        state = obj.__getstate__()  # (what any pickled copy holds)
-        for name in LEFT_BEHIND:
-            state.pop(name, None)
-        state["projection"] = _Members(obj.projection.n_members)
-        for name in ("_sectors", "_regions", "_segments"):  # (an edit may add a code: their
-            if name in state:  # dicts are copied here, in one step, not iterated while shared)
-                codes = state[name] = copy.copy(state[name])
-                codes.seen = dict(codes.seen)
-        return _features, (type(obj), state)
+        try:
+            reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        except TypeError:  # (a function: pickled by name)
+            return NotImplemented
+        if not isinstance(reduced, tuple) or len(reduced) < 3 or reduced[2] is not obj.__dict__:
+            return NotImplemented  # (by its own state)
+        state = dict(obj.__dict__)
+        if isinstance(obj, TaxonomyParts):
+            state.pop("_transposed64", None)  # (a cache: the training never reads it)
+        return (*reduced[:2], state, *reduced[3:])
 
 
 def send(data: RankerData, file: IO[bytes]) -> None:

@@ -167,15 +167,17 @@ def test_a_worker_that_dies_leaves_the_rankers_and_the_answers_and_a_retraining_
 
 
 def test_the_data_is_sent_while_requests_read_the_arrays_it_shares() -> None:
-    """The data's frozen features share the live matcher's arrays, and scipy notes flags in an
-    array's ``__dict__`` when a request first asks for them (``has_sorted_indices``). Sending
-    iterated those dicts while the pipe blocked and requests ran: "dictionary changed size
-    during iteration", and the retraining failed. Here a thread keeps noting and forgetting such
-    a flag on every shared array while the data goes through a slow pipe."""
-    taxonomy = [{"id": f"c{k}", "label": f"Service {k}", "kind": "service"} for k in range(30)]
-    members = [member(f"m{i}", caps=[(f"c{(i + k) % 30}", 1 + k) for k in range(4)],
-                      needs=[(f"c{(i * 7 + k) % 30}", 3, "service") for k in range(3)])
-               for i in range(3000)]  # (arrays beyond the pickler's frames go out as reached)
+    """The data's frozen features share the live matcher's arrays and taxonomy parts: scipy
+    notes flags in an array's ``__dict__`` when a request first asks for them
+    (``has_sorted_indices``), and an edit's row computation caches transposed forms in the
+    taxonomy parts. Sending iterated those dicts while the pipe blocked: "dictionary changed
+    size during iteration", and the retraining failed. Here a thread keeps adding and dropping
+    both on the shared objects while the data goes through a slow pipe."""
+    taxonomy = [{"id": f"c{k}", "label": f"Service number {k}", "kind": "service"}
+                for k in range(2000)]  # (its parts too are larger than a frame)
+    members = [member(f"m{i}", caps=[(f"c{(i + k) % 2000}", 1 + k) for k in range(4)],
+                      needs=[(f"c{(i * 7 + k) % 2000}", 3, "service") for k in range(3)])
+               for i in range(1000)]  # (arrays beyond the pickler's frames go out as reached)
     matcher = PartnerMatcher().fit(build_projection({"id": "t", "name": "T"}, taxonomy, members, ()))
     data = matcher.ranker_data()
     arrays = [a for a in vars(matcher.features_).values() if isinstance(a, sp.csr_array)]
@@ -183,11 +185,15 @@ def test_the_data_is_sent_while_requests_read_the_arrays_it_shares() -> None:
     assert arrays
     stop = threading.Event()
 
+    taxonomy_parts = matcher.features_.taxonomy_
+
     def requests_reading() -> None:
         while not stop.is_set():
             for a in arrays:
                 a.__dict__.pop("_has_sorted_indices", None)
                 a.has_sorted_indices  # noqa: B018 (scipy notes it in the array's __dict__)
+            taxonomy_parts.__dict__.pop("_transposed64", None)  # (an edit's row computes it)
+            taxonomy_parts.transposed_float64("similar")
 
     def slow_reader(fd: int) -> None:
         with os.fdopen(fd, "rb") as pipe:
@@ -197,7 +203,7 @@ def test_the_data_is_sent_while_requests_read_the_arrays_it_shares() -> None:
     reading = threading.Thread(target=requests_reading)
     reading.start()
     try:
-        for _ in range(3):
+        for _ in range(2):
             incoming, outgoing = os.pipe()
             reader = threading.Thread(target=slow_reader, args=(incoming,))
             reader.start()
