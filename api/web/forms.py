@@ -50,6 +50,13 @@ def _number(text: str, kind: type) -> Any:
         return text  # the validator names the field and says what is wrong
 
 
+def _row_order(digits: str) -> tuple[int, str, str]:
+    """The numeric order of a row number written in digits, whatever its length (then "01"
+    after "1": two rows, each with its own fields)."""
+    significant = digits.lstrip("0")
+    return len(significant), significant, digits
+
+
 def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
     """(the member dict for put_member, the rows as typed, blank ones dropped then re-added).
 
@@ -71,8 +78,10 @@ def parse(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
     rows: dict[str, list[dict[str, str]]] = {}
     for key, fields in LISTS.items():
         rows[key], member[key] = [], []
-        indices = sorted({int(m.group(1)) for name in form
-                          if (m := re.fullmatch(rf"{key}\.(\d+)\.id", name))})
+        # Row numbers are compared as digit strings, never made ints: a name with thousands
+        # of digits (Python refuses to convert over 4300) is only a row placed last.
+        indices = sorted({m.group(1) for name in form
+                          if (m := re.fullmatch(rf"{key}\.(\d+)\.id", name))}, key=_row_order)
         for i in indices:
             row = {f: form.get(f"{key}.{i}.{f}", "").strip() for f in ("id", *fields)}
             if not row["id"]:
