@@ -251,6 +251,25 @@ def test_a_row_number_of_thousands_of_digits_is_only_a_row(app: FastAPI, world: 
         f"{nid}-pgt": 5, f"{nid}-genetics": 4}
 
 
+@pytest.mark.parametrize("text, says", [
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ('{"title": "T", "source": {"n": ' + "9" * 5000 + "}}", "a number with too many digits"),
+])
+def test_json_a_form_carries_is_refused_when_python_cannot_hold_it(
+        app: FastAPI, world: World, text: str, says: str) -> None:
+    """A project's spec and a pasted network document are JSON in a form: nesting deeper than
+    the interpreter recurses, or an integer longer than Python converts, is a 422 that says
+    so, never a 500 (json.loads raises RecursionError or ValueError, not a JSONDecodeError)."""
+    client = as_(app, world, "facilitator")
+    csrf = csrf_of(client)
+    project = client.post(f"/n/{world.nid}/projects", data={"csrf": csrf, "spec": text})
+    assert project.status_code == 422, project.text[:300]
+    pasted = client.post(f"/n/{world.nid}/onboarding/import", data={"csrf": csrf,
+                                                                     "document": text})
+    assert pasted.status_code == 422, pasted.text[:300]
+    assert says in pasted.text
+
+
 def test_existing_partners_are_shown_apart_from_new_ones(app: FastAPI, world: World) -> None:
     """The clinic works with everyone in the small network: its home page lists them under
     "Strengthen what you have", never among the new partners (issue 14)."""

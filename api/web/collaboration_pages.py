@@ -23,6 +23,7 @@ from api.schemas import (IntroductionAction, IntroductionCreate, OutcomesUpdate,
 from api.security import Principal, require_network
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
+from api.web import posted_json
 from api.web.messages import plain
 from api.web.paging import page_query, paginate, per_page_query
 from api.web.render import error_page, guarded, page
@@ -176,7 +177,7 @@ def _spec(form: dict[str, str]) -> dict[str, Any]:
     """The project a form describes: the dashboard's buttons carry the opportunity as JSON
     (``spec``); the pair form names two members."""
     try:
-        spec = json.loads(form.get("spec") or "{}")
+        spec = posted_json.loads(form.get("spec") or "{}")
     except json.JSONDecodeError:
         spec = None
     if not isinstance(spec, dict):

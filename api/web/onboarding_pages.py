@@ -23,6 +23,7 @@ from api.security import Principal, require_manager
 from api.web.collaboration_pages import member_names, member_picker, problems_of
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
+from api.web import posted_json
 from api.web.messages import plain
 from api.web.paging import (MAX_PAGE, MAX_PER_PAGE, PER_PAGE, clamp, page_of, page_query, paginate,
                             per_page_query)
@@ -145,7 +146,7 @@ def import_document(nid: str, request: Request, form: FormDep) -> Response:
         require_manager(principal, nid)
         text = form.get("document", "")
         try:
-            document = json.loads(text)
+            document = posted_json.loads(text)
         except json.JSONDecodeError as exc:
             problems = [{"path": "(document)", "message": _(
                 "This is not JSON: %(error)s at line %(line)s, column %(column)s.") % {
