@@ -188,6 +188,7 @@ class LocalServer:
     def _prepare_data_dir(self) -> None:
         try:
             self.data_dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+            self._refuse_foreign_files()
             # An existing directory may have been made by hand with looser modes: tighten it,
             # since everything the server writes inside inherits its reach.
             if self.data_dir.stat().st_mode & 0o077:
@@ -201,6 +202,22 @@ class LocalServer:
                 f"cannot write to the data directory {self.data_dir}: {exc.strerror or exc}; "
                 "set PARTNERMATCH_DATA to a writable directory"
             ) from exc
+
+    def _refuse_foreign_files(self) -> None:
+        """A data directory (or its password or state file) that another user made is theirs to
+        plant: a root password they chose, a ``server.json`` naming their own process and port,
+        to which every command would then send the password. Tightening its mode cannot help
+        (they may change it back), so it is refused, as ssh refuses a key another user owns."""
+        for path in (self.data_dir, self.data_dir / _PASSWORD_FILE, self.data_dir / _STATE_FILE):
+            try:
+                owner = path.stat().st_uid
+            except FileNotFoundError:
+                continue
+            if owner != os.geteuid():
+                raise LocalServerError(
+                    f"{path} belongs to another user (uid {owner}), who could have chosen the "
+                    "database password in it: use a data directory of your own "
+                    "(PARTNERMATCH_DATA)")
 
     @contextlib.contextmanager
     def _start_lock(self):

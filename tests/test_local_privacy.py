@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from graph.database import Database
-from graph.local_server import LocalServer
+from graph.local_server import LocalServer, LocalServerError
 from graph.settings import DatabaseSettings
 
 pytestmark = pytest.mark.database
@@ -64,3 +64,25 @@ def test_everything_in_the_data_directory_is_the_owners_only(
     assert {"server.json", "root-password", "server.log"} <= set(seen)
     assert any(p.startswith("databases/") or p.startswith("partnermatch") for p in seen), seen
     assert loose == []
+
+
+def test_a_data_directory_another_user_made_is_refused(tmp_path: Path) -> None:
+    """Another user who made the data directory first (under a shared /tmp, say) could plant
+    the root password, or a ``server.json`` naming its own process and port to receive it: such
+    a directory is refused before anything is started or read from it."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can hand a directory to another user")
+    planted = tmp_path / "data"
+    planted.mkdir(mode=0o777)
+    (planted / "root-password").write_text("chosen-by-the-other-user")
+    for path in (planted, planted / "root-password"):
+        os.chown(path, 65534, 65534)  # nobody
+    server = LocalServer(planted)
+    try:
+        with pytest.raises(LocalServerError, match="belongs to another user"):
+            server.start()
+    finally:
+        server.stop()  # (a server started on the planted password, without the refusal)
+    os.chown(planted, 0, 0)  # the directory alone is the user's now: its password file is not
+    with pytest.raises(LocalServerError, match="root-password belongs to another user"):
+        server.start()
