@@ -102,7 +102,10 @@ def _process_alive(pid: int, data_dir: Path) -> bool:
         return False
     if "\tZ" in status.split("State:", 1)[-1].splitlines()[0]:
         return False
-    return "ArcadeDBServer" in cmdline and f"rootPath={data_dir}" in cmdline
+    # The whole argument: as a substring, a server for /x/data-2 passed for one of /x/data,
+    # which then took it for its own and killed it before starting.
+    return ("ArcadeDBServer" in cmdline
+            and f"-Darcadedb.server.rootPath={data_dir}" in cmdline.split("\0"))
 
 
 def _servers_of(data_dir: Path) -> list[int]:

@@ -181,6 +181,23 @@ def test_data_survives_a_server_restart(tmp_path: Path, nid: str) -> None:
         assert normalised(export_network(db, nid)) == normalised(small_document(nid))
 
 
+def test_a_server_of_a_longer_directory_name_is_not_taken_for_ones_own(tmp_path: Path) -> None:
+    """``data`` is a prefix of ``data-2``: starting the server of ``data`` (no server.json yet)
+    leaves the one of ``data-2`` running, neither taking it for its own nor stopping it."""
+    if os.environ.get("NEO4J_URI"):
+        pytest.skip("only the local server is managed by partnermatch")
+    other, mine = (LocalServer(tmp_path / name, java_heap="256m") for name in ("data-2", "data"))
+    try:
+        running, _ = other.start()
+        assert mine.status() is None
+        started, _ = mine.start()
+        assert started.pid != running.pid
+        assert other.status() == running
+    finally:
+        mine.stop()
+        other.stop()
+
+
 def test_committed_json_schema_matches_the_models() -> None:
     committed = json.loads((DOCS / "network-document.schema.json").read_text())
     assert committed == json_schema()
