@@ -157,8 +157,8 @@ def _visible(db: Database, nid: str, ids: list[str]) -> dict[str, str | None]:
 EDGE_TYPES = {"capabilities": "HAS_CAPABILITY", "weaknesses": "HAS_WEAKNESS", "needs": "NEEDS"}
 
 
-def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | None = None
-               ) -> dict[str, Any]:
+def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | None = None,
+               *, create: bool = True) -> dict[str, Any]:
     """Create or replace one member (its ties stay); validates first, writes in one transaction,
     with who made the change (``by``) in the member's change history. Returns the member as
     stored (what ``get_member`` reads; the write leaves nothing else to read back).
@@ -171,7 +171,11 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
     record, last, so the network's version is held from its bump to the commit only
     (``graph.changes.record_change``). The member's row for this process's engine and for other
     processes (kept on the record) is the one it stored, not read back: the statement sets every
-    field the row has and leaves the member exactly the listed edges."""
+    field the row has and leaves the member exactly the listed edges.
+
+    ``create=False`` (the member itself writing) replaces only a member that is stored when the
+    write runs (``MemberNotFound`` otherwise): a removal that commits during the member's save
+    stays a removal."""
     try:
         member = _checked(nid, mid, raw, dict.fromkeys(_listed_ids(raw)))
     except DocumentInvalid:  # invalid whatever the network sees: the full validation says why
@@ -189,11 +193,15 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
         params = {"nid": nid, "mid": mid, "uid": uuid.uuid4().hex, "entry": entry,
                   "keep": MEMBER_CHANGES_KEPT, "kept": kept, **fields}
         # UNWIND of no entries would end the statement early: one without any, then.
+        put, bare = ((q.PUT_MEMBER, q.PUT_MEMBER_WITHOUT_EDGES) if create else
+                     (q.PUT_OWN_MEMBER, q.PUT_OWN_MEMBER_WITHOUT_EDGES))
         if entries:
-            row = tx.run(q.PUT_MEMBER, entries=entries, **params).single()
+            row = tx.run(put, entries=entries, **params).single()
             if row is None or row["linked"] != len(entries):
+                _refuse_a_removed_member(tx, nid, mid, create)
                 raise _NotVisible  # a capability the network does not see: roll back
-        elif not tx.run(q.PUT_MEMBER_WITHOUT_EDGES, entries=entries, **params).single()[0]:
+        elif not tx.run(bare, entries=entries, **params).single()[0]:
+            _refuse_a_removed_member(tx, nid, mid, create)
             raise NetworkNotFound(nid)  # no such network: nothing was written
         record_change(tx, nid, ChangeKind.MEMBERS, [mid], left={"members": [stored]})
 
@@ -207,6 +215,13 @@ def put_member(db: Database, nid: str, mid: str, raw: Any, by: str | Acting | No
             validate_member(db, nid, mid, raw)
     raise DatabaseBusy("the network's taxonomy kept changing during the write; try again",
                        retry_after=1)
+
+
+def _refuse_a_removed_member(tx: ManagedTransaction, nid: str, mid: str, create: bool) -> None:
+    """``MemberNotFound`` (the write rolls back) when a write that may not create the member
+    found none to replace."""
+    if not create and not tx.run(q.MEMBER_STORED, nid=nid, mid=mid).single()["stored"]:
+        raise MemberNotFound(mid)
 
 
 def stored_row(mid: str, fields: dict[str, Any], entries: list[dict[str, Any]]

@@ -194,6 +194,21 @@ RETURN count(c) AS linked
 PUT_MEMBER_WITHOUT_EDGES = PUT_MEMBER[:PUT_MEMBER.index("WITH m\nUNWIND $entries")] + \
     "RETURN count(*) AS written\n"  # 0: no such network
 
+# The same, for the member itself: it replaces the member it finds and never creates one, so
+# that its save, checked against its token before a removal committed, does not bring back the
+# member the removal took away (under either database: Neo4j's MATCH waits for the removal's
+# lock and finds nothing, ArcadeDB's write conflicts with it and runs again).
+PUT_OWN_MEMBER = PUT_MEMBER.replace("MERGE (m:Member {network: $nid, id: $mid})",
+                                    "MATCH (m:Member {network: $nid, id: $mid})", 1)
+PUT_OWN_MEMBER_WITHOUT_EDGES = PUT_MEMBER_WITHOUT_EDGES.replace(
+    "MERGE (m:Member {network: $nid, id: $mid})", "MATCH (m:Member {network: $nid, id: $mid})", 1)
+
+# Whether member $mid of $nid is stored (inside a write that found less than it wrote).
+MEMBER_STORED = """
+MATCH (m:Member {network: $nid, id: $mid})
+RETURN count(m) AS stored
+"""
+
 # The capability ids a member lists that network $nid sees (shared ones and its own), each
 # found by its key: what validating one member needs, not the whole taxonomy.
 VISIBLE_CAPABILITIES = """

@@ -89,7 +89,9 @@ def put_one(
     if isinstance(member, dict):
         member.pop("projects", None)  # read-only: shown on GET, changed through /projects
         member.pop("history", None)  # read-only: who changed the profile
-    return put_member(db, nid, mid, member, by=acting(principal, mid))
+    # A member saving itself never creates itself: removed meanwhile, it stays removed.
+    return put_member(db, nid, mid, member, by=acting(principal, mid),
+                      create=principal.manages(nid))
 
 
 @router.delete("/{mid}", status_code=status.HTTP_204_NO_CONTENT)
