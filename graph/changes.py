@@ -230,14 +230,15 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
     taxonomy moved on, the catch-up is incomplete (refit).
 
     One statement reads the versions and then the records up to that version, with the state
-    their writes kept (``_replayed``). Records without it (written by a process that does not
-    follow its writes, or too big) send the reader to the members' current state: the log is
-    read first, then the state, so a write that commits in between is newer than the log read here; it shows up
-    again in the next catch-up, and applying a member's current state twice is harmless.
+    their writes kept (``_replayed``), on its own. Records without it (written by a process that
+    does not follow its writes, or too big) send the reader to the members' current state, in a
+    transaction that reads the log again first, then the state, so a write that commits in
+    between is newer than the log read there; it shows up again in the next catch-up, and
+    applying a member's current state twice is harmless.
     """
 
-    def work(tx: ManagedTransaction) -> Catchup:
-        rows = tx.run(q.CHANGES_SINCE, nid=nid, since=since, most=KEEP + COMPACT_EVERY).data()
+    def of(rows: list[dict[str, Any]]) -> Catchup | tuple[int, int, list[Change]]:
+        """The catch-up the records give, or what ``_state`` needs to read it."""
         wanted = [r for r in rows if r["wanted"] > since]
         changes = [Change(int(r["change"]), ChangeKind(r["kind"]), tuple(r["members"] or ()),
                           r["at"] or "") for r in wanted if r["change"] is not None]
@@ -255,7 +256,18 @@ def read_changes(db: Database, nid: str, since: int, since_taxonomy: int) -> Cat
                 or any(c.kind.needs_refit for c in changes)):
             return Catchup(since, version, taxonomy, changes, complete=False)
         kept = _replayed(since, version, taxonomy, changes, [r["state"] for r in wanted])
-        return kept if kept is not None else _state(tx, nid, since, version, taxonomy, changes)
+        return kept if kept is not None else (version, taxonomy, changes)
+
+    params = {"nid": nid, "since": since, "most": KEEP + COMPACT_EVERY}
+    # Usually every record keeps its write's state: one auto-commit statement then (one round
+    # trip, where a transaction takes three: a catch-up of each write in every other process).
+    found = of(db.lookup(q.CHANGES_SINCE, **params))
+    if isinstance(found, Catchup):
+        return found
+
+    def work(tx: ManagedTransaction) -> Catchup:
+        found = of(tx.run(q.CHANGES_SINCE, **params).data())
+        return found if isinstance(found, Catchup) else _state(tx, nid, since, *found)
 
     return db.read(work)
 
