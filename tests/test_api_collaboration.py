@@ -9,9 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.routers import collaboration as collaboration_router
 from api.settings import ApiSettings
 from graph.database import Database
 from graph.introductions import list_introductions, request_introduction
+from graph.members import delete_member
 from graph.tokens import issue_token
 from tests.conftest import ADMIN_SECRET, World
 
@@ -233,3 +235,26 @@ def test_undo_takes_back_the_latest_decision_only(client: TestClient, world: Wor
     assert "cro" not in current()
     gone = client.delete(f"{base}/members/clinic/decisions/cro", headers=clinic)
     assert gone.status_code == 404 and "no decision" in gone.json()["detail"]
+
+
+def test_a_member_removed_while_an_introduction_to_it_is_asked_is_a_404(
+    client: TestClient, world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request reads both members, then asks the live matcher whether they are rivals; a
+    removal committing in between reaches the matcher first (it catches up before answering):
+    the member it no longer holds is a 404 naming it, not a KeyError and a 500."""
+    original = collaboration_router.get_member
+
+    def removed_after_its_read(db_: Database, nid: str, mid: str):
+        found = original(db_, nid, mid)
+        if mid == "cro":
+            delete_member(db_, nid, mid)
+        return found
+
+    monkeypatch.setattr(collaboration_router, "get_member", removed_after_its_read)
+    answer = client.post(f"/networks/{world.nid}/introductions", headers=world.headers("member"),
+                         json={"from": "clinic", "to": "cro"})
+    assert answer.status_code == 404, answer.text
+    assert "cro" in answer.json()["detail"]
+    monkeypatch.undo()
+    assert list_introductions(db, world.nid, member="clinic") == []

@@ -30,7 +30,7 @@ from graph.introductions import (
     request_introduction,
 )
 from graph.disclosure import member_introduction, public_project
-from graph.members import get_member
+from graph.members import MemberNotFound, get_member
 from graph.projects import create_project, delete_project, get_project, move_project, set_outcomes
 from graph.store import read_projects
 from matching.features import RIVALRY_FEATURES
@@ -68,6 +68,9 @@ def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bo
     """Whether a and b are rivals, and whether a positive tie links them (the engine's view)."""
     with request.app.state.matchers.reading(db, nid) as matcher:
         index = matcher.projection_.member_index
+        for mid in (a, b):
+            if mid not in index:  # removed since the request read it: the matcher is newer
+                raise MemberNotFound(mid)
         f = matcher.features_.block(np.array([index[a]]), ("tie", *RIVALRY_FEATURES))
         j = index[b]
         return bool(matcher.features_.competitor(f)[0, j]), bool(f["tie"][0, j] > 0)
