@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
-from pathlib import Path
 
 from graph.database import DatabaseUnavailable, open_database
 from graph.document import json_schema
@@ -74,7 +74,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         document = export_network(db, args.network)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        # The document holds every member's weaknesses and contact: its owner's only, as the
+        # data directory is, whatever the umask (and an older, looser file is tightened).
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
     else:
         sys.stdout.write(text)
     return 0

@@ -134,8 +134,12 @@ def test_cli_load_reports_every_problem_and_exits_non_zero(
     assert "not valid JSON" in capsys.readouterr().err
 
     exported = tmp_path / "out.json"
+    exported.write_text("an older export")
+    exported.chmod(0o644)
     assert main(["export", nid, "-o", str(exported)]) == 0
     assert normalised(json.loads(exported.read_text())) == normalised(small_document(nid))
+    # Weaknesses and contacts: the owner's only, like the data directory (not the umask's 0644).
+    assert exported.stat().st_mode & 0o777 == 0o600
     assert main(["export", "no-such-network"]) == 1
     assert "no network 'no-such-network'" in capsys.readouterr().err
 
