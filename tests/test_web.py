@@ -270,6 +270,25 @@ def test_json_a_form_carries_is_refused_when_python_cannot_hold_it(
     assert says in pasted.text
 
 
+def test_savings_beyond_the_decimal_precision_still_show_on_the_dashboard(
+        app: FastAPI, world: World) -> None:
+    """Outcomes have no upper bound: a saving of 1e30 (a typo) passed the 28 digits Babel
+    rounds with, and the dashboard and exports pages of the network answered 500 to everyone
+    who opens them. (The other network, which no other test's figures read.)"""
+    client = as_(app, world, "admin")
+    nid, admin = world.other, {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    project = client.post(f"/networks/{nid}/projects", headers=admin, json={
+        "title": "Typo", "members": [{"member": "clinic", "role": "lead"}]}).json()
+    recorded = client.put(f"/networks/{nid}/projects/{project['id']}/outcomes", headers=admin,
+                          json={"realised_saving": 1e30, "expected_saving": 1e308})
+    assert recorded.status_code == 200, recorded.text
+    for path in (f"/n/{nid}/dashboard", f"/n/{nid}/exports", f"/n/{nid}/projects/{project['id']}"):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+    assert "1,000,000,000,000,000,019,884,624,838,656 EUR" in client.get(f"/n/{nid}/exports").text
+    client.delete(f"/networks/{nid}/projects/{project['id']}", headers=admin)
+
+
 def test_existing_partners_are_shown_apart_from_new_ones(app: FastAPI, world: World) -> None:
     """The clinic works with everyone in the small network: its home page lists them under
     "Strengthen what you have", never among the new partners (issue 14)."""

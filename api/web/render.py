@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,10 +41,18 @@ env.globals.update(languages=i18n.LANGUAGES)
 
 
 def _money(value: float | None) -> str:
-    """Whole euros with the reader's digit grouping (1,234 EUR; 1.234 EUR in Spanish)."""
-    if value is None:
+    """Whole euros with the reader's digit grouping (1,234 EUR; 1.234 EUR in Spanish).
+
+    Figures are sums of what facilitators typed, without an upper bound: Babel rounds in the
+    decimal context, whose 28 digits a saving of 1e30 passes (InvalidOperation, the dashboard
+    and exports pages answered 500), so the context holds every digit; a sum past the largest
+    float (inf) is no amount and shows as none."""
+    if value is None or not math.isfinite(value):
         return "—"
-    return f"{format_decimal(round(value), format='#,##0', locale=i18n.language())} EUR"
+    whole = round(value)
+    with decimal.localcontext() as context:
+        context.prec = max(context.prec, len(str(abs(whole))) + 1)
+        return f"{format_decimal(whole, format='#,##0', locale=i18n.language())} EUR"
 
 
 def _pct(value: float | None) -> str:
