@@ -715,9 +715,14 @@ CREATE (a)-[:RIVALRY {verdict: row.verdict, note: row.note, at: row.at}]->(b)
 """
 
 # -- access tokens (only their SHA-256 is stored) ---------------------------------------------
+# A real write on the member (a count of credentials issued), not only the uid's no-op SET: a
+# removal that read the member's tokens and invitations before this one committed then
+# conflicts with it on ArcadeDB and runs again, revoking it (Neo4j: the removal's lock makes
+# this wait and find no member). With the no-op alone the removal committed too, and the token
+# or invitation outlived its member: unusable, bound to the old uid, yet listed.
 ENSURE_MEMBER_UID = """
 MATCH (m:Member {network: $nid, id: $mid})
-SET m.uid = coalesce(m.uid, $fresh)
+SET m.uid = coalesce(m.uid, $fresh), m.credentials_issued = coalesce(m.credentials_issued, 0) + 1
 RETURN m.uid AS uid
 """
 
@@ -771,6 +776,17 @@ MATCH (m:Member {network: $nid})
 WHERE NOT m.id IN $keep
 RETURN m.id AS id
 ORDER BY id
+"""
+
+# The members a removal takes, written before it reads what hangs on them (tokens,
+# invitations, open introductions): whatever is issued to them meanwhile writes them too
+# (ENSURE_MEMBER_UID, an introduction's edges), so one of the two transactions waits (Neo4j) or
+# conflicts and runs again (ArcadeDB, which reads committed data, not a snapshot), instead of
+# the removal missing it.
+MARK_LEAVING_MEMBERS = """
+UNWIND $ids AS mid
+MATCH (m:Member {network: $nid, id: mid})
+SET m.leaving = true
 """
 
 DELETE_MEMBER_TOKENS = """

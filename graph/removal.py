@@ -28,6 +28,7 @@ def remove_members(tx: ManagedTransaction, nid: str, ids: list[str],
     if not ids:
         return
     moment = (now or dt.datetime.now(dt.UTC)).isoformat()
+    tx.run(q.MARK_LEAVING_MEMBERS, nid=nid, ids=ids).consume()  # first: see the query
     tx.run(q.DELETE_MEMBER_TOKENS, nid=nid, ids=ids).consume()
     tx.run(q.DELETE_MEMBER_INVITATIONS, nid=nid, ids=ids).consume()
     # Their projects stay on record (possibly with no participant left), without them as lead.

@@ -15,11 +15,13 @@ from api.app import create_app
 from api.routers import members as members_router
 from api.settings import ApiSettings
 from api.throttle import FailureThrottle
+from graph import queries as q
 from graph.acting import Acting
 from graph.database import Database
 from graph.invitations import InvitationUnusable, invite, redeem
 from graph.members import (MEMBER_CHANGES_KEPT, MemberNotFound, delete_member, get_member,
                            member_changes, put_member)
+from graph.removal import remove_members
 from graph.store import import_network
 from graph.tokens import issue_token, list_tokens, replace_bootstrap_token
 from matching.projection import build_projection
@@ -181,6 +183,43 @@ def test_a_member_removed_while_it_saves_itself_stays_removed(
     # A facilitator's save still creates a member (onboarding goes through it).
     assert client.put(f"/networks/{world.nid}/members/quitter", headers=world.headers(
         "facilitator"), json=profile).status_code == 200
+
+
+def test_a_token_issued_while_its_member_is_removed_dies_with_it(db: Database) -> None:
+    """The removal has read the member's tokens (none) when a token for the member is issued
+    and committed, before the removal deletes the member: the token either finds no member
+    (Neo4j: it waits for the removal's lock) or makes the removal conflict and run again, which
+    revokes it (ArcadeDB: both wrote the member). Left behind, it opened nothing (bound to the
+    old uid) yet was listed as the member's; an invitation made so stayed "open"."""
+    nid = f"overlap-{uuid.uuid4().hex[:8]}"
+    import_network(db, small_document(nid))
+    session = db.driver.session(database=db.database)
+    removal = session.begin_transaction()
+    remove_members(removal, nid, ["cro"])  # its tokens read (none), the member not deleted yet
+    issued: list[BaseException | None] = []
+
+    def issue() -> None:
+        try:
+            issue_token(db, "member", nid, "cro")
+            issued.append(None)
+        except BaseException as exc:  # noqa: BLE001 (the member was gone: told to the caller)
+            issued.append(exc)
+
+    issuing = threading.Thread(target=issue)
+    issuing.start()
+    time.sleep(1.0)  # ArcadeDB: the token is committed by now; Neo4j: it waits for the lock
+    try:
+        removal.run(q.DELETE_MEMBER, nid=nid, mid="cro").consume()
+        removal.commit()
+    except Exception:  # noqa: BLE001 (the conflict with the token: the removal runs again)
+        delete_member(db, nid, "cro")
+    finally:
+        session.close()
+    issuing.join(timeout=30)
+    assert issued, "the token's write did not end"
+    with pytest.raises(MemberNotFound):
+        get_member(db, nid, "cro")
+    assert list_tokens(db, network=nid, member="cro") == []
 
 
 def test_a_later_member_with_the_same_id_is_a_different_principal(
