@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -196,7 +197,9 @@ class LocalServer:
             # since everything the server writes inside inherits its reach.
             if self.data_dir.stat().st_mode & 0o077:
                 self.data_dir.chmod(_PRIVATE_DIR)
-            probe = self.data_dir / ".write-probe"
+            # Its own name: service processes started together (``serve --workers``) prepare
+            # the directory at once, and one removing a shared probe failed another's write.
+            probe = self.data_dir / f".write-probe-{os.getpid()}-{threading.get_ident()}"
             with open(probe, "w", opener=_private_opener) as handle:
                 handle.write("ok")
             probe.unlink()

@@ -205,3 +205,32 @@ def test_a_server_of_a_longer_directory_name_is_not_taken_for_ones_own(tmp_path:
 def test_committed_json_schema_matches_the_models() -> None:
     committed = json.loads((DOCS / "network-document.schema.json").read_text())
     assert committed == json_schema()
+
+
+def test_service_processes_starting_together_each_find_the_data_directory_writable(
+        tmp_path: Path) -> None:
+    """``serve --workers`` starts its processes at once, and each checks the data directory by
+    writing a probe file: with one name for all, one process removed the probe another was
+    checking, and that one failed to start ("cannot write to the data directory"; a two-process
+    benchmark then waited for it for good)."""
+    import threading
+
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def prepare() -> None:
+        start.wait()
+        for _ in range(100):
+            try:
+                LocalServer(tmp_path / "data")._prepare_data_dir()
+            except BaseException as failure:  # noqa: BLE001 (collected for the assertion)
+                failures.append(failure)
+                return
+
+    threads = [threading.Thread(target=prepare) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert [p.name for p in (tmp_path / "data").iterdir()] == []  # (no probe left behind)
