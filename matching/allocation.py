@@ -148,11 +148,10 @@ class NetworkLoad:
     share: int
     serving: np.ndarray  # serving[c]: offering c covers something some member wants
     id_rank: np.ndarray
-    providing: Providers = field(default=None, compare=False, repr=False)  # type: ignore
+    providing: Providers = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.providing is None:
-            self.providing = Providers(self.demand.shape[0])
+        self.providing = Providers(self.demand.shape[0])
 
     def benefit_of(self, features: NetworkFeatures, b: int) -> np.ndarray:
         """``benefit[m]``: what provider row ``b`` covers of what member m wants (0 for itself
