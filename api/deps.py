@@ -11,10 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.security import Principal, Role
 from api.throttle import client_address, throttle_of
 from graph.database import Database
-from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token_by_hash
+from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token_by_hash, signed_here
 
 _bearer = HTTPBearer(auto_error=False, description="A partnermatch access token")
 ENVIRONMENT_ADMIN = "environment-admin"
+_NO_LONGER_VALID = ("this token is no longer valid: it expired or was revoked, or its member or "
+                    "network was removed; ask for a new one")
 
 
 def get_db(request: Request) -> Database:
@@ -35,7 +37,8 @@ def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The principal behind the bearer token: 401 when it is missing, unknown, expired or its
-    member is gone; 429 after too many failures from the client's address."""
+    member is gone; 429 after too many failures from the client's address. A token this service
+    issued that no longer opens anything is not counted as a failure (it cannot be guessed)."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorised()
     checked = getattr(request.state, "principal", None)  # by the gate, before the body was read
@@ -46,6 +49,11 @@ def get_principal(
     throttle.check(address)
     principal = _authenticate(request, db, credentials.credentials)
     if principal is None:
+        if signed_here(db, credentials.credentials):
+            # Valid once (its network or member removed, revoked, expired): whoever sends it is
+            # not guessing, and counting it would lock out everyone behind its address.
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, _NO_LONGER_VALID,
+                                headers={"WWW-Authenticate": "Bearer"})
         throttle.fail(address)
         raise _unauthorised()
     return principal

@@ -26,6 +26,7 @@ from graph.tokens import (
     digest,
     member_uid,
     now_utc,
+    signing_key,
     stamp,
 )
 
@@ -125,6 +126,7 @@ def revoke_invitation(db: Database, nid: str, iid: str, now: dt.datetime | None 
 def redeem(db: Database, code: str, now: dt.datetime | None = None) -> Redeemed:
     """Exchange a code for the member's own token, exactly once."""
     moment = now or now_utc()
+    key = signing_key(db)
 
     def work(tx: ManagedTransaction) -> Redeemed:
         rows = tx.run(q.LOCK_INVITATION_BY_HASH, hash=digest(code)).data()
@@ -141,8 +143,9 @@ def redeem(db: Database, code: str, now: dt.datetime | None = None) -> Redeemed:
             raise InvitationUnusable("the member of this invitation left the network")
         nid = row["network"]
         days = token_days_in(tx, nid)
-        secret, token = create_token(tx, "member", nid, row["member"], days=days, now=moment,
-                                     issued_by=row["issued_by"], issuer_role=INVITATION_ISSUER,
+        secret, token = create_token(tx, "member", nid, row["member"], key=key, days=days,
+                                     now=moment, issued_by=row["issued_by"],
+                                     issuer_role=INVITATION_ISSUER,
                                      invitation=row["id"], uid=row["member_uid"])
         if not tx.run(q.REDEEM_INVITATION, id=row["id"], now=stamp(moment),
                       token=token.id).data():

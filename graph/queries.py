@@ -919,6 +919,11 @@ ON CREATE SET k.value = $value
 RETURN k.value AS value
 """
 
+SERVICE_KEY_VALUE = """
+MATCH (k:ServiceKey {name: $name})
+RETURN k.value AS value
+"""
+
 
 # Deleting a network: its ties first (ArcadeDB misses some ties deleted after member edges in
 # one transaction: docs/arcadedb.md), then each kind of node it owns, then the network itself.

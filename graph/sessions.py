@@ -76,7 +76,10 @@ def count_sessions(db: Database) -> int:
 
 def service_key(db: Database, name: str) -> bytes:
     """A random key shared by every process on this database (created by the first to ask;
-    ``Database.write`` runs a MERGE that lost a race again, and it then reads the winner's)."""
+    ``Database.write`` runs a MERGE that lost a race again, and it then reads the winner's).
+    An existing key is only read, so checking a signature needs no write (a full disk)."""
+    if rows := db.query(q.SERVICE_KEY_VALUE, name=name):
+        return bytes.fromhex(rows[0]["value"])
     value = secrets.token_hex(32)
     rows = db.write(lambda tx: tx.run(q.SERVICE_KEY, name=name, value=value).data())
     return bytes.fromhex(rows[0]["value"])

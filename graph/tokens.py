@@ -7,14 +7,23 @@ A token expires (the network's policy says after how many days, per role), can b
 revoked, and names who issued it. A member token is bound to the member's internal ``uid``, given
 once when the member node is created: when the member is removed its tokens go, and a later member
 with the same id is a different principal that no old token opens.
+
+A secret carries a MAC of its random part under a key every process on the database shares
+(``signed_here``): a secret that no longer opens anything (its network deleted, its member
+removed, revoked, expired) is still recognisably one this service issued, so a dashboard left
+open with it is not taken for someone guessing secrets (api/deps.py). Without the key nobody can
+make one, so a guesser cannot use the format to escape the failed-authentication throttle.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 import uuid
+import weakref
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +31,7 @@ from neo4j import ManagedTransaction
 
 from graph import queries as q
 from graph.database import Database
+from graph.sessions import service_key
 from graph.store import NetworkNotFound, network_policy
 
 BOOTSTRAP_TOKEN_ID = "bootstrap-admin"
@@ -56,8 +66,42 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_secret() -> str:
-    return "pm_" + secrets.token_urlsafe(32)
+_PREFIX = "pm_"
+_RANDOM_CHARS = 43  # secrets.token_urlsafe(32): 256 random bits
+_MAC_BYTES = 16  # 128 bits: a guessed MAC is right once in 2**128
+_SIGNED_LENGTH = len(_PREFIX) + _RANDOM_CHARS + 22  # 16 bytes are 22 base64url characters
+# The key is created once per database and never changes: one read per process and database.
+_keys: weakref.WeakKeyDictionary[Database, bytes] = weakref.WeakKeyDictionary()
+
+
+def signing_key(db: Database) -> bytes:
+    """The key that signs this database's token secrets, shared by every process using it."""
+    key = _keys.get(db)
+    if key is None:
+        key = _keys[db] = service_key(db, "tokens")
+    return key
+
+
+def _mac(key: bytes, random_part: str) -> str:
+    mac = hmac.new(key, b"token:" + random_part.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def new_secret(key: bytes) -> str:
+    """A random secret, signed with ``key`` (``signing_key``)."""
+    random_part = secrets.token_urlsafe(32)
+    return _PREFIX + random_part + _mac(key, random_part)
+
+
+def signed_here(db: Database, secret: str) -> bool:
+    """Whether ``secret`` was made by this service (``new_secret``), valid or not any more.
+
+    Secrets issued before secrets were signed are not recognised."""
+    if len(secret) != _SIGNED_LENGTH or not secret.startswith(_PREFIX):
+        return False  # no read of the key for what cannot be one of ours
+    random_part = secret[len(_PREFIX):len(_PREFIX) + _RANDOM_CHARS]
+    return hmac.compare_digest(secret[len(_PREFIX) + _RANDOM_CHARS:],
+                               _mac(signing_key(db), random_part))
 
 
 def now_utc() -> dt.datetime:
@@ -90,13 +134,14 @@ def member_uid(tx: ManagedTransaction, network: str, member: str) -> str:
 
 
 def create_token(tx: ManagedTransaction, role: str, network: str | None, member: str | None, *,
-                 days: int, now: dt.datetime, issued_by: str | None, issuer_role: str | None,
-                 invitation: str | None = None, uid: str | None = None
+                 key: bytes, days: int, now: dt.datetime, issued_by: str | None,
+                 issuer_role: str | None, invitation: str | None = None, uid: str | None = None
                  ) -> tuple[str, StoredToken]:
-    """Write a new token inside ``tx``; a member token is bound to the member's current uid."""
+    """Write a new token inside ``tx``, its secret signed with ``key`` (``signing_key``, read
+    before the transaction); a member token is bound to the member's current uid."""
     if member is not None and network is not None and uid is None:
         uid = member_uid(tx, network, member)
-    secret = new_secret()
+    secret = new_secret(key)
     stored = StoredToken(id=secrets.token_hex(8), role=role, network=network, member=member,
                          created=stamp(now), expires=stamp(now + dt.timedelta(days=days)),
                          issued_by=issued_by, issuer_role=issuer_role, invitation=invitation)
@@ -114,9 +159,10 @@ def issue_token(db: Database, role: str, network: str | None, member: str | None
     """
     days = days if days is not None else token_days(db, role, network)
     moment = now or now_utc()
+    key = signing_key(db)
 
     def work(tx: ManagedTransaction) -> tuple[str, StoredToken]:
-        return create_token(tx, role, network, member, days=days, now=moment,
+        return create_token(tx, role, network, member, key=key, days=days, now=moment,
                             issued_by=issued_by, issuer_role=issuer_role)
 
     return db.write(work)
@@ -124,7 +170,7 @@ def issue_token(db: Database, role: str, network: str | None, member: str | None
 
 def replace_bootstrap_token(db: Database) -> str:
     """A fresh admin token for this start of the service; the previous one stops working."""
-    secret = new_secret()
+    secret = new_secret(signing_key(db))
 
     def work(tx: ManagedTransaction) -> None:
         tx.run(q.REPLACE_BOOTSTRAP_TOKEN, id=BOOTSTRAP_TOKEN_ID, hash=digest(secret),

@@ -508,6 +508,36 @@ def test_web_sign_in_and_invitation_codes_share_the_throttle(db: Database) -> No
     assert refused.status_code == 429 and refused.headers["Retry-After"]
 
 
+def test_tokens_that_were_valid_once_do_not_count_as_guesses(db: Database) -> None:
+    """A dashboard left open after its network was deleted (or its member removed, its token
+    revoked) keeps sending a token this service issued: 401 each time, and the people behind
+    the same address are not locked out. Guesses, a forged signature included, still are."""
+    nid = f"gone-{uuid.uuid4().hex[:8]}"
+    import_network(db, small_document(nid))
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET), database=db)
+    office = TestClient(app, client=("192.0.2.30", 4000))
+    dashboard = issue_token(db, "facilitator", nid, None)[0]
+    members_token = issue_token(db, "member", nid, "clinic")[0]
+    revoked, stored = issue_token(db, "analyst", nid, None)
+    assert office.get(f"/networks/{nid}/members", headers=bearer(dashboard)).status_code == 200
+    assert office.delete(f"/tokens/{stored.id}", headers=bearer(ADMIN_SECRET)).status_code == 204
+    assert office.delete(f"/networks/{nid}/members/clinic",
+                         headers=bearer(dashboard)).status_code == 204
+    assert office.delete(f"/networks/{nid}", headers=bearer(ADMIN_SECRET)).status_code == 204
+    for _ in range(5):  # 15 failures, over the limit of 10 a minute
+        for dead in (dashboard, members_token, revoked):
+            answer = office.get(f"/networks/{nid}/members", headers=bearer(dead))
+            assert answer.status_code == 401 and "no longer valid" in answer.json()["detail"]
+    assert sign_in(TestClient(app, client=("192.0.2.30", 4001), follow_redirects=False),
+                   dashboard).status_code == 401
+    assert office.get("/tokens", headers=bearer(ADMIN_SECRET)).status_code == 200
+    forged = dashboard[:-22] + ("A" if dashboard[-22] != "A" else "B") + dashboard[-21:]
+    for i in range(10):
+        guess = forged if i % 2 else f"pm_guess{i}"
+        assert office.get("/tokens", headers=bearer(guess)).status_code == 401
+    assert office.get("/tokens", headers=bearer(ADMIN_SECRET)).status_code == 429
+
+
 def test_a_members_change_history_keeps_the_latest_entries(world: World, db: Database) -> None:
     current = get_member(db, world.nid, "cro")
     for i in range(MEMBER_CHANGES_KEPT + 3):
