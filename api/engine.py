@@ -39,12 +39,14 @@ from matching.sharing import Kept
 
 DECLINE_DAYS = 180
 RETRAIN_SHARE = 0.2  # the rankers are refitted when decisions grew by this share
-# At most this share of this process's CPU goes to one network's retraining. The training runs
-# in a worker process at the lowest priority (api/retraining.py); what is left here is taking
-# the data and pickling it for the worker. Before that, the training ran on a thread here and
-# this limit (then 10 % of the wall time) kept it from taking a core's tenth for good while
-# decisions keep growing (h5 and h3, docs/benchmarks.md).
-RETRAIN_DUTY = 0.02
+# At most this share of a core goes to one network's retraining: this process's part (taking
+# the data and pickling it for the worker) and the worker's (the training, in a process at the
+# lowest priority: api/retraining.py). The worker's CPU was first left out, as it only takes
+# what is idle; but under two service processes' mixed load at 10k, each retraining every few
+# seconds, the workers took 0.3-0.5 of the 2 cores (docs/benchmarks.md): background work that
+# grows with the decision rate and is no request's. At 10k a training costs about 1.5 s of CPU:
+# one every 30 s at most.
+RETRAIN_DUTY = 0.05
 RETRAIN_RETRY = 60.0  # seconds before a retraining that failed (its worker died) runs again
 TOMBSTONE_SHARE = 0.1  # rows of deleted members tolerated before a background refit
 SETTLE_WAIT = 1.0  # seconds a request waits for this process's committing writes' hand-over
@@ -354,7 +356,7 @@ class Engine:
         trainer = self._trainer
 
         def work() -> None:
-            started = time.thread_time()  # this process's CPU: the worker's is not counted
+            started = time.thread_time()  # this process's CPU (the worker's is added after)
             matcher = slot.matcher
             assert matcher is not None
 
@@ -376,7 +378,7 @@ class Engine:
             with slot.lock.writing():
                 if slot.matcher is matcher:  # a full fit trained its own meanwhile
                     matcher.use_rankers(rankers)
-            spent = time.thread_time() - started
+            spent = time.thread_time() - started + trainer.worker_cpu
             with self._guard:
                 slot.retrain_after = time.monotonic() + spent * (1 / RETRAIN_DUTY - 1)
 

@@ -20,6 +20,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,12 +134,13 @@ def _serve(pipes: _Pipes) -> None:
     while True:
         try:
             parameters = pickle.load(pipes.incoming)
+            started = time.process_time()  # (waiting for a job used none)
             data = pickle.load(pipes.incoming)
         except EOFError:  # the service closed the pipe or ended
             return
         try:
-            reply: tuple[str, Any] = ("rankers",
-                                      PartnerMatcher(**parameters).train_rankers(data))
+            rankers = PartnerMatcher(**parameters).train_rankers(data)
+            reply: tuple[str, Any] = ("rankers", (rankers, time.process_time() - started))
         except Exception:  # the service logs it and keeps its rankers
             reply = ("failed", traceback.format_exc())
         del data
@@ -160,6 +162,7 @@ class Trainer:
         self._worker: subprocess.Popen | None = None
         self._pipes: _Pipes | None = None  # to the worker and back
         self._closed = False
+        self.worker_cpu = 0.0  # the worker's CPU seconds for the last training (``train``)
 
     @property
     def pid(self) -> int | None:
@@ -198,7 +201,8 @@ class Trainer:
                 raise
         if kind == "failed":
             raise TrainingFailed(value)
-        return value
+        rankers, self.worker_cpu = value
+        return rankers
 
     def _started(self) -> tuple[_Pipes, subprocess.Popen]:
         with self._guard:

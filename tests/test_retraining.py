@@ -77,6 +77,7 @@ def test_the_rankers_trained_in_the_worker_are_those_trained_in_the_service() ->
     finally:
         trainer.close()
     assert there.decisions == here.decisions == 12
+    assert trainer.worker_cpu > 0  # (what the engine's duty counts)
     for ours, theirs in ((here.facilitator, there.facilitator), (here.public, there.public)):
         assert theirs.is_fitted and theirs.view == ours.view
         for step, name in ((0, "mean_"), (0, "scale_"), (1, "coef_"), (1, "intercept_")):
