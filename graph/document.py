@@ -170,7 +170,12 @@ class Capability(_Strict):
     serves: list[Identifier] | None = Field(default=None, max_length=100)
 
 
-Quantity = Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+MAX_AMOUNT = 1e12
+Quantity = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+# Money, EUR a year. A trillion is beyond any network's figures, so more is a typo; and bounded
+# amounts keep every sum of them (a network's savings, a buying group's spend) finite and
+# printable: unbounded, 1e308 stored twice summed to infinity.
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
 class CapabilityLevel(_Strict):
@@ -191,7 +196,7 @@ class Need(_Strict):
     id: Identifier
     kind: NeedKind | None = None
     urgency: Score = 3
-    volume: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # annual spend, EUR
+    volume: Amount | None = None  # annual spend, EUR
 
 
 MAX_SEGMENTS = 20
@@ -229,7 +234,7 @@ class Tie(_Strict):
     source: Identifier
     target: Identifier
     type: TieType
-    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    weight: Quantity | None = None
     since: dt.date | None = None
 
     @field_serializer("since")
@@ -322,7 +327,7 @@ class DeclaredOrder(_Strict):
     requirements: list[OrderRequirement] = Field(min_length=1, max_length=50)
     competitors: CompetitorPolicy = CompetitorPolicy.PENALISE
     max_members: Annotated[int, Field(ge=1, le=1000)] | None = None
-    value: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR a year
+    value: Amount | None = None  # EUR a year
 
 
 class Network(_Strict):
@@ -350,11 +355,11 @@ class Participant(_Strict):
 
 
 class Outcomes(_Strict):
-    expected_saving: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR/year
-    realised_saving: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR/year
-    new_business: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None  # EUR/year
+    expected_saving: Amount | None = None  # EUR/year
+    realised_saving: Amount | None = None  # EUR/year
+    new_business: Amount | None = None  # EUR/year
     certifications: list[Text] = Field(default_factory=list, max_length=100)
-    trainings: Annotated[int, Field(ge=0)] = 0
+    trainings: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
 
 class PhaseChange(_Strict):

@@ -100,6 +100,14 @@ def _mutate(document: dict[str, Any], nid: str, case: str) -> None:
             document["ties"][2]["target"] = "clinic"
         case "negative volume":
             m[0]["needs"][1]["volume"] = -10
+        case "volume beyond a trillion":
+            m[0]["needs"][1]["volume"] = 1e300
+        case "saving beyond a trillion":
+            document["projects"] = [{"id": "p1", "title": "Typo", "members": [
+                {"member": "clinic"}], "outcomes": {"realised_saving": 2e12}}]
+        case "order value beyond a trillion":
+            document["orders"] = [{"id": "o1", "title": "Big", "value": 1e13, "requirements": [
+                {"capability": c + "pgt", "quantity": 1}]}]
         case "unknown need kind":
             m[0]["needs"][0]["kind"] = "gift"
         case "misspelt field":
@@ -130,6 +138,11 @@ BAD_INPUTS = [  # case, path of the problem, words the message must contain
     ("broader cycle", "capabilities[0].broader", "cycle"),
     ("self tie", "ties[2]", "tied to itself"),
     ("negative volume", "members[0].needs[1].volume", "greater than or equal to 0"),
+    ("volume beyond a trillion", "members[0].needs[1].volume",
+     "less than or equal to 1000000000000"),
+    ("saving beyond a trillion", "projects[0].outcomes.realised_saving",
+     "less than or equal to 1000000000000"),
+    ("order value beyond a trillion", "orders[0].value", "less than or equal to 1000000000000"),
     ("unknown need kind", "members[0].needs[0].kind", "'gift'"),
     ("misspelt field", "members[1].capabilites", "not a field"),
     ("bad date", "ties[0].since", "date"),

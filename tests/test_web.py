@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from graph.database import Database
+from graph.document import Outcomes
 from graph.members import get_member
+from graph.projects import set_outcomes
 from graph.store import import_network
 from graph.tokens import issue_token
 from tests.conftest import small_document
@@ -270,18 +272,51 @@ def test_json_a_form_carries_is_refused_when_python_cannot_hold_it(
     assert says in pasted.text
 
 
-def test_savings_beyond_the_decimal_precision_still_show_on_the_dashboard(
+def test_savings_and_volumes_beyond_a_trillion_are_refused_where_they_are_typed(
         app: FastAPI, world: World) -> None:
-    """Outcomes have no upper bound: a saving of 1e30 (a typo) passed the 28 digits Babel
-    rounds with, and the dashboard and exports pages of the network answered 500 to everyone
-    who opens them. (The other network, which no other test's figures read.)"""
+    """Savings and need volumes are capped like capacities (1e12 EUR a year): a typo of 1e30
+    or 1e308 is a 422 naming the field, through the API and the web forms, and writes nothing.
+    (The other network, which no other test's figures read.)"""
     client = as_(app, world, "admin")
     nid, admin = world.other, {"Authorization": f"Bearer {ADMIN_SECRET}"}
     project = client.post(f"/networks/{nid}/projects", headers=admin, json={
         "title": "Typo", "members": [{"member": "clinic", "role": "lead"}]}).json()
-    recorded = client.put(f"/networks/{nid}/projects/{project['id']}/outcomes", headers=admin,
-                          json={"realised_saving": 1e30, "expected_saving": 1e308})
-    assert recorded.status_code == 200, recorded.text
+    where = f"/networks/{nid}/projects/{project['id']}/outcomes"
+    refused = client.put(where, headers=admin, json={"realised_saving": 1e30,
+                                                     "expected_saving": 1e308})
+    assert refused.status_code == 422, refused.text
+    assert {e["path"] for e in refused.json()["errors"]} == {"realised_saving", "expected_saving"}
+    assert "1000000000000" in refused.text
+    form = client.post(f"/n/{nid}/projects/{project['id']}/outcomes", data={
+        "csrf": csrf_of(client), "expected_saving": "2e12", "new_business": "5000"})
+    assert form.status_code == 422 and "At most 1000000000000" in form.text
+    assert client.get(f"/networks/{nid}/projects/{project['id']}", headers=admin
+                      ).json()["outcomes"].get("new_business") is None
+    member = client.get(f"/networks/{nid}/members/cro", headers=admin).json()
+    need = {"id": f"{nid}-pgt", "kind": "service", "urgency": 5, "volume": 1e13}
+    api = client.put(f"/networks/{nid}/members/cro", headers=admin,
+                     json={**member, "needs": [need]})
+    assert api.status_code == 422 and "needs[0].volume" in api.text, api.text
+    page = client.post(f"/n/{nid}/home/cro", data={
+        "csrf": csrf_of(client), "name": member["name"], "needs.0.id": f"{nid}-pgt",
+        "needs.0.kind": "service", "needs.0.urgency": "5", "needs.0.volume": "1e13"})
+    assert page.status_code == 422 and 'id="err-needs-0-volume"' in page.text
+    assert client.get(f"/networks/{nid}/members/cro", headers=admin).json() == member
+    client.delete(f"/networks/{nid}/projects/{project['id']}", headers=admin)
+
+
+def test_savings_stored_before_the_cap_still_show_on_the_dashboard(
+        app: FastAPI, world: World, db: Database) -> None:
+    """Before savings were capped, a saving of 1e30 (a typo) passed the 28 digits Babel rounds
+    with, and the dashboard and exports pages answered 500 to everyone who opened them: what
+    was stored then still shows. (The other network, which no other test's figures read.)"""
+    client = as_(app, world, "admin")
+    nid, admin = world.other, {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    project = client.post(f"/networks/{nid}/projects", headers=admin, json={
+        "title": "Typo", "members": [{"member": "clinic", "role": "lead"}]}).json()
+    stored_then = Outcomes.model_construct(realised_saving=1e30, expected_saving=1e308,
+                                           new_business=None, certifications=[], trainings=0)
+    set_outcomes(db, nid, project["id"], stored_then.model_dump(mode="json"))
     for path in (f"/n/{nid}/dashboard", f"/n/{nid}/exports", f"/n/{nid}/projects/{project['id']}"):
         page = client.get(path)
         assert page.status_code == 200, (path, page.text[:300])
