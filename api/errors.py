@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.engine import NotReady
+from api.schemas import READS_ONLY_KEY
 from graph.database import DatabaseBusy, DatabaseUnavailable, StorageFull
 from graph.introductions import Conflict, IntroductionNotFound
 from graph.invitations import InvitationNotFound
@@ -54,6 +55,15 @@ def _request_problem(e: dict) -> dict[str, str]:
     return {"path": path, "message": message}
 
 
+def _writes(request: Request) -> bool:
+    """Whether the request asks for a change: a GET, a HEAD or a POST that only computes an
+    answer (``api.schemas.READS_ONLY``) writes nothing, so no refusal of it may say that nothing was."""
+    if request.method in ("GET", "HEAD"):
+        return False
+    route = request.scope.get("route")
+    return not (getattr(route, "openapi_extra", None) or {}).get(READS_ONLY_KEY, False)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -66,8 +76,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DocumentInvalid)
     async def document_invalid(request: Request, exc: DocumentInvalid) -> JSONResponse:
+        found = f"{len(exc.problems)} problem(s) found"
         return error(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                     f"{len(exc.problems)} problem(s) found; nothing was written", exc.as_errors())
+                     f"{found}; nothing was written" if _writes(request) else
+                     f"{found} in the request", exc.as_errors())
 
     @app.exception_handler(DocumentForbidden)
     async def document_forbidden(request: Request, exc: DocumentForbidden) -> JSONResponse:

@@ -33,6 +33,12 @@ class ErrorResponse(BaseModel):
     errors: list[ErrorItem] | None = None
 
 
+# Marks a POST that only computes an answer (its body is a question, such as an order to form a
+# consortium for): it writes nothing, so its refusals must not say that nothing was written.
+READS_ONLY_KEY = "x-reads-only"
+READS_ONLY: dict[str, Any] = {READS_ONLY_KEY: True}
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a router answers, all with the one error shape.
 

@@ -234,3 +234,33 @@ def test_a_request_waiting_for_a_fit_answers_at_once_when_the_database_goes_down
     waiter.join(timeout=5)
     assert not waiter.is_alive(), "the request kept waiting on the fit"
     assert len(outcome) == 1
+
+
+READS = [  # a request that writes nothing, and a problem path its 422 names
+    ("GET", "/networks/{nid}/members?capability=no-such-thing", None, "query.capability"),
+    ("GET", "/networks/{nid}/metrics?since=2024-02-01&until=2024-01-01", None, "query.since"),
+    ("GET", "/networks/{nid}/opportunities/purchasing?discount=fuel:lots", None,
+     "query.discount[0]"),
+    ("POST", "/networks/{nid}/value-chains", {"template": "no-such-chain"}, "template"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "where"), READS,
+                         ids=[f"{r[0]} {r[1]}" for r in READS])
+def test_a_422_to_a_read_does_not_say_a_write_was_refused(
+    client: TestClient, world: World, method: str, path: str, body: dict | None, where: str
+) -> None:
+    """A GET (or a POST that only asks a question) writes nothing: its 422 says what is wrong
+    and where, never that "nothing was written", which would tell the reader it tried to."""
+    response = client.request(method, path.format(nid=world.nid), json=body,
+                              headers=world.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert where in [e["path"] for e in response.json()["errors"]]
+    assert "written" not in response.json()["detail"], response.text
+    assert "problem(s) found in the request" in response.json()["detail"]
+
+
+def test_a_422_to_a_write_says_nothing_was_written(client: TestClient, world: World) -> None:
+    response = client.put(f"/networks/{world.nid}/members/clinic", headers=world.headers("admin"),
+                          json={"id": "genlab", "name": "C"})
+    assert response.status_code == 422 and "nothing was written" in response.json()["detail"]

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request, status
 
 from api.analyses import as_of_for
 from api.deps import DbDep, Fresh, PrincipalDep
-from api.schemas import AgentsReplace, ConsortiumProjectRequest, ConsortiumRequest, error_responses
+from api.schemas import (READS_ONLY, AgentsReplace, ConsortiumProjectRequest, ConsortiumRequest,
+                         error_responses)
 from api.security import Principal, Role, forbidden, require_manager, require_network, require_roles
 from graph.agents import list_agents, replace_agents
 from graph.database import Database
@@ -82,7 +83,7 @@ def _consortia(request: Request, db: Database, nid: str, principal: Principal,
             raise DocumentInvalid([Problem(exc.path, exc.message)]) from None
 
 
-@router.post("/consortia")
+@router.post("/consortia", openapi_extra=READS_ONLY)
 def consortia(nid: str, body: ConsortiumRequest, request: Request, db: DbDep,
               principal: PrincipalDep) -> dict[str, Any]:
     """The best consortium for an order too big for one firm, and up to two alternatives
