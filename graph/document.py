@@ -39,8 +39,27 @@ def _printable(pattern: re.Pattern[str]) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Invisible characters that change how a text looks, not what it says: the bidirectional
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), the direction marks (U+200E,
+# U+200F, U+061C) and the zero-width space, word joiner and no-break space (U+200B, U+2060,
+# U+FEFF). In a name they make one look like another in a list: "Acme" and "Acme" with a mark
+# are two names that read the same, and under U+202E a name shows its letters backwards. A name
+# gets its direction from its letters without them. Refused in short texts (names, titles,
+# labels, sectors, regions, roles); long texts (descriptions, goals, reasons) may mix directions
+# in prose and name nothing, so they keep them. Ids allow only ASCII anyway.
+_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def _no_invisible(value: str) -> str:
+    found = _INVISIBLE.search(value)
+    if found:
+        raise ValueError(f"contains the invisible formatting character U+{ord(found.group()):04X} "
+                         f"at position {found.start()}, which can make one name look like another")
+    return value
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 _printable(_CONTROL)]
+                 _printable(_CONTROL), AfterValidator(_no_invisible)]
 LongText = Annotated[str, StringConstraints(max_length=5000), _printable(_CONTROL_IN_LONG)]
 Score = Annotated[int, Field(ge=1, le=5)]
 

@@ -121,6 +121,70 @@ def test_control_characters_are_refused_at_validation(
     import_network(db, document)  # line breaks and tabs are fine in long texts
 
 
+RLO, LRM, LRI = "\u202e", "\u200e", "\u2066"  # right-to-left override, mark, isolate
+
+
+@pytest.mark.parametrize(("where", "path"), [
+    (lambda d: d["members"][0].update(name="Clinica " + RLO + "los"), "members[0].name"),
+    (lambda d: d["members"][1].update(name="GenLab" + LRM), "members[1].name"),
+    (lambda d: d["network"].update(name=LRI + "Test network"), "network.name"),
+    (lambda d: d.update(projects=[{"id": "p", "title": "Pilot\u2069", "members": [
+        {"member": "clinic"}]}]), "projects[0].title"),
+    (lambda d: d.update(agents=[{"id": "bank", "name": "Banco\u202d Sur"}]),
+     "agents[0].name"),
+    (lambda d: d["members"][2].update(id="cro" + RLO), "members[2].id"),
+])
+def test_bidirectional_controls_are_refused_in_names_and_ids(
+    db: Database, nid: str, where: Any, path: str
+) -> None:
+    """An invisible override or mark makes one name look like another in a list: refused with
+    the field named; a description keeps them (prose may mix directions)."""
+    document = small_document(nid)
+    where(document)
+    with pytest.raises(DocumentInvalid) as caught:
+        import_network(db, document)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert path in problems, problems
+    assert "U+20" in problems[path] or "pattern" in problems[path], problems[path]
+    document = small_document(nid)
+    document["members"][0]["description"] = "Hebrew " + RLO + "\u05e9\u05dc\u05d5\u05dd" + LRM
+    document["members"][1]["name"] = "\u05e9\u05dc\u05d5\u05dd 2000"  # right to left, unmarked
+    import_network(db, document)
+
+
+def test_bidirectional_controls_in_names_are_a_422_through_the_api_and_forms(
+    client: TestClient, db: Database
+) -> None:
+    nid = f"hostile-{uuid.uuid4().hex[:8]}"
+    import_network(db, small_document(nid))
+    headers = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    cases = [  # method, address, body, the field the 422 names
+        ("PUT", f"/networks/{nid}/members/clinic", {"name": "Cl" + RLO + "inic"}, "name"),
+        ("PUT", f"/networks/{nid}", {"name": "Test" + LRM}, "name"),
+        ("POST", f"/networks/{nid}/projects", {"title": LRI + "Pilot", "members": [
+            {"member": "clinic"}]}, "title"),
+        ("PUT", f"/networks/{nid}/agents", {"agents": [{"id": "bank", "name": "B" + RLO}]},
+         "agents[0].name"),
+    ]
+    for method, address, body, field in cases:
+        response = client.request(method, address, json=body, headers=headers)
+        assert response.status_code == 422, (address, response.text)
+        assert field in [e["path"] for e in response.json()["errors"]], response.text
+        assert "invisible formatting character" in response.text
+    facilitator = issue_token(db, "facilitator", nid, None)[0]
+    page = client.get("/signin")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/signin", data={"token": facilitator, "csrf": csrf},
+                       follow_redirects=False).status_code == 303
+    csrf = client.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
+    form = client.post(f"/n/{nid}/home/clinic", data={"csrf": csrf, "name": "Cl" + RLO + "inic"})
+    client.cookies.clear()
+    assert form.status_code == 422 and 'id="err-name"' in form.text
+    names = {m["id"]: m["name"] for m in client.get(f"/networks/{nid}/members",
+                                                     headers=headers).json()["members"]}
+    assert RLO not in names["clinic"]
+
+
 def test_pictures_and_the_dashboard_survive_hostile_names(
     client: TestClient, db: Database
 ) -> None:
