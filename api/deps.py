@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.security import Principal, Role
+from api.security import Principal, Role, forbidden, require_manager, require_roles
 from api.throttle import client_address, throttle_of
 from graph.database import Database
 from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token_by_hash, signed_here
@@ -78,6 +79,37 @@ def principal_of_hash(request: Request, db: Database, token_hash: str) -> Princi
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _guard(check: Callable[[Principal, str], None]) -> Any:
+    """A route dependency: who may send the route a body at all, ``check(principal, nid)``.
+
+    The gate (api/limits.py) runs it right after the token, before a byte of the body is read,
+    and FastAPI again before it validates the body: a caller without the right gets 403 whatever
+    it sends (malformed JSON included), never a 422 about a body it may not send at all. The
+    endpoint still checks the finer rules (which member, which project), and keeps the coarse
+    check too: the web pages call it as a function, without its dependencies."""
+    def dependency(request: Request, principal: PrincipalDep) -> None:
+        check(principal, request.path_params.get("nid", ""))
+    dependency.__guard__ = check  # type: ignore[attr-defined]  # found by the gate
+    return Depends(dependency)
+
+
+def _admins(principal: Principal, nid: str) -> None:
+    if not principal.is_admin:
+        raise forbidden("only admins create or change networks")
+
+
+def _issuers(principal: Principal, nid: str) -> None:
+    if not principal.is_admin and principal.role is not Role.FACILITATOR:
+        raise forbidden(f"the role {principal.role} may not issue tokens")
+
+
+# Who may send a body to a route at all (``dependencies=[...]`` of the route).
+ADMINS = _guard(_admins)
+ISSUERS = _guard(_issuers)  # of tokens: admins, facilitators (each rule is in the route)
+MANAGERS = _guard(require_manager)
+MEMBERS_AND_MANAGERS = _guard(lambda p, nid: require_roles(p, nid, Role.MEMBER, Role.FACILITATOR))
 
 
 # Analyses are served from the last background result (``as_of``); fresh waits for the current.

@@ -2,7 +2,8 @@
 
 For a route that needs a token (one whose dependencies include ``get_principal``), the token is
 checked before a byte of the body is read, so a request without a valid one is refused without
-its body ever being parsed. Bodies are capped per
+its body ever being parsed; so are the route's guards (who may send it a body at all,
+``api.deps.MANAGERS`` and the like), so a caller without the right gets 403 whatever it sends. Bodies are capped per
 route: routes marked ``@large_body`` (network imports) accept up to the configured limit, every
 other route 1 MB; a body over the cap is refused at once from its Content-Length, or, when it
 arrives in chunks, as soon as the bytes read pass the cap (nothing is parsed or written by then).
@@ -22,10 +23,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import get_principal
+from api.security import Principal
 from graph.database import DatabaseUnavailable
 
 SMALL_BODY = 1024 * 1024
 F = TypeVar("F", bound=Callable[..., Any])
+Guard = Callable[[Principal, str], None]
 
 
 def large_body(endpoint: F) -> F:
@@ -61,15 +64,18 @@ class RequestGate:
         self.app = app
         self.limit = limit
         self.small_limit = min(small_limit, limit)
-        self._rules_of: dict[int, tuple[int, bool]] = {}  # id(route) -> (limit, needs a token)
+        # id(route) -> (limit, needs a token, its guards)
+        self._rules_of: dict[int, tuple[int, bool, list[Guard]]] = {}
 
-    def _rules(self, route: Any) -> tuple[int, bool]:
+    def _rules(self, route: Any) -> tuple[int, bool, list[Guard]]:
         if route is None:
-            return self.small_limit, False
+            return self.small_limit, False, []
         if id(route) not in self._rules_of:
             large = getattr(getattr(route, "endpoint", None), "__large_body__", False)
             needs = isinstance(route, APIRoute) and _uses_principal(route.dependant)
-            self._rules_of[id(route)] = (self.limit if large else self.small_limit, needs)
+            guards = [d.call.__guard__ for d in route.dependant.dependencies
+                      if hasattr(d.call, "__guard__")] if needs else []
+            self._rules_of[id(route)] = (self.limit if large else self.small_limit, needs, guards)
         return self._rules_of[id(route)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,9 +97,9 @@ class RequestGate:
                 return {"type": "http.disconnect"}
             if not checked:
                 checked = True
-                limit, needs_token = self._rules(scope.get("route"))
+                limit, needs_token, guards = self._rules(scope.get("route"))
                 if needs_token:
-                    failure = await self._authenticate(scope)
+                    failure = await self._authenticate(scope, guards)
                     if failure is not None:
                         return await refuse(*failure)
                 length = dict(scope.get("headers") or []).get(b"content-length")
@@ -112,10 +118,12 @@ class RequestGate:
 
         await self.app(scope, gated_receive, guarded_send)
 
-    async def _authenticate(self, scope: Scope) -> tuple[int, str, dict[str, str] | None] | None:
+    async def _authenticate(self, scope: Scope, guards: list[Guard]
+                            ) -> tuple[int, str, dict[str, str] | None] | None:
         """Resolve the bearer token as the route's dependency would and keep the principal for
         it (``request.state.principal``: the secret and its principal, which ``get_principal``
-        reuses); the refusal (status, detail, headers) when there is none."""
+        reuses), then run the route's guards; the refusal (status, detail, headers) when there is
+        no principal or a guard refuses it."""
         request = Request(scope)
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         credentials = (HTTPAuthorizationCredentials(scheme=scheme, credentials=secret.strip())
@@ -128,6 +136,12 @@ class RequestGate:
         except DatabaseUnavailable:
             return 503, "the graph database is unavailable", None
         request.state.principal = (credentials.credentials if credentials else None, principal)
+        nid = (scope.get("path_params") or {}).get("nid", "")
+        try:
+            for check in guards:
+                check(principal, nid)
+        except HTTPException as exc:
+            return exc.status_code, str(exc.detail), exc.headers
         return None
 
 

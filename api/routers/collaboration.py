@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import MANAGERS, MEMBERS_AND_MANAGERS, DbDep, PrincipalDep
 from api.schemas import (
     IntroductionAction,
     IntroductionCreate,
@@ -76,7 +76,8 @@ def _relation(request: Request, db: DbDep, nid: str, a: str, b: str) -> tuple[bo
         return bool(matcher.features_.competitor(f)[0, j]), bool(f["tie"][0, j] > 0)
 
 
-@router.post("/introductions", status_code=status.HTTP_201_CREATED)
+@router.post("/introductions", status_code=status.HTTP_201_CREATED,
+             dependencies=[MEMBERS_AND_MANAGERS])
 def request(nid: str, body: IntroductionCreate, request: Request, db: DbDep,
             principal: PrincipalDep) -> dict[str, Any]:
     """Ask to be introduced (the member itself, or its facilitator on its behalf).
@@ -112,7 +113,7 @@ def introductions(nid: str, db: DbDep, principal: PrincipalDep,
     return {"network": nid, "introductions": [_shown(principal, nid, i) for i in found]}
 
 
-@router.post("/introductions/{iid}/actions")
+@router.post("/introductions/{iid}/actions", dependencies=[MEMBERS_AND_MANAGERS])
 def act(nid: str, iid: str, body: IntroductionAction, db: DbDep, principal: PrincipalDep
         ) -> dict[str, Any]:
     """approve / reject (facilitator), accept / decline (the recipient), cancel (requester);
@@ -140,7 +141,7 @@ def projects(nid: str, db: DbDep, principal: PrincipalDep,
                                          for p in found]}
 
 
-@router.post("/projects", status_code=status.HTTP_201_CREATED)
+@router.post("/projects", status_code=status.HTTP_201_CREATED, dependencies=[MANAGERS])
 def new_project(nid: str, body: ProjectCreate, db: DbDep, principal: PrincipalDep
                 ) -> dict[str, Any]:
     """Start a project from an opportunity or from scratch (facilitator, admin)."""
@@ -167,7 +168,7 @@ def remove_project(nid: str, pid: str, db: DbDep, principal: PrincipalDep) -> Re
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/projects/{pid}/transitions")
+@router.post("/projects/{pid}/transitions", dependencies=[MEMBERS_AND_MANAGERS])
 def transition(nid: str, pid: str, body: ProjectMove, db: DbDep, principal: PrincipalDep
                ) -> dict[str, Any]:
     """Move one phase forward or abandon with a reason (facilitator, admin, project lead)."""
@@ -178,7 +179,7 @@ def transition(nid: str, pid: str, body: ProjectMove, db: DbDep, principal: Prin
         db, nid, pid, body.to.value, actor, acting(principal), body.reason)))
 
 
-@router.put("/projects/{pid}/outcomes")
+@router.put("/projects/{pid}/outcomes", dependencies=[MEMBERS_AND_MANAGERS])
 def outcomes(nid: str, pid: str, body: OutcomesUpdate, db: DbDep, principal: PrincipalDep
              ) -> dict[str, Any]:
     """Record expected and realised savings, new business, certifications, trainings."""

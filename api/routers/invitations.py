@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import MANAGERS, DbDep, PrincipalDep
 from api.schemas import (
     InvitationCreate,
     InvitationCreated,
@@ -33,6 +33,7 @@ MANAGED = error_responses(401, 403, 404, 422, 429)
 
 
 @router.post("/networks/{nid}/invitations", status_code=status.HTTP_201_CREATED,
+             dependencies=[MANAGERS],
              response_model=InvitationCreated, responses=MANAGED)
 def create_invitation(nid: str, body: InvitationCreate, db: DbDep, principal: PrincipalDep
                       ) -> dict[str, Any]:

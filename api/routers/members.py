@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import MEMBERS_AND_MANAGERS, DbDep, PrincipalDep
 from api.schemas import ErrorResponse, MembersPublic, error_responses
 from api.security import (
     Role,
@@ -77,7 +77,8 @@ def _revealed(db: DbDep, principal: PrincipalDep, nid: str) -> set[str]:
     return set()
 
 
-@router.put("/{mid}", responses={422: {"model": ErrorResponse}})
+@router.put("/{mid}", responses={422: {"model": ErrorResponse}},
+            dependencies=[MEMBERS_AND_MANAGERS])
 def put_one(
     nid: str, mid: str, db: DbDep, principal: PrincipalDep,
     member: dict[str, Any] = Body(description="The member object of the import format"),

@@ -2,7 +2,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import ADMINS, MANAGERS, DbDep, PrincipalDep
 from api.limits import large_body
 from api.schemas import (ErrorResponse, ImportResult, NetworkPublic, NetworkUpdate,
                          error_responses)
@@ -40,7 +40,8 @@ def get_network(nid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     return read_network(db, nid)
 
 
-@router.put("/{nid}", response_model=NetworkPublic, responses={422: {"model": ErrorResponse}})
+@router.put("/{nid}", response_model=NetworkPublic, responses={422: {"model": ErrorResponse}},
+            dependencies=[ADMINS])
 def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     """Create or describe a network (admin)."""
     if not principal.is_admin:
@@ -58,7 +59,7 @@ def put_network(nid: str, body: NetworkUpdate, db: DbDep, principal: PrincipalDe
     return upsert_network(db, Network(**body.model_dump(exclude={"id"}), id=nid))
 
 
-@router.put("/{nid}/policy", response_model=NetworkPublic,
+@router.put("/{nid}/policy", response_model=NetworkPublic, dependencies=[MANAGERS],
             responses={422: {"model": ErrorResponse}})
 def put_policy(nid: str, body: NetworkPolicy, db: DbDep, principal: PrincipalDep
                ) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def remove_network(nid: str, request: Request, db: DbDep, principal: PrincipalDe
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{nid}/import", response_model=ImportResult,
+@router.post("/{nid}/import", response_model=ImportResult, dependencies=[MANAGERS],
              responses={422: {"model": ErrorResponse}})
 @large_body
 def import_document(

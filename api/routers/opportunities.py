@@ -4,7 +4,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from api.analyses import as_of_for
-from api.deps import Fresh, DbDep, PrincipalDep
+from api.deps import MANAGERS, Fresh, DbDep, PrincipalDep
 from api.schemas import READS_ONLY, ValueChainRequest, error_responses
 from api.security import Role, require_manager, require_roles
 from graph.projects import collaboration_metrics
@@ -30,7 +30,7 @@ def value_chain_templates(nid: str, db: DbDep, principal: PrincipalDep) -> dict[
     return {"network": nid, "templates": read_value_chains(db, nid)}
 
 
-@router.post("/value-chains", openapi_extra=READS_ONLY)
+@router.post("/value-chains", openapi_extra=READS_ONLY, dependencies=[MANAGERS])
 def value_chains(nid: str, body: ValueChainRequest, request: Request, db: DbDep,
                  principal: PrincipalDep) -> dict[str, Any]:
     """Assign members to stages for the largest total fit (an exact integer program)."""

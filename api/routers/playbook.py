@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 
 from api.analyses import as_of_for
-from api.deps import DbDep, Fresh, PrincipalDep
+from api.deps import MANAGERS, MEMBERS_AND_MANAGERS, DbDep, Fresh, PrincipalDep
 from api.schemas import (READS_ONLY, AgentsReplace, ConsortiumProjectRequest, ConsortiumRequest,
                          error_responses)
 from api.security import Principal, Role, forbidden, require_manager, require_network, require_roles
@@ -39,7 +39,7 @@ def agents(nid: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     return {"network": nid, "agents": list_agents(db, nid)}
 
 
-@router.put("/agents")
+@router.put("/agents", dependencies=[MANAGERS])
 def put_agents(nid: str, body: AgentsReplace, db: DbDep, principal: PrincipalDep
                ) -> dict[str, Any]:
     """Replace the network's outside agents (facilitator, admin); validated like an import."""
@@ -83,7 +83,7 @@ def _consortia(request: Request, db: Database, nid: str, principal: Principal,
             raise DocumentInvalid([Problem(exc.path, exc.message)]) from None
 
 
-@router.post("/consortia", openapi_extra=READS_ONLY)
+@router.post("/consortia", openapi_extra=READS_ONLY, dependencies=[MEMBERS_AND_MANAGERS])
 def consortia(nid: str, body: ConsortiumRequest, request: Request, db: DbDep,
               principal: PrincipalDep) -> dict[str, Any]:
     """The best consortium for an order too big for one firm, and up to two alternatives
@@ -91,7 +91,8 @@ def consortia(nid: str, body: ConsortiumRequest, request: Request, db: DbDep,
     return {"network": nid, **_consortia(request, db, nid, principal, body, alternatives=2)}
 
 
-@router.post("/consortia/projects", status_code=status.HTTP_201_CREATED)
+@router.post("/consortia/projects", status_code=status.HTTP_201_CREATED,
+             dependencies=[MANAGERS])
 def consortium_project(nid: str, body: ConsortiumProjectRequest, request: Request, db: DbDep,
                        principal: PrincipalDep) -> dict[str, Any]:
     """Turn a consortium (the best, or alternative 1 or 2) into a project in phase design, with

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import MANAGERS, DbDep, PrincipalDep
 from api.schemas import RivalriesPublic, RivalryPublic, RivalryVerdictPut, error_responses
 from api.security import require_manager
 from graph.rivalries import SameMember, clear_verdict, set_verdict
@@ -63,7 +63,7 @@ def _pair_problem(exc: SameMember) -> DocumentInvalid:
                                               "two different members")])
 
 
-@router.put("/{a}/{b}", response_model=RivalryPublic)
+@router.put("/{a}/{b}", response_model=RivalryPublic, dependencies=[MANAGERS])
 def put_verdict(nid: str, a: str, b: str, body: RivalryVerdictPut, request: Request,
                 db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     """Confirm (``rivals``) or reject (``not_rivals``) that two members compete; either order."""

@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import MEMBERS_AND_MANAGERS, DbDep, PrincipalDep
 from api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
@@ -62,7 +62,8 @@ def network_pairs(
     return {"network": nid, "pairs": pairs, "as_of": as_of}
 
 
-@router.post("/feedback", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED)
+@router.post("/feedback", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED,
+             dependencies=[MEMBERS_AND_MANAGERS])
 def feedback(nid: str, body: FeedbackCreate, db: DbDep, principal: PrincipalDep
              ) -> dict[str, Any]:
     """Accept or decline a suggestion (the member itself, or its facilitator or admin on its

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from api.deps import DbDep, PrincipalDep
+from api.deps import ISSUERS, DbDep, PrincipalDep
 from api.schemas import TokenCreate, TokenCreated, TokensPublic, error_responses
 from api.security import Principal, Role, forbidden, issuer_words
 from graph.database import Database
@@ -93,7 +93,7 @@ def _may_manage(principal: Principal, token: StoredToken) -> bool:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
-             responses=error_responses(404, 422))
+             responses=error_responses(404, 422), dependencies=[ISSUERS])
 def create_token(body: TokenCreate, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     """Issue a token (admin: any; facilitator: member and analyst tokens of its network).
 
