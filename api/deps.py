@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.security import Principal, Role, forbidden, require_manager, require_roles
+from api.security import (Principal, Role, forbidden, require_manager,
+                          require_member_or_manager)
 from api.throttle import client_address, throttle_of
 from graph.database import Database
 from graph.tokens import BOOTSTRAP_TOKEN_ID, digest, find_token_by_hash, signed_here
@@ -109,7 +110,7 @@ def _issuers(principal: Principal, nid: str) -> None:
 ADMINS = _guard(_admins)
 ISSUERS = _guard(_issuers)  # of tokens: admins, facilitators (each rule is in the route)
 MANAGERS = _guard(require_manager)
-MEMBERS_AND_MANAGERS = _guard(lambda p, nid: require_roles(p, nid, Role.MEMBER, Role.FACILITATOR))
+MEMBERS_AND_MANAGERS = _guard(require_member_or_manager)
 
 
 # Analyses are served from the last background result (``as_of``); fresh waits for the current.

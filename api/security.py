@@ -78,6 +78,11 @@ def require_roles(principal: Principal, nid: str, *roles: Role) -> None:
         raise forbidden(f"the role {principal.role} may not do this")
 
 
+def require_member_or_manager(principal: Principal, nid: str) -> None:
+    """Members of ``nid`` (which one is the route's finer rule), its facilitators and admins."""
+    require_roles(principal, nid, Role.MEMBER, Role.FACILITATOR)
+
+
 def member_view(principal: Principal, nid: str, member: dict[str, Any],
                 revealed: set[str] = frozenset()) -> dict[str, Any]:
     """The member as this principal may see it.

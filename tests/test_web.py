@@ -324,6 +324,34 @@ def test_savings_stored_before_the_cap_still_show_on_the_dashboard(
     client.delete(f"/networks/{nid}/projects/{project['id']}", headers=admin)
 
 
+def test_a_form_from_someone_who_may_not_send_it_is_refused_whatever_it_says(
+        app: FastAPI, world: World) -> None:
+    """The role comes before the form: an analyst (or a member on a facilitator's form, or on
+    another member's suggestions) gets 403, not the form back with its fields marked."""
+    admin = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    pid = TestClient(app).post(f"/networks/{world.nid}/projects", headers=admin, json={
+        "title": "Led by the clinic", "lead": "clinic",
+        "members": [{"member": "clinic", "role": "lead"}]}).json()["id"]
+    invalid = {"action": "zz", "spec": "[", "to": "nowhere", "expected_saving": "lots",
+               "decision": "maybe", "candidate": "", "member": "", "days": "x"}
+    forms = {  # the form, who may never send it
+        "/introductions/no-such/actions": ("analyst",),
+        "/projects": ("analyst", "other-member"),
+        f"/projects/{pid}/transitions": ("analyst",),
+        f"/projects/{pid}/outcomes": ("analyst",),
+        "/home/clinic/feedback": ("analyst", "other-member"),
+        "/onboarding/invitations": ("analyst", "other-member"),
+    }
+    for role in ("analyst", "other-member"):
+        client = as_(app, world, role)
+        for form, refused in forms.items():
+            if role in refused:
+                answer = client.post(f"/n/{world.nid}{form}",
+                                     data={"csrf": csrf_of(client), **invalid})
+                assert answer.status_code == 403, (role, form, answer.status_code)
+    TestClient(app).delete(f"/networks/{world.nid}/projects/{pid}", headers=admin)
+
+
 def test_existing_partners_are_shown_apart_from_new_ones(app: FastAPI, world: World) -> None:
     """The clinic works with everyone in the small network: its home page lists them under
     "Strengthen what you have", never among the new partners (issue 14)."""

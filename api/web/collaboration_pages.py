@@ -20,7 +20,7 @@ from api.routers import opportunities as opportunities_api
 from api.routers import suggestions as suggestions_api
 from api.schemas import (IntroductionAction, IntroductionCreate, OutcomesUpdate, ProjectCreate,
                          ProjectMove)
-from api.security import Principal, require_network
+from api.security import Principal, require_manager, require_member_or_manager, require_network
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
 from api.web import posted_json
@@ -132,6 +132,7 @@ def ask(nid: str, mid: str, request: Request, form: FormDep) -> Response:
 def act(nid: str, iid: str, request: Request, form: FormDep) -> Response:
     """Approve or reject (facilitator, with a note), accept or decline (the recipient), cancel."""
     def work(principal: Principal) -> Response:
+        require_member_or_manager(principal, nid)  # before the form: 403 whatever it says
         try:
             body = IntroductionAction.model_validate({
                 "action": form.get("action", ""), "note": form.get("note", "").strip() or None})
@@ -222,6 +223,7 @@ def _opportunity(request: Request, nid: str, principal: Principal, form: dict[st
 def create(nid: str, request: Request, form: FormDep) -> Response:
     """Start a project from an opportunity of the dashboard or from a pair of members."""
     def work(principal: Principal) -> Response:
+        require_manager(principal, nid)  # before the form: 403 whatever it says
         try:
             named = _opportunity(request, nid, principal, form)
         except LookupError:
@@ -274,6 +276,7 @@ def project(nid: str, pid: str, request: Request, done: str | None = None) -> Re
 def move(nid: str, pid: str, request: Request, form: FormDep) -> Response:
     """One phase forward, or abandoned with a reason (facilitator, admin, the project's lead)."""
     def work(principal: Principal) -> Response:
+        require_member_or_manager(principal, nid)  # before the form: 403 whatever it says
         try:
             body = ProjectMove.model_validate({
                 "to": form.get("to", ""), "reason": form.get("reason", "").strip() or None})
@@ -289,6 +292,7 @@ def move(nid: str, pid: str, request: Request, form: FormDep) -> Response:
 def outcomes(nid: str, pid: str, request: Request, form: FormDep) -> Response:
     """Savings, new business, certifications and trainings; errors next to their fields."""
     def work(principal: Principal) -> Response:
+        require_member_or_manager(principal, nid)  # before the form: 403 whatever it says
         values = {k: form.get(k, "").strip() for k in (*OUTCOME_FIELDS, "certifications")}
         raw: dict[str, Any] = {k: v for k, v in values.items()
                                if v and k != "certifications"}

@@ -17,7 +17,7 @@ from api.routers import networks as networks_api
 from api.routers import playbook as playbook_api
 from api.routers import suggestions as suggestions_api
 from api.schemas import FeedbackCreate, MembersPublic, SuggestionsPublic
-from api.security import Principal, Role
+from api.security import Principal, Role, forbidden, require_network
 from api.web import forms
 from api.web.collaboration_pages import introductions_of, member_names, notice_for
 from api.web.i18n import N_
@@ -144,6 +144,9 @@ def save_profile(nid: str, mid: str, request: Request, form: FormDep) -> Respons
 def feedback(nid: str, mid: str, request: Request, form: FormDep) -> Response:
     """Accept or decline a suggestion; answers JSON to the page's script, else redirects."""
     def work(principal: Principal) -> Response:
+        require_network(principal, nid)  # before the form: 403 whatever it says
+        if not (principal.manages(nid) or principal.is_member(nid, mid)):
+            raise forbidden("members give feedback on their own suggestions only")
         try:
             body = FeedbackCreate(member=mid, candidate=form.get("candidate", ""),
                                   decision=form.get("decision", ""))

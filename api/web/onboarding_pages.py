@@ -175,6 +175,7 @@ def import_document(nid: str, request: Request, form: FormDep) -> Response:
 def invite(nid: str, request: Request, form: FormDep) -> Response:
     """A single-use invitation code for a member, shown once on the page that answers."""
     def work(principal: Principal) -> Response:
+        require_manager(principal, nid)  # before the form: 403 whatever it says
         days = form.get("days", "").strip()
         try:
             body = InvitationCreate.model_validate({"member": form.get("member", ""),
