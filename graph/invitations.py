@@ -20,6 +20,7 @@ from graph.database import Database
 from graph.store import network_policy, read_network
 from graph.tokens import (
     DEFAULT_TOKEN_DAYS,
+    INVITATION_CODE,
     StoredToken,
     TokenMemberGone,
     create_token,
@@ -47,8 +48,10 @@ class Redeemed:
     token: StoredToken
 
 
-def new_code() -> str:
-    return "pmi_" + secrets.token_urlsafe(18)
+def new_code(key: bytes) -> str:
+    """A code signed like a token secret (``graph.tokens.signing_key``), so one whose invitation
+    is gone is still known for one this service made."""
+    return INVITATION_CODE.make(key)
 
 
 def _public(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -73,7 +76,7 @@ def invite(db: Database, nid: str, member: str, *, days: int | None = None,
     read_network(db, nid)
     days = days if days is not None else network_policy(db, nid).invitation_days
     moment = now or now_utc()
-    code = new_code()
+    code = new_code(signing_key(db))
     iid = secrets.token_hex(8)
     row: dict[str, Any] = {"id": iid, "network": nid, "member": member,
            "created": stamp(moment), "expires": stamp(moment + dt.timedelta(days=days)),

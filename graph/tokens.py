@@ -21,6 +21,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
 import weakref
@@ -66,12 +67,43 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_PREFIX = "pm_"
-_RANDOM_CHARS = 43  # secrets.token_urlsafe(32): 256 random bits
 _MAC_BYTES = 16  # 128 bits: a guessed MAC is right once in 2**128
-_SIGNED_LENGTH = len(_PREFIX) + _RANDOM_CHARS + 22  # 16 bytes are 22 base64url characters
 # The key is created once per database and never changes: one read per process and database.
 _keys: weakref.WeakKeyDictionary[Database, bytes] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class SecretKind:
+    """A kind of secret this service hands out: random bytes after a prefix, then their MAC."""
+
+    prefix: str
+    random_bytes: int
+    domain: bytes  # in the MAC, so a token's MAC never passes for an invitation code's
+
+    @property
+    def random_chars(self) -> int:
+        return math.ceil(self.random_bytes * 4 / 3)  # secrets.token_urlsafe, unpadded
+
+    def make(self, key: bytes) -> str:
+        random_part = secrets.token_urlsafe(self.random_bytes)
+        return self.prefix + random_part + self._mac(key, random_part)
+
+    def _mac(self, key: bytes, random_part: str) -> str:
+        mac = hmac.new(key, self.domain + random_part.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:_MAC_BYTES]).rstrip(b"=").decode()
+
+    def shaped(self, secret: str) -> bool:
+        return (secret.startswith(self.prefix) and
+                len(secret) == len(self.prefix) + self.random_chars + 22)  # 16 bytes: 22 chars
+
+    def signed(self, key: bytes, secret: str) -> bool:
+        random_part = secret[len(self.prefix):len(self.prefix) + self.random_chars]
+        return self.shaped(secret) and hmac.compare_digest(
+            secret[len(self.prefix) + self.random_chars:], self._mac(key, random_part))
+
+
+TOKEN_SECRET = SecretKind("pm_", 32, b"token:")  # 256 random bits
+INVITATION_CODE = SecretKind("pmi_", 18, b"invitation:")  # 144 random bits
 
 
 def signing_key(db: Database) -> bytes:
@@ -82,26 +114,18 @@ def signing_key(db: Database) -> bytes:
     return key
 
 
-def _mac(key: bytes, random_part: str) -> str:
-    mac = hmac.new(key, b"token:" + random_part.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-
 def new_secret(key: bytes) -> str:
-    """A random secret, signed with ``key`` (``signing_key``)."""
-    random_part = secrets.token_urlsafe(32)
-    return _PREFIX + random_part + _mac(key, random_part)
+    """A random token secret, signed with ``key`` (``signing_key``)."""
+    return TOKEN_SECRET.make(key)
 
 
-def signed_here(db: Database, secret: str) -> bool:
-    """Whether ``secret`` was made by this service (``new_secret``), valid or not any more.
+def signed_here(db: Database, secret: str, kind: SecretKind = TOKEN_SECRET) -> bool:
+    """Whether ``secret`` was made by this service, valid or not any more.
 
     Secrets issued before secrets were signed are not recognised."""
-    if len(secret) != _SIGNED_LENGTH or not secret.startswith(_PREFIX):
+    if not kind.shaped(secret):
         return False  # no read of the key for what cannot be one of ours
-    random_part = secret[len(_PREFIX):len(_PREFIX) + _RANDOM_CHARS]
-    return hmac.compare_digest(secret[len(_PREFIX) + _RANDOM_CHARS:],
-                               _mac(signing_key(db), random_part))
+    return kind.signed(signing_key(db), secret)
 
 
 def now_utc() -> dt.datetime:

@@ -155,8 +155,8 @@ def test_removing_a_member_revokes_its_tokens_and_withdraws_its_requests(
                            headers=fac).json()["introductions"]
     mine = next(i for i in withdrawn if i["id"] == intro.json()["id"])
     assert mine["status"] == "cancelled" and mine["history"][-1]["by"] == "system"
-    assert client.post("/invitations/redeem",
-                       json={"code": invitation["code"]}).status_code == 401
+    assert client.post("/invitations/redeem",  # gone, and known for one of ours: 410
+                       json={"code": invitation["code"]}).status_code == 410
 
 
 def test_a_member_removed_while_it_saves_itself_stays_removed(
@@ -536,6 +536,29 @@ def test_tokens_that_were_valid_once_do_not_count_as_guesses(db: Database) -> No
         guess = forged if i % 2 else f"pm_guess{i}"
         assert office.get("/tokens", headers=bearer(guess)).status_code == 401
     assert office.get("/tokens", headers=bearer(ADMIN_SECRET)).status_code == 429
+
+
+def test_invitation_codes_that_existed_do_not_count_as_guesses(db: Database) -> None:
+    """A used code clicked again, or one whose member was removed, is 410 each time and locks
+    nobody out; unknown codes, a forged signature included, are still throttled."""
+    nid = f"inv-{uuid.uuid4().hex[:8]}"
+    import_network(db, small_document(nid))
+    app = create_app(ApiSettings(admin_token=ADMIN_SECRET), database=db)
+    office = TestClient(app, client=("192.0.2.31", 4000))
+    used, _ = invite(db, nid, "clinic", issued_by=None, issuer_role="admin")
+    removed, _ = invite(db, nid, "cro", issued_by=None, issuer_role="admin")
+    assert office.post("/invitations/redeem", json={"code": used}).status_code == 201
+    assert office.delete(f"/networks/{nid}/members/cro",
+                         headers=bearer(ADMIN_SECRET)).status_code == 204
+    for _ in range(6):  # 12 refusals, over the limit of 10 a minute
+        for code in (used, removed):
+            assert office.post("/invitations/redeem", json={"code": code}).status_code == 410
+    assert office.get("/tokens", headers=bearer(ADMIN_SECRET)).status_code == 200
+    forged = removed[:-1] + ("A" if removed[-1] != "A" else "B")
+    for i in range(10):
+        guess = forged if i % 2 else f"pmi_guess{i}"
+        assert office.post("/invitations/redeem", json={"code": guess}).status_code == 401
+    assert office.post("/invitations/redeem", json={"code": used}).status_code == 429
 
 
 def test_a_members_change_history_keeps_the_latest_entries(world: World, db: Database) -> None:

@@ -27,6 +27,7 @@ from graph.invitations import (
     revoke_invitation,
 )
 from graph.members import get_member
+from graph.tokens import INVITATION_CODE, signed_here
 
 router = APIRouter(tags=["invitations"])
 MANAGED = error_responses(401, 403, 404, 422, 429)
@@ -71,17 +72,21 @@ def delete_invitation(nid: str, iid: str, db: DbDep, principal: PrincipalDep) ->
              response_model=TokenCreated, responses=error_responses(401, 410, 422, 429))
 def redeem_invitation(body: InvitationRedeem, request: Request, db: DbDep) -> dict[str, Any]:
     """Exchange an invitation code for the member's own token (no token needed); each code works
-    once. Unknown codes count as failed authentications (429 after 10 a minute)."""
+    once. Unknown codes count as failed authentications (429 after 10 a minute); a code this
+    service made whose invitation was used, revoked, expired or removed does not (410)."""
     address = client_address(request)
     throttle = throttle_of(request)
     throttle.check(address)
+    code = body.code.strip()
     try:
-        made = redeem(db, body.code.strip())
+        made = redeem(db, code)
     except InvitationNotFound:
+        if signed_here(db, code, INVITATION_CODE):  # its member or network was removed
+            raise HTTPException(status.HTTP_410_GONE, "this invitation code is no longer valid: "
+                                "ask your facilitator for a new one") from None
         throttle.fail(address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown invitation code") from None
-    except InvitationUnusable as exc:
-        throttle.fail(address)
+    except InvitationUnusable as exc:  # a code that exists: whoever sends it is not guessing
         raise HTTPException(status.HTTP_410_GONE, f"{exc}: ask your facilitator for a new "
                                                   f"one") from None
     token = made.token
