@@ -57,7 +57,8 @@ def _request_problem(e: dict) -> dict[str, str]:
 
 def _writes(request: Request) -> bool:
     """Whether the request asks for a change: a GET, a HEAD or a POST that only computes an
-    answer (``api.schemas.READS_ONLY``) writes nothing, so no refusal of it may say that nothing was."""
+    answer (``api.schemas.READS_ONLY``) writes nothing, so no refusal of it may say that
+    nothing was."""
     if request.method in ("GET", "HEAD"):
         return False
     route = request.scope.get("route")

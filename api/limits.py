@@ -3,8 +3,8 @@
 For a route that needs a token (one whose dependencies include ``get_principal``), the token is
 checked before a byte of the body is read, so a request without a valid one is refused without
 its body ever being parsed; so are the route's guards (who may send it a body at all,
-``api.deps.MANAGERS`` and the like), so a caller without the right gets 403 whatever it sends. Bodies are capped per
-route: routes marked ``@large_body`` (network imports) accept up to the configured limit, every
+``api.deps.MANAGERS`` and the like), so a caller without the right gets 403 whatever it sends.
+Bodies are capped per route: routes marked ``@large_body`` (network imports) accept up to the configured limit, every
 other route 1 MB; a body over the cap is refused at once from its Content-Length, or, when it
 arrives in chunks, as soon as the bytes read pass the cap (nothing is parsed or written by then).
 """
