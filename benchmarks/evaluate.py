@@ -7,6 +7,7 @@
     python benchmarks/evaluate.py --no-seed-networks --all-parts   # 9 parts at 2018, one table
     python benchmarks/evaluate.py --no-seed-networks --all-parts --gated   # and the gated blend
     python benchmarks/evaluate.py --no-seed-networks --all-parts --horizon  # horizon-matched
+    python benchmarks/evaluate.py --no-seed-networks --all-parts --cuts 2020 --query-ranks
     python benchmarks/evaluate.py --no-seed-networks --consortium --all-parts  # consortia
     python benchmarks/evaluate.py --no-seed-networks --consortium --builder --no-engine --part SC4
 
@@ -33,7 +34,7 @@ CORDIS_DIR = next((d / "shared" / "data" / "cordis-h2020" for d in (ROOT.parent,
                    if (d / "shared" / "data" / "cordis-h2020").is_dir()),
                   ROOT.parent / "shared" / "data" / "cordis-h2020")
 ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned", "engine_gated",
-         "engine_horizon")
+         "engine_horizon", "engine_query_ranks")
 
 
 PARTS = ("SC1", "SC2", "SC3", "SC4", "SC5", "SC6", "SC7", "LEIT", "Innovation in SMEs")
@@ -93,7 +94,8 @@ def uncertainty(data: ev.CordisData, out: dict, k: int, tie_seeds: list[int],
         for name in subsets:
             spread[name][method] = s[name]
     engines = ["engine_learned" if "engine_learned" in scores else "engine"]
-    engines += [m for m in ("engine_gated", "engine_horizon") if m in scores]
+    engines += [m for m in ("engine_gated", "engine_horizon", "engine_query_ranks")
+                if m in scores]
     per_query = {m: ev.per_query_metrics(scores[m], split.queries, split.allowed,
                                          split.relevant, k) for m in (*BASELINES, *engines)}
     compare = {engine: {name: ev.compare_to_best_baseline(per_query, engine, BASELINES, mask,
@@ -119,7 +121,8 @@ def interval(c: dict) -> str:
 
 
 def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seeds: list[int],
-               n_resamples: int, gated: bool = False, horizon: bool = False) -> None:
+               n_resamples: int, gated: bool = False, horizon: bool = False,
+               query_ranks: bool = False) -> None:
     if not (CORDIS_DIR / "h2020.csv.gz").exists():
         print(f"CORDIS data not found at {CORDIS_DIR}; skipped.\n")
         return
@@ -130,7 +133,7 @@ def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seed
         for cut in cuts:
             t0 = time.perf_counter()
             out = ev.cordis_evaluation(data, cut, k=k, programme=part, gated=gated,
-                                       horizon=horizon)
+                                       horizon=horizon, query_ranks=query_ranks)
             split, ranker = out["split"], out["ranker"]
             unc = uncertainty(data, out, k, tie_seeds, n_resamples)
             seconds = time.perf_counter() - t0
@@ -170,6 +173,8 @@ def run_cordis(cuts: list[int], k: int, parts: list[str], detail: bool, tie_seed
                 print_gate(out["gate"])
             if horizon:
                 print_horizon(out["horizon"], out["horizon_error"])
+            if query_ranks:
+                print_query_ranks(out["query_ranks"], out["query_ranks_error"])
             if detail and ranker is not None:
                 print_validation(ranker)
             summary.append((part, cut, split, companies, unc))
@@ -287,6 +292,27 @@ def print_horizon(ranker, error: str | None) -> None:
                     for m, s in c.model_scores.items()) + ".\n")
 
 
+def print_query_ranks(ranker, error: str | None) -> None:
+    """The query-rank ranker's windows and its one choice (the model), made before the cut."""
+    if ranker is None:
+        print(f"No query-rank ranker: {error}.\n")
+        return
+    t, h = ranker.validation_window
+
+    def years(windows) -> str:
+        return ", ".join(f"{a}" if h == 1 else f"{a}-{a + h - 1}" for a, _ in windows)
+
+    scores = ", ".join(f"`{m}` {s:.3f}" for m, s in ranker.validation_scores.items())
+    print(f"Query-rank ranker: horizon {h}; validated on the new pairs of {years([(t, h)])} "
+          f"({ranker.validation_queries} queries) with models fitted on "
+          f"{years(ranker.validation_train_windows)}; validation score {scores}; chose "
+          f"`{ranker.model_name}`, refitted on {years(ranker.train_windows)}.")
+    if ranker.skipped_windows:
+        print("Windows skipped (no query): " + ", ".join(
+            f"{a}-{a + hh - 1}" for a, hh in ranker.skipped_windows) + ".")
+    print()
+
+
 def print_summary(summary: list, k: int) -> None:
     print(f"## Every part: engine minus the best baseline (paired bootstrap 95%)\n")
     print(f"| part | cut | subset | queries | method | P@{k} | best baseline P@{k} | "
@@ -332,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also the per-query gated blend (matching/evaluation/gate.py)")
     parser.add_argument("--horizon", action="store_true",
                         help="also the horizon-matched ranker (matching/evaluation/horizon.py)")
+    parser.add_argument("--query-ranks", action="store_true",
+                        help="also the query-rank ranker (matching/evaluation/query_ranks.py)")
     parser.add_argument("--builder", action="store_true",
                         help="with --consortium: also the consortium builder and its blend "
                              "with past partners (matching/evaluation/consortium_builder.py)")
@@ -351,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         run_consortium(args.cuts, args.part, args.resamples, not args.no_engine, args.builder)
     elif args.cordis:
         run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
-                   args.resamples, args.gated, args.horizon)
+                   args.resamples, args.gated, args.horizon, args.query_ranks)
     print(f"Total runtime: {time.perf_counter() - t0:.0f} s.")
     return 0
 

@@ -13,8 +13,10 @@ Everything here is pure (numpy, scipy, networkx, scikit-learn; no database). Thr
   (health projects, SC1, or any other programme part) including the engine with a ranker
   learned on pre-cut data only, and :mod:`matching.evaluation.gate` a per-query gated blend of
   baselines, an activity forecast and the engine, and :mod:`matching.evaluation.horizon` a
-  ranker whose windows are sized to the test's horizon; :mod:`matching.evaluation.uncertainty` gives paired bootstrap
-  intervals and the spread of a metric over tie orders.
+  ranker whose windows are sized to the test's horizon, :mod:`matching.evaluation.query_ranks`
+  a ranker over per-query ranks trained on every pre-cut window pooled;
+  :mod:`matching.evaluation.uncertainty` gives paired bootstrap intervals and the spread of a
+  metric over tie orders.
 
 Ranking conventions used by every method: a query ranks every candidate except itself and those
 it is already tied to; higher scores first; equal scores are ordered by one fixed random

@@ -22,6 +22,7 @@ METHOD_LABELS = {
     "engine_learned": "engine + learned ranker",
     "engine_gated": "gated blend",
     "engine_horizon": "horizon-matched ranker",
+    "engine_query_ranks": "query-rank ranker",
 }
 METRICS = ("precision", "recall", "mrr", "ndcg", "roc_auc")
 

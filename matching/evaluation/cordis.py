@@ -643,7 +643,7 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
                       horizons: Sequence[int] = (1, 2),
                       validation_horizons: Sequence[int] = (1, 2),
                       programme: str = HEALTH, gated: bool = False,
-                      horizon: bool = False) -> dict[str, Any]:
+                      horizon: bool = False, query_ranks: bool = False) -> dict[str, Any]:
     """Every method on one cut of one programme part, in the same run: the baselines, the
     engine's hand score on :func:`cordis_projection` and the engine's learned ranker
     (:func:`cordis_fit_ranker`, fitted before the cut). Returns ``{"split", "results":
@@ -654,7 +654,9 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
     its choices in ``gate``. With ``horizon``, also the horizon-matched ranker
     (:mod:`matching.evaluation.horizon`, fitted on pre-cut windows sized to the test) as
     ``engine_horizon``, fitted in ``horizon`` (or the reason it could not be in
-    ``horizon_error``)."""
+    ``horizon_error``). With ``query_ranks``, also the query-rank ranker
+    (:mod:`matching.evaluation.query_ranks`, every pre-cut window pooled) as
+    ``engine_query_ranks``, fitted in ``query_ranks`` (or why not in ``query_ranks_error``)."""
     _log(f"CORDIS {programme} cut {cut}: test split and features")
     split = cordis_split(data, cut, programme=programme)
     features = cordis_pair_features(data, split)
@@ -690,7 +692,20 @@ def cordis_evaluation(data: CordisData, cut: int, *, k: int = 10, seed: int = 0,
         except ValueError as exc:
             matched_error = str(exc)
             _log(f"  no horizon-matched ranker: {matched_error}")
+    ranks, ranks_error = None, None
+    if query_ranks:
+        from matching.evaluation.query_ranks import cordis_fit_query_ranks
+
+        _log(f"CORDIS {programme} cut {cut}: query-rank ranker before the cut")
+        try:
+            ranks = cordis_fit_query_ranks(data, cut, programme=programme, k=k, seed=seed,
+                                           cache=cache)
+            scores["engine_query_ranks"] = ranks.score(features)
+        except ValueError as exc:
+            ranks_error = str(exc)
+            _log(f"  no query-rank ranker: {ranks_error}")
     cache.clear()
     return {"split": split, "results": cordis_summaries(data, split, scores, k=k),
             "ranker": ranker, "scores": scores, "ranker_error": error, "gate": gate,
-            "horizon": matched, "horizon_error": matched_error}
+            "horizon": matched, "horizon_error": matched_error,
+            "query_ranks": ranks, "query_ranks_error": ranks_error}
