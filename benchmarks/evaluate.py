@@ -205,7 +205,7 @@ def print_validation(ranker) -> None:
 
 
 def run_consortium(cuts: list[int], parts: list[str], n_resamples: int, engine: bool = True,
-                   builder: bool = False) -> None:
+                   builder: bool = False, ranks: bool = False) -> None:
     """Consortium completion (matching/evaluation/consortium.py) per part and cut."""
     from matching.evaluation import consortium as cs
 
@@ -218,7 +218,7 @@ def run_consortium(cuts: list[int], parts: list[str], n_resamples: int, engine: 
         for cut in cuts:
             t0 = time.perf_counter()
             out = cs.consortium_evaluation(data, cut, part, n_resamples=n_resamples,
-                                           engine=engine, builder=builder)
+                                           engine=engine, builder=builder, ranks=ranks)
             task, n = out["task"], out["n_queries"]
             print(f"## Consortium completion, {part}, cut {cut}: projects {cut}-{task.end}\n")
             print(f"{n['overall']} projects (queries; {n['companies']} with a company partner), "
@@ -228,7 +228,8 @@ def run_consortium(cuts: list[int], parts: list[str], n_resamples: int, engine: 
             print("| method | P@10 | R@20 | MRR | P@10 companies | R@20 companies | "
                   "MRR companies |")
             print("|---|---|---|---|---|---|---|")
-            for method in [m for m in (*cs.CONSORTIUM_BASELINES, "engine", "builder", "blend")
+            for method in [m for m in (*cs.CONSORTIUM_BASELINES, "engine", "builder", "blend",
+                                       "ranks")
                            if m in out["means"]["overall"]]:
                 o, c = out["means"]["overall"][method], out["means"]["companies"][method]
                 print(f"| {labels[method]} | {o['precision']:.3f} | {o['recall']:.3f} | "
@@ -242,6 +243,15 @@ def run_consortium(cuts: list[int], parts: list[str], n_resamples: int, engine: 
                                 f"{t['mrr']:.3f}" for t in out["validation"]) +
                       (f" ({out['validation'][0]['queries']} projects)." if out["validation"]
                        else "no validation project: weight 0.") + "\n")
+            if ranks:
+                r = out["ranker"]
+                print(f"No query-rank ranker: {out['ranker_error']}.\n" if r is None else
+                      f"Query-rank ranker: validated on the projects of {r.validation_year} "
+                      f"({r.validation_queries}) with models fitted on "
+                      f"{', '.join(map(str, r.validation_train_years))}; validation score "
+                      + ", ".join(f"`{m}` {v:.3f}" for m, v in r.validation_scores.items())
+                      + f"; chose `{r.model_name}`, refitted on "
+                      f"{', '.join(map(str, r.train_years))}.\n")
             for method, compare in out["compare_methods"].items():
                 for sub, cmp in compare.items():
                     print(f"- {sub}: {method} minus best baseline (paired bootstrap, "
@@ -359,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--horizon", action="store_true",
                         help="also the horizon-matched ranker (matching/evaluation/horizon.py)")
     parser.add_argument("--query-ranks", action="store_true",
-                        help="also the query-rank ranker (matching/evaluation/query_ranks.py)")
+                        help="also the query-rank ranker (matching/evaluation/query_ranks.py; "
+                             "with --consortium, matching/evaluation/consortium_ranks.py)")
     parser.add_argument("--builder", action="store_true",
                         help="with --consortium: also the consortium builder and its blend "
                              "with past partners (matching/evaluation/consortium_builder.py)")
@@ -376,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_seed_networks:
         run_seed_networks(args.seeds, args.fraction, k=5)
     if args.consortium:
-        run_consortium(args.cuts, args.part, args.resamples, not args.no_engine, args.builder)
+        run_consortium(args.cuts, args.part, args.resamples, not args.no_engine, args.builder,
+                       args.query_ranks)
     elif args.cordis:
         run_cordis(args.cuts, 10, args.part, not args.all_parts, args.tie_seeds,
                    args.resamples, args.gated, args.horizon, args.query_ranks)

@@ -176,14 +176,17 @@ def consortium_metrics(task: ConsortiumTask, scores: np.ndarray, k: int = 10,
 
 def consortium_evaluation(data: CordisData, cut: int, programme: str, *, k: int = 10,
                           recall_k: int = 20, seed: int = 0, n_resamples: int = 1000,
-                          engine: bool = True, builder: bool = False) -> dict[str, Any]:
+                          engine: bool = True, builder: bool = False,
+                          ranks: bool = False) -> dict[str, Any]:
     """Every method on one part and cut: ``{"task", "means": {subset: {method: {metric:
     mean}}}, "compare": {subset: engine minus best baseline}, "compare_methods": {method:
     {subset: ...}}}`` (by :func:`compare_to_best_baseline` on P@k and MRR and R@recall_k).
 
     With ``builder``, also the consortium builder (``"builder"``) and its blend with past
     partners first (``"blend"``, weight chosen on validation before the cut: ``"blend_weight"``,
-    ``"validation"``), :mod:`matching.evaluation.consortium_builder`."""
+    ``"validation"``), :mod:`matching.evaluation.consortium_builder`. With ``ranks``, also the
+    query-rank ranker (``"ranks"``, fitted on the years before the cut: ``"ranker"``, or why
+    not: ``"ranker_error"``), :mod:`matching.evaluation.consortium_ranks`."""
     from matching.evaluation import consortium_builder as cb
 
     task = consortium_task(data, cut, programme)
@@ -193,12 +196,22 @@ def consortium_evaluation(data: CordisData, cut: int, programme: str, *, k: int 
         weight, validation = cb.select_blend_weight(data, cut, programme)
         scores["builder"] = cb.builder_scores(data, task)
         scores["blend"] = cb.blend(scores["builder"], scores["repeat_partners"], weight)
+    ranker, ranker_error = None, None
+    if ranks:
+        from matching.evaluation import consortium_ranks as cr
+
+        try:
+            ranker = cr.fit_consortium_ranker(data, cut, programme, k=k, engine=engine,
+                                              seed=seed)
+            scores["ranks"] = ranker.score(cr.consortium_features(data, task, engine))
+        except ValueError as exc:
+            ranker_error = str(exc)
     per = {m: consortium_metrics(task, s, k, recall_k) for m, s in scores.items()}
     means = {sub: {m: {metric: float(v[sub][metric].mean()) if len(v[sub][metric])
                        else float("nan") for metric in ("precision", "recall", "mrr")}
                    for m, v in per.items()} for sub in ("overall", "companies")}
     compare_methods: dict[str, dict[str, Any]] = {}
-    for method in [m for m in ("engine", "builder", "blend") if m in per]:
+    for method in [m for m in ("engine", "builder", "blend", "ranks") if m in per]:
         compare_methods[method] = {}
         for sub in ("overall", "companies"):
             if not len(per[method][sub]["mrr"]):
@@ -209,6 +222,6 @@ def consortium_evaluation(data: CordisData, cut: int, programme: str, *, k: int 
                 metrics=("precision", "recall", "mrr"), n_resamples=n_resamples, seed=seed)
     return {"task": task, "means": means, "compare": compare_methods.get("engine", {}),
             "compare_methods": compare_methods, "blend_weight": weight,
-            "validation": validation,
+            "validation": validation, "ranker": ranker, "ranker_error": ranker_error,
             "n_queries": {sub: len(per[next(iter(per))][sub]["mrr"])
                           for sub in ("overall", "companies")}}
