@@ -79,3 +79,10 @@ def test_nothing_from_the_cut_on_changes_the_fit():
 def test_a_part_without_validation_projects_has_no_ranker():
     with pytest.raises(ValueError, match="no query in the validation year"):
         _fit(coordinated(synthetic_cordis(first_x_year=2019)))
+
+
+def test_every_consortium_method_has_a_label_for_the_tables():
+    from matching.evaluation.consortium import CONSORTIUM_BASELINES, CONSORTIUM_LABELS
+
+    labels = {**ev.METHOD_LABELS, **CONSORTIUM_LABELS}
+    assert {*CONSORTIUM_BASELINES, "engine", "builder", "blend", "ranks"} <= labels.keys()

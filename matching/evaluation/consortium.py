@@ -47,7 +47,8 @@ from matching.scoring import PartnerMatcher
 CONSORTIUM_BASELINES = (*LINK_PREDICTORS, "repeat_partners", "random")
 CONSORTIUM_LABELS = {"repeat_partners": "past partners first (joint projects, then degree)",
                      "builder": "consortium builder (its picks, then what each could supply)",
-                     "blend": "blend: builder with past partners first (weight on validation)"}
+                     "blend": "blend: builder with past partners first (weight on validation)",
+                     "ranks": "query-rank ranker (pre-cut years pooled)"}
 
 
 @dataclass
