@@ -8,6 +8,7 @@
     python benchmarks/evaluate.py --no-seed-networks --all-parts --gated   # and the gated blend
     python benchmarks/evaluate.py --no-seed-networks --all-parts --horizon  # horizon-matched
     python benchmarks/evaluate.py --no-seed-networks --all-parts --cuts 2020 --query-ranks
+    python benchmarks/evaluate.py --no-seed-networks --other-parts --query-ranks  # 7 more parts
     python benchmarks/evaluate.py --no-seed-networks --consortium --all-parts  # consortia
     python benchmarks/evaluate.py --no-seed-networks --consortium --builder --no-engine --part SC4
 
@@ -38,6 +39,9 @@ ORDER = (*ev.LINK_PREDICTORS, "text", "random", "engine", "engine_learned", "eng
 
 
 PARTS = ("SC1", "SC2", "SC3", "SC4", "SC5", "SC6", "SC7", "LEIT", "Innovation in SMEs")
+#: The other parts with new pairs to predict at cut 2018 (ARF has 13 projects): never run for
+#: issue 14's target, so they test a method fixed on the nine above out of sample.
+OTHER_PARTS = ("MSCA", "ERC", "FET", "RI", "SWAFS", "Euratom", "SEWP")
 BASELINES = (*ev.LINK_PREDICTORS, "text", "random")
 
 
@@ -355,8 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cuts", type=int, nargs="+", default=[2017, 2018, 2019])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--fraction", type=float, default=0.2)
-    parser.add_argument("--part", nargs="+", default=["SC1"], choices=PARTS, metavar="PART",
-                        help=f"CORDIS programme part(s), one of {', '.join(PARTS)}")
+    parser.add_argument("--part", nargs="+", default=["SC1"], choices=PARTS + OTHER_PARTS,
+                        metavar="PART", help="CORDIS programme part(s), one of "
+                                             f"{', '.join(PARTS + OTHER_PARTS)}")
+    parser.add_argument("--other-parts", action="store_true",
+                        help=f"the parts outside issue 14's nine: {', '.join(OTHER_PARTS)}")
     parser.add_argument("--all-parts", action="store_true",
                         help="every part at cut 2018 (or --cuts) and one summary table")
     parser.add_argument("--tie-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -377,8 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-engine", action="store_true",
                         help="with --consortium: leave the engine's hand score out")
     args = parser.parse_args(argv)
-    if args.all_parts:
-        args.cordis, args.part = True, list(PARTS)
+    if args.all_parts or args.other_parts:
+        args.cordis, args.part = True, list(PARTS if args.all_parts else OTHER_PARTS)
         if args.cuts == parser.get_default("cuts"):
             args.cuts = [2018]
     t0 = time.perf_counter()
