@@ -112,3 +112,16 @@ def test_windows_without_queries_are_skipped():
     assert {(2015, 1), (2016, 1)} <= set(ranker.skipped_windows)
     with pytest.raises(ValueError, match="no pre-cut validation window with queries"):
         _fit(synthetic_cordis(first_x_year=2019))
+
+
+def test_windows_whose_pairs_are_all_new_partners_teach_nothing(monkeypatch):
+    # a tiny part where every candidate of every query is a new partner: a clear refusal, not
+    # the model library's complaint about one class
+    def all_positive(features, max_rows, seed):
+        x, y = real(features, max_rows, seed)
+        return x, np.ones_like(y)
+
+    real = qr.training_rows
+    monkeypatch.setattr(qr, "training_rows", all_positive)
+    with pytest.raises(ValueError, match="are all new partners: no ranking to learn"):
+        _fit(synthetic_cordis())

@@ -207,7 +207,12 @@ def cordis_fit_query_ranks(data: Any, cut: int, *, programme: str = "SC1",
 
     def pooled(windows: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         parts = [training_rows(window(t, h), max_rows, seed) for t, h in windows]
-        return np.vstack([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        y = np.concatenate([y for _, y in parts])
+        if len(np.unique(y)) < 2:  # tiny parts: every candidate of every query a new partner
+            kind = "new partners" if y.any() else "negatives"
+            raise ValueError(f"{programme} cut {cut}: the pairs of windows "
+                             f"{[t for t, _ in windows]} are all {kind}: no ranking to learn")
+        return np.vstack([x for x, _ in parts]), y
 
     plan = None
     for h, train, val in query_rank_windows(cut, first_year, last_full_year):
