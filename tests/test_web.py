@@ -14,6 +14,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from graph.database import Database
 from graph.document import Outcomes
+from graph.invitations import invite
 from graph.members import get_member
 from graph.projects import set_outcomes
 from graph.store import import_network
@@ -121,6 +122,28 @@ def test_sign_in_keeps_a_session_id_in_a_strict_httponly_cookie_and_sign_out_rev
     with TestClient(app, follow_redirects=False,
                     cookies={"pm_session": world.tokens["member"]}) as old_style:
         assert old_style.get(f"/n/{world.nid}/home/clinic").status_code == 303
+
+
+def test_a_member_signs_in_with_its_invitation_code_and_is_shown_its_token_once(
+        app: FastAPI, db: Database, world: World) -> None:
+    """The onboarding page hands out invitation codes: the sign-in form takes one, redeems it
+    and shows the member the token it will need next time (no curl involved)."""
+    code = invite(db, world.nid, "genlab", issued_by=None, issuer_role="facilitator")[0]
+    with TestClient(app, follow_redirects=False) as client:
+        welcome = sign_in(client, code)
+        assert welcome.status_code == 200 and "pm_session" in client.cookies
+        token = re.search(r'id="new-token"[^>]*>(pm_[^<]+)<', welcome.text).group(1)
+        assert "shown only this once" in welcome.text
+        assert client.get(f"/n/{world.nid}/home/genlab").status_code == 200  # signed in
+        signout = client.post("/signout", data={"csrf": CSRF.search(welcome.text).group(1)})
+        assert signout.status_code == 303  # the welcome page's forms belong to the new session
+        assert sign_in(client, token).headers["location"] == f"/n/{world.nid}/home/genlab"
+    with TestClient(app, follow_redirects=False) as again:
+        used = sign_in(again, code)
+        assert used.status_code == 410 and "can no longer be used" in used.text
+        assert "pm_session" not in again.cookies
+        unknown = sign_in(again, "pmi_" + "x" * 46)
+        assert unknown.status_code == 401 and "invitation code is not valid" in unknown.text
 
 
 @pytest.mark.parametrize("role, home", [

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.routers import networks
+from api.routers import invitations, networks
+from api.schemas import InvitationRedeem
 from api.security import Principal
 from api.web import (collaboration_pages, i18n, member_pages, network_pages,
                     onboarding_pages, picture_pages, rivalry_pages)
@@ -32,6 +33,7 @@ from api.web.session import (
     signin_nonce,
 )
 from graph.members import get_member
+from graph.tokens import INVITATION_CODE
 
 router = APIRouter(include_in_schema=False)
 router.include_router(member_pages.router)
@@ -100,6 +102,8 @@ def signin(request: Request, form: FormDep) -> Response:
     token, target = form.get("token", "").strip(), _safe_next(form.get("next"))
     if not token:
         return _signin_page(request, 401, next=target, error=_("Enter your access token."))
+    if token.startswith(INVITATION_CODE.prefix):
+        return _redeem(request, token, target)
     try:
         principal = principal_for(request, token)  # the API's own bearer check, throttled
     except HTTPException as exc:
@@ -115,6 +119,38 @@ def signin(request: Request, form: FormDep) -> Response:
     response = RedirectResponse(target or home_of(principal), status_code=303)
     remember(request, response, token)
     return response
+
+
+def _redeem(request: Request, code: str, target: str | None) -> Response:
+    """Sign in with an invitation code: redeem it (the API's own route, throttled the same) and
+    show the member its new token once, since it needs the token to sign in again."""
+    try:
+        made = invitations.redeem_invitation(InvitationRedeem(code=code[:200]), request,
+                                             request.app.state.db)
+    except HTTPException as exc:
+        if exc.status_code == 429:
+            wait = (exc.headers or {}).get("Retry-After", "60")
+            response = _signin_page(request, 429, next=target, error=_(
+                "Too many failed sign-ins from this address: try again in %(seconds)s s.")
+                % {"seconds": wait})
+            response.headers.update(exc.headers or {})
+            return response
+        if exc.status_code == 410:
+            return _signin_page(request, 410, next=target, error=_(
+                "This invitation code can no longer be used: it was already used, revoked or "
+                "it expired. Ask your facilitator for a new one."))
+        return _signin_page(request, 401, next=target, error=_(
+            "This invitation code is not valid: check it, or ask your facilitator for a new "
+            "one."))
+    secret = made["token"]
+    principal = principal_for(request, secret)
+    cookies = Response()
+    request.state.csrf = remember(request, cookies, secret)  # the new session's forms
+    shown = page(request, "welcome.html", principal=principal, nid=principal.network,
+                 token=secret, expires=made["expires"][:10],
+                 home=target or home_of(principal), **_whoami(request, principal))
+    shown.raw_headers.extend(h for h in cookies.raw_headers if h[0] == b"set-cookie")
+    return shown
 
 
 @router.post("/signout")

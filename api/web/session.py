@@ -58,14 +58,16 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def remember(request: Request, response: Response, token: str) -> None:
-    """Open a session for ``token`` (closing the browser's previous one) and set its cookie."""
+def remember(request: Request, response: Response, token: str) -> str:
+    """Open a session for ``token`` (closing the browser's previous one) and set its cookie;
+    the session's CSRF token, for a page shown in the same answer."""
     store = sessions(request)
     store.close(request.cookies.get(COOKIE))  # a fresh id at sign-in: no session fixation
-    sid, _ = store.open(token.strip())
+    sid, session = store.open(token.strip())
     response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", path="/",
                         secure=request.url.scheme == "https")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin", httponly=True, samesite="strict")
+    return session.csrf
 
 
 def forget(request: Request, response: Response) -> None:
