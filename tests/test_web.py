@@ -295,6 +295,35 @@ def test_json_a_form_carries_is_refused_when_python_cannot_hold_it(
     assert says in pasted.text
 
 
+def test_amounts_are_read_as_the_readers_language_writes_them(app: FastAPI, world: World
+                                                              ) -> None:
+    """A Spanish page shows 14.250 EUR: "9.500" typed there is nine thousand five hundred
+    euros, not 9.5, and "2,5" a decimal; the form shows them back the same way."""
+    client = as_(app, world, "admin")
+    nid, admin = world.other, {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    project = client.post(f"/networks/{nid}/projects", headers=admin, json={
+        "title": "Amounts", "members": [{"member": "clinic", "role": "lead"}]}).json()
+    where = f"/n/{nid}/projects/{project['id']}/outcomes"
+    spanish = {"Accept-Language": "es-ES,es;q=0.9"}
+    saved = client.post(where, headers=spanish, data={
+        "csrf": csrf_of(client), "realised_saving": "9.500", "expected_saving": "12.000,5",
+        "new_business": "2,5", "trainings": "1.000"})
+    assert saved.status_code == 303, saved.text[:500]
+    outcomes = client.get(f"/networks/{nid}/projects/{project['id']}", headers=admin
+                          ).json()["outcomes"]
+    assert (outcomes["realised_saving"], outcomes["expected_saving"], outcomes["new_business"],
+            outcomes["trainings"]) == (9500, 12000.5, 2.5, 1000)
+    shown = client.get(f"/n/{nid}/projects/{project['id']}", headers=spanish).text
+    assert 'value="12000,5"' in shown and 'value="9500"' in shown
+    english = client.post(where, data={"csrf": csrf_of(client), "realised_saving": "9,500",
+                                       "expected_saving": "12000.5"})
+    assert english.status_code == 303
+    outcomes = client.get(f"/networks/{nid}/projects/{project['id']}", headers=admin
+                          ).json()["outcomes"]
+    assert (outcomes["realised_saving"], outcomes["expected_saving"]) == (9500, 12000.5)
+    client.delete(f"/networks/{nid}/projects/{project['id']}", headers=admin)
+
+
 def test_savings_and_volumes_beyond_a_trillion_are_refused_where_they_are_typed(
         app: FastAPI, world: World) -> None:
     """Savings and need volumes are capped like capacities (1e12 EUR a year): a typo of 1e30

@@ -23,7 +23,7 @@ from api.schemas import (IntroductionAction, IntroductionCreate, OutcomesUpdate,
 from api.security import Principal, require_manager, require_member_or_manager, require_network
 from api.web.i18n import N_
 from api.web.i18n import gettext as _
-from api.web import posted_json
+from api.web import numbers, posted_json
 from api.web.messages import plain
 from api.web.paging import page_query, paginate, per_page_query
 from api.web.render import error_page, guarded, page
@@ -294,8 +294,9 @@ def outcomes(nid: str, pid: str, request: Request, form: FormDep) -> Response:
     def work(principal: Principal) -> Response:
         require_member_or_manager(principal, nid)  # before the form: 403 whatever it says
         values = {k: form.get(k, "").strip() for k in (*OUTCOME_FIELDS, "certifications")}
-        raw: dict[str, Any] = {k: v for k, v in values.items()
-                               if v and k != "certifications"}
+        raw: dict[str, Any] = {  # amounts as the reader writes them: 9.500 in Spanish
+            k: numbers.read(v, int if k == "trainings" else float)
+            for k, v in values.items() if v and k != "certifications"}
         raw["certifications"] = [c.strip() for c in values["certifications"].splitlines()
                                  if c.strip()]
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from api.web import numbers
 from api.web.messages import plain
 from graph.document import MemberSize, NeedKind
 
@@ -37,17 +38,11 @@ def rows_of(member: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return numbers.shown(value)
 
 
 def _number(text: str, kind: type) -> Any:
-    text = text.strip()
-    try:
-        return kind(text)
-    except ValueError:
-        return text  # the validator names the field and says what is wrong
+    return numbers.read(text, kind)  # in the reader's language; the validator says what is wrong
 
 
 def _row_order(digits: str) -> tuple[int, str, str]:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.security import Principal, Role
-from api.web import i18n
+from api.web import i18n, numbers
 from api.web.i18n import N_, ngettext
 from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
@@ -61,10 +61,8 @@ def _pct(value: float | None) -> str:
 
 
 def _plain(value: Any) -> str:
-    """A number as people write it: 6 rather than 6.0; anything else as text."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+    """A number as people write it: 6 rather than 6.0, 2,5 in Spanish; anything else as text."""
+    return numbers.shown(value)
 
 
 env.filters.update(money=_money, pct=_pct, plain=_plain, word=word)
