@@ -94,3 +94,23 @@ def test_a_facilitator_rejects_and_confirms_rivalries_and_suggestions_follow(
     assert "Baker" not in _suggestions(shop, nid)
     assert [(r["a"], r["b"], r["verdict"]) for r in export_network(seeded, nid)["rivalries"]] \
         == [("mill", "shop", "rivals")]
+
+
+def test_the_rivalries_page_fits_a_phone(browser: Any, server: str, seeded: Database  # noqa: F811
+                                         ) -> None:
+    """On the seed network's 25 pairs at 390 px, each row's buttons stay on the screen (side
+    by side, the columns pushed them 185 px past it) and still say what they do."""
+    context = browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        sign_in(page, issue_token(seeded, "facilitator", "herencia", None)[0])
+        page.goto("/n/herencia/rivalries")
+        sync_api.expect(page.get_by_role("heading", name="Rival pairs")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        button = page.get_by_role("button", name="Confirm:").first
+        box = button.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390
+        shot(page, "rivalries-phone")
+    finally:
+        context.close()
