@@ -295,6 +295,28 @@ def test_json_a_form_carries_is_refused_when_python_cannot_hold_it(
     assert says in pasted.text
 
 
+def test_a_refused_pair_project_keeps_what_was_typed(app: FastAPI, world: World) -> None:
+    """The pair form of the projects page, refused (one member, or the same one twice), comes
+    back with the problem and the title, goal and members as typed; nothing is created."""
+    client = as_(app, world, "facilitator")
+    before = client.get(f"/networks/{world.nid}/projects",
+                        headers={"Authorization": f"Bearer {world.tokens['facilitator']}"}
+                        ).json()["projects"]
+    typed = {"title": "Shared lab courier", "goal": "One van & one route <for both>"}
+    for members, says in ((("clinic", ""), "choose its two members"),
+                          (("clinic", "clinic"), "a member is named twice")):
+        refused = client.post(f"/n/{world.nid}/projects", data={
+            "csrf": csrf_of(client), **typed, "member_a": members[0], "member_b": members[1]})
+        assert refused.status_code == 422 and says in refused.text
+        assert 'value="Shared lab courier"' in refused.text
+        assert "One van &amp; one route &lt;for both&gt;</textarea>" in refused.text
+        assert '<option value="clinic" selected>' in refused.text
+    after = client.get(f"/networks/{world.nid}/projects",
+                       headers={"Authorization": f"Bearer {world.tokens['facilitator']}"}
+                       ).json()["projects"]
+    assert after == before
+
+
 def test_amounts_are_read_as_the_readers_language_writes_them(app: FastAPI, world: World
                                                               ) -> None:
     """A Spanish page shows 14.250 EUR: "9.500" typed there is nine thousand five hundred

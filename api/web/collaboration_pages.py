@@ -29,7 +29,7 @@ from api.web.paging import page_query, paginate, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.directory import public_names
-from graph.validation import json_path
+from graph.validation import DocumentInvalid, json_path
 from matching.workflow import PHASE_ORDER, Phase
 
 router = APIRouter(prefix="/n/{nid}")
@@ -164,14 +164,22 @@ def projects(nid: str, request: Request, done: str | None = None,
              ) -> Response:
     """The network's projects (members: their own), ``per_page`` at a time, and for
     facilitators a form for a new one."""
-    def work(principal: Principal) -> Response:
-        found = collaboration_api.projects(nid, request.app.state.db, principal,
-                                          phase=None)["projects"]
-        picker = member_picker(request, nid, principal) if principal.manages(nid) else None
-        return page(request, "projects.html", principal=principal, nid=nid,
-                    shown=paginate(request, found, page_number, per_page), picker=picker,
-                    notice=notice_for(done), phases=PHASE_ORDER)
-    return guarded(request, work)
+    return guarded(request, lambda p: _projects_page(request, nid, p, page_number, per_page,
+                                                     notice=notice_for(done)))
+
+
+def _projects_page(request: Request, nid: str, principal: Principal, page_number: int = 1,
+                   per_page: int = 25, *, status_code: int = 200, notice: str | None = None,
+                   error: str | None = None, problems: list[dict[str, str]] | None = None,
+                   values: dict[str, str] | None = None) -> Response:
+    """The projects page; after a refused pair form, with its problem and what was typed."""
+    found = collaboration_api.projects(nid, request.app.state.db, principal,
+                                      phase=None)["projects"]
+    picker = member_picker(request, nid, principal) if principal.manages(nid) else None
+    return page(request, "projects.html", status_code, principal=principal, nid=nid,
+                shown=paginate(request, found, page_number, per_page), picker=picker,
+                notice=notice, phases=PHASE_ORDER, error=error, values=values or {},
+                problems=[{**p, "message": plain(p["message"])} for p in problems or []])
 
 
 def _spec(form: dict[str, str]) -> dict[str, Any]:
@@ -232,16 +240,31 @@ def create(nid: str, request: Request, form: FormDep) -> Response:
                                               "shown. Reload the dashboard and start it again."),
                               principal)
         spec = _spec({**form, "spec": json.dumps(named)} if named else form)
+        pair = not named and not form.get("spec") and ("member_a" in form or "member_b" in form)
+
+        def refused(message: str, problems: list[dict[str, str]] | None = None) -> Response:
+            if pair:  # the pair form again, as typed, with the problem above it
+                typed = {k: form.get(k, "") for k in ("title", "goal", "member_a", "member_b")}
+                return _projects_page(request, nid, principal, status_code=422, error=message,
+                                      problems=problems, values=typed)
+            return error_page(request, 422, message, principal, problems)
+        if pair and not all(form.get(f, "").strip() for f in ("member_a", "member_b")):
+            return refused(_("The project was not created: choose its two members."))
         if len({m.get("member") for m in spec.get("members", []) if isinstance(m, dict)}) \
                 < len(spec.get("members", [])):
-            return error_page(request, 422, _("The project was not created: a member is "
-                                              "named twice."), principal)
+            return refused(_("The project was not created: a member is named twice."))
         try:
             body = ProjectCreate.model_validate(spec)
         except ValidationError as exc:
-            return error_page(request, 422, _("The project was not created: check these fields."),
-                              principal, problems_of(exc))
-        made = collaboration_api.new_project(nid, body, request.app.state.db, principal)
+            return refused(_("The project was not created: check these fields."),
+                           problems_of(exc))
+        try:
+            made = collaboration_api.new_project(nid, body, request.app.state.db, principal)
+        except DocumentInvalid as exc:  # a member id typed in a large network's form
+            if not pair:
+                raise
+            return refused(_("The project was not created: check these fields."),
+                           exc.as_errors())
         return _redirect(f"/n/{nid}/projects/{made['id']}", "created")
     return guarded(request, work)
 
