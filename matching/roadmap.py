@@ -584,6 +584,7 @@ def _first_step(p: NetworkProjection, entry: dict[str, Any], mid: str, ties: _Ti
     parts.append(f"with {len(others)} firm(s), {known} of which you already know")
     return {"step": entry["id"], "status": entry["status"], "start_month": entry["start_month"],
             "hours_per_month": entry["hours_per_month"].get(mid), "benefit_eur": money,
+            "firms": len(others), "known": known,  # for pages that word it in their language
             "text": ", ".join(parts)}
 
 

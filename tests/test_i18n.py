@@ -221,3 +221,30 @@ def test_a_members_cards_say_the_fit_in_words_not_decimals(reader: TestClient) -
         assert re.search(fits, shown) and re.search(covers, shown), headers
         assert not re.search(r"\b\d\.\d\d\b", shown), "a bare decimal on a member's card"
         assert re.search(r'title="[^"]*\d\.\d\d', cards)  # the figures, on demand
+
+
+def test_the_roadmap_and_a_members_first_step_are_said_in_spanish(app: FastAPI,
+                                                                   seeded: Database) -> None:
+    """The roadmap's titles, integration, summary and "prepared by" come from the step's kind
+    and figures, not from the API's English sentences and step ids ("purchase:fuel")."""
+    facilitator = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    form = facilitator.get("/signin").text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    token = issue_token(seeded, "facilitator", HERENCIA, None)[0]
+    assert facilitator.post("/signin", data={**hidden, "token": token}).status_code == 303
+    page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
+    roadmap = page.split('id="roadmap"')[1].split("</section>")[0]
+    assert "Comprar combustible en común" in roadmap and "compra conjunta" in roadmap
+    assert "pasos planificados en" in roadmap and "Compartir Gestión de la calidad" in roadmap
+    assert not re.search(r"Buy |Share |joint purchase|step\(s\) planned|purchase:|"
+                         r"shared-service:|>running<", roadmap), roadmap
+    english = facilitator.get(f"/n/{HERENCIA}/dashboard").text
+    roadmap = english.split('id="roadmap"')[1].split("</section>")[0]
+    assert "Buy fuel together" in roadmap and "purchase:" not in roadmap
+    assert re.search(r"#\d+ Buy office material together", roadmap)
+    home = _member_browser(app, seeded, CARROCERIAS).get(f"/n/{HERENCIA}/home/{CARROCERIAS}",
+                                                          headers=SPANISH).text
+    step = home.split('id="first-step"')[1].split("</section>")[0]
+    assert "Sigue con: comprar combustible en común" in step and "empresas" in step
+    assert not re.search(r"keep going|Keep going|firm\(s\)|Buy |joint purchase", step), step
+    assert "conocimiento" in home.split('id="profile"')[1]  # a need's kind: knowhow

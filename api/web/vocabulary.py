@@ -43,7 +43,10 @@ WORDS = {
     "meals": N_("meals"), "procedures": N_("procedures"), "studies": N_("studies"),
     "tonnes": N_("tonnes"), "trips": N_("trips"),
     # roadmap step states
-    "planned": N_("planned"), "not planned": N_("not planned"),
+    "planned": N_("planned"), "not planned": N_("not planned"), "running": N_("running"),
+    # who made a change, as the API words it for members (api.security.issuer_words)
+    "your facilitator": N_("your facilitator"), "an administrator": N_("an administrator"),
+    "the service": N_("the service"),
 }
 
 
