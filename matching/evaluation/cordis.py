@@ -8,7 +8,7 @@ import itertools
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -459,23 +459,32 @@ def _models(random_state: int = 0) -> dict[str, Any]:
     }
 
 
-def _training_set(features: CordisPairFeatures, max_rows: int, seed: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Every positive pair of the window's queries and a random sample of their other allowed
-    candidates as negatives, at most ``max_rows`` rows in all."""
-    split = features.split
+def sampled_pairs(split: CordisSplit, max_rows: int, seed: int
+                  ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per query of a window: ``(q, cols, y, keep)``: its allowed candidates, which of them are
+    new partners, and the rows a training set keeps (every positive and a random sample of the
+    negatives, at most ``max_rows`` rows over the window). Queries keeping nothing are left
+    out. One random draw per query, in query order (seed ``seed``)."""
     rng = np.random.default_rng(seed)
     total = int(split.allowed.sum())
     n_pos = sum(len(r) for r in split.relevant)
     keep_neg = min(1.0, max(0.0, (max_rows - n_pos) / max(total - n_pos, 1)))
-    xs, ys = [], []
     for qi, q in enumerate(split.queries):
         cols = np.flatnonzero(split.allowed[qi])
         y = np.isin(cols, list(split.relevant[qi]))
         keep = y | (rng.random(len(cols)) < keep_neg)
         if keep.any():
-            xs.append(features.rows(np.array([q]), cols[keep]))
-            ys.append(y[keep])
+            yield q, cols, y, keep
+
+
+def _training_set(features: CordisPairFeatures, max_rows: int, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Every positive pair of the window's queries and a random sample of their other allowed
+    candidates as negatives, at most ``max_rows`` rows in all (:func:`sampled_pairs`)."""
+    xs, ys = [], []
+    for q, cols, y, keep in sampled_pairs(features.split, max_rows, seed):
+        xs.append(features.rows(np.array([q]), cols[keep]))
+        ys.append(y[keep])
     return np.vstack(xs), np.concatenate(ys).astype(int)
 
 

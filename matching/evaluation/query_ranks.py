@@ -44,6 +44,7 @@ from matching.evaluation.cordis import (
     _models,
     cordis_pair_features,
     cordis_split,
+    sampled_pairs,
 )
 from matching.evaluation.ranking import _log
 from matching.evaluation.horizon import LAST_FULL_YEAR, effective_test_horizon, selection_score
@@ -127,20 +128,11 @@ def training_rows(features: CordisPairFeatures, max_rows: int, seed: int
     """Every positive pair of the window's queries and a random sample of their other
     candidates as negatives (at most ``max_rows`` rows), each ranked among all of its query's
     candidates before sampling (as the learned ranker's ``_training_set``)."""
-    split = features.split
     ranks = node_ranks(features)
-    rng = np.random.default_rng(seed)
-    total = int(split.allowed.sum())
-    n_pos = sum(len(r) for r in split.relevant)
-    keep_neg = min(1.0, max(0.0, (max_rows - n_pos) / max(total - n_pos, 1)))
     xs, ys = [], []
-    for qi, q in enumerate(split.queries):
-        cols = np.flatnonzero(split.allowed[qi])
-        y = np.isin(cols, list(split.relevant[qi]))
-        keep = y | (rng.random(len(cols)) < keep_neg)
-        if keep.any():
-            xs.append(design(features, ranks, q, cols)[keep])
-            ys.append(y[keep])
+    for q, cols, y, keep in sampled_pairs(features.split, max_rows, seed):
+        xs.append(design(features, ranks, q, cols)[keep])
+        ys.append(y[keep])
     return np.vstack(xs), np.concatenate(ys).astype(int)
 
 
