@@ -321,14 +321,26 @@ class Engine:
     def _catch_up(self, db: Database, nid: str, slot: _Slot) -> None:
         catchup = read_changes(db, nid, slot.version, slot.taxonomy)
         if not catchup.complete:
-            self._wait(db, self._refit(db, nid, slot), self.refit_wait, nid, first=False)
+            self._wait_for_refit(db, nid, slot, catchup)
             return
         if catchup.changes:
             outcome = _apply_in_place(slot, catchup)
             if outcome == "stale":
-                self._wait(db, self._refit(db, nid, slot), self.refit_wait, nid, first=False)
+                self._wait_for_refit(db, nid, slot, catchup)
             elif outcome == "applied":
                 self._maybe_refit(db, nid, slot)
+
+    def _wait_for_refit(self, db: Database, nid: str, slot: _Slot, catchup: Catchup) -> None:
+        """Wait (at most ``refit_wait``) for a refit that holds what ``catchup`` read. The fit
+        running may have read the network before it (the warm start's, or one after an earlier
+        import): then one more, which reads it after. The previous matcher serves meanwhile."""
+        deadline = time.monotonic() + self.refit_wait
+        while True:
+            self._wait(db, self._refit(db, nid, slot), deadline - time.monotonic(), nid,
+                       first=False)
+            if (slot.version >= catchup.version and slot.taxonomy >= catchup.taxonomy_version) \
+                    or time.monotonic() >= deadline:
+                return
 
     def _maybe_refit(self, db: Database, nid: str, slot: _Slot) -> None:
         """Retrain in the background when decisions grew enough or deleted rows pile up."""

@@ -520,17 +520,24 @@ class NetworkRows:
 
 def read_network_rows(db: Database, nid: str) -> NetworkRows:
     """Network, members with their edges, ties, taxonomy, feedback, agents and verdicts on
-    rivalry in one read transaction."""
+    rivalry in one read transaction, and the versions they reflect at least.
+
+    Each statement reads what is committed when it runs (ArcadeDB, like Neo4j, reads committed
+    data, not one snapshot), so the versions are read first: rows newer than them are caught up
+    again from the change log (applying a write twice is harmless; an import read after them
+    makes the catch-up refit). Read last, a write committing in between was counted in the
+    version but missing from the rows, and no catch-up would ever bring it."""
 
     def work(tx: ManagedTransaction) -> tuple[list[dict], ...]:
-        return (tx.run(q.NETWORK, nid=nid).data(), tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
+        return (tx.run(q.VERSIONS, nid=nid).data(), tx.run(q.NETWORK, nid=nid).data(),
+                tx.run(q.MEMBERS, nid=nid, **NO_FILTER).data(),
                 tx.run(q.TIES, nid=nid).data(), tx.run(q.TAXONOMY, nid=nid).data(),
-                tx.run(q.FEEDBACK, nid=nid).data(), tx.run(q.VERSIONS, nid=nid).data(),
+                tx.run(q.FEEDBACK, nid=nid).data(),
                 tx.run(q.AGENTS, nid=nid).data(), tx.run(q.RIVALRIES, nid=nid).data())
 
-    (network_rows, member_rows, tie_rows, taxonomy, feedback, version, agents,
+    (version, network_rows, member_rows, tie_rows, taxonomy, feedback, agents,
      verdicts) = db.read(work)
-    if not network_rows:
+    if not network_rows or not version:  # (or created between the two statements)
         raise NetworkNotFound(nid)
     return NetworkRows(network_rows[0], member_rows, tie_rows, taxonomy, feedback,
                        version[0]["version"], [_without_none(a) for a in agents],

@@ -180,6 +180,91 @@ def test_an_import_is_picked_up_by_a_background_refit(
     assert "genlab" not in _suggested(second, nid, "clinic")
 
 
+def test_an_import_committing_while_a_fit_reads_the_network_is_not_lost(
+        db: Database, nid: str) -> None:
+    """A fit reads the network in one transaction of several statements, and the server reads
+    what is committed when each runs: an import committing between the members' statement and
+    the version's made the matcher hold the network as it was, numbered with the import's
+    version, so no later request caught up with it (a facilitator's member page after an import
+    during the warm start showed the old members until the next write)."""
+    from graph import queries as q
+
+    import_network(db, small_document(nid))
+    fitting = another_process(db)
+    imported: list[bool] = []
+
+    def import_after_the_members_are_read(query: str, parameters: dict) -> None:
+        if query == q.TIES and parameters.get("nid") == nid and not imported:
+            imported.append(True)  # (the import below goes through db: not observed here)
+            import_network(db, small_document(nid, newcomer=True))
+
+    fitting.observer = import_after_the_members_are_read
+    engine = Engine()
+    try:
+        with engine.reading(fitting, nid):
+            pass
+        assert imported
+        with engine.reading(fitting, nid) as matcher:  # the import committed before it asked
+            assert "newlab" in matcher.projection_.member_index
+    finally:
+        engine.close()
+
+
+def test_a_request_after_an_import_is_not_answered_by_a_fit_that_began_before_it(
+        db: Database, nid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that finds an import to catch up with waits for the network's refit; the one
+    running may have read the network before the import (the warm start's, just started), and
+    its matcher does not hold the import: the request waits for one that does."""
+    import threading
+
+    import api.engine
+
+    import_network(db, small_document(nid))
+    fitting = another_process(db)
+    engine = Engine()
+    read, go = threading.Event(), threading.Event()
+    real = api.engine.read_changes
+
+    def held_once_read(*args: object) -> object:
+        catchup = real(*args)
+        if threading.current_thread().name.startswith("refit") and not read.is_set():
+            read.set()
+            assert go.wait(60)
+        return catchup
+
+    try:
+        with engine.reading(fitting, nid):  # the first fit
+            pass
+        monkeypatch.setattr(api.engine, "read_changes", held_once_read)
+        earlier = engine._refit(fitting, nid, engine._slot(nid))
+        assert read.wait(60)  # it has read the network and the log as they were
+        import_network(db, small_document(nid, newcomer=True))
+        waiting = threading.Event()
+        wait = engine._wait
+
+        def noted_wait(*args: object, **kwargs: object) -> None:
+            waiting.set()
+            wait(*args, **kwargs)
+
+        monkeypatch.setattr(engine, "_wait", noted_wait)
+        answer: list[bool] = []
+
+        def request() -> None:
+            with engine.reading(fitting, nid) as matcher:
+                answer.append("newlab" in matcher.projection_.member_index)
+
+        asking = threading.Thread(target=request)
+        asking.start()
+        assert waiting.wait(60)  # for the refit running
+        go.set()
+        earlier.result(60)
+        asking.join(60)
+        assert answer == [True]
+    finally:
+        go.set()
+        engine.close()
+
+
 def test_analyses_rest_after_a_long_refresh_but_fresh_answers_at_once(
         db: Database, nid: str, two: tuple[TestClient, TestClient]) -> None:
     first, _ = two
