@@ -28,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.engine import Engine
+from api.engine import Closing, Engine
 from api.security import Principal
 from graph.database import Database
 from graph.store import versions
@@ -96,6 +96,7 @@ class Analyses:
         self._wake: dict[str, threading.Event] = {}  # ends a waiting refresh's rest
         self._guard = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None  # created on first use, again after close
+        self._closing = False  # while ``close`` runs: refreshes stop, and none starts
 
     def get(self, db: Database, nid: str, name: Hashable, compute: Compute, *,
             fresh: bool = False, personal: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -140,6 +141,8 @@ class Analyses:
                 if delay > 0:
                     return running
                 self._wake[nid].set()  # the waiting refresh starts now: it is wanted
+            if self._closing:
+                raise Closing()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyses")
             wake = self._wake[nid] = threading.Event()
@@ -156,6 +159,7 @@ class Analyses:
     def _build(self, db: Database, nid: str, delay: float, wake: threading.Event) -> _Snapshot:
         if delay:  # debounce (writes arriving meanwhile count too) and rest, unless woken
             wake.wait(delay)
+        self._go_on()  # (``close`` wakes a resting refresh to end it)
         started = time.monotonic()
         try:
             return self._build_now(db, nid)
@@ -181,6 +185,7 @@ class Analyses:
         with self._guard:
             asked = {**self._asked.get(nid, {}), **self._personal.get(nid, {})}
         for name, compute in asked.items():  # everything asked before, ready for the next ask
+            self._go_on()  # (at 10k a refresh takes seconds: ``close`` waits for one analysis)
             snapshot.results[name] = _Result(compute(matcher), key, snapshot.at)
         with self._guard:
             self._snapshots[nid] = snapshot
@@ -194,10 +199,25 @@ class Analyses:
             self._personal.pop(nid, None)
             self._last_build.pop(nid, None)
 
+    def _go_on(self) -> None:
+        if self._closing:
+            raise Closing()
+
     def close(self) -> None:
+        """Stop the refreshes and wait for the one running to end (before the database is
+        closed: it reads the live matcher, which may read the database); one resting is woken
+        to end at once."""
         with self._guard:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        if self._own_engine:
-            self.engine.close()
+            self._closing = True
+            resting = list(self._wake.values())
+        try:
+            for wake in resting:
+                wake.set()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if self._own_engine:
+                self.engine.close()
+        finally:
+            with self._guard:
+                self._closing = False

@@ -61,9 +61,11 @@ def create_app(settings: ApiSettings | None = None, database: Database | None = 
             try:
                 yield
             finally:
-                app.state.matchers.close()
+                # Their background work ends before the database closes (leaving the block):
+                # the analyses first, as they read through the matchers.
                 app.state.analyses.close()
                 app.state.export_jobs.close()
+                app.state.matchers.close()
 
     # /docs is served by the web pages from the package's copy of Swagger UI (no CDN);
     # ReDoc would load from a CDN, so it is not offered.

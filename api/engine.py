@@ -61,6 +61,13 @@ class NotReady(RuntimeError):
         self.retry_after = retry_after
 
 
+class Closing(RuntimeError):
+    """The engine is being closed: its background work ends and no more of it starts."""
+
+    def __init__(self) -> None:
+        super().__init__("the live matchers are being closed")
+
+
 class _ReadWriteLock:
     """Many readers (requests scoring) or one writer (a catch-up applying changes)."""
 
@@ -232,6 +239,7 @@ class Engine:
         self._versions: SharedChecks[tuple[int, int]] = SharedChecks()
         self._warm: Future | None = None  # the start-up fits (``warm``), while they run
         self._closings = 0  # how many times ``close`` ran: a warm start stops at the next one
+        self._closing = False  # while ``close`` runs: background work ends, and none starts
         self._trainer = retraining.Trainer()  # its worker process starts with the first retrain
         # Queued requests (``reading(queued=True)``: one member's suggestions, short and alike)
         # score one at a time. Scoring is Python and numpy under one interpreter lock: side by
@@ -249,6 +257,8 @@ class Engine:
             return self._executor_locked(name)
 
     def _executor_locked(self, name: str) -> ThreadPoolExecutor:
+        if self._closing:  # (what runs is being waited for: it may start nothing more)
+            raise Closing()
         if name not in self._executors:
             self._executors[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         return self._executors[name]
@@ -395,6 +405,8 @@ class Engine:
                 slot.retrain_after = time.monotonic() + spent * (1 / RETRAIN_DUTY - 1)
 
         with self._guard:
+            if self._closing:
+                return
             if slot.retrain is not None and not slot.retrain.done():
                 return  # (it sets the next time a retrain may start when it ends)
             wait = slot.retrain_after - time.monotonic()
@@ -528,8 +540,8 @@ class Engine:
         matcher yet or a catch-up is already waiting to run."""
         with self._guard:
             slot = self._slots.get(nid)
-            if slot is None or slot.matcher is None:
-                return
+            if slot is None or slot.matcher is None or self._closing:
+                return  # (closing: the next lifespan's first request catches up)
             slot.must_read |= read
             if slot.catch_up is not None and not slot.catch_up.running() \
                     and not slot.catch_up.done():
@@ -564,9 +576,14 @@ class Engine:
             # No collection while the matcher is built; once it is installed, one collection
             # frees the one it replaced and the new one is frozen (api/memory.py).
             with memory.fitting():
+                # ``close`` waits for this fit: it stops between its steps (a fit at 100k
+                # takes tens of seconds), each of which reads the database or computes.
+                self._go_on()
                 rows = read_network_rows(db, nid)
+                self._go_on()
                 projection = projection_of(rows)
                 matcher = _matcher(projection, rows.network)
+                self._go_on()
                 catchup = read_changes(db, nid, rows.version, rows.taxonomy_version)
                 if catchup.complete:
                     try:
@@ -580,6 +597,11 @@ class Engine:
                     del rows, projection  # not frozen with the matcher
                     memory.after_fit(matcher)
                     return
+
+    def _go_on(self) -> None:
+        """Raise ``Closing`` if ``close`` runs: background work stops at its next step."""
+        if self._closing:
+            raise Closing()
 
     def warm(self, db: Database) -> Future:
         """Fit every network in the background, smallest first (the largest last), so the
@@ -596,6 +618,9 @@ class Engine:
                             return  # closed meanwhile: its fits would go on in new executors
                     self._refit(db, nid, self._slot(nid)).result()
             except Exception:  # the service still starts: requests fit what they need
+                with self._guard:
+                    if self._closings != opened:
+                        return  # (its fit was stopped or cancelled by ``close``)
                 log.exception("warm start stopped")
 
         warm = self._executor("warm").submit(work)
@@ -620,8 +645,15 @@ class Engine:
                 "warming": int(warm is not None and not warm.done())}
 
     def close(self) -> None:
+        """Stop the background work (fits, catch-ups, retrainings, the warm start) and wait for
+        what runs to end, so that the database can be closed after it: a fit or catch-up still
+        reading while the driver closed its connections broke them mid-message (the driver
+        raised ``BufferError`` at its close; a service stopped by SIGINT the same). Queued work
+        is dropped; a fit stops at its next step. The engine may be used again afterwards (an
+        app's lifespan may be entered more than once)."""
         with self._guard:
             self._closings += 1
+            self._closing = True
             executors, self._executors = self._executors, {}
             following, self._following = self._following, []
             trainer, self._trainer = self._trainer, retraining.Trainer()  # (for a next lifespan)
@@ -629,8 +661,14 @@ class Engine:
                 if slot.retrain_later is not None:
                     slot.retrain_later.cancel()
                     slot.retrain_later = None
-        for db, written in following:
-            committed_changes(db).unsubscribe(written)
-        for executor in executors.values():
-            executor.shutdown(wait=False, cancel_futures=True)
-        trainer.close()  # its worker ends now, even in the middle of a training
+        try:
+            for db, written in following:
+                committed_changes(db).unsubscribe(written)
+            trainer.close()  # its worker ends now, even in the middle of a training
+            for executor in executors.values():  # what waits to run, runs no more
+                executor.shutdown(wait=False, cancel_futures=True)
+            for executor in executors.values():  # (a warm start waits for its fit: both end)
+                executor.shutdown(wait=True)
+        finally:
+            with self._guard:
+                self._closing = False

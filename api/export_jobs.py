@@ -65,6 +65,7 @@ class ExportJobs:
         self._jobs: dict[tuple[str, str, str], Job] = {}
         self._guard = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._closing = False  # while ``close`` runs: the job running stops at its next step
 
     def _folder(self) -> Path:
         if self._directory is None:
@@ -95,10 +96,16 @@ class ExportJobs:
     def _run(self, db: Database, job: Job) -> None:
         try:
             job.state, job.stage, job.percent = "running", "reading the network", 10
+            if self._closing:
+                return
             document = export_network(db, job.nid, include_confidential=False)
             job.stage, job.percent = "drawing the picture", 40
+            if self._closing:
+                return
             content = render(document, job.fmt)
             job.stage, job.percent = "saving the file", 90
+            if self._closing:  # (its folder is about to be removed)
+                return
             extension = FORMATS[job.fmt][1]
             path = self._folder() / f"{job.nid}-{job.fingerprint[:16]}.{extension}"
             partial = path.with_suffix(".part")
@@ -132,11 +139,18 @@ class ExportJobs:
                     job.path.unlink(missing_ok=True)
 
     def close(self) -> None:
+        """Drop the queued jobs and wait for the one running (it stops at its next step), so
+        that it neither reads the database once closed nor writes into the removed folder."""
         with self._guard:
             pool, self._pool = self._pool, None
             self._jobs.clear()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._closing = True
+        try:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            with self._guard:
+                self._closing = False
         if self._directory is not None and self._directory.name.startswith(
                 "partnermatch-pictures-"):
             shutil.rmtree(self._directory, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -370,11 +371,65 @@ def test_a_closed_engine_fits_no_more_networks_of_its_warm_start(
     engine = Engine()
     warm = engine.warm(db)
     assert listed.wait(60)
-    engine.close()
+    closing = threading.Thread(target=engine.close)
+    closing.start()
+    closing.join(0.5)
+    assert closing.is_alive()  # it waits for the warm start's read of the database to end
     go.set()
-    warm.result(60)
+    closing.join(60)
+    assert not closing.is_alive() and warm.done()
     assert all(engine._slots.get(each) is None or engine._slots[each].matcher is None
                for each in nids)
+
+
+def test_an_app_shut_down_mid_refit_and_mid_refresh_leaves_nothing_running(
+        db: Database, nid: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A service being stopped (SIGINT to ``partnermatch serve``, a test's app leaving) closes
+    its database right after the app's shutdown: every background thread of the app must be
+    done by then. A refit still reading the network while the driver closed its connections
+    broke one mid-message (``BufferError`` from the driver's close, about 1 run in 4 of
+    tests/test_web_security.py), and a resting analyses refresh read after it."""
+    import threading
+
+    import api.engine
+
+    import_network(db, small_document(nid))
+    database = another_process(db)
+    late: list[str] = []
+    shut = threading.Event()
+
+    def observed(query: str, parameters: dict) -> None:
+        db.observer(query, parameters)  # (recorded for the Cypher lint too)
+        if shut.is_set():
+            late.append(query)
+
+    database.observer = observed
+    reading = threading.Event()
+    real = api.engine.read_network_rows
+
+    def slow_rows(on: Database, network: str) -> object:
+        reading.set()
+        time.sleep(0.5)  # (a network that takes a while to read)
+        return real(on, network)
+
+    before = set(threading.enumerate())
+    with caplog.at_level(logging.WARNING), _client(database) as client:
+        pairs = f"/networks/{nid}/suggestions"
+        client.get(pairs, headers=ADMIN).raise_for_status()  # (fits it, and a first snapshot)
+        client.put(f"/networks/{nid}/members/newlab", headers=ADMIN,
+                   json=_new_lab(nid)).raise_for_status()
+        client.get(pairs, headers=ADMIN).raise_for_status()  # a refresh rests (debounce)
+        monkeypatch.setattr(api.engine, "read_network_rows", slow_rows)
+        client.post(f"/networks/{nid}/import", headers=ADMIN,
+                    json=small_document(nid)).raise_for_status()  # a refit in the background
+        assert reading.wait(60)
+    shut.set()
+    background = ("warm", "refit", "catch-up", "retrain", "analyses", "pictures")
+    running = [t.name for t in set(threading.enumerate()) - before
+               if t.is_alive() and t.name.startswith(background)]
+    assert running == [] and late == []
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 def test_a_network_created_again_with_a_lower_version_is_refitted_by_another_process(
