@@ -248,3 +248,14 @@ def test_the_roadmap_and_a_members_first_step_are_said_in_spanish(app: FastAPI,
     assert "Sigue con: comprar combustible en común" in step and "empresas" in step
     assert not re.search(r"keep going|Keep going|firm\(s\)|Buy |joint purchase", step), step
     assert "conocimiento" in home.split('id="profile"')[1]  # a need's kind: knowhow
+
+
+def test_a_member_whose_needs_its_partners_cover_is_pointed_to_them(app: FastAPI,
+                                                                    seeded: Database) -> None:
+    """Carrocerías has a full profile, and its partners already cover what it needs: the page
+    says so and points to "strengthen what you have", not "complete your needs"."""
+    home = _member_browser(app, seeded, CARROCERIAS).get(f"/n/{HERENCIA}/home/{CARROCERIAS}")
+    suggestions = home.text.split('id="suggestions"')[1].split("</section>")[0]
+    assert "complete your needs" not in suggestions
+    assert "already work with you" in suggestions and 'href="#strengthen"' in suggestions
+    assert 'id="strengthen"' in home.text
