@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import Iterator
@@ -293,6 +294,42 @@ def test_json_a_form_carries_is_refused_when_python_cannot_hold_it(
                                                                      "document": text})
     assert pasted.status_code == 422, pasted.text[:300]
     assert says in pasted.text
+
+
+def test_a_facilitator_starts_a_project_from_an_accepted_introduction(
+        app: FastAPI, db: Database, world: World) -> None:
+    """Introduction, then project: on the member's page an accepted introduction carries a
+    button (facilitators only) that starts the pair's project, with the introduction as its
+    source. (The other network, which no other test's introductions read.)"""
+    nid = world.other
+    clinic = {"Authorization": f"Bearer {issue_token(db, 'member', nid, 'clinic')[0]}"}
+    genlab_token = issue_token(db, "member", nid, "genlab")[0]
+    api = TestClient(app, raise_server_exceptions=False)
+    asked = api.post(f"/networks/{nid}/introductions", headers=clinic,
+                     json={"from": "clinic", "to": "genlab"}).json()
+    actions = f"/networks/{nid}/introductions/{asked['id']}/actions"
+    admin = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    if asked["status"] == "pending_approval":
+        api.post(actions, headers=admin, json={"action": "approve"})
+    assert api.post(actions, json={"action": "accept"},
+                    headers={"Authorization": f"Bearer {genlab_token}"}).status_code == 200
+    member = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    assert sign_in(member, genlab_token).status_code == 303
+    assert "Start a project" not in member.get(f"/n/{nid}/home/genlab").text  # not a member's
+    facilitator = as_(app, world, "admin")
+    home = facilitator.get(f"/n/{nid}/home/clinic").text
+    intro = home.split(f'data-introduction="{asked["id"]}"')[1].split("</li>")[0]
+    form = re.search(r'<form method="post" action="/n/[^"]+/projects".*?</form>', intro, re.S)
+    assert form and "Start a project: Clínica Sol and" in form.group(0)
+    fields = {k: html.unescape(a or b) for k, a, b in re.findall(
+        r'name="([^"]+)" value=(?:"([^"]*)"|\'([^\']*)\')', form.group(0))}
+    made = facilitator.post(f"/n/{nid}/projects", data={**fields, "csrf": csrf_of(facilitator)})
+    assert made.status_code == 303, made.text.split("<main")[1][:1500]
+    pid = made.headers["location"].split("/projects/")[1].split("?")[0]
+    project = api.get(f"/networks/{nid}/projects/{pid}", headers=admin).json()
+    assert sorted(m["member"] for m in project["members"]) == ["clinic", "genlab"]
+    assert project["kind"] == "pair" and project["source"] == {"introduction": asked["id"]}
+    api.delete(f"/networks/{nid}/projects/{pid}", headers=admin)
 
 
 def test_a_refused_pair_project_keeps_what_was_typed(app: FastAPI, world: World) -> None:
