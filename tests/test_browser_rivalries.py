@@ -96,6 +96,19 @@ def test_a_facilitator_rejects_and_confirms_rivalries_and_suggestions_follow(
         == [("mill", "shop", "rivals")]
 
 
+    # One member's pairs, found among the others; a verdict keeps the list on them.
+    page.goto(f"/n/{nid}/rivalries")
+    page.get_by_label("Only the pairs of").select_option("baker")
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.locator("#pair-count")).to_have_text("1 pair with Baker.")
+    expect(page.locator("#pair-mill-shop")).to_have_count(0)
+    page.locator("#pair-baker-shop").get_by_role(
+        "button", name="Reject: Baker and Shop are not rivals").click()
+    expect(page.get_by_role("status")).to_contain_text("no longer count as rivals")
+    assert "member=baker" in page.url
+    expect(page.locator("#pair-mill-shop")).to_have_count(0)
+
+
 def test_the_rivalries_page_fits_a_phone(browser: Any, server: str, seeded: Database  # noqa: F811
                                          ) -> None:
     """On the seed network's 25 pairs at 390 px, each row's buttons stay on the screen (side

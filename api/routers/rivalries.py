@@ -43,6 +43,8 @@ def list_rivalries(
     nid: str, request: Request, db: DbDep, principal: PrincipalDep,
     offset: int = Query(0, ge=0, description="Pairs to skip"),
     limit: int = Query(100, ge=1, le=1000, description="Pairs per page (1-1000)"),
+    member: str | None = Query(None, max_length=200,
+                               description="Only the pairs this member is in (its id)"),
 ) -> dict[str, Any]:
     """Every pair the engine treats as rivals or that has a verdict, by the two member ids."""
     require_manager(principal, nid)
@@ -50,6 +52,8 @@ def list_rivalries(
     with request.app.state.matchers.reading(db, nid) as matcher:
         p = matcher.projection_
         found = _rivalries(p)
+        if member:
+            found = [r for r in found if member in (r["a"], r["b"])]
         page = found[offset:offset + limit]
         names = {mid: p.ties.nodes[mid].get("name") or mid
                  for r in page for mid in (r["a"], r["b"])}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -21,6 +21,7 @@ from api.web.i18n import gettext as _
 from api.web.paging import clamp, page_of, page_query, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
+from graph.document import IDENTIFIER
 
 router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
@@ -33,24 +34,27 @@ DONE = {  # what a redirect's ``done`` says: fixed sentences, never text from th
 
 @router.get("/rivalries")
 def rivalries(nid: str, request: Request, page_number: int = page_query("page"),
-              per_page: int = per_page_query(), done: str | None = None) -> Response:
-    """Rival pairs, inferred or given, ``per_page`` at a time, with the forms to confirm or
-    reject them."""
+              per_page: int = per_page_query(), done: str | None = None,
+              member: str | None = Query(None, max_length=200)) -> Response:
+    """Rival pairs, inferred or given (only ``member``'s when one is chosen), ``per_page`` at a
+    time, with the forms to confirm or reject them."""
     def work(principal: Principal) -> Response:
         require_manager(principal, nid)
         db = request.app.state.db
-        number = page_number
+        number, chosen = page_number, member or None
         found = rivalries_api.list_rivalries(nid, request, db, principal,
-                                             offset=(number - 1) * per_page, limit=per_page)
+                                             offset=(number - 1) * per_page, limit=per_page,
+                                             member=chosen)
         if not found["rivalries"] and number > clamp(found["count"], number, per_page):
             number = clamp(found["count"], number, per_page)  # past the end: the last page
             found = rivalries_api.list_rivalries(nid, request, db, principal,
-                                                 offset=(number - 1) * per_page, limit=per_page)
+                                                 offset=(number - 1) * per_page, limit=per_page,
+                                                 member=chosen)
         shown = page_of(request, found["rivalries"], found["count"], number, per_page,
                         anchor="rivalries-h")
         return page(request, "rivalries.html", principal=principal, nid=nid,
                     network=networks_api.get_network(nid, db, principal), found=found,
-                    shown=shown, per_page=per_page,
+                    shown=shown, per_page=per_page, member=chosen,
                     picker=member_picker(request, nid, principal),
                     notice=_(DONE[done]) if done in DONE else None)
     return guarded(request, work)
@@ -75,6 +79,8 @@ def judge(nid: str, request: Request, form: FormDep) -> Response:
             rivalries_api.put_verdict(nid, a, b, body, request, db, principal)
         # Back to the page the form was on (numbers only: nothing typed is echoed).
         shown = {k: form[k] for k in ("page", "per_page") if form.get(k, "").isdigit()}
+        if IDENTIFIER.fullmatch(form.get("member", "")):  # the list's filter, kept
+            shown["member"] = form["member"]
         back = f"/n/{nid}/rivalries?{urlencode({**shown, 'done': verdict})}"
         return RedirectResponse(back + "#rivalries-h", status_code=303)
     return guarded(request, work)
