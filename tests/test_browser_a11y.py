@@ -47,7 +47,8 @@ class Site:
                     f"/n/{nid}/projects/{project}", f"/n/{nid}/agents",
                     f"/n/{nid}/no-such-page"]
         managers = [f"/n/{nid}/dashboard", f"/n/{nid}/dashboard?order={document['orders'][0]['id']}",
-                    f"/n/{nid}/exports", f"/n/{nid}/onboarding", f"/n/{nid}/home/{MEMBER}",
+                    f"/n/{nid}/exports", f"/n/{nid}/onboarding", f"/n/{nid}/rivalries",
+                    f"/n/{nid}/home/{MEMBER}",
                     f"/n/{nid}/home/{other}"]
         self.pages = {
             # what an administrator sees beyond a facilitator: the policy form, enabled
