@@ -585,3 +585,10 @@ def test_value_chain_builder_shows_stages_and_gaps(app: FastAPI, world: World) -
     assert "Gaps: travel" in text
     unknown = client.get(f"/n/{world.nid}/dashboard?template=nope").text
     assert "no value chain template" in unknown
+
+
+def test_a_members_header_names_it_rather_than_showing_its_id(app: FastAPI, world: World
+                                                              ) -> None:
+    page = as_(app, world, "member").get(f"/n/{world.nid}/members").text
+    header = page.split('<div class="who">')[1].split("</div>")[0]
+    assert "<strong>Clínica Sol</strong>" in header and ">clinic<" not in header

@@ -117,8 +117,22 @@ def page(request: Request, template_name: str, status_code: int = 200, *,
     context.setdefault("csrf", getattr(request.state, "csrf", ""))  # for every POST form
     html = env.get_template(template_name).render(
         request=request, principal=principal, nid=nid, nav=nav(principal, nid),
+        signed_in_as=_own_name(request, principal),
         path=request.url.path, labels=labels, lang=i18n.language(), **context)
     return HTMLResponse(html, status_code=status_code)
+
+
+def _own_name(request: Request, principal: Principal | None) -> str | None:
+    """The signed-in member's own (public) name for the header, its id if it cannot be read."""
+    if principal is None or not principal.member or not principal.network:
+        return None
+    try:
+        with request.app.state.matchers.reading(request.app.state.db,
+                                                principal.network) as matcher:
+            return matcher.projection_.ties.nodes[principal.member].get("name") \
+                or principal.member
+    except LookupError:  # a removed member or network: the page itself says what is wrong
+        return principal.member
 
 
 ERROR_TITLES = {403: N_("Not allowed"), 404: N_("Not found"), 405: N_("Not possible here"),
