@@ -259,3 +259,25 @@ def test_a_member_whose_needs_its_partners_cover_is_pointed_to_them(app: FastAPI
     assert "complete your needs" not in suggestions
     assert "already work with you" in suggestions and 'href="#strengthen"' in suggestions
     assert 'id="strengthen"' in home.text
+
+
+def test_the_dashboards_figures_and_opportunities_are_said_in_spanish(app: FastAPI,
+                                                                      seeded: Database) -> None:
+    """The health notes, buying groups and shared services are said from their figures in the
+    reader's language, not as the API's English reasons (which the API keeps)."""
+    facilitator = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    form = facilitator.get("/signin").text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    token = issue_token(seeded, "facilitator", HERENCIA, None)[0]
+    assert facilitator.post("/signin", data={**hidden, "token": token}).status_code == 303
+    page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
+    assert "socios unidos por" in page and "componente conexo)" in page
+    assert "grupos de vínculos de trabajo" in page and "parejas de socios compiten" in page
+    assert "llevaría la negociación" in page and "podría atenderlos a todos" in page
+    assert not re.search(r"members joined by|groups of working ties|pairs of members compete|"
+                         r"would lead the negotiation|could serve them all|partner suggestion "
+                         r"scoring", page)
+    english = facilitator.get(f"/n/{HERENCIA}/dashboard").text
+    assert re.search(r"\d+ members joined by \d+ ties \(density 0\.\d\d, 1 connected "
+                     r"component\)", english)
+    assert "Gestoría Asesoría Sánchez-Mateos offers it and could serve them all" in english

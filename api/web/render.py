@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.security import Principal, Role
-from api.web import i18n, numbers, steps
+from api.web import findings, i18n, numbers, steps
 from api.web.i18n import N_, ngettext
 from api.web.i18n import gettext as _
 from api.web.labels import Labels, capability_labels
@@ -65,8 +65,13 @@ def _plain(value: Any) -> str:
     return numbers.shown(value)
 
 
-env.filters.update(money=_money, pct=_pct, plain=_plain, word=word)
-env.globals.update(steps=steps, money=_money)  # roadmap steps in the reader's language
+def _two_decimals(value: float) -> str:
+    """0.17 (0,17 in Spanish)."""
+    return format_decimal(value, format="0.00", locale=i18n.language())
+
+
+env.filters.update(money=_money, pct=_pct, plain=_plain, word=word, plain_decimal=_two_decimals)
+env.globals.update(steps=steps, findings=findings, money=_money)  # roadmap steps in the reader's language
 env.globals["form_limit"] = MAX_FORM_BYTES  # app.js checks a form's size before sending it
 
 NAV = {  # label (translated where shown), path (relative to the network) per role
