@@ -7,6 +7,7 @@ a stolen cookie, or a Back button after sign-out) would.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -273,3 +274,14 @@ def test_bodies_are_capped_per_route(browser: TestClient, world: World) -> None:
     form = browser.post("/signin", content=b"token=" + b"x" * (1024 * 1024 + 10),
                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert form.status_code == 413
+
+
+def test_a_form_cut_at_its_limit_is_no_error_in_the_log(
+        browser: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """The gate answers 413 and tells the route the client left: the form's reader then stops.
+    That is no server error; logged as one, with its traceback, anyone could fill the log."""
+    with caplog.at_level(logging.WARNING):
+        form = browser.post("/signin", content=b"token=" + b"x" * (1024 * 1024 + 10),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 413
+    assert [r.getMessage() for r in caplog.records] == []
