@@ -274,6 +274,7 @@ def test_the_dashboards_figures_and_opportunities_are_said_in_spanish(app: FastA
     assert "socios unidos por" in page and "componente conexo)" in page
     assert "grupos de vínculos de trabajo" in page and "parejas de socios compiten" in page
     assert "llevaría la negociación" in page and "podría atenderlos a todos" in page
+    assert "Cuenta con la confianza de" in page and "Trusted by" not in page  # natural leaders
     assert not re.search(r"members joined by|groups of working ties|pairs of members compete|"
                          r"would lead the negotiation|could serve them all|partner suggestion "
                          r"scoring", page)
@@ -281,3 +282,23 @@ def test_the_dashboards_figures_and_opportunities_are_said_in_spanish(app: FastA
     assert re.search(r"\d+ members joined by \d+ ties \(density 0\.\d\d, 1 connected "
                      r"component\)", english)
     assert "Gestoría Asesoría Sánchez-Mateos offers it and could serve them all" in english
+
+
+def test_natural_leaders_reasons_are_said_in_spanish() -> None:
+    from api.web.findings import leader_reason
+    token = i18n._current.set("es")
+    try:
+        said = [leader_reason(r) for r in (
+            "Trusted by 23 members (the most in the network)",
+            "Bridges otherwise separate groups (betweenness 0.21, 2nd highest in the network)",
+            "Its contacts barely know one another (effective size 6.7 of 7): it can introduce "
+            "them", "Holds EN 1090 and ISO 9001 certifications",
+            "Trusted or collaborative ties with 1 member", "Something new")]
+    finally:
+        i18n._current.reset(token)
+    assert said == ["Cuenta con la confianza de 23 socios (el que más de la red)",
+                    "Une grupos que de otro modo estarían separados (intermediación 0,21, "
+                    "la n.º 2 de la red)",
+                    "Sus contactos apenas se conocen entre sí (tamaño efectivo 6,7 de 7): puede "
+                    "presentarlos", "Certificaciones: EN 1090, ISO 9001",
+                    "Vínculos de confianza o de colaboración con 1 socio", "Something new"]

@@ -7,6 +7,7 @@ API words it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -106,3 +107,46 @@ def shared_service(service: Mapping[str, Any], labels: Labels,
                         "level 4 or more: hire it once from outside and share it",
                         words["num"]) % words
     return said
+
+
+# ``matching.leaders._reasons``: plain sentences in the API, matched here to be re-said.
+_LEADER_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"Trusted by (?P<n>\d+) members?(?P<most> \(the most in the network\))?"),
+     lambda m: (ngettext("Trusted by %(num)d member (the most in the network)",
+                         "Trusted by %(num)d members (the most in the network)", int(m["n"]))
+                if m["most"] else ngettext("Trusted by %(num)d member",
+                                           "Trusted by %(num)d members", int(m["n"])))
+     % {"num": int(m["n"])}),
+    (re.compile(r"Bridges otherwise separate groups \(betweenness (?P<b>[\d.]+), "
+                r"(?:(?P<rank>\d+)(?:st|nd|rd|th) )?highest in the network\)"),
+     lambda m: (_("Bridges otherwise separate groups (betweenness %(value)s, number %(rank)s "
+                  "in the network)") if m["rank"] else
+                _("Bridges otherwise separate groups (betweenness %(value)s, the highest in the "
+                  "network)")) % {"value": _decimal(float(m["b"])), "rank": m["rank"]}),
+    (re.compile(r"Trusted or collaborative ties with (?P<n>\d+) members?"),
+     lambda m: ngettext("Trusted or collaborative ties with %(num)d member",
+                        "Trusted or collaborative ties with %(num)d members", int(m["n"]))
+     % {"num": int(m["n"])}),
+    (re.compile(r"Its contacts barely know one another \(effective size (?P<size>[\d.]+) of "
+                r"(?P<n>\d+)\): it can introduce them"),
+     lambda m: _("Its contacts barely know one another (effective size %(size)s of %(num)s): "
+                 "it can introduce them") % {"size": _decimal(float(m["size"]), "0.0"),
+                                             "num": m["n"]}),
+    (re.compile(r"Holds (?P<what>.+) certifications?"),
+     lambda m: _("Certified: %(what)s") % {
+         "what": ", ".join(re.split(r", | and ", m["what"]))}),
+    (re.compile(r"Strong in (?P<n>\d+) capabilit(?:y|ies) at level (?P<level>\d)-5"),
+     lambda m: ngettext("Strong in %(num)d capability at level %(level)s-5",
+                        "Strong in %(num)d capabilities at level %(level)s-5", int(m["n"]))
+     % {"num": int(m["n"]), "level": m["level"]}),
+]
+
+
+def leader_reason(reason: str) -> str:
+    """One of a natural leader's reasons in the reader's language (as the API words it when no
+    pattern knows it)."""
+    for pattern, say in _LEADER_PATTERNS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return say(match)
+    return reason
