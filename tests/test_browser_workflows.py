@@ -235,7 +235,9 @@ def test_a_project_from_a_buying_group_moves_through_phases_with_outcomes(
     page.get_by_label("Next phase").select_option("abandoned")
     page.get_by_label("Note", exact=True).fill("")
     page.get_by_role("button", name="Move the project").click()
-    sync_api.expect(page.get_by_role("alert")).to_contain_text("needs a reason")
+    sync_api.expect(page.get_by_role("alert")).to_contain_text(
+        "Say why the project is abandoned")
+    sync_api.expect(page.get_by_label("Note", exact=True)).to_be_focused()  # the form, again
 
 
 def test_a_cross_training_project_shows_outsiders_what_the_api_shows_them(

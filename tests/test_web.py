@@ -332,6 +332,26 @@ def test_a_facilitator_starts_a_project_from_an_accepted_introduction(
     api.delete(f"/networks/{nid}/projects/{pid}", headers=admin)
 
 
+def test_abandoning_a_project_without_a_reason_asks_for_one_on_the_form(
+        app: FastAPI, world: World) -> None:
+    """The API's 409 ("needs a reason", in English) was a bare error page in any language; the
+    project page asks for the reason next to the note field instead, and nothing moves."""
+    client = as_(app, world, "admin")
+    nid, admin = world.other, {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    project = client.post(f"/networks/{nid}/projects", headers=admin, json={
+        "title": "To drop", "members": [{"member": "clinic", "role": "lead"}]}).json()
+    refused = client.post(f"/n/{nid}/projects/{project['id']}/transitions",
+                          headers={"Accept-Language": "es"},
+                          data={"csrf": csrf_of(client), "to": "abandoned", "reason": ""})
+    assert refused.status_code == 422
+    assert "Di por qué se abandona el proyecto" in refused.text and "needs a reason" not in refused.text
+    assert 'id="move-reason" name="reason" rows="2" maxlength="5000" aria-invalid="true"' \
+        in refused.text
+    assert client.get(f"/networks/{nid}/projects/{project['id']}", headers=admin
+                      ).json()["phase"] == "opportunity"
+    client.delete(f"/networks/{nid}/projects/{project['id']}", headers=admin)
+
+
 def test_a_refused_pair_project_keeps_what_was_typed(app: FastAPI, world: World) -> None:
     """The pair form of the projects page, refused (one member, or the same one twice), comes
     back with the problem and the title, goal and members as typed; nothing is created."""

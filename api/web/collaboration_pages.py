@@ -30,7 +30,7 @@ from api.web.render import error_page, guarded, page
 from api.web.session import read_form
 from graph.directory import public_names
 from graph.validation import DocumentInvalid, json_path
-from matching.workflow import PHASE_ORDER, Phase
+from matching.workflow import PHASE_ORDER, Phase, TransitionError
 
 router = APIRouter(prefix="/n/{nid}")
 FormDep = Annotated[dict[str, str], Depends(read_form)]
@@ -271,8 +271,8 @@ def create(nid: str, request: Request, form: FormDep) -> Response:
 
 def _project_page(request: Request, nid: str, pid: str, principal: Principal, *,
                   status_code: int = 200, notice: str | None = None,
-                  errors: dict[str, str] | None = None, values: dict[str, str] | None = None
-                  ) -> Response:
+                  errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                  move_error: str | None = None) -> Response:
     db = request.app.state.db
     project = collaboration_api.project(nid, pid, db, principal)
     lead = collaboration_api.current_lead(project)
@@ -283,7 +283,7 @@ def _project_page(request: Request, nid: str, pid: str, principal: Principal, *,
     return page(request, "project.html", status_code, principal=principal, nid=nid,
                 project=project, lead=lead, may_move=may_move, following=following,
                 phases=PHASE_ORDER, names=member_names(request, nid, principal), notice=notice,
-                errors=errors or {}, values=values or {
+                move_error=move_error, errors=errors or {}, values=values or {
                     **{k: project["outcomes"].get(k) for k in OUTCOME_FIELDS},
                     "certifications": "\n".join(project["outcomes"].get("certifications", []))})
 
@@ -306,7 +306,15 @@ def move(nid: str, pid: str, request: Request, form: FormDep) -> Response:
         except ValidationError as exc:
             return error_page(request, 422, _("The project did not move: check these fields."),
                               principal, problems_of(exc))
-        collaboration_api.transition(nid, pid, body, request.app.state.db, principal)
+        try:
+            collaboration_api.transition(nid, pid, body, request.app.state.db, principal)
+        except TransitionError as exc:
+            if exc.forbidden or body.to != Phase.ABANDONED or body.reason:
+                raise
+            # the one refusal a person fixes on this form: said next to the note field
+            return _project_page(request, nid, pid, principal, status_code=422,
+                                 move_error=_("Say why the project is abandoned: the members "
+                                              "and the network learn from it."))
         return _redirect(f"/n/{nid}/projects/{pid}", "moved")
     return guarded(request, work)
 
