@@ -352,6 +352,18 @@ def test_abandoning_a_project_without_a_reason_asks_for_one_on_the_form(
     client.delete(f"/networks/{nid}/projects/{project['id']}", headers=admin)
 
 
+def test_a_refused_invitation_keeps_the_member_and_says_what_is_wrong_by_the_field(
+        app: FastAPI, world: World) -> None:
+    client = as_(app, world, "facilitator")
+    refused = client.post(f"/n/{world.nid}/onboarding/invitations",
+                          headers={"Accept-Language": "es"},
+                          data={"csrf": csrf_of(client), "member": "genlab", "days": "mil"})
+    assert refused.status_code == 422
+    assert 'id="err-days"' in refused.text and "Has escrito" in refused.text
+    assert '<option value="genlab" selected>' in refused.text and 'value="mil"' in refused.text
+    assert "Invitaciones" in refused.text  # the onboarding page, not a bare error page
+
+
 def test_a_refused_pair_project_keeps_what_was_typed(app: FastAPI, world: World) -> None:
     """The pair form of the projects page, refused (one member, or the same one twice), comes
     back with the problem and the title, goal and members as typed; nothing is created."""

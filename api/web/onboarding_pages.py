@@ -53,7 +53,7 @@ def _onboarding(request: Request, nid: str, principal: Principal, *, status_code
     policy = NetworkPolicy(**(network.get("policy") or {})).model_dump()
     context = {"new": {}, "new_errors": {}, "import_text": "", "import_problems": [],
                "import_result": None, "invited": None, "policy_values": policy,
-               "policy_errors": {}, **forms}
+               "policy_errors": {}, "invite_values": {}, "invite_errors": {}, **forms}
     query = request.query_params
     text = query.get("q", "").strip()[:200]
     per_page = _number(query.get("per_page"), PER_PAGE, MAX_PER_PAGE)
@@ -180,9 +180,12 @@ def invite(nid: str, request: Request, form: FormDep) -> Response:
         try:
             body = InvitationCreate.model_validate({"member": form.get("member", ""),
                                                     "days": days or None})
-        except ValidationError as exc:
-            return error_page(request, 422, _("No invitation was made: check these fields."),
-                              principal, problems_of(exc))
+        except ValidationError as exc:  # the form again, as typed, each problem by its field
+            problems = {p["path"].split(".")[0].split("[")[0] or "member": p["message"]
+                        for p in problems_of(exc)}
+            return _onboarding(request, nid, principal, status_code=422,
+                               invite_values={"member": form.get("member", ""), "days": days},
+                               invite_errors={k: plain(v) for k, v in problems.items()})
         made = invitations_api.create_invitation(nid, body, request.app.state.db, principal)
         return _onboarding(request, nid, principal, status_code=201, invited=made)
     return guarded(request, work)
