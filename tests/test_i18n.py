@@ -302,3 +302,14 @@ def test_natural_leaders_reasons_are_said_in_spanish() -> None:
                     "Sus contactos apenas se conocen entre sí (tamaño efectivo 6,7 de 7): puede "
                     "presentarlos", "Certificaciones: EN 1090, ISO 9001",
                     "Vínculos de confianza o de colaboración con 1 socio", "Something new"]
+
+
+def test_weaknesses_without_a_mentor_say_why_in_spanish(app: FastAPI, seeded: Database) -> None:
+    facilitator = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    form = facilitator.get("/signin").text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    token = issue_token(seeded, "facilitator", HERENCIA, None)[0]
+    assert facilitator.post("/signin", data={**hidden, "token": token}).status_code == 303
+    page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
+    unmet = page.split('id="unmet"')[1].split("</details>")[0]
+    assert "busca formación fuera" in unmet and "look for outside training" not in unmet

@@ -17,6 +17,7 @@ from api.web import i18n
 from api.web.i18n import gettext as _
 from api.web.i18n import ngettext
 from api.web.labels import Labels
+from api.web.vocabulary import word
 
 
 def _pct(share: float) -> str:
@@ -150,3 +151,34 @@ def leader_reason(reason: str) -> str:
         if match:
             return say(match)
     return reason
+
+
+_UNMET = re.compile(r"(?s).*?: (?:no member is at level (?P<level>\d+) or above in it or a close "
+                    r"capability|the members able to train it \((?P<names>.*)\) have no place "
+                    r"left \(at most (?P<cap>\d+) mentees each\)); look for outside training\."
+                    r"(?: Outside: (?P<agents>.*)\.)?")
+
+
+def unmet_reason(reason: str) -> str:
+    """Why a weakness has no mentor inside (``matching.cross_training``), in the reader's
+    language; as the API words it when the sentence is not one this module knows."""
+    match = _UNMET.fullmatch(reason)
+    if not match:
+        return reason
+    if match["level"]:
+        said = _("no member is at level %(level)s or above in it or a close capability; look "
+                 "for outside training.") % {"level": match["level"]}
+    else:
+        names = match["names"]
+        more = re.fullmatch(r"(.*) and (\d+) more", names)
+        if more:
+            names = _("%(names)s and %(num)s more") % {"names": more[1], "num": more[2]}
+        said = _("the members able to train it (%(names)s) have no place left (at most "
+                 "%(num)s mentees each); look for outside training.") % {
+            "names": names, "num": match["cap"]}
+    if match["agents"]:
+        agents = [f"{name} ({word(kind)})" for name, kind in
+                  re.findall(r"(.+?) \(([^()]+)\)(?:, |$)", match["agents"])]
+        said += " " + _("Outside: %(agents)s.") % {"agents": ", ".join(agents)
+                                                    or match["agents"]}
+    return said
