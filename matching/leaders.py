@@ -115,8 +115,9 @@ def natural_leaders(projection: NetworkProjection, limit: int = 5
     -------
     dict
         ``leaders``: best first (ties by member id), each with ``member``, ``name``, ``score``,
-        ``components`` (the scaled values) and ``reasons`` (sentences). Members scoring 0 are left
-        out.
+        ``components`` (the scaled values), ``facts`` (why it can lead: ``kind`` -
+        trusted, bridge, contacts, broker, certified, strong - with its figures) and ``reasons``
+        (the same facts in English sentences). Members scoring 0 are left out.
     """
     if not projection.member_ids:  # an empty network has no leaders (and no graph to measure)
         return {"leaders": []}
@@ -128,12 +129,14 @@ def natural_leaders(projection: NetworkProjection, limit: int = 5
     leaders = []
     for i in order[:limit]:
         mid = ids[i]
+        facts = _facts(projection, raw, i)
         leaders.append({
             "member": mid,
             "name": projection.ties.nodes[mid].get("name") or mid,
             "score": round(float(score[i]), 4),
             "components": {k: round(float(scaled[k][i]), 4) for k in WEIGHTS},
-            "reasons": _reasons(projection, raw, i),
+            "reasons": [_sentence(f) for f in facts],
+            "facts": facts,
         })
     return {"leaders": leaders}
 
@@ -143,35 +146,58 @@ def _rank(values: np.ndarray, i: int) -> int:
     return int((values > values[i]).sum()) + 1
 
 
-def _reasons(projection: NetworkProjection, raw: dict[str, np.ndarray], i: int) -> list[str]:
-    reasons = []
+def _facts(projection: NetworkProjection, raw: dict[str, np.ndarray], i: int
+           ) -> list[dict[str, Any]]:
+    """Why member ``i`` can lead, as facts a page can say in its reader's language (``kind``
+    and its figures); :func:`_sentence` says each in English for the API's ``reasons``."""
+    facts: list[dict[str, Any]] = []
     trusters = int(raw["trusters"][i])
     if trusters:
-        most = " (the most in the network)" if _rank(raw["trusters"], i) == 1 else ""
-        reasons.append(f"Trusted by {trusters} member{'s' * (trusters != 1)}{most}")
-    between = raw["betweenness"][i]
+        facts.append({"kind": "trusted", "members": trusters,
+                      "most": _rank(raw["trusters"], i) == 1})
+    between = float(raw["betweenness"][i])
     # a few stray shortest paths do not make a bridge: say it when it matters
     if between >= 0.1 or (between > 0 and _rank(raw["betweenness"], i) == 1):
-        reasons.append(f"Bridges otherwise separate groups (betweenness {between:.2f}, "
-                       f"{_ordinal(_rank(raw['betweenness'], i))} in the network)")
+        facts.append({"kind": "bridge", "betweenness": between,
+                      "rank": _rank(raw["betweenness"], i)})
     contacts = int(raw["contacts"][i])
     if contacts > trusters:  # else "Trusted by" already said it
-        reasons.append(f"Trusted or collaborative ties with {contacts} "
-                       f"member{'s' * (contacts != 1)}")
+        facts.append({"kind": "contacts", "members": contacts})
     # only worth saying when the contacts are largely strangers to one another
     if contacts >= 3 and raw["brokerage"][i] >= 0.75 * contacts:
-        reasons.append(f"Its contacts barely know one another (effective size "
-                       f"{raw['brokerage'][i]:.1f} of {contacts}): it can introduce them")
+        facts.append({"kind": "broker", "effective_size": float(raw["brokerage"][i]),
+                      "contacts": contacts})
     certificates = [_certificate(projection, c) for c in _held(projection, i)
                     if projection.taxonomy.nodes[c].get("kind") == "certification"]
     if certificates:
-        plural = "s" if len(certificates) > 1 else ""
-        reasons.append(f"Holds {_join(certificates)} certification{plural}")
+        facts.append({"kind": "certified", "certifications": certificates})
     strong = int(raw["strong"][i])
     if strong:
-        reasons.append(f"Strong in {strong} capabilit{'ies' if strong != 1 else 'y'} "
-                       f"at level {STRONG_LEVEL}-5")
-    return reasons
+        facts.append({"kind": "strong", "capabilities": strong, "level": STRONG_LEVEL})
+    return facts
+
+
+def _sentence(fact: dict[str, Any]) -> str:
+    """One fact of :func:`_facts` in English."""
+    kind = fact["kind"]
+    if kind == "trusted":
+        n = fact["members"]
+        return (f"Trusted by {n} member{'s' * (n != 1)}"
+                + (" (the most in the network)" if fact["most"] else ""))
+    if kind == "bridge":
+        return (f"Bridges otherwise separate groups (betweenness {fact['betweenness']:.2f}, "
+                f"{_ordinal(fact['rank'])} in the network)")
+    if kind == "contacts":
+        n = fact["members"]
+        return f"Trusted or collaborative ties with {n} member{'s' * (n != 1)}"
+    if kind == "broker":
+        return (f"Its contacts barely know one another (effective size "
+                f"{fact['effective_size']:.1f} of {fact['contacts']}): it can introduce them")
+    if kind == "certified":
+        held = fact["certifications"]
+        return f"Holds {_join(held)} certification{'s' if len(held) > 1 else ''}"
+    n = fact["capabilities"]
+    return f"Strong in {n} capabilit{'ies' if n != 1 else 'y'} at level {fact['level']}-5"
 
 
 def _held(projection: NetworkProjection, i: int) -> list[str]:

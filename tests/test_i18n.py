@@ -285,23 +285,50 @@ def test_the_dashboards_figures_and_opportunities_are_said_in_spanish(app: FastA
 
 
 def test_natural_leaders_reasons_are_said_in_spanish() -> None:
-    from api.web.findings import leader_reason
+    """Said from the engine's own facts on every seed network: the Spanish page shows none of
+    the API's English sentences (a fact the engine starts to give that the pages cannot say
+    would show in English here and fail)."""
+    import json
+
+    from api.web.findings import leader_reasons
+    from matching.leaders import natural_leaders
+    from matching.projection import build_projection
+
+    seed = Path(__file__).resolve().parents[1] / "seed_data"
+    taxonomy = json.loads((seed / "taxonomy.json").read_text())["capabilities"]
+    kinds = set()
+    for path in sorted(p for p in seed.glob("*.json") if p.stem != "taxonomy"):
+        doc = json.loads(path.read_text())
+        leaders = natural_leaders(build_projection(
+            doc["network"], taxonomy + doc.get("capabilities", []), doc["members"],
+            doc["ties"]), limit=10)["leaders"]
+        for leader in leaders:
+            kinds |= {f["kind"] for f in leader["facts"]}
+            token = i18n._current.set("es")
+            try:
+                said = leader_reasons(leader)
+            finally:
+                i18n._current.reset(token)
+            assert len(said) == len(leader["reasons"])
+            assert not set(said) & set(leader["reasons"]), (path.stem, said)
+    assert kinds == {"trusted", "bridge", "contacts", "broker", "certified", "strong"}
     token = i18n._current.set("es")
     try:
-        said = [leader_reason(r) for r in (
-            "Trusted by 23 members (the most in the network)",
-            "Bridges otherwise separate groups (betweenness 0.21, 2nd highest in the network)",
-            "Its contacts barely know one another (effective size 6.7 of 7): it can introduce "
-            "them", "Holds EN 1090 and ISO 9001 certifications",
-            "Trusted or collaborative ties with 1 member", "Something new")]
+        said = leader_reasons({"reasons": ["Trusted by 23 members (the most in the network)",
+                                           "Bridges otherwise separate groups (betweenness "
+                                           "0.21, 2nd highest in the network)",
+                                           "Holds EN 1090 and ISO 9001 certifications",
+                                           "Something new"],
+                               "facts": [{"kind": "trusted", "members": 23, "most": True},
+                                         {"kind": "bridge", "betweenness": 0.2104, "rank": 2},
+                                         {"kind": "certified",
+                                          "certifications": ["EN 1090", "ISO 9001"]},
+                                         {"kind": "new", "figure": 1}]})
     finally:
         i18n._current.reset(token)
     assert said == ["Cuenta con la confianza de 23 socios (el que más de la red)",
                     "Une grupos que de otro modo estarían separados (intermediación 0,21, "
-                    "la n.º 2 de la red)",
-                    "Sus contactos apenas se conocen entre sí (tamaño efectivo 6,7 de 7): puede "
-                    "presentarlos", "Certificaciones: EN 1090, ISO 9001",
-                    "Vínculos de confianza o de colaboración con 1 socio", "Something new"]
+                    "la n.º 2 de la red)", "Certificaciones: EN 1090, ISO 9001", "Something new"]
 
 
 def test_weaknesses_without_a_mentor_say_why_in_spanish(app: FastAPI, seeded: Database) -> None:

@@ -110,47 +110,16 @@ def shared_service(service: Mapping[str, Any], labels: Labels,
     return said
 
 
-# ``matching.leaders._reasons``: plain sentences in the API, matched here to be re-said.
-_LEADER_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"Trusted by (?P<n>\d+) members?(?P<most> \(the most in the network\))?"),
-     lambda m: (ngettext("Trusted by %(num)d member (the most in the network)",
-                         "Trusted by %(num)d members (the most in the network)", int(m["n"]))
-                if m["most"] else ngettext("Trusted by %(num)d member",
-                                           "Trusted by %(num)d members", int(m["n"])))
-     % {"num": int(m["n"])}),
-    (re.compile(r"Bridges otherwise separate groups \(betweenness (?P<b>[\d.]+), "
-                r"(?:(?P<rank>\d+)(?:st|nd|rd|th) )?highest in the network\)"),
-     lambda m: (_("Bridges otherwise separate groups (betweenness %(value)s, number %(rank)s "
-                  "in the network)") if m["rank"] else
-                _("Bridges otherwise separate groups (betweenness %(value)s, the highest in the "
-                  "network)")) % {"value": _decimal(float(m["b"])), "rank": m["rank"]}),
-    (re.compile(r"Trusted or collaborative ties with (?P<n>\d+) members?"),
-     lambda m: ngettext("Trusted or collaborative ties with %(num)d member",
-                        "Trusted or collaborative ties with %(num)d members", int(m["n"]))
-     % {"num": int(m["n"])}),
-    (re.compile(r"Its contacts barely know one another \(effective size (?P<size>[\d.]+) of "
-                r"(?P<n>\d+)\): it can introduce them"),
-     lambda m: _("Its contacts barely know one another (effective size %(size)s of %(num)s): "
-                 "it can introduce them") % {"size": _decimal(float(m["size"]), "0.0"),
-                                             "num": m["n"]}),
-    (re.compile(r"Holds (?P<what>.+) certifications?"),
-     lambda m: _("Certified: %(what)s") % {
-         "what": ", ".join(re.split(r", | and ", m["what"]))}),
-    (re.compile(r"Strong in (?P<n>\d+) capabilit(?:y|ies) at level (?P<level>\d)-5"),
-     lambda m: ngettext("Strong in %(num)d capability at level %(level)s-5",
-                        "Strong in %(num)d capabilities at level %(level)s-5", int(m["n"]))
-     % {"num": int(m["n"]), "level": m["level"]}),
-]
-
-
-def leader_reason(reason: str) -> str:
-    """One of a natural leader's reasons in the reader's language (as the API words it when no
-    pattern knows it)."""
-    for pattern, say in _LEADER_PATTERNS:
-        match = pattern.fullmatch(reason)
-        if match:
-            return say(match)
-    return reason
+def leader_reasons(leader: Mapping[str, Any]) -> list[str]:
+    """A natural leader's reasons in the reader's language, said from its ``facts``
+    (``matching.leaders``); a fact of a kind this module does not know is shown as the API
+    words it (its sentence at the same place in ``reasons``)."""
+    reasons = list(leader.get("reasons", []))
+    facts = leader.get("facts")
+    if not facts or len(facts) != len(reasons):  # (a result of another shape)
+        return reasons
+    return [_LEADER_FACTS[f["kind"]](f) if f.get("kind") in _LEADER_FACTS else said
+            for f, said in zip(facts, reasons)]
 
 
 _UNMET = re.compile(r"(?s).*?: (?:no member is at level (?P<level>\d+) or above in it or a close "
@@ -182,3 +151,37 @@ def unmet_reason(reason: str) -> str:
         said += " " + _("Outside: %(agents)s.") % {"agents": ", ".join(agents)
                                                     or match["agents"]}
     return said
+
+
+def _trusted(fact: Mapping[str, Any]) -> str:
+    n = fact["members"]
+    return (ngettext("Trusted by %(num)d member (the most in the network)",
+                     "Trusted by %(num)d members (the most in the network)", n) if fact["most"]
+            else ngettext("Trusted by %(num)d member", "Trusted by %(num)d members", n)
+            ) % {"num": n}
+
+
+def _bridge(fact: Mapping[str, Any]) -> str:
+    value = _decimal(fact["betweenness"])
+    if fact["rank"] == 1:
+        return _("Bridges otherwise separate groups (betweenness %(value)s, the highest in the "
+                 "network)") % {"value": value}
+    return _("Bridges otherwise separate groups (betweenness %(value)s, number %(rank)s in the "
+             "network)") % {"value": value, "rank": fact["rank"]}
+
+
+_LEADER_FACTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "trusted": _trusted,
+    "bridge": _bridge,
+    "contacts": lambda f: ngettext("Trusted or collaborative ties with %(num)d member",
+                                   "Trusted or collaborative ties with %(num)d members",
+                                   f["members"]) % {"num": f["members"]},
+    "broker": lambda f: _("Its contacts barely know one another (effective size %(size)s of "
+                          "%(num)s): it can introduce them")
+    % {"size": _decimal(f["effective_size"], "0.0"), "num": f["contacts"]},
+    "certified": lambda f: _("Certified: %(what)s") % {"what": ", ".join(f["certifications"])},
+    "strong": lambda f: ngettext("Strong in %(num)d capability at level %(level)s-5",
+                                 "Strong in %(num)d capabilities at level %(level)s-5",
+                                 f["capabilities"])
+    % {"num": f["capabilities"], "level": f["level"]},
+}
