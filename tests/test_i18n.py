@@ -340,3 +340,16 @@ def test_weaknesses_without_a_mentor_say_why_in_spanish(app: FastAPI, seeded: Da
     page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
     unmet = page.split('id="unmet"')[1].split("</details>")[0]
     assert "busca formación fuera" in unmet and "look for outside training" not in unmet
+
+
+def test_a_consortium_step_is_named_by_its_order_for_the_member_that_leads_it(
+        app: FastAPI, seeded: Database) -> None:
+    """The lead's roadmap names its order's consortium by the order's title, not its id; the
+    title is shown to no member who does not lead the order."""
+    lead = _member_browser(app, seeded, CARROCERIAS).get(f"/n/{HERENCIA}/home/{CARROCERIAS}")
+    steps = lead.text.split('id="first-step"')[1].split("</section>")[0]
+    assert "Consortium: Lorry and van bodies for a regional utility fleet" in steps
+    assert "regional-fleet-bodies" not in steps
+    other = _member_browser(app, seeded, "panaderia-santa-ana").get(
+        f"/n/{HERENCIA}/home/panaderia-santa-ana").text
+    assert "Lorry and van bodies" not in other

@@ -28,6 +28,7 @@ from api.web.reasons import say
 from api.web.paging import MAX_PER_PAGE, clamp, page_of, page_query, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
+from graph.store import read_orders
 from graph.validation import DocumentInvalid
 from matching.scoring import CompetitorPolicy
 
@@ -102,7 +103,15 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
                 errors=errors or {}, cards=cards, partners=partners, names=names, notice=notice,
                 sizes=forms.SIZES, need_kinds=forms.NEED_KINDS, first_step=first_step,
                 field_names={k: _(v) for k, v in FIELD_NAMES.items()},
-                my_steps=my_steps)
+                my_steps=my_steps, orders=_own_orders(request, nid, mid, principal))
+
+
+def _own_orders(request: Request, nid: str, mid: str, principal: Principal
+                ) -> list[dict[str, Any]]:
+    """The orders whose titles name the consortium steps on this home: a member's roadmap
+    plans consortia only for the orders it leads (``api.routers.playbook``), so those only."""
+    return [o for o in read_orders(request.app.state.db, nid)
+            if principal.manages(nid) or o.get("lead") == mid]
 
 
 def _roadmap(request: Request, nid: str, mid: str, principal: Principal

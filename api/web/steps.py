@@ -93,12 +93,13 @@ def summary(steps: Sequence[Mapping[str, Any]]) -> str:
 
 
 def first_step(first: Mapping[str, Any], steps: Sequence[Mapping[str, Any]], labels: Labels,
-               names: Mapping[str, str], money: Any) -> str:
+               names: Mapping[str, str], money: Any,
+               orders: Sequence[Mapping[str, Any]] | None = None) -> str:
     """A member's first step in a sentence: what, about how much a year, with how many firms."""
     step = next((s for s in steps if s["id"] == first.get("step")), None)
     if step is None or "firms" not in first:
         return str(first.get("text", ""))
-    what = title(step, labels, names)
+    what = title(step, labels, names, orders)
     words = {"step": what[:1].lower() + what[1:] if step["kind"] != "pair" else what,
              "amount": money(first["benefit_eur"]) if first.get("benefit_eur") else None,
              "num": first["firms"], "known": first["known"]}
