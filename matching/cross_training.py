@@ -111,7 +111,9 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
         ``pairs``: ``capability``, ``mentor``, ``mentee``, ``fit`` and a ``reason`` sentence,
         sorted by capability, mentor, mentee. ``unmet``: weaknesses nobody in the network can
         take on (``member``, ``capability``, ``severity``, ``reason``), to train outside, sorted
-        by capability and member.
+        by capability and member, with what the reason says: ``able`` (the members who could
+        train it, all with their ``capacity`` of mentees taken; empty when none is at
+        ``min_level``) and ``agents`` (outside agents for it).
     """
     if capacity < 0:
         raise ValueError("capacity must be >= 0")
@@ -155,7 +157,8 @@ def cross_training(projection: NetworkProjection, capacity: int = 3, min_level: 
         if agents:
             why += " Outside: " + ", ".join(f"{a['name']} ({a['kind']})" for a in agents) + "."
         unmet.append({"member": ids[i], "capability": caps[d], "severity": -neg_sev,
-                      "agents": agents, "reason": why})
+                      "agents": agents, "able": [ids[b] for b, *_ in able],
+                      "capacity": capacity, "min_level": min_level, "reason": why})
     pairs.sort(key=lambda p: (p["capability"], p["mentor"], p["mentee"]))
     unmet.sort(key=lambda u: (u["capability"], u["member"]))
     return {"pairs": pairs, "unmet": unmet}

@@ -62,8 +62,11 @@ def test_capacity_is_respected_and_the_rest_is_unmet() -> None:
         assert len(result["pairs"]) == served
         assert len(result["unmet"]) == 5 - served
     unmet = cross_training(project(members), capacity=2)["unmet"][0]
-    assert set(unmet) == {"member", "capability", "severity", "agents", "reason"}
+    assert set(unmet) == {"member", "capability", "severity", "agents", "able", "capacity",
+                          "min_level", "reason"}
     assert "no place left" in unmet["reason"] and "outside training" in unmet["reason"]
+    # what the reason says, as fields a page can say in its own language
+    assert unmet["able"] == ["m"] and unmet["capacity"] == 2
 
 
 def test_most_severe_weaknesses_are_served_first_even_at_a_lower_fit() -> None:

@@ -7,7 +7,6 @@ API words it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -122,34 +121,27 @@ def leader_reasons(leader: Mapping[str, Any]) -> list[str]:
             for f, said in zip(facts, reasons)]
 
 
-_UNMET = re.compile(r"(?s).*?: (?:no member is at level (?P<level>\d+) or above in it or a close "
-                    r"capability|the members able to train it \((?P<names>.*)\) have no place "
-                    r"left \(at most (?P<cap>\d+) mentees each\)); look for outside training\."
-                    r"(?: Outside: (?P<agents>.*)\.)?")
-
-
-def unmet_reason(reason: str) -> str:
-    """Why a weakness has no mentor inside (``matching.cross_training``), in the reader's
-    language; as the API words it when the sentence is not one this module knows."""
-    match = _UNMET.fullmatch(reason)
-    if not match:
-        return reason
-    if match["level"]:
-        said = _("no member is at level %(level)s or above in it or a close capability; look "
-                 "for outside training.") % {"level": match["level"]}
-    else:
-        names = match["names"]
-        more = re.fullmatch(r"(.*) and (\d+) more", names)
-        if more:
-            names = _("%(names)s and %(num)s more") % {"names": more[1], "num": more[2]}
+def unmet_reason(row: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """Why a weakness has no mentor inside (``matching.cross_training``'s ``unmet`` row), in the
+    reader's language, said from the row's fields (``names``: member id -> name); as the API
+    words it for a row without them."""
+    if "able" not in row:
+        return str(row.get("reason", ""))
+    able = [names.get(m, m) for m in row["able"]]
+    if able:
+        shown = ", ".join(able[:5])
+        if len(able) > 5:
+            shown = _("%(names)s and %(num)s more") % {"names": shown, "num": len(able) - 5}
         said = _("the members able to train it (%(names)s) have no place left (at most "
                  "%(num)s mentees each); look for outside training.") % {
-            "names": names, "num": match["cap"]}
-    if match["agents"]:
-        agents = [f"{name} ({word(kind)})" for name, kind in
-                  re.findall(r"(.+?) \(([^()]+)\)(?:, |$)", match["agents"])]
-        said += " " + _("Outside: %(agents)s.") % {"agents": ", ".join(agents)
-                                                    or match["agents"]}
+            "names": shown, "num": row["capacity"]}
+    else:
+        said = _("no member is at level %(level)s or above in it or a close capability; look "
+                 "for outside training.") % {"level": row["min_level"]}
+    agents = row.get("agents") or []
+    if agents:
+        said += " " + _("Outside: %(agents)s.") % {"agents": ", ".join(
+            f"{a['name']} ({word(a['kind'])})" for a in agents)}
     return said
 
 
