@@ -234,3 +234,51 @@ def test_service_processes_starting_together_each_find_the_data_directory_writab
         thread.join()
     assert failures == []
     assert [p.name for p in (tmp_path / "data").iterdir()] == []  # (no probe left behind)
+
+
+def test_serve_stopped_by_sigint_during_its_warm_start_exits_without_a_traceback(
+        settings: DatabaseSettings, db: Database, nid: str, tmp_path: Path) -> None:
+    """Ctrl-C while the warm start fits the networks: uvicorn shuts the app down, then ``serve``
+    closes the database. The fit running went on after the driver was closed ("warm start
+    stopped", a traceback ending in "Driver closed"); the app's shutdown now waits for it."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import ADMIN_SECRET
+
+    for k in range(20):  # (fits enough to be warming when the service first answers)
+        import_network(db, small_document(f"{nid}-{k}"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PARTNERMATCH_ADMIN_TOKEN": ADMIN_SECRET}
+    if settings.is_local:
+        env["PARTNERMATCH_DATA"] = str(settings.data_dir)  # reuses the running server
+    err = tmp_path / "serve.err"
+    with err.open("wb") as errors:
+        serve = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=errors,
+                                 cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert serve.poll() is None, err.read_text()
+            assert time.monotonic() < deadline, "serve did not answer"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(120) == 1  # (interrupted: what Ctrl-C in a terminal ends with)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+    text = err.read_text()
+    assert "Application shutdown complete" in text
+    assert "Traceback" not in text and "Error" not in text, text
