@@ -364,6 +364,23 @@ def test_a_refused_invitation_keeps_the_member_and_says_what_is_wrong_by_the_fie
     assert "Invitaciones" in refused.text  # the onboarding page, not a bare error page
 
 
+def test_projects_are_found_by_title_words_and_phase(app: FastAPI, world: World) -> None:
+    """A network's projects run to dozens: the list finds them by words of the title (accents
+    and case folded) and by phase, and its page links keep the search."""
+    client = as_(app, world, "admin")
+    nid, admin = world.other, {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    made = [client.post(f"/networks/{nid}/projects", headers=admin, json={
+        "title": title, "members": [{"member": "clinic", "role": "lead"}]}).json()["id"]
+        for title in ("Compra de gasóleo", "Formación en calidad", "Gasoleo para la flota")]
+    found = client.get(f"/n/{nid}/projects", params={"q": "GASOLEO", "per_page": 1}).text
+    assert "2 projects found." in found and "Formación en calidad" not in found
+    assert "q=GASOLEO" in found.split('rel="next"')[0].rsplit("href=", 1)[1]  # page 2 keeps it
+    none = client.get(f"/n/{nid}/projects", params={"phase": "done"}).text
+    assert "0 projects found." in none and "Compra de gasóleo" not in none
+    for pid in made:
+        client.delete(f"/networks/{nid}/projects/{pid}", headers=admin)
+
+
 def test_a_refused_pair_project_keeps_what_was_typed(app: FastAPI, world: World) -> None:
     """The pair form of the projects page, refused (one member, or the same one twice), comes
     back with the problem and the title, goal and members as typed; nothing is created."""

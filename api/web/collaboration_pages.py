@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -28,7 +28,7 @@ from api.web.messages import plain
 from api.web.paging import page_query, paginate, per_page_query
 from api.web.render import error_page, guarded, page
 from api.web.session import read_form
-from graph.directory import public_names
+from graph.directory import folded, public_names
 from graph.validation import DocumentInvalid, json_path
 from matching.workflow import PHASE_ORDER, Phase, TransitionError
 
@@ -160,26 +160,33 @@ def undo(nid: str, mid: str, candidate: str, request: Request, form: FormDep) ->
 # -- projects -------------------------------------------------------------------------------
 @router.get("/projects")
 def projects(nid: str, request: Request, done: str | None = None,
-             page_number: int = page_query("page"), per_page: int = per_page_query()
+             page_number: int = page_query("page"), per_page: int = per_page_query(),
+             q: str = Query("", max_length=200), phase: str = Query("", max_length=40)
              ) -> Response:
-    """The network's projects (members: their own), ``per_page`` at a time, and for
-    facilitators a form for a new one."""
+    """The network's projects (members: their own), found by words of their title and by
+    phase, ``per_page`` at a time, and for facilitators a form for a new one."""
     return guarded(request, lambda p: _projects_page(request, nid, p, page_number, per_page,
-                                                     notice=notice_for(done)))
+                                                     notice=notice_for(done), q=q,
+                                                     phase=phase))
 
 
 def _projects_page(request: Request, nid: str, principal: Principal, page_number: int = 1,
                    per_page: int = 25, *, status_code: int = 200, notice: str | None = None,
                    error: str | None = None, problems: list[dict[str, str]] | None = None,
-                   values: dict[str, str] | None = None) -> Response:
+                   values: dict[str, str] | None = None, q: str = "", phase: str = ""
+                   ) -> Response:
     """The projects page; after a refused pair form, with its problem and what was typed."""
     found = collaboration_api.projects(nid, request.app.state.db, principal,
-                                      phase=None)["projects"]
+                                      phase=phase or None)["projects"]
+    words = folded(q).split()
+    if words:  # in the titles the reader is shown (an outsider's view of a project included)
+        found = [p for p in found if all(w in folded(p.get("title") or "") for w in words)]
     picker = member_picker(request, nid, principal) if principal.manages(nid) else None
     return page(request, "projects.html", status_code, principal=principal, nid=nid,
                 shown=paginate(request, found, page_number, per_page), picker=picker,
                 notice=notice, phases=PHASE_ORDER, error=error, values=values or {},
-                problems=[{**p, "message": plain(p["message"])} for p in problems or []])
+                problems=[{**p, "message": plain(p["message"])} for p in problems or []],
+                q=q, phase=phase, searched=bool(words or phase), found_count=len(found))
 
 
 def _spec(form: dict[str, str]) -> dict[str, Any]:
