@@ -107,13 +107,18 @@ CARROCERIAS = "carrocerias-martin-romero"
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
 
 
-def _member_browser(app: FastAPI, db: Database, mid: str) -> TestClient:
+def _signed_in(app: FastAPI, db: Database, role: str, member: str | None = None) -> TestClient:
+    """A browser-like client signed in to herencia's pages with a fresh token of ``role``."""
     client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
     form = client.get("/signin").text
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    token = issue_token(db, "member", HERENCIA, mid)[0]
+    token = issue_token(db, role, HERENCIA, member)[0]
     assert client.post("/signin", data={**hidden, "token": token}).status_code == 303
     return client
+
+
+def _member_browser(app: FastAPI, db: Database, mid: str) -> TestClient:
+    return _signed_in(app, db, "member", mid)
 
 
 @pytest.fixture(scope="module")
@@ -227,11 +232,7 @@ def test_the_roadmap_and_a_members_first_step_are_said_in_spanish(app: FastAPI,
                                                                    seeded: Database) -> None:
     """The roadmap's titles, integration, summary and "prepared by" come from the step's kind
     and figures, not from the API's English sentences and step ids ("purchase:fuel")."""
-    facilitator = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    form = facilitator.get("/signin").text
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    token = issue_token(seeded, "facilitator", HERENCIA, None)[0]
-    assert facilitator.post("/signin", data={**hidden, "token": token}).status_code == 303
+    facilitator = _signed_in(app, seeded, "facilitator")
     page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
     roadmap = page.split('id="roadmap"')[1].split("</section>")[0]
     assert "Comprar combustible en común" in roadmap and "compra conjunta" in roadmap
@@ -265,11 +266,7 @@ def test_the_dashboards_figures_and_opportunities_are_said_in_spanish(app: FastA
                                                                       seeded: Database) -> None:
     """The health notes, buying groups and shared services are said from their figures in the
     reader's language, not as the API's English reasons (which the API keeps)."""
-    facilitator = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    form = facilitator.get("/signin").text
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    token = issue_token(seeded, "facilitator", HERENCIA, None)[0]
-    assert facilitator.post("/signin", data={**hidden, "token": token}).status_code == 303
+    facilitator = _signed_in(app, seeded, "facilitator")
     page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
     assert "socios unidos por" in page and "componente conexo)" in page
     assert "grupos de vínculos de trabajo" in page and "parejas de socios compiten" in page
@@ -332,11 +329,7 @@ def test_natural_leaders_reasons_are_said_in_spanish() -> None:
 
 
 def test_weaknesses_without_a_mentor_say_why_in_spanish(app: FastAPI, seeded: Database) -> None:
-    facilitator = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    form = facilitator.get("/signin").text
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    token = issue_token(seeded, "facilitator", HERENCIA, None)[0]
-    assert facilitator.post("/signin", data={**hidden, "token": token}).status_code == 303
+    facilitator = _signed_in(app, seeded, "facilitator")
     page = facilitator.get(f"/n/{HERENCIA}/dashboard", headers=SPANISH).text
     unmet = page.split('id="unmet"')[1].split("</details>")[0]
     assert "busca formación fuera" in unmet and "look for outside training" not in unmet

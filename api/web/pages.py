@@ -108,16 +108,21 @@ def signin(request: Request, form: FormDep) -> Response:
         principal = principal_for(request, token)  # the API's own bearer check, throttled
     except HTTPException as exc:
         if exc.status_code == 429:
-            wait = (exc.headers or {}).get("Retry-After", "60")
-            response = _signin_page(request, 429, next=target, error=_(
-                "Too many failed sign-ins from this address: try again in %(seconds)s s.")
-                % {"seconds": wait})
-            response.headers.update(exc.headers or {})
-            return response
+            return _throttled(request, exc, target)
         return _signin_page(request, 401, next=target, error=_(
             "This token is not valid: check it, or ask your facilitator for a new one."))
     response = RedirectResponse(target or home_of(principal), status_code=303)
     remember(request, response, token)
+    return response
+
+
+def _throttled(request: Request, exc: HTTPException, target: str | None) -> Response:
+    """The sign-in page again, 429, saying how long to wait (the throttle's Retry-After)."""
+    wait = (exc.headers or {}).get("Retry-After", "60")
+    response = _signin_page(request, 429, next=target, error=_(
+        "Too many failed sign-ins from this address: try again in %(seconds)s s.")
+        % {"seconds": wait})
+    response.headers.update(exc.headers or {})
     return response
 
 
@@ -129,12 +134,7 @@ def _redeem(request: Request, code: str, target: str | None) -> Response:
                                              request.app.state.db)
     except HTTPException as exc:
         if exc.status_code == 429:
-            wait = (exc.headers or {}).get("Retry-After", "60")
-            response = _signin_page(request, 429, next=target, error=_(
-                "Too many failed sign-ins from this address: try again in %(seconds)s s.")
-                % {"seconds": wait})
-            response.headers.update(exc.headers or {})
-            return response
+            return _throttled(request, exc, target)
         if exc.status_code == 410:
             return _signin_page(request, 410, next=target, error=_(
                 "This invitation code can no longer be used: it was already used, revoked or "
