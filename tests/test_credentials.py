@@ -506,6 +506,9 @@ def test_web_sign_in_and_invitation_codes_share_the_throttle(db: Database) -> No
         assert sign_in(browser, f"pm_wrong{i}").status_code == 401
     refused = sign_in(browser, ADMIN_SECRET)
     assert refused.status_code == 429 and refused.headers["Retry-After"]
+    refused = sign_in(browser, "pmi_another")  # an invitation code typed at the sign-in page
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert "Too many failed sign-ins" in refused.text
 
 
 def test_tokens_that_were_valid_once_do_not_count_as_guesses(db: Database) -> None:
