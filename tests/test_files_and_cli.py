@@ -260,9 +260,12 @@ def test_serve_stopped_by_sigint_during_its_warm_start_exits_without_a_traceback
         env["PARTNERMATCH_DATA"] = str(settings.data_dir)  # reuses the running server
     err = tmp_path / "serve.err"
     with err.open("wb") as errors:
+        # Ctrl-C handled as in a terminal: a test run as a background job (`&`, as CI may be)
+        # inherits SIGINT ignored, and serve would then end 0 without a word
         serve = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
                                  env=env, stdout=subprocess.DEVNULL, stderr=errors,
-                                 cwd=Path(__file__).resolve().parents[1])
+                                 cwd=Path(__file__).resolve().parents[1],
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while True:
