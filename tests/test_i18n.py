@@ -346,3 +346,22 @@ def test_a_consortium_step_is_named_by_its_order_for_the_member_that_leads_it(
     other = _member_browser(app, seeded, "panaderia-santa-ana").get(
         f"/n/{HERENCIA}/home/panaderia-santa-ana").text
     assert "Lorry and van bodies" not in other
+
+
+def test_a_facilitator_reads_a_members_reasons_about_the_member(app: FastAPI,
+                                                                 seeded: Database) -> None:
+    """On a member's page read on its behalf, the reasons name the member ("which Agrotecnia
+    needs"), not "you": the reader is its facilitator, not the member."""
+    mid = "agrotecnia-herencia"
+    home = f"/n/{HERENCIA}/home/{mid}"
+    own = _member_browser(app, seeded, mid).get(home).text
+    assert re.search(r"which you need|where you are weak", own)
+    facilitator = _signed_in(app, seeded, "facilitator")
+    for headers, you, about in (
+            ({}, r"which you need|where you are weak|You offer|You already work|You have \d|"
+                 r"both of you", r"which Agrotecnia[^<]* needs|where Agrotecnia[^<]* is weak"),
+            (SPANISH, r"que necesitas|donde tú flojeas|Ofreces |Ya trabajas|Tenéis \d|os conoce",
+             r"que Agrotecnia[^<]* necesita|donde Agrotecnia[^<]* flojea")):
+        page = facilitator.get(home, headers=headers).text
+        assert not re.search(you, page), re.search(you, page)
+        assert re.search(about, page), page[:200]

@@ -78,11 +78,11 @@ def _home(request: Request, nid: str, mid: str, principal: Principal, *, status_
     profile = members_api.get_one(nid, mid, request.app.state.db, principal)
     names = member_names(request, nid, principal)
     labels = Labels(capability_labels(request.app.state.db, nid))
-    for card in cards + partners:  # in the reader's language (the API's text is English)
-        for reason in card["reasons"]:
-            reason["text"] = say(reason, labels, names)
     # Anyone but the member itself (its facilitator, an admin) acts on its behalf: say so.
     on_behalf = None if principal.is_member(nid, mid) else profile["name"]
+    for card in cards + partners:  # in the reader's language (the API's text is English),
+        for reason in card["reasons"]:  # about the member when read on its behalf
+            reason["text"] = say(reason, labels, names, on_behalf)
     if decision and decision[1] in names:  # a member's name, never text from the query string
         words = {"name": names[decision[1]], "member": on_behalf}
         if on_behalf:
