@@ -29,12 +29,13 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _CONTROL_IN_LONG = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-def _printable(pattern: re.Pattern[str]) -> AfterValidator:
+def _refusing(pattern: re.Pattern[str], what: str, why: str = "") -> AfterValidator:
+    """A validator refusing a text where ``pattern`` finds a character: says which and where."""
     def check(value: str) -> str:
         found = pattern.search(value)
         if found:
-            raise ValueError(f"contains the control character U+{ord(found.group()):04X} at "
-                             f"position {found.start()}")
+            raise ValueError(f"contains the {what} U+{ord(found.group()):04X} at position "
+                             f"{found.start()}{why}")
         return value
     return AfterValidator(check)
 
@@ -50,17 +51,12 @@ def _printable(pattern: re.Pattern[str]) -> AfterValidator:
 _INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
-def _no_invisible(value: str) -> str:
-    found = _INVISIBLE.search(value)
-    if found:
-        raise ValueError(f"contains the invisible formatting character U+{ord(found.group()):04X} "
-                         f"at position {found.start()}, which can make one name look like another")
-    return value
-
-
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 _printable(_CONTROL), AfterValidator(_no_invisible)]
-LongText = Annotated[str, StringConstraints(max_length=5000), _printable(_CONTROL_IN_LONG)]
+                 _refusing(_CONTROL, "control character"),
+                 _refusing(_INVISIBLE, "invisible formatting character",
+                           ", which can make one name look like another")]
+LongText = Annotated[str, StringConstraints(max_length=5000),
+                     _refusing(_CONTROL_IN_LONG, "control character")]
 Score = Annotated[int, Field(ge=1, le=5)]
 
 MAX_JSON_DEPTH = 8
