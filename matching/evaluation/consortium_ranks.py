@@ -22,6 +22,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,14 @@ class ConsortiumFeatures:
     task: ConsortiumTask
     node: np.ndarray
     pair: dict[str, np.ndarray]
+
+    @cached_property
+    def node_ranks(self) -> np.ndarray:
+        """Each node's features as its rank among the task's nodes (indicators unchanged): the
+        coordinator's side of every design row, computed once."""
+        out = self.node.copy()
+        out[:, _NODE_RANKED] = rankdata(out[:, _NODE_RANKED], axis=0) / len(out)
+        return out
 
 
 def consortium_features(data: CordisData, task: ConsortiumTask, engine: bool = True
@@ -143,8 +152,6 @@ def design_block(features: ConsortiumFeatures, r: int) -> np.ndarray:
     n = len(task.nodes)
     others = np.ones(n, bool)
     others[c] = False
-    node_rank = features.node.copy()
-    node_rank[:, _NODE_RANKED] = rankdata(node_rank[:, _NODE_RANKED], axis=0) / n
     candidate = features.node.copy()
     pair = np.stack([features.pair[name][r] for name in PAIR_FEATURES], axis=1)
     m = int(others.sum())
@@ -155,7 +162,7 @@ def design_block(features: ConsortiumFeatures, r: int) -> np.ndarray:
             pair[np.ix_(others, _PAIR_RANKED)], axis=0) / m
     candidate[~others] = 0.0
     pair[~others] = 0.0
-    query = np.broadcast_to(node_rank[c], (n, node_rank.shape[1]))
+    query = np.broadcast_to(features.node_ranks[c], (n, features.node.shape[1]))
     return np.hstack([query, candidate, pair]).astype(np.float32)
 
 
